@@ -1,0 +1,1 @@
+"""logiclearn package."""

@@ -1,0 +1,253 @@
+"""Posterior draws of an MLP's weights, stacked along a leading draw axis.
+
+A :class:`PosteriorDraws` holds S weight sets of one fully connected network *in the user's
+units*: the input standardisation is folded into the first layer and the target
+standardisation into the last, so ``draws.forward(X)`` maps the user's ``X`` straight to the
+user's ``y`` units (regression) or to logits (classification), and ``draws.module(i)`` is a
+plain :class:`torch.nn.Sequential` that captum and lime can consume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": (torch.relu, nn.ReLU),
+    "tanh": (torch.tanh, nn.Tanh),
+    "sigmoid": (torch.sigmoid, nn.Sigmoid),
+    "gelu": (torch.nn.functional.gelu, nn.GELU),
+}
+
+
+def check_activation(name: str) -> str:
+    """Return ``name`` if it is a supported activation, else raise ``ValueError``."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return name
+
+
+@dataclass
+class PosteriorDraws:
+    """S posterior weight sets of an MLP, stacked for batched evaluation.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+        Layer ``l`` weight of shape ``(S, out_l, in_l)``, in the user's units.
+    biases : list of Tensor
+        Layer ``l`` bias of shape ``(S, out_l)``.
+    activation : str
+        Hidden activation: ``"relu"``, ``"tanh"``, ``"sigmoid"`` or ``"gelu"``.
+    task : str
+        ``"regression"`` (outputs in the target's units) or ``"classification"`` (logits).
+    noise_scale : Tensor, optional
+        Per-draw likelihood standard deviation ``(S,)`` in the target's units (regression).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nfbst.posterior import PosteriorDraws
+    >>> W = [torch.randn(5, 3, 2), torch.randn(5, 1, 3)]
+    >>> b = [torch.zeros(5, 3), torch.zeros(5, 1)]
+    >>> draws = PosteriorDraws(W, b, activation="relu")
+    >>> draws.forward(torch.randn(4, 2)).shape
+    torch.Size([5, 4, 1])
+    >>> net = draws.module(0)
+    >>> torch.allclose(net(torch.ones(1, 2)), draws.forward(torch.ones(1, 2))[0])
+    True
+    """
+
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    activation: str = "relu"
+    task: str = "regression"
+    noise_scale: torch.Tensor | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_activation(self.activation)
+        if self.task not in ("regression", "classification"):
+            raise ValueError(f"task must be 'regression' or 'classification', got {self.task!r}")
+        if len(self.weights) == 0 or len(self.weights) != len(self.biases):
+            raise ValueError("weights and biases must be non-empty lists of equal length")
+        S = self.weights[0].shape[0]
+        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+            if W.ndim != 3 or b.ndim != 2 or W.shape[0] != S or b.shape[0] != S:
+                raise ValueError(
+                    f"layer {l}: expected weight (S, out, in) and bias (S, out) with S={S}, "
+                    f"got {tuple(W.shape)} and {tuple(b.shape)}"
+                )
+            if b.shape[1] != W.shape[1]:
+                raise ValueError(f"layer {l}: bias size {b.shape[1]} != weight rows {W.shape[1]}")
+            if l > 0 and W.shape[2] != self.weights[l - 1].shape[1]:
+                raise ValueError(f"layer {l}: input size {W.shape[2]} does not match layer {l-1}")
+
+    # ------------------------------------------------------------------ shapes
+    def __len__(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def n_draws(self) -> int:
+        return len(self)
+
+    @property
+    def n_features(self) -> int:
+        return self.weights[0].shape[2]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.weights[-1].shape[1]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.weights[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.weights[0].device
+
+    @property
+    def act_fn(self):
+        """The hidden activation as a function on tensors."""
+        return ACTIVATIONS[self.activation][0]
+
+    # ---------------------------------------------------------------- forward
+    def as_tensor(self, X) -> torch.Tensor:
+        """``X`` as a 2-D tensor of the draws' dtype and device."""
+        X = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X)
+        X = X.to(device=self.device, dtype=self.dtype)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X must have shape (n, {self.n_features}), got {tuple(X.shape)}"
+            )
+        return X
+
+    def forward(self, X, return_hidden: bool = False):
+        """Outputs of every draw on ``X``: ``(S, n, k)``.
+
+        With ``return_hidden=True`` also returns the list of pre-activations ``z_l`` of
+        shape ``(S, n, out_l)`` for every hidden layer (used by the attribution rules).
+        """
+        X = self.as_tensor(X)  # (n, d)
+        act = self.act_fn
+        # first layer: one GEMM shared by all draws
+        z = torch.einsum("nd,sod->sno", X, self.weights[0]) + self.biases[0][:, None, :]
+        pre = []
+        for W, b in zip(self.weights[1:], self.biases[1:]):
+            pre.append(z)
+            z = torch.baddbmm(b[:, None, :], act(z), W.transpose(1, 2))  # (S, n, out)
+        return (z, pre) if return_hidden else z
+
+    __call__ = forward
+
+    def predict_mean(self, X) -> torch.Tensor:
+        """Posterior-mean output ``(n, k)`` (probabilities for classification)."""
+        out = self.forward(X)
+        if self.task == "classification":
+            out = torch.softmax(out, dim=-1)
+        return out.mean(0)
+
+    # ------------------------------------------------------------ per-draw nets
+    def module(self, i: int) -> nn.Sequential:
+        """Draw ``i`` as a plain ``torch.nn.Sequential`` (user's units in and out)."""
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"draw index {i} out of range for {len(self)} draws")
+        layers: list[nn.Module] = []
+        act_cls = ACTIVATIONS[self.activation][1]
+        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+            lin = nn.Linear(W.shape[2], W.shape[1], dtype=self.dtype, device=self.device)
+            with torch.no_grad():
+                lin.weight.copy_(W[i])
+                lin.bias.copy_(b[i])
+            layers.append(lin)
+            if l < len(self.weights) - 1:
+                layers.append(act_cls())
+        return nn.Sequential(*layers).eval()
+
+    def subset(self, idx) -> PosteriorDraws:
+        """The draws at the given indices (slice, index array or boolean mask)."""
+        if isinstance(idx, slice):
+            sel = idx
+        else:
+            sel = torch.as_tensor(np.asarray(idx))
+            if sel.dtype == torch.bool:
+                sel = sel.nonzero().squeeze(1)
+        return PosteriorDraws(
+            [W[sel] for W in self.weights],
+            [b[sel] for b in self.biases],
+            self.activation,
+            self.task,
+            None if self.noise_scale is None else self.noise_scale[sel],
+            dict(self.meta),
+        )
+
+    def to(self, device=None, dtype=None) -> PosteriorDraws:
+        """A copy on another device and/or dtype."""
+        def mv(t):
+            return None if t is None else t.to(device=device, dtype=dtype)
+
+        return PosteriorDraws(
+            [mv(W) for W in self.weights],
+            [mv(b) for b in self.biases],
+            self.activation,
+            self.task,
+            mv(self.noise_scale),
+            dict(self.meta),
+        )
+
+    @staticmethod
+    def concatenate(parts: list[PosteriorDraws]) -> PosteriorDraws:
+        """Pool several sets of draws of the same architecture (e.g. an ensemble)."""
+        first = parts[0]
+        for p in parts[1:]:
+            if [W.shape[1:] for W in p.weights] != [W.shape[1:] for W in first.weights]:
+                raise ValueError("cannot pool draws of different architectures")
+        noise = None
+        if all(p.noise_scale is not None for p in parts):
+            noise = torch.cat([p.noise_scale for p in parts])
+        return PosteriorDraws(
+            [torch.cat([p.weights[l] for p in parts]) for l in range(len(first.weights))],
+            [torch.cat([p.biases[l] for p in parts]) for l in range(len(first.biases))],
+            first.activation,
+            first.task,
+            noise,
+            dict(first.meta),
+        )
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path: str) -> None:
+        """Write ``path/draws.pt`` (tensors only) and ``path/draws.json`` (settings)."""
+        os.makedirs(path, exist_ok=True)
+        tensors = {f"W{l}": W for l, W in enumerate(self.weights)}
+        tensors.update({f"b{l}": b for l, b in enumerate(self.biases)})
+        if self.noise_scale is not None:
+            tensors["noise_scale"] = self.noise_scale
+        torch.save(tensors, os.path.join(path, "draws.pt"))
+        with open(os.path.join(path, "draws.json"), "w") as fh:
+            json.dump(
+                {"activation": self.activation, "task": self.task,
+                 "n_layers": len(self.weights), "meta": self.meta},
+                fh,
+            )
+
+    @classmethod
+    def load(cls, path: str) -> PosteriorDraws:
+        """Inverse of :meth:`save` (``torch.load(weights_only=True)``)."""
+        with open(os.path.join(path, "draws.json")) as fh:
+            cfg = json.load(fh)
+        t = torch.load(os.path.join(path, "draws.pt"), weights_only=True)
+        L = cfg["n_layers"]
+        return cls(
+            [t[f"W{l}"] for l in range(L)],
+            [t[f"b{l}"] for l in range(L)],
+            cfg["activation"],
+            cfg["task"],
+            t.get("noise_scale"),
+            cfg.get("meta", {}),
+        )

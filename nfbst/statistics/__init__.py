@@ -1,0 +1,59 @@
+"""Attribution statistics η computed for all posterior draws at once.
+
+A statistic is a callable ``fn(draws, X, target=None, **options) -> Tensor (S, n, d)``
+where ``draws`` is a :class:`~nfbst.posterior.PosteriorDraws` and ``X`` an ``(n, d)`` tensor in
+the user's units. Built-in statistics are looked up by name; users add their own with
+:func:`register_statistic`, or pass a callable straight to ``NFBST(statistic=...)``.
+
+Examples
+--------
+>>> import torch
+>>> from nfbst.statistics import register_statistic, get_statistic
+>>> def doubled_gradient(draws, X, target=None):
+...     return 2 * get_statistic("grad")(draws, X, target=target)
+>>> register_statistic("doubled_gradient", doubled_gradient)
+>>> get_statistic("doubled_gradient") is doubled_gradient
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .gradient import gradient
+
+_REGISTRY: dict[str, Callable] = {}
+
+
+def register_statistic(name: str, fn: Callable, overwrite: bool = False) -> Callable:
+    """Register ``fn(draws, X, target=None, **options) -> (S, n, d)`` under ``name``."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"statistic name must be a non-empty str, got {name!r}")
+    if not callable(fn):
+        raise TypeError(f"statistic {name!r} must be callable, got {type(fn).__name__}")
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(f"statistic {name!r} is already registered (pass overwrite=True)")
+    _REGISTRY[name] = fn
+    return fn
+
+
+def get_statistic(name_or_fn) -> Callable:
+    """Resolve a registered name (or pass a callable through)."""
+    if callable(name_or_fn):
+        return name_or_fn
+    if name_or_fn not in _REGISTRY:
+        raise ValueError(
+            f"unknown statistic {name_or_fn!r}; registered: {sorted(_REGISTRY)}"
+        )
+    return _REGISTRY[name_or_fn]
+
+
+def available_statistics() -> list[str]:
+    """Names of the registered statistics."""
+    return sorted(_REGISTRY)
+
+
+register_statistic("grad", gradient)
+register_statistic("gradient", gradient)
+
+__all__ = ["register_statistic", "get_statistic", "available_statistics", "gradient"]

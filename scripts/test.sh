@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Test job: sets up .venv, lints with ruff, then runs the test suite on both cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_env.sh
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -n 2 -q "$@"
