@@ -251,3 +251,21 @@ class PosteriorDraws:
             t.get("noise_scale"),
             cfg.get("meta", {}),
         )
+
+
+def fold_standardization(weights, biases, x_mean, x_scale, y_mean=None, y_scale=None):
+    """Fold ``z = (x - x_mean) / x_scale`` and ``y = y_mean + y_scale * out`` into the weights.
+
+    ``weights``/``biases`` are stacked ``(S, out, in)``/``(S, out)`` tensors of a network that
+    acts on standardised inputs and predicts standardised targets; the returned lists act on
+    the user's units. Exact for affine layers, so every attribution of the folded network is
+    the attribution of the original pipeline.
+    """
+    W0 = weights[0] / x_scale  # (S, h, d) / (d,)
+    b0 = biases[0] - torch.einsum("shd,d->sh", W0, x_mean)
+    W = [W0, *weights[1:]]
+    b = [b0, *biases[1:]]
+    if y_scale is not None:
+        W[-1] = W[-1] * y_scale[:, None]
+        b[-1] = b[-1] * y_scale + y_mean
+    return W, b
