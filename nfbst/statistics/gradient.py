@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ._activations import activation_derivative
+from ._propagation import backprop_with_multipliers
 from ._targets import output_selector
 
 
@@ -14,12 +15,8 @@ def backprop_to_input(draws, pre, seed: torch.Tensor) -> torch.Tensor:
     ``pre`` are the hidden pre-activations returned by ``draws.forward(X, return_hidden=True)``.
     The backward pass is analytic and batched over the draws (one ``bmm`` per layer).
     """
-    delta = seed
-    for l in range(len(draws.weights) - 1, 0, -1):
-        delta = torch.bmm(delta, draws.weights[l]) * activation_derivative(
-            draws.activation, pre[l - 1]
-        )
-    return torch.bmm(delta, draws.weights[0])
+    mult = [activation_derivative(draws.activation, z) for z in pre]
+    return backprop_with_multipliers(draws.weights, seed, mult)
 
 
 @torch.no_grad()

@@ -1,0 +1,189 @@
+"""Per-draw attributions with captum or lime, for draws the batched MLP rules do not cover.
+
+Any draws object with ``__len__`` and ``module(i)`` (returning a ``torch.nn.Module`` that maps
+a batch of inputs to outputs), e.g. the draws of a Bayesian CNN, is explained by running the
+reference implementation on each sampled network in turn, with a progress bar. The
+registered statistics call :func:`per_draw_attributions` automatically when ``draws`` is
+not a :class:`~nfbst.posterior.PosteriorDraws`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._batching import check_finite, check_target_length, row_batches
+
+CAPTUM_METHODS = ("deeplift", "lrp", "integrated_gradients", "input_x_gradient", "grad",
+                  "saliency", "captum_lime")
+METHODS = CAPTUM_METHODS + ("lime",)
+
+
+def _check_draws(draws) -> int:
+    if not (hasattr(draws, "__len__") and callable(getattr(draws, "module", None))):
+        raise TypeError(
+            "draws must have __len__ and module(i) returning a torch.nn.Module; got "
+            f"{type(draws).__name__}"
+        )
+    S = len(draws)
+    if S < 1:
+        raise ValueError(f"draws must hold at least one draw, got {S}")
+    return S
+
+
+def _as_input(draws, X) -> torch.Tensor:
+    net = draws.module(0)
+    p = next(iter(net.parameters()), None)
+    dtype = p.dtype if p is not None else torch.get_default_dtype()
+    device = p.device if p is not None else torch.device("cpu")
+    X = X if torch.is_tensor(X) else torch.as_tensor(np.asarray(X))
+    if not (X.dtype.is_floating_point or X.dtype in (torch.int32, torch.int64)):
+        raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+    X = X.to(dtype=dtype, device=device)
+    if X.ndim < 2 or X.shape[0] < 1:
+        raise ValueError(f"X must have shape (n, ...) with n >= 1, got {tuple(X.shape)}")
+    return check_finite(X)
+
+
+@torch.no_grad()
+def _outputs(draws, X, S, verbose, desc):
+    outs = [draws.module(i)(X) for i in tqdm(range(S), disable=not verbose, desc=desc)]
+    return torch.stack([o.reshape(X.shape[0], -1) for o in outs])  # (S, n, k)
+
+
+def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 1):
+    """Target class per row ``(n,)`` (``None`` for a single output), as ``output_selector``.
+
+    ``None``/``"predicted"`` with several outputs is the class of the posterior-mean
+    probabilities (the softmax of each draw's outputs, averaged over draws).
+    """
+    n = X.shape[0]
+    check_target_length(target, n)
+    with torch.no_grad():
+        k = draws.module(0)(X[:1]).reshape(1, -1).shape[1]
+    if target is None or (isinstance(target, str) and target == "predicted"):
+        if k == 1:
+            return None
+        if getattr(draws, "task", None) == "regression":
+            raise ValueError(f"the network has {k} outputs: pass target=<output index>")
+        probs = torch.softmax(_outputs(draws, X, len(draws), verbose, "posterior mean"), -1)
+        return probs.mean(0).argmax(-1)
+    if isinstance(target, str):
+        raise ValueError(f"target must be None, 'predicted', an int or an array, got {target!r}")
+    if isinstance(target, (int, np.integer)):
+        if not 0 <= int(target) < k:
+            raise ValueError(f"target must be in [0, {k}), got {target}")
+        return torch.full((n,), int(target), dtype=torch.long, device=X.device)
+    idx = torch.as_tensor(np.asarray(target.cpu() if torch.is_tensor(target) else target))
+    if idx.dtype.is_floating_point or idx.dtype == torch.bool:
+        raise TypeError(f"target must hold integer class indices, got dtype {idx.dtype}")
+    if idx.numel() and (idx.min() < 0 or idx.max() >= k):
+        raise ValueError(f"target indices must be in [0, {k})")
+    return idx.long().to(X.device)
+
+
+def _captum_explainer(method: str, net, rule="epsilon", epsilon=1e-9, gamma=0.25, eps=1e-10):
+    from captum.attr import (
+        LRP,
+        DeepLift,
+        InputXGradient,
+        IntegratedGradients,
+        Lime,
+        Saliency,
+    )
+    from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule, GammaRule
+
+    if method == "deeplift":
+        return DeepLift(net, eps=eps)
+    if method == "lrp":
+        if rule == "alpha_beta" or not isinstance(rule, str):
+            raise ValueError("the per-draw LRP fallback takes one rule of 'epsilon', 'gamma' "
+                             f"or 'zplus' for all layers, got {rule!r}")
+        make = {"epsilon": lambda: EpsilonRule(epsilon), "gamma": lambda: GammaRule(gamma),
+                "zplus": Alpha1_Beta0_Rule}
+        if rule not in make:
+            raise ValueError(f"rule must be 'epsilon', 'gamma' or 'zplus', got {rule!r}")
+        for m in net.modules():
+            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
+                m.rule = make[rule]()
+        return LRP(net)
+    if method == "integrated_gradients":
+        return IntegratedGradients(net)
+    if method == "input_x_gradient":
+        return InputXGradient(net)
+    if method in ("grad", "saliency"):
+        return Saliency(net)
+    return Lime(net)
+
+
+def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int = 1,
+                          batch_size: int | None = None, **options) -> torch.Tensor:
+    """Run a captum method (or lime's tabular explainer) on every ``draws.module(i)``.
+
+    Parameters
+    ----------
+    draws : object with ``__len__`` and ``module(i)``
+        ``module(i)`` returns draw ``i`` as a ``torch.nn.Module``.
+    X : array-like or Tensor of shape (n, ...)
+        Inputs in the network's units (images keep their shape).
+    attribution : str
+        ``"deeplift"``, ``"lrp"``, ``"integrated_gradients"``, ``"input_x_gradient"``,
+        ``"grad"``/``"saliency"`` (``Saliency(abs=False)``), ``"captum_lime"`` (captum's
+        ``Lime``) or ``"lime"`` (the ``lime`` package's ``LimeTabularExplainer`` on the
+        flattened inputs, see :func:`nfbst.statistics.lime.lime`).
+    target : None, int, "predicted" or int array (n,)
+        The output explained; ``None`` with several outputs is the posterior-mean class.
+    verbose : int
+        0 hides the progress bar over draws.
+    batch_size : int, optional
+        Rows given to the captum method at a time.
+    **options
+        ``baselines``, ``n_steps``, ``method`` (IG), ``eps`` (DeepLift), ``rule``,
+        ``epsilon``, ``gamma`` (LRP), ``n_samples`` (captum Lime), or the options of
+        :func:`nfbst.statistics.lime.lime` for ``"lime"``.
+
+    Returns
+    -------
+    Tensor of shape (S, n, ...) like ``X``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> class Draws:
+    ...     def __len__(self): return 2
+    ...     def module(self, i): return torch.nn.Linear(3, 1).requires_grad_(False)
+    >>> per_draw_attributions(Draws(), torch.zeros(4, 3), "grad", verbose=0).shape
+    torch.Size([2, 4, 3])
+    """
+    method = attribution
+    if method not in METHODS:
+        raise ValueError(f"attribution must be one of {METHODS}, got {method!r}")
+    S = _check_draws(draws)
+    X = _as_input(draws, X)
+    if method == "lime":
+        from .lime import lime_tabular_per_draw
+
+        return lime_tabular_per_draw(draws, X, target=target, verbose=verbose, **options)
+    tgt = per_draw_targets(draws, X, target, verbose=verbose)
+    ctor = {k: options.pop(k) for k in ("rule", "epsilon", "gamma", "eps") if k in options}
+    if "baselines" in options and options["baselines"] is not None:
+        B = options["baselines"]
+        B = B if torch.is_tensor(B) else torch.as_tensor(np.asarray(B))
+        B = B.to(dtype=X.dtype, device=X.device)
+        options["baselines"] = B if B.ndim == X.ndim else B.expand(1, *X.shape[1:])
+    if method in ("grad", "saliency"):
+        options["abs"] = False
+    per_row = int(np.prod(X.shape[1:])) * max(int(options.get("n_steps", 1)), 1)
+    out = torch.empty(S, *X.shape, dtype=X.dtype, device=X.device)
+    for i in tqdm(range(S), disable=not verbose, desc=f"{method} per draw"):
+        net = draws.module(i)
+        explainer = _captum_explainer(method, net, **ctor)
+        for sl in row_batches(X.shape[0], batch_size, per_row_cost=per_row, budget=2**22):
+            opts = dict(options)
+            B = opts.get("baselines")
+            if torch.is_tensor(B) and B.shape[0] == X.shape[0] and B.shape[0] > 1:
+                opts["baselines"] = B[sl]
+            tb = None if tgt is None else tgt[sl]
+            out[i, sl] = explainer.attribute(X[sl], target=tb, **opts).detach()
+    return out

@@ -1,0 +1,131 @@
+"""Layer-wise Relevance Propagation statistic for every posterior draw at once.
+
+Relevance flows from the target output back to the inputs layer by layer (Bach et al.
+2015); activations pass it through unchanged. Rules per Linear layer, as captum's:
+
+- ``"epsilon"`` (default, captum's ``EpsilonRule``):
+  ``R_j = a_j Σ_k w_kj R_k / (z_k + ε sign z_k)``;
+- ``"gamma"`` (``GammaRule``): the same with ``w + γ w⁺``;
+- ``"zplus"`` (``Alpha1_Beta0_Rule``): the same with ``w⁺`` (captum keeps the bias);
+- ``"alpha_beta"``: ``R_j = Σ_k (α z⁺_jk / z⁺_k − β z⁻_jk / z⁻_k) R_k`` on the contributions
+  ``z_jk = a_j w_kj`` (biases ignored, so ``α − β = 1`` conserves relevance); not in captum.
+
+The output relevance is the target output itself, so the attributions of the epsilon rule
+sum to ``f(x)`` minus what the biases absorb.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches, slice_target
+from ._targets import output_selector
+
+RULES = ("epsilon", "gamma", "zplus", "alpha_beta")
+
+
+def _stabilise(z: torch.Tensor, eps: float) -> torch.Tensor:
+    sign = torch.sign(z)
+    sign[sign == 0] = 1
+    return z + sign * eps
+
+
+def _check_rules(rule, n_layers: int) -> list[str]:
+    rules = [rule] * n_layers if isinstance(rule, str) else list(rule)
+    if len(rules) != n_layers:
+        raise ValueError(f"rule must be a str or one per Linear layer ({n_layers}), got "
+                         f"{len(rules)} rules")
+    for r in rules:
+        if r not in RULES:
+            raise ValueError(f"rule must be one of {RULES}, got {r!r}")
+    return rules
+
+
+def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None):
+    """Normalised relevance ``r`` ``(S, n, out)`` at a layer's output → its input ``(S, n, in)``.
+
+    ``z`` is the layer's forward pre-activation, reused by the epsilon rule.
+    """
+    if rule == "alpha_beta":
+        Wp, Wn = W.clamp(min=0), W.clamp(max=0)
+        ap, an = a.clamp(min=0), a.clamp(max=0)
+        zp = torch.bmm(ap, Wp.transpose(1, 2)) + torch.bmm(an, Wn.transpose(1, 2))
+        zn = torch.bmm(ap, Wn.transpose(1, 2)) + torch.bmm(an, Wp.transpose(1, 2))
+        sp = r / (zp + epsilon)
+        sn = r / (zn - epsilon)
+        pos = ap * torch.bmm(sp, Wp) + an * torch.bmm(sp, Wn)
+        neg = ap * torch.bmm(sn, Wn) + an * torch.bmm(sn, Wp)
+        return alpha * pos - beta * neg
+    if rule == "zplus":
+        W = W.clamp(min=0)
+    elif rule == "gamma":
+        W = W + gamma * W.clamp(min=0)
+    if rule != "epsilon" or z is None:
+        z = torch.baddbmm(b[:, None, :], a, W.transpose(1, 2))
+    return a * torch.bmm(r / _stabilise(z, epsilon), W)
+
+
+@torch.no_grad()
+def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: float = 0.25,
+        alpha: float = 1.0, beta: float = 0.0, batch_size: int | None = None,
+        verbose: int = 1) -> torch.Tensor:
+    """LRP relevance of each input feature for the target output, all draws: ``(S, n, d)``.
+
+    Parameters
+    ----------
+    draws : PosteriorDraws or any object with ``__len__`` and ``module(i)``
+        Other draws fall back to captum's ``LRP`` per draw (rules ``epsilon``, ``gamma``,
+        ``zplus`` there).
+    X : array-like of shape (n, d), in the user's units
+    target : None, int, "predicted" or int array (n,)
+        The output explained.
+    rule : str or sequence of str
+        One rule for all Linear layers or one per layer (first layer first): ``"epsilon"``,
+        ``"gamma"``, ``"zplus"`` or ``"alpha_beta"``.
+    epsilon : float
+        Stabiliser (captum's ``EpsilonRule`` default 1e-9).
+    gamma : float
+        Weight of the positive part in the gamma rule (captum's default 0.25).
+    alpha, beta : float
+        Weights of the positive and negative contributions in the alpha-beta rule.
+    batch_size : int, optional
+        Rows processed at a time.
+    verbose : int
+        Progress bar on the per-draw fallback path; 0 silences it.
+
+    Returns
+    -------
+    Tensor of shape (S, n, d).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nfbst.posterior import PosteriorDraws
+    >>> W = [torch.tensor([[[2.0, -1.0]]])]; b = [torch.zeros(1, 1)]
+    >>> lrp(PosteriorDraws(W, b), torch.tensor([[1.0, 1.0]]))[0, 0]
+    tensor([ 2., -1.])
+    """
+    if not is_batched_mlp(draws):
+        from .captum_fallback import per_draw_attributions
+
+        return per_draw_attributions(draws, X, "lrp", target=target, verbose=verbose,
+                                     batch_size=batch_size, rule=rule, epsilon=epsilon,
+                                     gamma=gamma)
+    rules = _check_rules(rule, len(draws.weights))
+    X = check_finite(draws.as_tensor(X))
+    n = X.shape[0]
+    check_target_length(target, n)
+    width = sum(W.shape[1] for W in draws.weights) + draws.n_features
+    out = torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
+    for sl in row_batches(n, batch_size, per_row_cost=4 * len(draws) * width):
+        xb = X[sl]
+        f, pre = draws.forward(xb, return_hidden=True)
+        acts = [xb.expand(len(draws), *xb.shape)] + [draws.act_fn(z) for z in pre]
+        seed = output_selector(draws, xb, slice_target(target, sl))
+        zs = pre + [f]
+        r = seed
+        for l in range(len(draws.weights) - 1, -1, -1):
+            r = _relevance_down(r, acts[l], draws.weights[l], draws.biases[l], rules[l],
+                                epsilon, gamma, alpha, beta, z=zs[l])
+        out[:, sl] = r * (seed * f).sum(-1, keepdim=True)
+    return out
