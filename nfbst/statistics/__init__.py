@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ._batching import is_batched_mlp
+from .captum_fallback import per_draw_attributions
+from .deeplift import deeplift
 from .gradient import gradient
+from .input_x_gradient import input_x_gradient
+from .integrated_gradients import integrated_gradients
+from .lime import lime
+from .lrp import lrp
 
 _REGISTRY: dict[str, Callable] = {}
 
@@ -53,7 +60,41 @@ def available_statistics() -> list[str]:
     return sorted(_REGISTRY)
 
 
-register_statistic("grad", gradient)
-register_statistic("gradient", gradient)
+def input_gradient(draws, X, target=None, batch_size: int | None = None, verbose: int = 1):
+    """Signed input gradient ``(S, n, d)``: batched for MLP draws, captum ``Saliency`` otherwise.
 
-__all__ = ["register_statistic", "get_statistic", "available_statistics", "gradient"]
+    Examples
+    --------
+    >>> import torch
+    >>> from nfbst.posterior import PosteriorDraws
+    >>> W = [torch.tensor([[[2.0, -1.0]]])]; b = [torch.zeros(1, 1)]
+    >>> input_gradient(PosteriorDraws(W, b), torch.zeros(1, 2))[0, 0]
+    tensor([ 2., -1.])
+    """
+    if is_batched_mlp(draws):
+        return gradient(draws, X, target=target, batch_size=batch_size)
+    return per_draw_attributions(draws, X, "grad", target=target, verbose=verbose,
+                                 batch_size=batch_size)
+
+
+register_statistic("grad", input_gradient)
+register_statistic("gradient", input_gradient)
+register_statistic("deeplift", deeplift)
+register_statistic("lrp", lrp)
+register_statistic("input_x_gradient", input_x_gradient)
+register_statistic("integrated_gradients", integrated_gradients)
+register_statistic("lime", lime)
+
+__all__ = [
+    "register_statistic",
+    "get_statistic",
+    "available_statistics",
+    "gradient",
+    "input_gradient",
+    "deeplift",
+    "lrp",
+    "input_x_gradient",
+    "integrated_gradients",
+    "lime",
+    "per_draw_attributions",
+]
