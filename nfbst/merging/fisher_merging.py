@@ -81,7 +81,7 @@ def diagonal_fisher(
         o = out_fn(p, x)
         if task == "regression":
             return -0.5 * ((t - o) ** 2).sum() / noise_scale**2
-        return torch.log_softmax(o, -1)[k]
+        return (torch.log_softmax(o, -1) * k).sum()  # k: one-hot (K,)
 
     total = {k: torch.zeros_like(v) for k, v in params.items()}
     n = X.shape[0]
@@ -104,7 +104,8 @@ def diagonal_fisher(
                         total[k] += (g[k] ** 2).sum(0) / noise_scale**2
         else:
             if y is not None:
-                kb = y[start:start + batch_size].long()
+                kb = torch.nn.functional.one_hot(y[start:start + batch_size].long(), k_out)
+                kb = kb.to(ref.dtype)
                 g = vmap(grad(loglik), in_dims=(None, 0, None, 0))(params, xb, None, kb)
                 for k in total:
                     total[k] += (g[k] ** 2).sum(0)
@@ -112,7 +113,8 @@ def diagonal_fisher(
                 with torch.no_grad():
                     prob = torch.softmax(functional_call(model, params, (xb,)), -1)
                 for c in range(prob.shape[1]):
-                    kb = torch.full((len(xb),), c, dtype=torch.long, device=ref.device)
+                    kb = torch.zeros(len(xb), prob.shape[1], dtype=ref.dtype, device=ref.device)
+                    kb[:, c] = 1
                     g = vmap(grad(loglik), in_dims=(None, 0, None, 0))(params, xb, None, kb)
                     w = prob[:, c]
                     for k in total:
