@@ -25,6 +25,7 @@ tensor([0.5000, 0.5000])
 from ._state import select_names
 from .bayesian_merge import bayesian_merge
 from .dare_merging import dare_merging, drop_and_rescale
+from .diagnosis import MergeDiagnosis, diagnose_merge
 from .fisher_merging import diagonal_fisher, fisher_merging
 from .lore_merging import LoReInfo, lore_merging, singular_value_threshold
 from .posteriors import MeanFieldPosterior, layer_keys
@@ -35,5 +36,5 @@ __all__ = [
     "task_arithmetic", "task_vectors", "ties_merging", "trim_top_k", "elect_sign",
     "disjoint_merge", "dare_merging", "drop_and_rescale", "lore_merging", "LoReInfo",
     "singular_value_threshold", "fisher_merging", "diagonal_fisher", "bayesian_merge",
-    "MeanFieldPosterior", "layer_keys", "select_names",
+    "MeanFieldPosterior", "layer_keys", "select_names", "diagnose_merge", "MergeDiagnosis",
 ]

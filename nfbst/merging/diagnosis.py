@@ -1,0 +1,307 @@
+"""Which input features does each task still depend on significantly after a merge?
+
+For every task ``t`` the nFBST evidence of ``H0: η_j = 0`` (η the attribution statistic,
+e.g. the input gradient) is computed on that task's data for the expert and for the merged
+network: instance-wise evidence from the posterior draws (``evidence_value`` over the draw
+axis), then the Q-GS rule (global evidence = median of the instance-wise evidence, nFBST
+paper §1.7). A feature *keeps*, *loses* or *gains* significance when the expert's and the
+merged model's global evidence fall on different sides of ``alpha``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .._validation import check_features
+from ..evidence import evidence_value
+from ..posterior import PosteriorDraws
+from ..scopes import quantile_rule
+from ..statistics import get_statistic
+from .posteriors import MeanFieldPosterior
+
+CHANGES = ("kept", "lost", "gained", "absent")
+
+
+@dataclass
+class MergeDiagnosis:
+    """Per task and feature, the global nFBST evidence of the expert and the merged model.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (task, feature): ``evidence_expert``, ``evidence_merged`` (and
+        ``evidence_base``), ``significant_*``, ``change`` in {"kept", "lost", "gained",
+        "absent"}, mean absolute statistic ``effect_*``, and ``relevant`` when given.
+    evidence_expert, evidence_merged : ndarray of shape (T, d)
+    evidence_base : ndarray of shape (T, d) or None
+    alpha : float
+    task_names, feature_names : list of str
+    """
+
+    table: pd.DataFrame
+    evidence_expert: np.ndarray
+    evidence_merged: np.ndarray
+    evidence_base: np.ndarray | None
+    alpha: float
+    task_names: list
+    feature_names: list
+    details: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per (task, feature) table (a copy)."""
+        return self.table.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """Per task: how many features were kept, lost, gained or absent.
+
+        With ``relevant`` known also ``relevant_lost`` (truly relevant features significant
+        for the expert but not after the merge), ``null_gained`` (null features that became
+        significant), and the recall / false-positive counts of expert and merged model.
+        """
+        rows = []
+        for task, g in self.table.groupby("task", sort=False):
+            row = {"task": task}
+            for c in CHANGES:
+                row[c] = int((g["change"] == c).sum())
+            if "relevant" in g:
+                rel = g["relevant"].to_numpy(bool)
+                se = g["significant_expert"].to_numpy(bool)
+                sm = g["significant_merged"].to_numpy(bool)
+                row.update(
+                    relevant_lost=int((rel & se & ~sm).sum()),
+                    null_gained=int((~rel & ~se & sm).sum()),
+                    recall_expert=float(se[rel].mean()) if rel.any() else np.nan,
+                    recall_merged=float(sm[rel].mean()) if rel.any() else np.nan,
+                    false_pos_expert=int((se & ~rel).sum()),
+                    false_pos_merged=int((sm & ~rel).sum()),
+                )
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def plot(self, ax=None, title: str | None = None):
+        """Heat map features × (task, expert | merged) of the evidence; returns the Figure.
+
+        Dark cells have small evidence (significant); ``*`` marks evidence < alpha; a red
+        frame marks a feature that lost significance, a blue frame one that gained it.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
+
+        T, d = self.evidence_expert.shape
+        M = np.empty((d, 2 * T))
+        M[:, 0::2] = self.evidence_expert.T
+        M[:, 1::2] = self.evidence_merged.T
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(1.0 + 0.9 * 2 * T, 1.0 + 0.35 * d))
+        else:
+            fig = ax.figure
+        im = ax.imshow(M, cmap="magma", vmin=0.0, vmax=1.0, aspect="auto")
+        for j in range(d):
+            for c in range(2 * T):
+                if M[j, c] < self.alpha:
+                    ax.text(c, j, "*", ha="center", va="center", color="white", fontsize=11)
+        for t in range(T):
+            for j in range(d):
+                se = self.evidence_expert[t, j] < self.alpha
+                sm = self.evidence_merged[t, j] < self.alpha
+                if se != sm:
+                    ax.add_patch(Rectangle(
+                        (2 * t + 0.5 - 0.45, j - 0.45), 0.9, 0.9, fill=False, lw=2,
+                        edgecolor="tab:red" if se else "tab:blue",
+                    ))
+        ax.set_xticks(range(2 * T))
+        ax.set_xticklabels(
+            [f"{n}\n{r}" for n in self.task_names for r in ("expert", "merged")], fontsize=8
+        )
+        ax.set_yticks(range(d))
+        ax.set_yticklabels(self.feature_names, fontsize=8)
+        for t in range(1, T):
+            ax.axvline(2 * t - 0.5, color="white", lw=2)
+        fig.colorbar(im, ax=ax, label="global evidence Ev(H0) (Q-GS median)")
+        ax.set_title(title or f"evidence, * < {self.alpha:g}; red: lost, blue: gained",
+                     fontsize=9)
+        return fig
+
+
+def _pick(model, t: int, T: int, name: str):
+    if isinstance(model, (list, tuple)):
+        if len(model) != T:
+            raise ValueError(f"{name} must have one entry per task ({T}), got {len(model)}")
+        return model[t]
+    return model
+
+
+def _draws_for(model, t, experts, n_draws, seed, name):
+    """PosteriorDraws of ``model`` for task ``t`` (a state dict takes expert t's spread)."""
+    if isinstance(model, PosteriorDraws):
+        return model
+    if isinstance(model, MeanFieldPosterior):
+        return model.sample(n_draws, random_state=seed)
+    if isinstance(model, Mapping):
+        expert = experts[t]
+        if not isinstance(expert, MeanFieldPosterior):
+            raise TypeError(
+                f"{name} is a state dict: its posterior spread is taken from the expert's "
+                f"MeanFieldPosterior, but experts[{t}] is {type(expert).__name__}"
+            )
+        return expert.with_mean(model).sample(n_draws, random_state=seed)
+    raise TypeError(
+        f"{name} must be a MeanFieldPosterior, PosteriorDraws or state dict (or a list of "
+        f"them per task), got {type(model).__name__}"
+    )
+
+
+def _global_evidence(draws, X, stat, target, bandwidth):
+    eta = stat(draws, X, target=target)  # (S, n, d)
+    eta = eta.detach().cpu().double().numpy() if torch.is_tensor(eta) else np.asarray(eta)
+    inst = evidence_value(eta, null=0.0, axis=0, bandwidth=bandwidth, verbose=0)  # (n, d)
+    ev = quantile_rule(inst, np.ones((1, inst.shape[0]), bool), 0.5)[0]  # Q-GS median (d,)
+    return ev, np.abs(eta).mean(axis=(0, 1))
+
+
+def diagnose_merge(
+    base, experts, merged, data_per_task, statistic="grad", alpha=0.05, n_draws=200,
+    targets=None, relevant=None, feature_names=None, task_names=None,
+    bandwidth="silverman", random_state=0, verbose=0,
+) -> MergeDiagnosis:
+    """nFBST evidence per feature for each task's expert and the merged model, compared.
+
+    Parameters
+    ----------
+    base : MeanFieldPosterior, PosteriorDraws, state dict or None
+        The shared pre-trained model, evaluated as a reference (``evidence_base``); a state
+        dict takes expert ``t``'s posterior spread. ``None`` skips it.
+    experts : list of MeanFieldPosterior or PosteriorDraws
+        The fine-tuned posterior of every task.
+    merged : MeanFieldPosterior, PosteriorDraws or state dict, or a list of them per task
+        The merged network. A :class:`MeanFieldPosterior` (e.g. from
+        :func:`nfbst.merging.bayesian_merge`) uses its own spread; a state dict (the output
+        of any merging function) is given expert ``t``'s posterior spread on task ``t``.
+    data_per_task : list of array-like (n_t, d) or of (X_t, y_t) tuples
+        Where each task's statistic is evaluated.
+    statistic : str or callable, default "grad"
+        A registered statistic (:func:`nfbst.statistics.get_statistic`) or
+        ``fn(draws, X, target=None) -> (S, n, d)``.
+    alpha : float, default 0.05
+        A feature is significant when its global evidence is below ``alpha``.
+    n_draws : int, default 200
+        Posterior draws per model and task (mean-field posteriors and state dicts).
+    targets : list, optional
+        The output explained per task (see :func:`nfbst.statistics.gradient`). Default:
+        ``None`` for single-output networks, output ``t`` for task ``t`` otherwise.
+    relevant : list of array-like, optional
+        Per task, the truly relevant features (boolean mask ``(d,)`` or indices); adds the
+        ``relevant`` column and the counts of :meth:`MergeDiagnosis.summary`.
+    feature_names, task_names : list of str, optional
+    bandwidth : str or float
+        KDE bandwidth of :func:`nfbst.evidence_value`.
+    random_state : int or None
+        Seeds the draws; expert and merged model of a task share their normal deviates.
+    verbose : int
+        1 shows a progress bar over tasks.
+
+    Returns
+    -------
+    MergeDiagnosis
+        ``.table`` (DataFrame), ``.summary()``, ``.plot()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nfbst.merging import MeanFieldPosterior, task_arithmetic, diagnose_merge
+    >>> def post(w):
+    ...     m = {"0.weight": torch.tensor([w]), "0.bias": torch.zeros(1)}
+    ...     return MeanFieldPosterior(m, {k: torch.full_like(v, 0.05) for k, v in m.items()})
+    >>> e1, e2, base = post([1.0, 0.0]), post([0.0, 1.0]), post([0.0, 0.0])
+    >>> merged = task_arithmetic(base.mean, [e1.mean, e2.mean], scaling=0.5)
+    >>> X = torch.randn(20, 2)
+    >>> diag = diagnose_merge(base, [e1, e2], merged, [X, X], n_draws=100)
+    >>> diag.table["change"].tolist()     # averaging makes each task use the other feature
+    ['kept', 'gained', 'gained', 'kept']
+    """
+    if isinstance(experts, (Mapping, MeanFieldPosterior, PosteriorDraws)) or not isinstance(
+        experts, Sequence
+    ) or len(experts) == 0:
+        raise TypeError(
+            f"experts must be a non-empty list of posteriors, got {type(experts).__name__}"
+        )
+    T = len(experts)
+    if not isinstance(data_per_task, Sequence) or len(data_per_task) != T:
+        raise ValueError(
+            f"data_per_task must be a list of {T} data sets (one per expert), got "
+            f"{type(data_per_task).__name__}"
+        )
+    if not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    stat = get_statistic(statistic)
+    seeds = np.random.SeedSequence(random_state).spawn(T)
+    rows, ev_e, ev_m, ev_b, eff_e, eff_m = [], [], [], [], [], []
+    d = None
+    for t in tqdm(range(T), disable=not verbose, desc="diagnose_merge"):
+        data = data_per_task[t]
+        X = data[0] if isinstance(data, tuple) else data
+        X = np.asarray(X.detach().cpu() if torch.is_tensor(X) else X, dtype=np.float64)
+        X = check_features(X, d, name=f"data_per_task[{t}]")
+        d = X.shape[1]
+        seed = int(seeds[t].generate_state(1)[0])
+        de = _draws_for(experts[t], t, experts, n_draws, seed, f"experts[{t}]")
+        dm = _draws_for(_pick(merged, t, T, "merged"), t, experts, n_draws, seed, "merged")
+        if de.n_features != d:
+            raise ValueError(f"data_per_task[{t}] has {d} features, experts[{t}] expects "
+                             f"{de.n_features}")
+        if targets is not None:
+            target = _pick(list(targets), t, T, "targets")
+        else:
+            target = None if de.n_outputs == 1 else t
+        Xt = torch.as_tensor(X, dtype=de.dtype)
+        e_exp, a_exp = _global_evidence(de, Xt, stat, target, bandwidth)
+        e_mer, a_mer = _global_evidence(dm, Xt.to(dm.dtype), stat, target, bandwidth)
+        ev_e.append(e_exp)
+        ev_m.append(e_mer)
+        eff_e.append(a_exp)
+        eff_m.append(a_mer)
+        if base is not None:
+            db = _draws_for(_pick(base, t, T, "base"), t, experts, n_draws, seed, "base")
+            ev_b.append(_global_evidence(db, Xt.to(db.dtype), stat, target, bandwidth)[0])
+    ev_e, ev_m = np.stack(ev_e), np.stack(ev_m)
+    ev_b = np.stack(ev_b) if ev_b else None
+    tn = list(task_names) if task_names is not None else [f"task{t}" for t in range(T)]
+    fn = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
+    if len(tn) != T or len(fn) != d:
+        raise ValueError(f"task_names needs {T} and feature_names {d} entries, got "
+                         f"{len(tn)} and {len(fn)}")
+    rel = None
+    if relevant is not None:
+        if len(relevant) != T:
+            raise ValueError(f"relevant must have one entry per task ({T}), got {len(relevant)}")
+        rel = np.zeros((T, d), bool)
+        for t, r in enumerate(relevant):
+            r = np.asarray(r)
+            if r.dtype == bool:
+                if r.shape != (d,):
+                    raise ValueError(f"relevant[{t}] must be a mask of shape ({d},)")
+                rel[t] = r
+            else:
+                rel[t, r.astype(int)] = True
+    for t in range(T):
+        se, sm = ev_e[t] < alpha, ev_m[t] < alpha
+        for j in range(d):
+            change = ("kept" if sm[j] else "lost") if se[j] else ("gained" if sm[j] else "absent")
+            row = {"task": tn[t], "feature": fn[j]}
+            if ev_b is not None:
+                row["evidence_base"] = float(ev_b[t, j])
+            row.update(
+                evidence_expert=float(ev_e[t, j]), evidence_merged=float(ev_m[t, j]),
+                significant_expert=bool(se[j]), significant_merged=bool(sm[j]), change=change,
+                effect_expert=float(eff_e[t][j]), effect_merged=float(eff_m[t][j]),
+            )
+            if rel is not None:
+                row["relevant"] = bool(rel[t, j])
+            rows.append(row)
+    return MergeDiagnosis(pd.DataFrame(rows), ev_e, ev_m, ev_b, float(alpha), tn, fn)
