@@ -1,1 +1,54 @@
-"""logiclearn package."""
+"""logiclearn: train networks whose outputs satisfy logical formulas, without shortcuts.
+
+Formula language over tensors (``term``, atoms ``<= >= ==``, ``& | ~ >>``, ``all_of``/``any_of``,
+``forall``/``exists``), encodings into costs (``dual`` — Li et al., ICLR 2023 — plus ``dl2``,
+fuzzy t-norms, ``pd`` and ``semantic``), the truncated-Gaussian distributional loss with its σ
+schedule, the SGDA :class:`LogicTrainer`, the scikit-learn :class:`ConstrainedClassifier` and
+per-branch satisfaction diagnostics.
+"""
+
+from .classifier import ConstrainedClassifier
+from .data import IndexedDataset
+from .diagnostics import Satisfaction, satisfaction
+from .encodings import (
+    ENCODINGS,
+    DL2Encoding,
+    DualEncoding,
+    DualStore,
+    Encoding,
+    FuzzyEncoding,
+    PrimalDualEncoding,
+    SemanticEncoding,
+    get_encoding,
+)
+from .formula import (
+    And,
+    Atom,
+    Exists,
+    ForAll,
+    Formula,
+    Not,
+    Or,
+    all_of,
+    any_of,
+    eq,
+    exists,
+    forall,
+    ge,
+    gt,
+    implies,
+    le,
+    lt,
+)
+from .loss import SigmaSchedule, constraint_loss, gaussian_nll, truncated_gaussian_nll
+from .terms import Term, term
+from .trainer import LogicTrainer
+
+__all__ = [
+    "Term", "term", "Formula", "Atom", "And", "Or", "Not", "ForAll", "Exists",
+    "le", "ge", "lt", "gt", "eq", "all_of", "any_of", "implies", "forall", "exists",
+    "Encoding", "DualEncoding", "DualStore", "DL2Encoding", "FuzzyEncoding",
+    "PrimalDualEncoding", "SemanticEncoding", "ENCODINGS", "get_encoding",
+    "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",
+    "LogicTrainer", "IndexedDataset", "ConstrainedClassifier", "Satisfaction", "satisfaction",
+]

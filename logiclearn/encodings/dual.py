@@ -1,0 +1,148 @@
+"""The paper's encoding (Li et al., ICLR 2023): connectives as convex combinations with duals τ.
+
+``S_τ(a_1 ∧ … ∧ a_k) = Σ_i softmax(τ^∧)_i S(a_i)`` and the same for ∨ with its own τ^∨. The
+τ are stored per connective (keyed by its position in the negation-normal-form tree) and per
+training example. SGDA *descends* τ^∨ and *ascends* τ^∧, so at the saddle point ∨ costs the
+minimum and ∧ the maximum of its children's costs. Without example ids the encoding returns
+that saddle value directly.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import Encoding, _Context, prepare
+
+__all__ = ["DualEncoding", "DualStore"]
+
+
+class DualStore:
+    """Per-example dual logits, one ``(n_examples, k)`` tensor per connective.
+
+    Logits start at 0 (uniform weights); the table grows as larger example ids appear.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from logiclearn.encodings.dual import DualStore
+    >>> store = DualStore()
+    >>> store.gather(("or", ()), 3, torch.tensor([0, 5])).shape
+    torch.Size([2, 3])
+    >>> store.logits[("or", ())].shape
+    torch.Size([6, 3])
+    """
+
+    def __init__(self):
+        self.logits: dict = {}
+
+    def gather(self, key, k: int, index: torch.Tensor) -> torch.Tensor:
+        """Logits of connective ``key`` (k children) for the examples ``index``."""
+        n = int(index.max()) + 1 if index.numel() else 0
+        table = self.logits.get(key)
+        if table is None:
+            table = torch.zeros(max(n, 1), k)
+        elif table.shape[1] != k:
+            raise ValueError(
+                f"connective {key} had {table.shape[1]} children and now has {k}; the "
+                "constraint must build the same formula structure at every step"
+            )
+        if table.shape[0] < n:
+            table = torch.cat([table, torch.zeros(n - table.shape[0], k)])
+        self.logits[key] = table
+        return table[index]
+
+    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> None:
+        """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``."""
+        self.logits[key][index] += delta.to(self.logits[key].dtype)
+
+    def state_dict(self) -> dict:
+        """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
+        return {f"{kind}:{'.'.join(map(str, path))}": t.clone()
+                for (kind, path), t in self.logits.items()}
+
+
+class DualEncoding(Encoding):
+    """Dual-variable encoding; ``cost(formula, index)`` uses the stored τ of ``index``.
+
+    Parameters
+    ----------
+    store : DualStore, optional
+        Where the duals live (a new one by default).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> x = ll.term(torch.tensor([0.2, 0.9]))
+    >>> f = (x >= 0.5) | (x <= 0.0)
+    >>> enc = ll.get_encoding("dual")
+    >>> [round(v, 3) for v in enc.cost(f).tolist()]     # saddle value: min over the disjuncts
+    [0.2, 0.0]
+    >>> [round(v, 3) for v in enc.cost(f, index=torch.tensor([0, 1])).tolist()]  # uniform τ
+    [0.25, 0.45]
+    """
+
+    name = "dual"
+
+    def __init__(self, store: DualStore | None = None):
+        self.store = store if store is not None else DualStore()
+
+    def _combine(self, costs, path, ctx, kind):
+        if ctx.index is None or costs.ndim < 2:
+            return costs.max(-1).values if kind == "and" else costs.min(-1).values
+        key = (kind, path)
+        logits = self.store.gather(key, costs.shape[-1], ctx.index)
+        if ctx.leaves is not None:
+            logits = logits.clone().requires_grad_(True)
+            ctx.leaves[key] = logits
+        return (torch.softmax(logits, -1).to(costs.dtype) * costs).sum(-1)
+
+    def conj(self, costs, path, ctx):
+        return self._combine(costs, path, ctx, "and")
+
+    def disj(self, costs, path, ctx):
+        return self._combine(costs, path, ctx, "or")
+
+    def dual_step(self, formula, index, loss_fn=None, lr: float = 0.1) -> None:
+        """One τ step on detached atom costs: descent for ∨ duals, ascent for ∧ duals.
+
+        Parameters
+        ----------
+        formula : Formula
+        index : LongTensor of shape (B,)
+            Example ids of the batch.
+        loss_fn : callable, optional
+            Map from the per-instance cost to the per-instance loss (identity by default).
+            Each example's τ receives the gradient of its own loss term.
+        lr : float
+            Step size of the τ update.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import logiclearn as ll
+        >>> x = ll.term(torch.tensor([0.2]))
+        >>> f = (x >= 0.5) | (x <= 0.0)
+        >>> enc = ll.get_encoding("dual")
+        >>> idx = torch.tensor([0])
+        >>> for _ in range(200):
+        ...     enc.dual_step(f, idx, lr=10.0)
+        >>> round(enc.cost(f, index=idx).item(), 3)   # -> min(0.3, 0.2)
+        0.2
+        """
+        if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
+        ctx = _Context(index, detach=True, leaves={})
+        cost = self._fold(prepare(formula), (), ctx)
+        if not ctx.leaves:
+            return
+        loss = (loss_fn(cost) if loss_fn is not None else cost).sum()
+        if not loss.requires_grad:
+            return
+        keys = list(ctx.leaves)
+        grads = torch.autograd.grad(loss, [ctx.leaves[k] for k in keys], allow_unused=True)
+        with torch.no_grad():
+            for key, g in zip(keys, grads):
+                if g is not None:
+                    sign = -1.0 if key[0] == "or" else 1.0
+                    self.store.update(key, index, sign * lr * g)

@@ -1,0 +1,98 @@
+"""Exact semantic loss (Xu et al., ICML 2018) by enumerating the worlds of a small formula.
+
+Each column of each atom of the negation-normal-form formula is an independent Boolean
+variable, true with probability ``p = 1 - min(cost, 1)`` (for an atom ``p == 1`` on a
+probability, ``p`` itself). The cost is ``-log P(formula)``, the weighted model count.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from ..formula import And, Atom, Exists, ForAll, Or, stack_columns
+from .base import Encoding, prepare
+
+__all__ = ["SemanticEncoding"]
+
+
+class SemanticEncoding(Encoding):
+    """Semantic loss ``-log Σ_{w ⊨ φ} Π_i p_i^{w_i} (1 - p_i)^{1 - w_i}`` by enumeration.
+
+    Parameters
+    ----------
+    max_vars : int
+        Refuse formulas with more Boolean variables (2**max_vars worlds are enumerated).
+
+    Notes
+    -----
+    Logarithms of probabilities are floored at ``log(1e-12)``; the cost is clamped at 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> p = ll.term(torch.tensor([[0.5, 0.5]]))
+    >>> enc = ll.get_encoding("semantic")
+    >>> round(enc.cost(ll.any_of(p == 1)).exp().item(), 4)   # P(a or b) = 1 / (1 - 0.25)
+    1.3333
+    """
+
+    name = "semantic"
+
+    def __init__(self, max_vars: int = 16):
+        self.max_vars = int(max_vars)
+
+    def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
+        f = prepare(formula)
+        if isinstance(f, (ForAll, Exists)):
+            c = self.cost(f.child, index, detach)
+            return c.mean() if isinstance(f, ForAll) else c.min()
+        atoms = []
+        _collect(f, atoms)
+        probs = [1.0 - a.atom_cost(detach).clamp(max=1.0) for a in atoms]
+        widths = [p.shape[-1] if p.ndim == 2 else 1 for p in probs]
+        n = sum(widths)
+        if n > self.max_vars:
+            raise ValueError(
+                f"semantic loss enumerates 2**n worlds; formula has n={n} Boolean variables, "
+                f"more than max_vars={self.max_vars}"
+            )
+        worlds = torch.tensor(list(itertools.product([False, True], repeat=n)))  # (2^n, n)
+        cols, start = {}, 0
+        for a, w in zip(atoms, widths):
+            cols[id(a)] = (start, w, a.expr.ndim == 2)
+            start += w
+        sat = _truth(f, worlds, cols)  # (2^n,)
+        P = stack_columns(probs)  # (B, n) or (n,)
+        P = P.clamp(0.0, 1.0)
+        w = worlds.to(P.dtype)
+        logp = torch.log(P.clamp(min=1e-12))
+        log1mp = torch.log((1.0 - P).clamp(min=1e-12))
+        world_logmass = logp @ w[sat].T + log1mp @ (1.0 - w[sat]).T  # (B, n_sat)
+        if world_logmass.shape[-1] == 0:
+            return torch.full(P.shape[:-1], float("inf"), dtype=P.dtype)
+        return torch.clamp(-torch.logsumexp(world_logmass, -1), min=0.0)
+
+    def __repr__(self):
+        return f"SemanticEncoding(max_vars={self.max_vars})"
+
+
+def _collect(f, atoms):
+    if isinstance(f, Atom):
+        atoms.append(f)
+    elif isinstance(f, (And, Or)):
+        for c in f.children:
+            _collect(c, atoms)
+    else:
+        raise ValueError("semantic loss supports quantifiers only at the root of the formula")
+
+
+def _truth(f, worlds, cols):
+    if isinstance(f, Atom):
+        start, w, vec = cols[id(f)]
+        block = worlds[:, start:start + w]
+        return block if vec else block[:, 0]
+    parts = stack_columns([_truth(c, worlds, cols) for c in f.children])
+    return parts.all(-1) if isinstance(f, And) else parts.any(-1)

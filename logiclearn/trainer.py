@@ -1,0 +1,298 @@
+"""LogicTrainer: supervised loss plus a logical constraint, optimised by alternating SGDA.
+
+Per minibatch (Li et al., ICLR 2023, §1.5 of the summary): the labelled batch and every view
+of the unlabelled batch go through the model in one forward pass; (1) a τ step on the detached
+outputs (descent for ∨ duals, ascent for ∧ duals), (2) a θ step on
+``supervised + λ · E[constraint loss]``. At the end of each epoch σ shrinks towards its target.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .encodings import DualEncoding, PrimalDualEncoding, get_encoding, prepare
+from .formula import Formula
+from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss
+from .terms import Term
+
+__all__ = ["LogicTrainer", "split_unlabeled"]
+
+_SUPERVISED = {"cross_entropy": nn.functional.cross_entropy, "mse": nn.functional.mse_loss}
+
+
+def split_unlabeled(batch):
+    """Split an unlabelled batch into its views and its example ids.
+
+    A batch is a tensor (one view, no ids) or a tuple/list ``(view_1, ..., view_m[, index])``
+    whose last element, if it is a 1-D integer tensor, holds the example ids.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from logiclearn.trainer import split_unlabeled
+    >>> views, idx = split_unlabeled((torch.zeros(2, 3), torch.tensor([4, 7])))
+    >>> len(views), idx.tolist()
+    (1, [4, 7])
+    """
+    if isinstance(batch, torch.Tensor):
+        return [batch], None
+    if not isinstance(batch, (tuple, list)) or not batch:
+        raise TypeError(
+            f"unlabelled batch must be a tensor or a tuple of tensors, got {type(batch).__name__}"
+        )
+    batch = list(batch)
+    index = None
+    last = batch[-1]
+    if isinstance(last, torch.Tensor) and not torch.is_floating_point(last) and last.ndim == 1:
+        index = batch.pop()
+    for i, v in enumerate(batch):
+        if not isinstance(v, torch.Tensor):
+            raise TypeError(f"view {i} of the unlabelled batch must be a tensor, got {type(v)}")
+    return batch, index
+
+
+class LogicTrainer:
+    """Train any ``torch.nn.Module`` with a supervised loss and a logical constraint.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place.
+    constraint : callable or None
+        ``constraint(outputs, batch) -> Formula``; ``outputs`` is a :class:`Term` (one view) or
+        a tuple of Terms (one per view) of the model's outputs on the unlabelled batch, and
+        ``batch`` the raw unlabelled batch. ``None`` trains supervised only.
+    encoding : str or Encoding
+        ``'dual'`` (the paper), ``'dl2'``, ``'product'``/``'lukasiewicz'``/``'godel'``,
+        ``'pd'`` or ``'semantic'``.
+    lambda_ : float
+        Weight of the constraint term.
+    constraint_loss : {'auto', 'truncated', 'gaussian', 'linear'}
+        Map from cost to loss; ``'auto'`` is ``'truncated'`` for the dual encoding and
+        ``'linear'`` (the plain cost) for the baselines.
+    sigma_init, sigma_target : float
+        σ schedule of the distributional loss.
+    loss : {'cross_entropy', 'mse'} or callable
+        Supervised loss ``loss(outputs, y)``.
+    lr, weight_decay : float
+        Adam hyper-parameters for θ.
+    tau_lr : float
+        Step of the τ update (each example's τ follows the gradient of its own loss term).
+    pd_lr : float, pd_update_freq : int
+        Multiplier ascent step and period (in steps) of the ``'pd'`` encoding.
+    random_state : int or None
+        Seeds torch at the start of :meth:`fit` (data order, dropout).
+    verbose : int
+        0: silent; 1: a progress bar over epochs.
+
+    Attributes
+    ----------
+    history_ : list of dict
+        Per epoch: ``supervised``, ``constraint``, ``mean_cost``, ``sigma`` and ``val``.
+    best_epoch_, best_score_ : int, float
+        Checkpoint kept by the validation metric (when one is given).
+    encoding_ : Encoding
+        The encoding with its state (duals of ``'dual'``, multipliers of ``'pd'``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> torch.manual_seed(0)
+    <torch._C.Generator object at ...>
+    >>> model = torch.nn.Linear(2, 2)
+    >>> X, y = torch.randn(32, 2), torch.randint(0, 2, (32,))
+    >>> U = torch.randn(32, 2)
+    >>> labeled = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), 16)
+    >>> unlabeled = torch.utils.data.DataLoader(ll.IndexedDataset(U), 16)
+    >>> def fn(out, batch):   # class 1 is at least as likely as class 0
+    ...     p = out.softmax(-1)
+    ...     return p[:, 1] >= p[:, 0]
+    >>> trainer = ll.LogicTrainer(model, fn, encoding="dual", random_state=0, verbose=0)
+    >>> len(trainer.fit(labeled, unlabeled, epochs=2).history_)
+    2
+    """
+
+    def __init__(self, model, constraint=None, encoding="dual", lambda_: float = 1.0,
+                 constraint_loss: str = "auto", sigma_init: float = 1.0,
+                 sigma_target: float = 1.0, loss="cross_entropy", lr: float = 1e-3,
+                 weight_decay: float = 0.0, tau_lr: float = 0.1, pd_lr: float = 0.01,
+                 pd_update_freq: int = 10, random_state=None, verbose: int = 1):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if constraint is not None and not callable(constraint):
+            raise TypeError(f"constraint must be callable or None, got {type(constraint)}")
+        if not (isinstance(lambda_, (int, float)) and math.isfinite(lambda_) and lambda_ >= 0):
+            raise ValueError(f"lambda_ must be a finite number >= 0, got {lambda_!r}")
+        if constraint_loss != "auto" and constraint_loss not in CONSTRAINT_LOSSES:
+            raise ValueError(
+                f"constraint_loss must be 'auto' or one of {CONSTRAINT_LOSSES}, "
+                f"got {constraint_loss!r}"
+            )
+        if not (callable(loss) or loss in _SUPERVISED):
+            raise ValueError(f"loss must be one of {sorted(_SUPERVISED)} or callable, got {loss!r}")
+        self.model, self.constraint, self.encoding = model, constraint, encoding
+        self.lambda_, self.constraint_loss = float(lambda_), constraint_loss
+        self.sigma_init, self.sigma_target = sigma_init, sigma_target
+        self.loss, self.lr, self.weight_decay = loss, lr, weight_decay
+        self.tau_lr, self.pd_lr, self.pd_update_freq = tau_lr, pd_lr, int(pd_update_freq)
+        self.random_state, self.verbose = random_state, verbose
+        self.encoding_ = get_encoding(encoding)
+        self.schedule_ = SigmaSchedule(sigma_init, sigma_target)
+        self.optimizer_ = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        self.n_steps_ = 0
+        self.history_: list = []
+
+    # -- one step ----------------------------------------------------------------------------
+    @property
+    def _closs_kind(self):
+        if self.constraint_loss != "auto":
+            return self.constraint_loss
+        return "truncated" if isinstance(self.encoding_, DualEncoding) else "linear"
+
+    def _closs(self, cost):
+        return constraint_loss(cost, self._closs_kind, self.schedule_.sigma)
+
+    def step(self, labeled_batch=None, unlabeled_batch=None) -> dict:
+        """One SGDA step on a labelled batch ``(X, y)`` and an unlabelled batch; returns losses.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import logiclearn as ll
+        >>> model = torch.nn.Linear(3, 2)
+        >>> t = ll.LogicTrainer(model, lambda out, b: out[:, 0] <= 0.0, verbose=0)
+        >>> out = t.step((torch.randn(4, 3), torch.tensor([0, 1, 0, 1])),
+        ...              (torch.randn(5, 3), torch.arange(5)))
+        >>> sorted(out)
+        ['constraint', 'loss', 'mean_cost', 'supervised']
+        """
+        self.model.train()
+        inputs, sizes = [], []
+        if labeled_batch is not None:
+            xl, yl = labeled_batch
+            inputs.append(xl)
+            sizes.append(len(xl))
+        views, index = [], None
+        use_constraint = self.constraint is not None and unlabeled_batch is not None
+        if use_constraint:
+            views, index = split_unlabeled(unlabeled_batch)
+            inputs += views
+            sizes += [len(v) for v in views]
+        if not inputs:
+            raise ValueError("step needs a labelled batch, an unlabelled batch, or both")
+        out = self.model(torch.cat(inputs) if len(inputs) > 1 else inputs[0])
+        parts = list(out.split(sizes)) if len(inputs) > 1 else [out]
+        sup = torch.zeros((), dtype=out.dtype)
+        if labeled_batch is not None:
+            fn = _SUPERVISED.get(self.loss, self.loss) if isinstance(self.loss, str) else self.loss
+            sup = fn(parts.pop(0), yl)
+        cons = torch.zeros((), dtype=out.dtype)
+        mean_cost = float("nan")
+        if use_constraint:
+            terms = [Term(p) for p in parts]
+            formula = self.constraint(terms[0] if len(terms) == 1 else tuple(terms),
+                                      unlabeled_batch)
+            if not isinstance(formula, Formula):
+                raise TypeError(
+                    f"constraint must return a logiclearn Formula, got {type(formula).__name__}"
+                )
+            f = prepare(formula)
+            enc = self.encoding_
+            if isinstance(enc, DualEncoding):
+                if index is None:
+                    raise ValueError(
+                        "the dual encoding stores τ per example: the unlabelled batch must end "
+                        "with a 1-D integer tensor of example ids (see ll.IndexedDataset)"
+                    )
+                enc.dual_step(f, index, self._closs, self.tau_lr)
+            if isinstance(enc, PrimalDualEncoding):
+                costs = enc.constraint_costs(f)
+                cons = enc.penalty(costs)
+                cost = costs.sum(-1)
+                if (self.n_steps_ + 1) % self.pd_update_freq == 0:
+                    enc.ascend(costs, self.pd_lr)
+            else:
+                cost = enc.cost(f, index=index)
+                cons = self._closs(cost).mean()
+            mean_cost = float(cost.detach().mean())
+            if not math.isfinite(mean_cost):
+                raise ValueError("the constraint's cost is NaN or inf; check the model outputs")
+        loss = sup + self.lambda_ * cons
+        self.optimizer_.zero_grad()
+        loss.backward()
+        self.optimizer_.step()
+        self.n_steps_ += 1
+        return {"loss": float(loss.detach()), "supervised": float(sup.detach()),
+                "constraint": float(cons.detach()),
+                "mean_cost": mean_cost}
+
+    # -- epochs --------------------------------------------------------------------------------
+    def fit(self, labeled=None, unlabeled=None, epochs: int = 10, val_metric=None):
+        """Train for ``epochs`` passes over the longer of the two loaders (the other cycles).
+
+        Parameters
+        ----------
+        labeled : iterable of (X, y) batches, optional
+        unlabeled : iterable of unlabelled batches, optional
+            See :func:`split_unlabeled` for the batch layout.
+        epochs : int
+        val_metric : callable, optional
+            ``val_metric(model) -> float``, higher is better; the best epoch's weights are
+            restored at the end.
+
+        Returns
+        -------
+        self
+        """
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if labeled is None and unlabeled is None:
+            raise ValueError("fit needs a labelled loader, an unlabelled loader, or both")
+        if self.random_state is not None:
+            torch.manual_seed(self.random_state)
+        best_state, self.best_score_, self.best_epoch_ = None, -math.inf, None
+        n_steps = max(len(labeled) if labeled is not None else 0,
+                      len(unlabeled) if unlabeled is not None else 0)
+        bar = tqdm(range(epochs), disable=not self.verbose, desc="LogicTrainer")
+        for epoch in bar:
+            it_l = _cycle(labeled)
+            it_u = _cycle(unlabeled)
+            rec = {"supervised": 0.0, "constraint": 0.0, "mean_cost": 0.0}
+            for _ in range(n_steps):
+                out = self.step(next(it_l) if it_l else None, next(it_u) if it_u else None)
+                for k in rec:
+                    rec[k] += out[k] / n_steps
+            if self.constraint is not None and unlabeled is not None:
+                rec["sigma"] = self.schedule_.step(rec["mean_cost"])
+            if val_metric is not None:
+                self.model.eval()
+                with torch.no_grad():
+                    score = float(val_metric(self.model))
+                rec["val"] = score
+                if score > self.best_score_:
+                    self.best_score_, self.best_epoch_ = score, epoch
+                    best_state = copy.deepcopy(self.model.state_dict())
+            self.history_.append(rec)
+            bar.set_postfix({k: round(v, 4) for k, v in rec.items() if math.isfinite(v)})
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        self.model.eval()
+        return self
+
+
+def _cycle(loader):
+    if loader is None:
+        return None
+
+    def gen():
+        while True:
+            yield from loader
+
+    return gen()
