@@ -1,8 +1,11 @@
 """Exact semantic loss (Xu et al., ICML 2018) by enumerating the worlds of a small formula.
 
-Each column of each atom of the negation-normal-form formula is an independent Boolean
-variable, true with probability ``p = 1 - min(cost, 1)`` (for an atom ``p == 1`` on a
-probability, ``p`` itself). The cost is ``-log P(formula)``, the weighted model count.
+Each column of each atom of the formula is an independent Boolean variable, true with
+probability ``p = 1 - min(cost, 1)`` (for an atom ``p == 1`` on a probability, ``p`` itself);
+``~`` is the Boolean complement of its operand. Atoms of equal kind, margin and values (e.g.
+``p[:, 3] == 1`` written twice) are one variable. The cost is ``-log P(formula)``, the weighted
+model count; it is 0 exactly on satisfying assignments when the atoms are crisp (cost 0 or
+``>= 1``), the discrete setting the semantic loss is defined for.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import itertools
 
 import torch
 
-from ..formula import And, Atom, Exists, ForAll, Or, stack_columns
-from .base import Encoding, prepare
+from ..formula import And, Atom, Exists, ForAll, Formula, Not, Or, _check_root, stack_columns
+from .base import Encoding
 
 __all__ = ["SemanticEncoding"]
 
@@ -45,12 +48,15 @@ class SemanticEncoding(Encoding):
         self.max_vars = int(max_vars)
 
     def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
-        f = prepare(formula)
+        if not isinstance(formula, Formula):
+            raise TypeError(f"formula must be a logiclearn Formula, got {type(formula).__name__}")
+        _check_root(formula)
+        f = formula
         if isinstance(f, (ForAll, Exists)):
             c = self.cost(f.child, index, detach)
             return c.mean() if isinstance(f, ForAll) else c.min()
-        atoms = []
-        _collect(f, atoms)
+        atoms, alias = [], {}
+        _collect(f, atoms, alias)
         probs = [1.0 - a.atom_cost(detach).clamp(max=1.0) for a in atoms]
         widths = [p.shape[-1] if p.ndim == 2 else 1 for p in probs]
         n = sum(widths)
@@ -64,6 +70,8 @@ class SemanticEncoding(Encoding):
         for a, w in zip(atoms, widths):
             cols[id(a)] = (start, w, a.expr.ndim == 2)
             start += w
+        for dup, orig in alias.items():
+            cols[dup] = cols[orig]
         sat = _truth(f, worlds, cols)  # (2^n,)
         P = stack_columns(probs)  # (B, n) or (n,)
         P = P.clamp(0.0, 1.0)
@@ -79,12 +87,24 @@ class SemanticEncoding(Encoding):
         return f"SemanticEncoding(max_vars={self.max_vars})"
 
 
-def _collect(f, atoms):
+def _same(a, b):
+    return (a.kind == b.kind and a.margin == b.margin and a.expr.shape == b.expr.shape
+            and bool(torch.equal(a.expr.detach(), b.expr.detach())))
+
+
+def _collect(f, atoms, alias):
     if isinstance(f, Atom):
+        for a in atoms:
+            if a is f or _same(a, f):
+                if a is not f:
+                    alias[id(f)] = id(a)
+                return
         atoms.append(f)
     elif isinstance(f, (And, Or)):
         for c in f.children:
-            _collect(c, atoms)
+            _collect(c, atoms, alias)
+    elif isinstance(f, Not):
+        _collect(f.child, atoms, alias)
     else:
         raise ValueError("semantic loss supports quantifiers only at the root of the formula")
 
@@ -94,5 +114,7 @@ def _truth(f, worlds, cols):
         start, w, vec = cols[id(f)]
         block = worlds[:, start:start + w]
         return block if vec else block[:, 0]
+    if isinstance(f, Not):
+        return ~_truth(f.child, worlds, cols)
     parts = stack_columns([_truth(c, worlds, cols) for c in f.children])
     return parts.all(-1) if isinstance(f, And) else parts.any(-1)
