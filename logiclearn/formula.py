@@ -274,6 +274,8 @@ class _Connective(Formula):
         c = self.children[i]
         if c.name:
             return c.name
+        if isinstance(c, Not) and c.child.name:
+            return "not " + c.child.name
         if self.labels is not None:
             return self.labels[i]
         return str(i)

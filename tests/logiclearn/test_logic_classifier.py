@@ -1,0 +1,62 @@
+"""ConstrainedClassifier follows scikit-learn's estimator conventions."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import logiclearn as ll
+
+
+def _confident(out, batch):
+    return ll.any_of(out.softmax(-1) >= 0.9)
+
+
+def _xy(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 2))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "pos", "neg")
+    return X, y, rng.normal(size=(60, 2))
+
+
+def test_fit_predict_with_string_labels_and_reproducible_seed():
+    X, y, U = _xy()
+    make = lambda: ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, epochs=15,  # noqa: E731
+                                            lr=0.05, random_state=0)
+    a, b = make().fit(X, y, U), make().fit(X, y, U)
+    assert set(a.classes_) == {"neg", "pos"}
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.score(X, y) > 0.9
+    assert a.predict_proba(X).shape == (80, 2)
+
+
+def test_clone_and_get_params_follow_sklearn():
+    clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, lambda_=0.5)
+    c = clone(clf)
+    assert c.get_params()["lambda_"] == 0.5 and c.get_params()["constraint"] is _confident
+    assert not hasattr(c, "module_")
+    with pytest.raises(NotFittedError):
+        clf.predict(np.zeros((2, 2)))
+
+
+def test_fit_leaves_the_given_module_untouched_and_accepts_views():
+    X, y, U = _xy()
+    module = torch.nn.Linear(2, 2)
+    w0 = module.weight.detach().clone()
+
+    def sym(outs, batch):  # prediction invariant under the view swap
+        a, b = outs
+        return ll.all_of(a.softmax(-1) == b.softmax(-1))
+
+    clf = ll.ConstrainedClassifier(module, sym, epochs=3, random_state=0).fit(X, y, (U, U[::-1]))
+    assert torch.equal(module.weight, w0)
+    assert clf.trainer_.encoding_.store.logits  # duals were used
+
+
+def test_invalid_inputs_are_refused():
+    X, y, U = _xy()
+    with pytest.raises(ValueError):
+        ll.ConstrainedClassifier(torch.nn.Linear(2, 2)).fit(np.r_[X[:-1], [[np.nan, 0]]], y)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        ll.ConstrainedClassifier("mlp").fit(X, y)

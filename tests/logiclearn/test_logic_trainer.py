@@ -1,0 +1,137 @@
+"""LogicTrainer: SGDA steps, reproducibility, checkpointing, every encoding, clear errors."""
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import logiclearn as ll
+
+
+def _data(seed=0, n=64):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 3, generator=g)
+    y = (X[:, 0] > 0).long()
+    U = torch.randn(n, 3, generator=g)
+    return X, y, U
+
+
+def _loaders(X, y, U, bs=16):
+    return (DataLoader(TensorDataset(X, y), bs, shuffle=True),
+            DataLoader(ll.IndexedDataset(U), bs, shuffle=True))
+
+
+def _confident(out, batch):
+    """Class 1 with probability >= 0.9, or an impossible branch (probability <= -1)."""
+    p = out.softmax(-1)
+    return (p[:, 1] >= 0.9) | (p[:, 1] <= -1.0)
+
+
+def _fit(encoding="dual", seed=0, epochs=2, **kw):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    lab, unl = _loaders(*_data())
+    t = ll.LogicTrainer(model, _confident, encoding=encoding, random_state=seed, verbose=0,
+                        lr=1e-2, **kw)
+    return t.fit(lab, unl, epochs=epochs), model
+
+
+def test_same_seed_gives_identical_weights_and_duals():
+    (t1, m1), (t2, m2) = _fit(seed=3), _fit(seed=3)
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(a, b)
+    assert torch.equal(t1.encoding_.store.logits[("or", ())], t2.encoding_.store.logits[("or", ())])
+    _, m3 = _fit(seed=4)
+    assert not torch.equal(next(m1.parameters()), next(m3.parameters()))
+
+
+@pytest.mark.parametrize("encoding", ["dual", "dl2", "product", "lukasiewicz", "godel", "pd",
+                                      "semantic"])
+def test_every_encoding_trains_and_reduces_the_constraint_cost(encoding):
+    t, model = _fit(encoding, epochs=6)
+    h = t.history_
+    assert len(h) == 6 and all(torch.isfinite(torch.tensor(r["mean_cost"])) for r in h)
+    assert h[-1]["mean_cost"] < h[0]["mean_cost"]
+
+
+def test_step_moves_or_duals_towards_the_cheaper_disjunct_before_the_theta_step():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+        model.bias.fill_(0.0)
+    # out = u; constraint u >= 1 | u <= -5: for u = 0.5, costs 0.5 and 5.5
+    t = ll.LogicTrainer(model, lambda o, b: (o[:, 0] >= 1.0) | (o[:, 0] <= -5.0),
+                        loss="mse", tau_lr=1.0, lr=0.1, verbose=0)
+    t.step(None, (torch.tensor([[0.5]]), torch.tensor([0])))
+    w = torch.softmax(t.encoding_.store.logits[("or", ())][0], -1)
+    assert w[0] > 0.5
+    # the θ step follows the (re-weighted) cheaper branch: u moves up, towards 1
+    assert model(torch.tensor([[0.5]])).item() > 0.5
+
+
+def test_validation_metric_restores_the_best_epoch_weights():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    lab, unl = _loaders(*_data())
+    scores, snapshots = iter([0.1, 0.9, 0.3]), []
+
+    def metric(m):
+        snapshots.append([p.detach().clone() for p in m.parameters()])
+        return next(scores)
+
+    t = ll.LogicTrainer(model, _confident, lr=0.05, verbose=0).fit(lab, unl, epochs=3,
+                                                                   val_metric=metric)
+    assert t.best_epoch_ == 1 and t.best_score_ == 0.9
+    for p, s in zip(model.parameters(), snapshots[1]):
+        assert torch.equal(p, s)
+    assert [r["val"] for r in t.history_] == [0.1, 0.9, 0.3]
+
+
+def test_sigma_schedule_follows_mean_epoch_cost():
+    t, _ = _fit("dual", epochs=3, sigma_init=1.0, sigma_target=0.01)
+    s = 1.0
+    for r in t.history_:
+        s = min(max(r["mean_cost"] ** 2, 0.01), s)
+        assert r["sigma"] == pytest.approx(s)
+
+
+def test_pd_multipliers_update_every_pd_update_freq_steps():
+    t, _ = _fit("pd", epochs=1, pd_lr=1.0, pd_update_freq=2)  # 4 steps -> 2 ascents
+    assert t.n_steps_ == 4
+    lam = t.encoding_.multipliers_
+    assert lam.shape == (1,) and lam.item() > 1.0
+
+
+def test_views_are_passed_as_a_tuple_of_terms():
+    seen = {}
+
+    def fn(outs, batch):
+        seen["n"] = len(outs)
+        a, b = outs
+        return a[:, 0] <= b[:, 0]
+
+    model = torch.nn.Linear(2, 1)
+    t = ll.LogicTrainer(model, fn, loss="mse", verbose=0)
+    t.step((torch.randn(4, 2), torch.randn(4, 1)),
+           (torch.randn(3, 2), torch.randn(3, 2), torch.arange(3)))
+    assert seen["n"] == 2
+
+
+def test_trainer_errors_are_clear():
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        ll.LogicTrainer(lambda x: x)
+    with pytest.raises(ValueError, match="lambda_"):
+        ll.LogicTrainer(model, _confident, lambda_=-1)
+    with pytest.raises(ValueError, match="encoding must be one of"):
+        ll.LogicTrainer(model, _confident, encoding="foo")
+    with pytest.raises(ValueError, match="constraint_loss"):
+        ll.LogicTrainer(model, _confident, constraint_loss="l1")
+    t = ll.LogicTrainer(model, _confident, verbose=0)
+    with pytest.raises(ValueError, match="example ids"):
+        t.step(None, torch.randn(4, 2))
+    bad = ll.LogicTrainer(model, lambda o, b: o, verbose=0)
+    with pytest.raises(TypeError, match="must return a logiclearn Formula"):
+        bad.step(None, (torch.randn(4, 2), torch.arange(4)))
+    with pytest.raises(ValueError, match="epochs"):
+        t.fit([(torch.randn(2, 2), torch.tensor([0, 1]))], epochs=0)
