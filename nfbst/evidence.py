@@ -480,7 +480,7 @@ def standardized_evidence(ev, dim_theta=1, dim_null=0):
     >>> float(standardized_evidence(0.3))
     0.3
     >>> round(float(standardized_evidence(0.3, dim_theta=2, dim_null=1)), 4)
-    0.0891
+    0.1207
     """
     arr = np.asarray(ev)
     if arr.dtype.kind not in "fiu":
