@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 from .._validation import check_features
 from ..evidence import evidence_value
 from ..posterior import PosteriorDraws
-from ..scopes import quantile_rule
 from ..statistics import get_statistic
 from .posteriors import MeanFieldPosterior
 
@@ -161,7 +160,7 @@ def _global_evidence(draws, X, stat, target, bandwidth):
     eta = stat(draws, X, target=target)  # (S, n, d)
     eta = eta.detach().cpu().double().numpy() if torch.is_tensor(eta) else np.asarray(eta)
     inst = evidence_value(eta, null=0.0, axis=0, bandwidth=bandwidth, verbose=0)  # (n, d)
-    ev = quantile_rule(inst, np.ones((1, inst.shape[0]), bool), 0.5)[0]  # Q-GS median (d,)
+    ev = np.median(inst, axis=0)  # Q-GS with lambda = 0.5: the median over instances (d,)
     return ev, np.abs(eta).mean(axis=(0, 1))
 
 
