@@ -326,3 +326,31 @@ def test_invalid_arguments_are_refused_with_their_name():
         task_arithmetic(base, [nan])
     with pytest.raises(TypeError, match="experts\\[0\\]\\['0.weight'\\]"):
         task_arithmetic(base, [{"0.weight": np.zeros((3, 2)), "0.bias": torch.zeros(3)}])
+
+
+def test_fisher_merging_normalize_makes_it_invariant_to_fisher_scale():
+    g = torch.Generator().manual_seed(5)
+    ex = [{"w": torch.randn(4, generator=g)} for _ in range(2)]
+    F = [{"w": torch.rand(4, generator=g) + 0.1} for _ in range(2)]
+    scaled = [{"w": 1000.0 * F[0]["w"]}, F[1]]
+    a = fisher_merging(ex, F, normalize=True, min_fisher=0.0)["w"]
+    b = fisher_merging(ex, scaled, normalize=True, min_fisher=0.0)["w"]
+    c = fisher_merging(ex, scaled, normalize=False, min_fisher=0.0)["w"]
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_empirical_classification_fisher_uses_the_observed_labels():
+    torch.manual_seed(1)
+    net = torch.nn.Linear(2, 3)
+    X = torch.randn(6, 2)
+    y = torch.tensor([0, 2, 1, 1, 0, 2])
+    F = diagonal_fisher(net, X, y, task="classification")
+    ref = {k: torch.zeros_like(v) for k, v in net.named_parameters()}
+    for x, c in zip(X, y):
+        logp = torch.log_softmax(net(x[None])[0], -1)[c]
+        grads = torch.autograd.grad(logp, list(net.parameters()))
+        for (k, _), gk in zip(net.named_parameters(), grads):
+            ref[k] += gk**2 / len(X)
+    for k in ref:
+        torch.testing.assert_close(F[k], ref[k], rtol=1e-5, atol=1e-7)
