@@ -1,0 +1,155 @@
+"""Benchmark: cost of a constrained training step against an unconstrained one.
+
+Same model (a LeNet on 28x28 inputs, the paper's MNIST network size), same batch (128
+labelled images + 128 unlabelled pairs x / R(x)), same optimiser (Adam). We time
+
+* ``plain``: a hand-written unconstrained torch step (cross-entropy on the labelled part of the
+  one concatenated forward pass), what a user runs without constraints;
+* ``handwritten dual``: the authors' research-code way of writing the dual constraint by hand
+  (list of atoms, stacked, softmax of per-example τ, τ step, θ step), in plain torch;
+* ``LogicTrainer`` steps with no constraint and with each encoding.
+
+and print each median step time and its ratio to ``plain``. The target is a constrained step
+within 1.3x of an unconstrained step. Run: ``.venv/bin/python benchmarks/bench_logiclearn.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+import torch
+from torch import nn
+
+import logiclearn as ll
+
+B = 128
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+        self.f1, self.f2, self.f3 = nn.Linear(256, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.c1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.c2(x)), 2)
+        return self.f3(torch.relu(self.f2(torch.relu(self.f1(x.flatten(1))))))
+
+
+def constraint(outs, batch):
+    px, pr = (o.softmax(-1) for o in outs)
+    return ll.any_of(pr[:, :9] == 1.0) | (px[:, 6] == 1.0)
+
+
+def make_batches(n_batches=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n_batches):
+        xl, yl = torch.randn(B, 1, 28, 28, generator=g), torch.randint(0, 10, (B,), generator=g)
+        xu, xr = torch.randn(B, 1, 28, 28, generator=g), torch.randn(B, 1, 28, 28, generator=g)
+        out.append(((xl, yl), (xu, xr, torch.arange(i * B, (i + 1) * B))))
+    return out
+
+
+def plain_step_fn():
+    torch.manual_seed(0)
+    model = LeNet()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+
+    def step(lab, unl):
+        (xl, yl), (xu, xr, _) = lab, unl
+        out = model(torch.cat([xl, xu, xr]))
+        loss = nn.functional.cross_entropy(out[:B], yl)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def handwritten_dual_step_fn(n_examples=8 * B, tau_lr=2.34, sigma=1.0):
+    """The constraint written by hand, as in the authors' script (per-example τ tensors)."""
+    torch.manual_seed(0)
+    model = LeNet()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    tau_inner = torch.zeros(n_examples, 9)
+    tau_outer = torch.zeros(n_examples, 2)
+
+    def cost(px, pr, idx, t_in, t_out):
+        inner = (torch.softmax(t_in, -1) * (pr[:, :9] - 1).abs()).sum(-1)
+        both = torch.stack([inner, (px[:, 6] - 1).abs()], -1)
+        return (torch.softmax(t_out, -1) * both).sum(-1)
+
+    def closs(S):
+        return 0.5 * (S / sigma) ** 2 + torch.log1p(torch.erf(S / (sigma * math.sqrt(2))))
+
+    def step(lab, unl):
+        (xl, yl), (xu, xr, idx) = lab, unl
+        out = model(torch.cat([xl, xu, xr]))
+        px, pr = out[B:2 * B].softmax(-1), out[2 * B:].softmax(-1)
+        t_in = tau_inner[idx].clone().requires_grad_(True)
+        t_out = tau_outer[idx].clone().requires_grad_(True)
+        g_in, g_out = torch.autograd.grad(closs(cost(px.detach(), pr.detach(), idx, t_in,
+                                                     t_out)).sum(), [t_in, t_out])
+        tau_inner[idx] -= tau_lr * g_in
+        tau_outer[idx] -= tau_lr * g_out
+        c = cost(px, pr, idx, tau_inner[idx], tau_outer[idx])
+        loss = nn.functional.cross_entropy(out[:B], yl) + closs(c).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def trainer_step_fn(encoding):
+    torch.manual_seed(0)
+    model = LeNet()
+    t = ll.LogicTrainer(model, None if encoding is None else constraint,
+                        encoding=encoding or "dual", tau_lr=2.34, verbose=0)
+    return t.step
+
+
+def bench(fns, batches, repeats=15):
+    """Median seconds per step of each function, runs interleaved to share the load fairly."""
+    times = {k: [] for k in fns}
+    for fn in fns.values():  # warm-up
+        for lab, unl in batches[:2]:
+            fn(lab, unl)
+    for r in range(repeats):
+        for k, fn in fns.items():
+            lab, unl = batches[r % len(batches)]
+            t0 = time.perf_counter()
+            fn(lab, unl)
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main():
+    torch.set_num_threads(1)
+    batches = make_batches()
+    fns = {
+        "plain (unconstrained, hand-written)": plain_step_fn(),
+        "handwritten dual (authors' style)": handwritten_dual_step_fn(),
+        "LogicTrainer, no constraint (labelled only)": trainer_step_fn(None),
+    }
+    for enc in ["dual", "dl2", "product", "lukasiewicz", "godel", "pd", "semantic"]:
+        fns[f"LogicTrainer, {enc}"] = trainer_step_fn(enc)
+    med = bench(fns, batches)
+    base = med["plain (unconstrained, hand-written)"]
+    print(f"LeNet 28x28, batch {B} labelled + {B} pairs, 1 torch thread; median of 15 steps")
+    print(f"{'step':40s} {'ms':>8s} {'ratio vs plain':>15s}")
+    for k, v in med.items():
+        print(f"{k:40s} {1000 * v:8.2f} {v / base:15.3f}")
+    r = med["LogicTrainer, dual"] / base
+    print(f"\nconstrained (dual) / unconstrained step ratio: {r:.3f} (target <= 1.3)")
+    h = med["LogicTrainer, dual"] / med["handwritten dual (authors' style)"]
+    print(f"LogicTrainer dual / hand-written dual: {h:.3f}")
+    return med
+
+
+if __name__ == "__main__":
+    main()
