@@ -17,12 +17,18 @@ Examples
 """
 
 from .bnn import BayesianMLP
+from .evidence import evidence_value
 from .posterior import PosteriorDraws
+from .result import SignificanceResult
+from .significance import NFBST
 from .statistics import available_statistics, register_statistic
 
 __all__ = [
     "BayesianMLP",
+    "NFBST",
     "PosteriorDraws",
+    "SignificanceResult",
     "available_statistics",
+    "evidence_value",
     "register_statistic",
 ]

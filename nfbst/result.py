@@ -1,0 +1,136 @@
+"""The outcome of an nFBST test: evidence values with decisions, tables and plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .multiple_testing import benjamini_hochberg
+
+
+@dataclass
+class SignificanceResult:
+    """FBST evidence values of "feature j does not matter" at one scope.
+
+    The evidence value Ev(H0) = 1 − P(η ∈ tangential set | data) is small when the data
+    speak against H0 (the feature matters). It is the FBST e-value of Pereira & Stern, not a
+    Bayes factor, and unrelated to the Vovk/Shafer "e-values" of game-theoretic testing.
+
+    Attributes
+    ----------
+    evidence : ndarray
+        ``(n, d)`` for ``scope="instance"``, ``(r, d)`` for ``"local"``, ``(d,)`` for
+        ``"global"``.
+    scope : str
+    feature_names : list of str
+    statistic : str
+        Name of the attribution statistic.
+    statistic_mean, statistic_sd : ndarray
+        Posterior mean and sd of the statistic, same shape as ``evidence``.
+    correction : None or "bh"
+        Benjamini–Hochberg across features (per row) when deciding significance.
+    region_names : list of str, optional
+        Row labels for ``scope="local"``.
+    """
+
+    evidence: np.ndarray
+    scope: str
+    feature_names: list
+    statistic: str
+    statistic_mean: np.ndarray
+    statistic_sd: np.ndarray
+    correction: str | None = None
+    alpha: float = 0.05
+    region_names: list | None = None
+    details: dict = field(default_factory=dict)
+
+    def adjusted_evidence(self) -> np.ndarray:
+        """Evidence after the multiple-testing correction across features (if any)."""
+        if self.correction is None:
+            return self.evidence
+        if self.correction == "bh":
+            return benjamini_hochberg(self.evidence, alpha=self.alpha, axis=-1)[0]
+        raise ValueError(f"correction must be None or 'bh', got {self.correction!r}")
+
+    def significant(self, alpha: float | None = None) -> np.ndarray:
+        """Boolean array: (adjusted) evidence < alpha, i.e. H0 "no effect" rejected."""
+        alpha = self.alpha if alpha is None else float(alpha)
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        if self.correction == "bh":
+            return benjamini_hochberg(self.evidence, alpha=alpha, axis=-1)[1]
+        return self.adjusted_evidence() < alpha
+
+    def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
+        """A table: one row per feature (global) or per (row, feature) otherwise."""
+        alpha = self.alpha if alpha is None else alpha
+        sig = self.significant(alpha)
+        cols = {
+            "evidence": self.evidence,
+            "statistic_mean": self.statistic_mean,
+            "statistic_sd": self.statistic_sd,
+        }
+        if self.correction is not None:
+            cols["adjusted_evidence"] = self.adjusted_evidence()
+        cols[f"significant@{alpha:g}"] = sig
+        if self.evidence.ndim == 1:
+            df = pd.DataFrame(cols, index=pd.Index(self.feature_names, name="feature"))
+            return df.reset_index()
+        rows = self.region_names or list(range(self.evidence.shape[0]))
+        index = pd.MultiIndex.from_product(
+            [rows, self.feature_names], names=["region" if self.scope == "local" else "row",
+                                               "feature"]
+        )
+        df = pd.DataFrame({k: np.asarray(v).ravel() for k, v in cols.items()}, index=index)
+        return df.reset_index()
+
+    def summary(self, alpha: float | None = None) -> str:
+        """A few lines of text: scope, statistic, and the significant features."""
+        alpha = self.alpha if alpha is None else alpha
+        sig = self.significant(alpha)
+        lines = [
+            f"nFBST ({self.statistic} statistic), scope={self.scope}, alpha={alpha:g}"
+            + (", Benjamini-Hochberg across features" if self.correction == "bh" else ""),
+        ]
+        if self.evidence.ndim == 1:
+            names = [f for f, s in zip(self.feature_names, sig) if s]
+            lines.append(f"significant features ({len(names)}/{len(sig)}): {', '.join(names)}")
+        else:
+            rate = sig.mean(0)
+            lines.append("fraction of rows significant per feature:")
+            lines += [f"  {f}: {r:.3f}" for f, r in zip(self.feature_names, rate)]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"SignificanceResult(scope={self.scope!r}, statistic={self.statistic!r}, "
+            f"evidence shape={self.evidence.shape})"
+        )
+
+    def plot(self, ax=None, alpha: float | None = None):
+        """Evidence per feature with the alpha line; box plots per feature for (n, d) / (r, d).
+
+        Returns the matplotlib ``Axes``.
+        """
+        import matplotlib.pyplot as plt
+
+        alpha = self.alpha if alpha is None else alpha
+        if ax is None:
+            _, ax = plt.subplots(figsize=(max(4.0, 0.5 * len(self.feature_names) + 2), 3.5))
+        x = np.arange(len(self.feature_names))
+        ev = self.adjusted_evidence()
+        if ev.ndim == 1:
+            colors = np.where(self.significant(alpha), "tab:red", "tab:gray")
+            ax.bar(x, ev, color=colors)
+        else:
+            ax.boxplot(ev, positions=x, widths=0.6, showfliers=False)
+        ax.axhline(alpha, color="tab:red", ls="--", lw=1, label=f"alpha = {alpha:g}")
+        ax.set_xticks(x, self.feature_names, rotation=45 if len(x) > 10 else 0)
+        ax.set_ylim(0, 1.02)
+        label = "adjusted evidence" if self.correction else "evidence Ev(H0)"
+        ax.set_ylabel(label)
+        ax.set_title(f"nFBST, {self.statistic} statistic, {self.scope} scope")
+        ax.legend(loc="upper left", fontsize="small")
+        return ax
