@@ -49,6 +49,8 @@ def resolve_baselines(draws, X: torch.Tensor, baselines) -> torch.Tensor:
 
 def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**26):
     """Slices covering ``range(n)``; ``batch_size=None`` bounds ``rows * per_row_cost``."""
+    if n < 1:
+        raise ValueError(f"X must have at least one row, got {n}")
     if batch_size is None:
         step = max(1, budget // max(int(per_row_cost), 1))
     else:
@@ -58,6 +60,11 @@ def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**26):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         step = int(batch_size)
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def join_row_batches(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate per-batch results ``(S, rows, ...)`` along the rows (no copy for one)."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
 def slice_target(target, sl: slice):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from ._activations import activation_derivative
+
 
 def backprop_to_first_layer(weights, seed: torch.Tensor, multipliers) -> torch.Tensor:
     """Back-propagate ``seed`` ``(S, n, k)`` to the first layer's outputs ``(S, n, h_0)``.
@@ -27,19 +29,23 @@ def backprop_with_multipliers(weights, seed: torch.Tensor, multipliers) -> torch
     return torch.bmm(backprop_to_first_layer(weights, seed, multipliers), weights[0])
 
 
-def forward_from_first_layer(draws, z0: torch.Tensor):
-    """Outputs ``(S, n, k)`` and hidden pre-activations given the first pre-activation ``z0``.
+def hidden_pre_activations(draws, z0: torch.Tensor) -> list[torch.Tensor]:
+    """Hidden pre-activations ``[z_0, ..., z_{L-2}]`` given the first one ``z0`` ``(S, m, h_0)``.
 
-    Mirrors :meth:`nfbst.posterior.PosteriorDraws.forward` after its first GEMM, so that a
-    path of inputs whose first pre-activations are known in closed form (Integrated
-    Gradients) skips the widest layer.
+    Mirrors :meth:`nfbst.posterior.PosteriorDraws.forward` after its first GEMM (and without
+    the output layer), so that a path of inputs whose first pre-activations are known in
+    closed form (Integrated Gradients) skips the widest layer.
     """
     act = draws.act_fn
-    z, pre = z0, []
-    for W, b in zip(draws.weights[1:], draws.biases[1:]):
-        pre.append(z)
-        z = torch.baddbmm(b[:, None, :], act(z), W.transpose(1, 2))
-    return z, pre
+    pre = [z0]
+    for W, b in zip(draws.weights[1:-1], draws.biases[1:-1]):
+        pre.append(torch.baddbmm(b[:, None, :], act(pre[-1]), W.transpose(1, 2)))
+    return pre[: len(draws.weights) - 1]
+
+
+def derivative_multiplier(name: str, z: torch.Tensor) -> torch.Tensor:
+    """The activation's derivative at ``z``; a boolean mask for ReLU (no float copy)."""
+    return z > 0 if name == "relu" else activation_derivative(name, z)
 
 
 def first_layer(draws, X: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from ._batching import (
     check_finite,
     check_target_length,
     is_batched_mlp,
+    join_row_batches,
     resolve_baselines,
     row_batches,
     slice_rows,
@@ -80,8 +81,8 @@ def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
     n = X.shape[0]
     check_target_length(target, n)
     B = resolve_baselines(draws, X, baselines)
-    width = sum(W.shape[1] for W in draws.weights) + draws.n_features
-    out = torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
+    width = sum(W.shape[1] for W in draws.weights)
+    parts = []  # (S, rows, d) per row batch; the output itself is unavoidable memory
     for sl in row_batches(n, batch_size, per_row_cost=3 * len(draws) * width):
         xb, bb = X[sl], slice_rows(B, sl)
         _, pre_x = draws.forward(xb, return_hidden=True)
@@ -89,5 +90,5 @@ def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
         mult = [rescale_multipliers(draws.act_fn, draws.activation, zx, zb, eps)
                 for zx, zb in zip(pre_x, pre_b)]
         seed = output_selector(draws, xb, slice_target(target, sl))
-        out[:, sl] = (xb - bb) * backprop_with_multipliers(draws.weights, seed, mult)
-    return out
+        parts.append(backprop_with_multipliers(draws.weights, seed, mult).mul_(xb - bb))
+    return join_row_batches(parts)

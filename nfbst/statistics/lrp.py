@@ -18,7 +18,14 @@ from __future__ import annotations
 
 import torch
 
-from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches, slice_target
+from ._batching import (
+    check_finite,
+    check_target_length,
+    is_batched_mlp,
+    join_row_batches,
+    row_batches,
+    slice_target,
+)
 from ._targets import output_selector
 
 RULES = ("epsilon", "gamma", "zplus", "alpha_beta")
@@ -115,8 +122,8 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
     X = check_finite(draws.as_tensor(X))
     n = X.shape[0]
     check_target_length(target, n)
-    width = sum(W.shape[1] for W in draws.weights) + draws.n_features
-    out = torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
+    width = sum(W.shape[1] for W in draws.weights)
+    parts = []
     for sl in row_batches(n, batch_size, per_row_cost=4 * len(draws) * width):
         xb = X[sl]
         f, pre = draws.forward(xb, return_hidden=True)
@@ -127,5 +134,5 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
         for l in range(len(draws.weights) - 1, -1, -1):
             r = _relevance_down(r, acts[l], draws.weights[l], draws.biases[l], rules[l],
                                 epsilon, gamma, alpha, beta, z=zs[l])
-        out[:, sl] = r * (seed * f).sum(-1, keepdim=True)
-    return out
+        parts.append(r.mul_((seed * f).sum(-1, keepdim=True)))
+    return join_row_batches(parts)
