@@ -361,15 +361,23 @@ def draw_pid_venn(result: PIDResult, ax):
     ax.add_patch(Circle(c2, r2, alpha=0.45, color="#29b6f6", lw=0))
     a, v = result.source_names
     fmt = "{:.3g}".format
-    ax.text(c1[0] - r1 * 0.45, 0, f"U_{a}\n{fmt(result.unique_a)}", ha="center", va="center")
-    ax.text(c2[0] + r2 * 0.45, 0, f"U_{v}\n{fmt(result.unique_v)}", ha="center", va="center")
-    ax.text((c1[0] + r1 + c2[0] - r2) / 2, -max(r1, r2) * 0.8 - 0.02,
-            f"R = {fmt(result.redundancy)}", ha="center", va="top")
-    ax.text(c1[0], r1 + 0.02, f"I({a};{result.target_name}) = {fmt(result.mi_a)}",
-            ha="center", va="bottom", fontsize=8)
-    ax.text(c2[0], r2 + 0.1, f"I({v};{result.target_name}) = {fmt(result.mi_v)}",
-            ha="center", va="bottom", fontsize=8)
-    lim = max(r1 + d / 2, r2 + d / 2, 0.3) * 1.35
+    left_a, right_a = c1[0] - r1, c1[0] + r1
+    left_v, right_v = c2[0] - r2, c2[0] + r2
+    lens_mid = (max(left_a, left_v) + min(right_a, right_v)) / 2
+    ax.text((left_a + max(left_v, left_a)) / 2 if left_v - left_a > 0.3 * r1 else left_a - 0.02,
+            0, f"U_{a}\n{fmt(result.unique_a)}", ha="center" if left_v - left_a > 0.3 * r1
+            else "right", va="center", fontsize=8)
+    ax.text((right_v + min(right_a, right_v)) / 2 if right_v - right_a > 0.3 * r2
+            else right_v + 0.02, 0, f"U_{v}\n{fmt(result.unique_v)}",
+            ha="center" if right_v - right_a > 0.3 * r2 else "left", va="center", fontsize=8)
+    if overlap > 0:
+        ax.text(lens_mid, 0, f"R\n{fmt(result.redundancy)}", ha="center", va="center",
+                fontsize=8, fontweight="bold")
+    ax.text(0.02, 0.98, f"I({a};{result.target_name}) = {fmt(result.mi_a)}",
+            transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#b03a1a")
+    ax.text(0.98, 0.98, f"I({v};{result.target_name}) = {fmt(result.mi_v)}",
+            transform=ax.transAxes, ha="right", va="top", fontsize=8, color="#0277bd")
+    lim = max(r1 + d / 2, r2 + d / 2, 0.3) * 1.45
     ax.text(0, -lim * 0.95, f"synergy S = {fmt(result.synergy)}   "
             f"I({a},{v};{result.target_name}) = {fmt(result.mi_av)} {result.unit}",
             ha="center", va="bottom", fontsize=8,

@@ -1,0 +1,123 @@
+"""Tables and figures of the audio-visual analyses (matplotlib; figures are returned)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["markdown_table", "plot_lexical_information", "plot_modality_sweep"]
+
+
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    """A GitHub-flavoured markdown table of ``df``.
+
+    Examples
+    --------
+    >>> print(markdown_table(pd.DataFrame({"map": ["lee"], "H": [1.23456]})))
+    | map | H |
+    |---|---|
+    | lee | 1.235 |
+    """
+    def fmt(v):
+        if isinstance(v, float | np.floating):
+            return "" if np.isnan(v) else format(float(v), floatfmt)
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |",
+             "|" + "|".join("---" for _ in df.columns) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |"
+              for row in df.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def plot_lexical_information(df: pd.DataFrame, unit: str = "bits"):
+    """Bars of H(word | units) and homophene rate per viseme map.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Output of :func:`~infotheory.audiovisual.lexical.lexical_information`.
+    unit : str
+        Axis label unit.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"map": ["phoneme", "lee"], "H(word|units)": [0.1, 0.8],
+    ...                    "H(word|phonemes)": [0.1, 0.1], "homophene_rate": [0.3, 0.7],
+    ...                    "H(phoneme|unit)": [0.0, 1.5]})
+    >>> fig = plot_lexical_information(df)
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    x = np.arange(len(df))
+    labels = df["map"].tolist()
+    axes[0].bar(x, df["H(word|units)"], color="#29b6f6", label="H(word | units)")
+    axes[0].axhline(df["H(word|phonemes)"].iloc[0], color="#e4572e", ls="--",
+                    label="H(word | phonemes)")
+    axes[0].set_ylabel(f"word uncertainty ({unit})")
+    axes[0].legend(fontsize=8)
+    axes[1].bar(x, df["homophene_rate"], color="#7b68ee")
+    axes[1].set_ylabel("homophene rate (running words)")
+    axes[1].set_ylim(0, 1)
+    axes[2].bar(x, df["H(phoneme|unit)"], color="#76b041")
+    axes[2].set_ylabel(f"H(phoneme | unit) ({unit})")
+    for ax in axes:
+        ax.set_xticks(x, labels, rotation=25, ha="right")
+    fig.suptitle("What a lip-reader loses against a listener, per phoneme-to-viseme map")
+    fig.tight_layout()
+    return fig
+
+
+def plot_modality_sweep(analysis, measure: str | None = None):
+    """Mutual informations against the codebook size, PID atoms, and a Venn-style diagram.
+
+    Parameters
+    ----------
+    analysis : ModalityAnalysis
+    measure : str, optional
+        PID measure to draw (default the first computed).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    t = analysis.table
+    na, nv, nt = analysis.names
+    ks = [str(k) for k in t["k"]]
+    has_pid = bool(analysis.pids)
+    fig, axes = plt.subplots(1, 3 if has_pid else 1, figsize=(14 if has_pid else 5, 3.8),
+                             squeeze=False)
+    ax = axes[0, 0]
+    series = {f"I({na};{nt})": "I(A;T)", f"I({nv};{nt})": "I(V;T)",
+              f"I({na},{nv};{nt})": "I(A,V;T)", f"I({na};{nv})": "I(A;V)",
+              "co-information": "co-information"}
+    for label, col in series.items():
+        ax.plot(ks, t[col], marker="o", label=label)
+    ax.axhline(t["H(T)"].iloc[0], color="k", ls=":", label=f"H({nt})")
+    ax.set_xlabel("k-means units per modality")
+    ax.set_ylabel(f"information ({analysis.unit})")
+    ax.legend(fontsize=7)
+    ax.set_title(f"estimator: {analysis.method}", fontsize=9)
+    if has_pid:
+        measure = measure or sorted({m for _, m in analysis.pids})[0]
+        parts = ["redundancy", "unique A", "unique V", "synergy"]
+        names = ["redundancy", f"unique {na}", f"unique {nv}", "synergy"]
+        colors = ["#7b68ee", "#e4572e", "#29b6f6", "#76b041"]
+        bottom = np.zeros(len(t))
+        ax = axes[0, 1]
+        for part, name, c in zip(parts, names, colors):
+            vals = t[f"{measure}:{part}"].to_numpy(dtype=float)
+            ax.bar(ks, vals, bottom=bottom, color=c, label=name)
+            bottom += vals
+        ax.set_xlabel("k-means units per modality")
+        ax.set_ylabel(f"I({na},{nv};{nt}) ({analysis.unit}, plug-in)")
+        ax.set_title(f"PID [{measure}]", fontsize=9)
+        ax.legend(fontsize=7)
+        analysis.pid(t["k"].iloc[-1], measure).plot(ax=axes[0, 2], kind="venn")
+        axes[0, 2].set_title(f"k = {ks[-1]}, PID [{measure}]", fontsize=9)
+    fig.tight_layout()
+    return fig
