@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 
@@ -154,7 +155,10 @@ class NFBST(BaseEstimator):
         fn = get_statistic(self.statistic)
         target = self.target if target is None else target
         Xt = torch.as_tensor(X, dtype=torch.float32)
-        eta = fn(self.draws_, Xt, target=target, **(self.statistic_options or {}))
+        options = dict(self.statistic_options or {})
+        if "verbose" in inspect.signature(fn).parameters:
+            options.setdefault("verbose", self.verbose)
+        eta = fn(self.draws_, Xt, target=target, **options)
         eta = eta.detach().cpu().numpy() if torch.is_tensor(eta) else np.asarray(eta)
         expected = (len(self.draws_), X.shape[0], X.shape[1])
         if eta.shape != expected:
