@@ -137,8 +137,8 @@ def lexical_information(lexicon: pd.DataFrame | None = None, viseme_maps=DEFAULT
     ...                     "pronunciation": [("B", "AE1", "T"), ("M", "AE1", "T"),
     ...                                       ("K", "AE1", "T")]})
     >>> df = lexical_information(lex, ["lee"])
-    >>> round(df.set_index("map").loc["lee", "H(word|units)"], 3)    # {bat, mat} merge
-    0.918
+    >>> round(float(df.set_index("map").loc["lee", "H(word|units)"]), 3)   # 0.75 * h(1/3)
+    0.689
     """
     log_b = check_base(base)
     if lexicon is None:

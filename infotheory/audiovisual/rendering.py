@@ -59,7 +59,7 @@ def plot_lexical_information(df: pd.DataFrame, unit: str = "bits"):
     axes[0].axhline(df["H(word|phonemes)"].iloc[0], color="#e4572e", ls="--",
                     label="H(word | phonemes)")
     axes[0].set_ylabel(f"word uncertainty ({unit})")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8, loc="upper left")
     axes[1].bar(x, df["homophene_rate"], color="#7b68ee")
     axes[1].set_ylabel("homophene rate (running words)")
     axes[1].set_ylim(0, 1)
