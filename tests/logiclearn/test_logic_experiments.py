@@ -1,0 +1,75 @@
+"""Quick modes of the three logic experiments write their tables and figures."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import logiclearn as ll
+
+
+def _check_outputs(out, stems):
+    for stem in stems:
+        assert (out / f"{stem}").exists(), stem
+    assert (out / "COMMAND").read_text().startswith("python -m experiments run")
+
+
+def test_rotated_digits_quick_mode_writes_results(tmp_path):
+    from experiments import logic_rotated_digits as e
+
+    df = e.main(["--quick", "--out", str(tmp_path), "--methods", "supervised", "dual", "pd"])
+    _check_outputs(tmp_path, ["runs.csv", "summary.csv", "summary.md", "branches.png"])
+    assert list(df["method"]) == ["supervised", "dual", "pd"]
+    assert df[["accuracy", "shortcut", "intended"]].apply(lambda c: c.between(0, 100)).all().all()
+    assert "98.43" in (tmp_path / "summary.md").read_text()
+
+
+def test_rotated_digits_check_formula_branches_match_argmax_margins():
+    from experiments import logic_rotated_digits as e
+
+    logits_r = torch.tensor([[0.0] * 9 + [5.0], [5.0] + [0.0] * 9])  # R(x) is 9 / is 0
+    logits_x = torch.tensor([[0.0] * 6 + [5.0] + [0.0] * 3, [0.0] * 10])  # x is 6 / uniform
+    s = ll.satisfaction(e.check_formula(logits_x, logits_r), tol=e.TOL)
+    np.testing.assert_array_equal(s.per_instance, [True, True])
+    assert s.branch_rate("R(x) is not 9") == 0.5 and s.branch_rate("x is 6") == 0.5
+
+
+def test_shortest_distance_true_distances_satisfy_the_constraint():
+    from scipy.sparse.csgraph import shortest_path
+
+    from experiments import logic_shortest_distance as e
+
+    A, D = e.random_graphs(8, np.random.default_rng(0))
+    V = e.swap_views(A)
+    Dk = [np.stack([shortest_path(a, directed=False, indices=0) for a in V[k]])
+          for k in range(e.N_NODES - 1)]
+    outs = [ll.term(torch.tensor(D))] + [ll.term(torch.tensor(x)) for x in Dk]
+    assert ll.satisfaction(e.constraint(outs), tol=1e-9).rate == 1.0
+    outs[3] = ll.term(torch.tensor(Dk[2] + 5.0))  # distances from node 3 shifted: violated
+    assert ll.satisfaction(e.constraint(outs), tol=1e-9).rate == 0.0
+
+
+def test_shortest_distance_quick_mode_writes_results(tmp_path):
+    from experiments import logic_shortest_distance as e
+
+    df = e.main(["--quick", "--out", str(tmp_path), "--methods", "supervised", "dual"])
+    _check_outputs(tmp_path, ["runs.csv", "summary.md", "mse_satisfaction.png"])
+    assert np.isfinite(df["mse"]).all() and (df["mse"] > 0).all()
+
+
+def test_superclass_quick_mode_writes_results(tmp_path):
+    from experiments import logic_superclass as e
+
+    df = e.main(["--quick", "--out", str(tmp_path), "--methods", "dual", "semantic"])
+    _check_outputs(tmp_path, ["runs.csv", "summary.md", "accuracy_satisfaction.png"])
+    assert set(pd.read_csv(tmp_path / "runs.csv")["method"]) == {"dual", "semantic"}
+    assert (df["superclass_accuracy"] >= df["accuracy"]).all()
+
+
+@pytest.mark.parametrize("probs, ok", [([0.5, 0, 0, 0, 0.5, 0, 0, 0, 0, 0], False),
+                                       ([0.3, 0, 0, 0, 0, 0, 0, 0, 0.7, 0], True)])
+def test_superclass_constraint_truth(probs, ok):
+    from experiments import logic_superclass as e
+
+    logits = torch.log(torch.tensor([probs]) + 1e-9)
+    assert ll.satisfaction(e.constraint(ll.term(logits)), tol=e.TOL).rate == float(ok)
