@@ -25,7 +25,6 @@ import torch
 from scipy import stats
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_X_y
@@ -64,10 +63,17 @@ def _design(X, fit_intercept):
 
 
 def _ols(A, y):
-    """Least-squares coefficients and residual sum of squares (rank-safe)."""
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    """Least-squares coefficients, residual sum of squares and (AᵀA)⁻¹ (rank-safe)."""
+    G = A.T @ A
+    try:
+        G_inv = np.linalg.inv(G)
+        if not np.all(np.isfinite(G_inv)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        G_inv = np.linalg.pinv(G)
+    coef = G_inv @ (A.T @ y)
     resid = y - A @ coef
-    return coef, float(resid @ resid)
+    return coef, float(resid @ resid), G_inv
 
 
 def _gaussian_loglik(rss, n):
@@ -106,9 +112,9 @@ def ols_t_test(X, y, *, fit_intercept=True, feature_names=None):
     n, p = A.shape
     if n <= p:
         raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
-    coef, rss = _ols(A, y)
+    coef, rss, G_inv = _ols(A, y)
     sigma2 = rss / (n - p)
-    cov = sigma2 * np.linalg.pinv(A.T @ A)
+    cov = sigma2 * G_inv
     k = 1 if fit_intercept else 0
     se = np.sqrt(np.diag(cov))[k:]
     t = coef[k:] / se
@@ -148,9 +154,11 @@ def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
     n, p = A.shape
     if n <= p:
         raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
-    _, rss = _ols(A, y)
+    coef, rss, G_inv = _ols(A, y)
     k = 1 if fit_intercept else 0
-    rss_red = np.array([_ols(np.delete(A, k + j, axis=1), y)[1] for j in range(X.shape[1])])
+    # drop-one RSS without refitting: RSS_{-j} = RSS + β_j² / [(AᵀA)⁻¹]_jj
+    diag = np.diag(G_inv)[k:]
+    rss_red = rss + coef[k:] ** 2 / np.where(diag > 0, diag, np.inf)
     lr = 2 * (_gaussian_loglik(rss, n) - _gaussian_loglik(rss_red, n))
     lr = np.maximum(lr, 0.0)
     f = (rss_red - rss) / (rss / (n - p))
@@ -163,7 +171,7 @@ def _bootstrap_coefs(X, y, n_bootstraps, n_samples, rng, verbose, desc):
     out = np.empty((n_bootstraps, X.shape[1]))
     for b in tqdm(range(n_bootstraps), disable=not verbose, desc=desc):
         idx = rng.randint(0, n, size=n_samples)
-        out[b] = LinearRegression().fit(X[idx], y[idx]).coef_
+        out[b] = _ols(_design(X[idx], True), y[idx])[0][1:]
     return out
 
 
@@ -206,7 +214,7 @@ def bootstrap_test(X, y, *, n_bootstraps=1000, confidence=0.95, feature_names=No
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     rng = check_random_state(random_state)
-    coef = LinearRegression().fit(X, y).coef_
+    coef = _ols(_design(X, True), y)[0][1:]
     boot = _bootstrap_coefs(X, y, n_bootstraps, len(X), rng, verbose, "bootstrap")
     a = (1 - confidence) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
@@ -234,7 +242,7 @@ def paper_t_test(X, y, *, feature_names=None):
     """
     X, y, names = _check(X, y, feature_names)
     n, d = X.shape
-    coef, rss = _ols(_design(X, True), y)
+    coef, rss, _ = _ols(_design(X, True), y)
     dfe = n - d - 1
     se = np.sqrt((rss / dfe) / ((X - X.mean(0)) ** 2).sum(0))
     t = coef[1:] / se

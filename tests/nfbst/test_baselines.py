@@ -44,6 +44,22 @@ def test_t_squared_equals_drop_one_f_statistic():
     np.testing.assert_allclose(t.p_value, lr.f_p_value, rtol=1e-6)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_lr_statistic_equals_explicit_drop_one_refits(fit_intercept):
+    X, y = _data(d=4, seed=6, shift=0.5)
+    y = y + 3.0
+    A = np.column_stack([np.ones(len(X)), X]) if fit_intercept else X
+    rss = np.sum((y - A @ np.linalg.lstsq(A, y, rcond=None)[0]) ** 2)
+    k = int(fit_intercept)
+    expected = []
+    for j in range(X.shape[1]):
+        Ar = np.delete(A, k + j, axis=1)
+        rss_j = np.sum((y - Ar @ np.linalg.lstsq(Ar, y, rcond=None)[0]) ** 2)
+        expected.append(len(y) * np.log(rss_j / rss))
+    res = likelihood_ratio_test(X, y, fit_intercept=fit_intercept)
+    np.testing.assert_allclose(res.statistic, expected, rtol=1e-7)
+
+
 def test_lr_statistic_is_n_log_of_one_minus_r_squared_in_one_dimension():
     X, y = _data(d=1, beta=(0.2,), seed=4)
     r = stats.pearsonr(X[:, 0], y).statistic
