@@ -5,13 +5,21 @@ where ``draws`` is a :class:`~nfbst.posterior.PosteriorDraws` and ``X`` an ``(n,
 the user's units. Built-in statistics are looked up by name; users add their own with
 :func:`register_statistic`, or pass a callable straight to ``NFBST(statistic=...)``.
 
+Built-in: ``"grad"`` (signed input gradient), ``"deeplift"`` (rescale rule), ``"lrp"``
+(epsilon, gamma, z+ or alpha-beta rules), ``"input_x_gradient"``, ``"integrated_gradients"``
+(captum's quadratures) and ``"lime"`` (``lime``'s tabular explainer). Each runs batched over
+the stacked weights of a :class:`~nfbst.posterior.PosteriorDraws` and equals the captum/lime
+method run on every ``draws.module(i)``; for any other draws object with ``__len__`` and
+``module(i)`` (e.g. a Bayesian CNN) it falls back to that per-draw loop
+(:func:`per_draw_attributions`, with a progress bar).
+
 Examples
 --------
 >>> import torch
 >>> from nfbst.statistics import register_statistic, get_statistic
 >>> def doubled_gradient(draws, X, target=None):
 ...     return 2 * get_statistic("grad")(draws, X, target=target)
->>> register_statistic("doubled_gradient", doubled_gradient)
+>>> _ = register_statistic("doubled_gradient", doubled_gradient)
 >>> get_statistic("doubled_gradient") is doubled_gradient
 True
 """

@@ -101,8 +101,9 @@ def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 5
     >>> import torch
     >>> from nfbst.posterior import PosteriorDraws
     >>> W = [torch.tensor([[[2.0, -1.0]]])]; b = [torch.zeros(1, 1)]
-    >>> integrated_gradients(PosteriorDraws(W, b), torch.tensor([[1.0, 1.0]]))[0, 0]
-    tensor([ 2., -1.])
+    >>> eta = integrated_gradients(PosteriorDraws(W, b), torch.tensor([[1.0, 1.0]]))
+    >>> torch.allclose(eta[0, 0], torch.tensor([2.0, -1.0]))
+    True
     """
     alphas, steps = quadrature(method, n_steps)
     if not is_batched_mlp(draws):
