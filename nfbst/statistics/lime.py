@@ -117,7 +117,8 @@ def _explained_outputs(draws, Z: torch.Tensor, classes: torch.Tensor | None) -> 
     if classes is None:
         return out[..., 0]
     probs = torch.softmax(out, dim=-1)
-    return probs.gather(-1, classes.view(1, b, 1, 1).expand(len(draws), b, N, 1))[..., 0]
+    idx = classes.to(out.device).view(1, b, 1, 1).expand(len(draws), b, N, 1)
+    return probs.gather(-1, idx)[..., 0]
 
 
 @torch.no_grad()
