@@ -106,6 +106,8 @@ class Term:
         return self.value.shape
 
     def __getattr__(self, name):
+        if name == "value" or name.startswith("__"):  # not set yet (copy, pickle)
+            raise AttributeError(name)
         attr = getattr(self.value, name)
         if not callable(attr):
             return _wrap(attr)

@@ -104,8 +104,7 @@ class LogicTrainer:
     --------
     >>> import torch
     >>> import logiclearn as ll
-    >>> torch.manual_seed(0)
-    <torch._C.Generator object at ...>
+    >>> _ = torch.manual_seed(0)
     >>> model = torch.nn.Linear(2, 2)
     >>> X, y = torch.randn(32, 2), torch.randint(0, 2, (32,))
     >>> U = torch.randn(32, 2)
