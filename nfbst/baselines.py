@@ -63,14 +63,8 @@ def _design(X, fit_intercept):
 
 
 def _ols(A, y):
-    """Least-squares coefficients, residual sum of squares and (AᵀA)⁻¹ (rank-safe)."""
-    G = A.T @ A
-    try:
-        G_inv = np.linalg.inv(G)
-        if not np.all(np.isfinite(G_inv)):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        G_inv = np.linalg.pinv(G)
+    """Least-squares coefficients, residual sum of squares and (AᵀA)⁺ (rank-safe)."""
+    G_inv = np.linalg.pinv(A.T @ A, rcond=1e-10, hermitian=True)
     coef = G_inv @ (A.T @ y)
     resid = y - A @ coef
     return coef, float(resid @ resid), G_inv
@@ -156,9 +150,12 @@ def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
         raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
     coef, rss, G_inv = _ols(A, y)
     k = 1 if fit_intercept else 0
-    # drop-one RSS without refitting: RSS_{-j} = RSS + β_j² / [(AᵀA)⁻¹]_jj
-    diag = np.diag(G_inv)[k:]
-    rss_red = rss + coef[k:] ** 2 / np.where(diag > 0, diag, np.inf)
+    if np.linalg.matrix_rank(A) == p:
+        # drop-one RSS without refitting: RSS_{-j} = RSS + β_j² / [(AᵀA)⁻¹]_jj
+        rss_red = rss + coef[k:] ** 2 / np.diag(G_inv)[k:]
+    else:  # collinear columns: refit explicitly (dropping a redundant column costs nothing)
+        rss_red = np.array([_ols(np.delete(A, k + j, axis=1), y)[1]
+                            for j in range(X.shape[1])])
     lr = 2 * (_gaussian_loglik(rss, n) - _gaussian_loglik(rss_red, n))
     lr = np.maximum(lr, 0.0)
     f = (rss_red - rss) / (rss / (n - p))

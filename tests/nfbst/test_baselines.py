@@ -176,3 +176,15 @@ def test_errors_name_the_argument():
         loco_test(LinearRegression(), X, y, test="z")
     with pytest.raises(ValueError, match="features"):
         gradient_test(X, y, features=[9])
+
+
+def test_collinear_columns_give_finite_results_and_zero_lr_for_redundant_columns():
+    # energy data: surface area = wall area + 2 * roof area exactly
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X = np.column_stack([X, X[:, 1] + 2 * X[:, 2]])
+    y = X[:, 0] + X[:, 3] + rng.normal(size=200)
+    assert np.all(np.isfinite(ols_t_test(X, y).p_value))
+    lr = likelihood_ratio_test(X, y)
+    np.testing.assert_allclose(lr.statistic[1:], 0.0, atol=1e-8)
+    assert lr.p_value[0] < 1e-6
