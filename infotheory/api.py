@@ -1,0 +1,454 @@
+"""Front doors: ``entropy``, ``mutual_information`` and ``conditional_mutual_information``.
+
+One call shape for every estimator; the result is an :class:`~infotheory.estimate.Estimate`
+(a float in nats with ``.bits``, ``.ci``, ``.method`` and ``.n``).
+
+Methods
+-------
+discrete (labels of any dtype)
+    ``"plugin"``, ``"miller_madow"``, ``"james_stein"``, ``"nsb"`` (:mod:`infotheory.discrete`).
+continuous, k-NN (:mod:`infotheory.knn`)
+    ``"ksg"`` (= ``"ksg1"``), ``"ksg2"`` -- textbook Kraskov et al. (2004) on standardised data;
+    ``"kl"`` -- Kozachenko-Leonenko entropy; ``"mixed"`` -- Ross (2014), one continuous and one
+    discrete variable; ``"copula_ksg"`` -- see below.
+continuous, closed form (:mod:`infotheory.gaussian`)
+    ``"gaussian"`` (CCA) and ``"gaussian_copula"`` (the same on normal scores).
+neural (:mod:`infotheory.neural`, MI only)
+    ``"mine"``, ``"nwj"``, ``"infonce"``, ``"smile"``, ``"doe"``.
+``"auto"``
+    Both discrete: Miller-Madow when there are at least 5 samples per observed joint cell,
+    NSB otherwise. Continuous and discrete: ``"mixed"`` on normal scores. Both continuous:
+    ``"copula_ksg"``. Entropy of continuous data: ``"kl"``.
+
+``"copula_ksg"`` makes KSG invariant under increasing transforms of each coordinate and removes
+most of its high-dimensional bias: (1) every coordinate is replaced by its normal scores
+(MI is invariant under invertible per-variable maps); (2) KSG is run with ``k`` (default 1);
+(3) its bias is estimated on Gaussian samples with the same correlation matrix, whose MI is
+known exactly (1 to 5 replicates, more at small n), and subtracted; (4) for MI the result is
+not allowed to fall below the Gaussian-copula estimate, which for one-dimensional X and Y is a
+lower bound on the MI.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from infotheory import discrete as _discrete
+from infotheory import gaussian as _gaussian
+from infotheory import knn as _knn
+from infotheory._validation import check_continuous, check_k, check_labels, check_same_length
+from infotheory.estimate import Estimate, analytic_interval, bootstrap_interval
+from infotheory.tasks import gaussian_mi_from_covariance
+
+__all__ = ["conditional_mutual_information", "entropy", "mutual_information"]
+
+DISCRETE = _discrete.DISCRETE_METHODS
+KNN_MI = ("ksg", "ksg1", "ksg2", "copula_ksg")
+GAUSS = ("gaussian", "gaussian_copula")
+NEURAL = ("mine", "nwj", "infonce", "smile", "doe")
+MI_METHODS = ("auto", *DISCRETE, *KNN_MI, "mixed", *GAUSS, *NEURAL)
+CMI_METHODS = ("auto", *DISCRETE, "ksg", "ksg1", "copula_ksg", *GAUSS)
+ENTROPY_METHODS = ("auto", *DISCRETE, "kl", "gaussian")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _is_discrete(arr: np.ndarray) -> bool:
+    return np.asarray(arr).dtype.kind not in "fc"
+
+
+def _kinds(arrays, names, discrete):
+    """Per-variable discreteness: from dtype, or forced by ``discrete`` (bool or sequence)."""
+    if discrete is None:
+        return [_is_discrete(a) for a in arrays]
+    if isinstance(discrete, bool | np.bool_):
+        return [bool(discrete)] * len(arrays)
+    flags = list(discrete)
+    if len(flags) != len(arrays):
+        raise ValueError(f"discrete must be None, a bool or {len(arrays)} bools "
+                         f"(one per {', '.join(names)}); received {discrete!r}")
+    return [bool(f) for f in flags]
+
+
+def _as_array(x, name):
+    if x is None:
+        raise TypeError(f"{name} must be an array-like; received None")
+    return check_labels(x, name)
+
+
+def _check_choice(method, allowed, what):
+    if method not in allowed:
+        raise ValueError(f"method for {what} must be one of {allowed}; received {method!r}")
+
+
+def _default_k(k, method):
+    if k is None:
+        return 1 if method == "copula_ksg" else 3
+    return k
+
+
+def _interval(ci, value, *, std_error=None, statistic=None, n=None, confidence, n_resamples,
+              random_state, method):
+    if ci is None:
+        return None
+    if ci == "analytic":
+        if std_error is None:
+            raise ValueError(f"ci='analytic' is not available for method={method!r}; "
+                             f"use ci='bootstrap'")
+        return analytic_interval(value, std_error, confidence)
+    if ci == "bootstrap":
+        return bootstrap_interval(statistic, n, n_resamples=n_resamples, confidence=confidence,
+                                  random_state=random_state)
+    raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; received {ci!r}")
+
+
+def _plugin_local_se(codes, terms, n):
+    """Delta-method standard error of a plug-in entropy combination from local log-terms."""
+    local = np.zeros(n)
+    for sign, idx in terms:
+        joint = _discrete.encode_labels(*[codes[i] for i in idx])
+        p = np.bincount(joint)[joint] / n
+        local -= sign * np.log(p)
+    return float(np.std(local) / np.sqrt(n))
+
+
+def _terms_interval(ci, terms, shift, *, confidence, n_resamples, random_state, method):
+    """Interval of ``mean(terms) + shift`` treating the per-sample terms as independent."""
+    n = len(terms)
+    value = float(np.mean(terms)) + shift
+    return _interval(ci, value, std_error=float(np.std(terms) / np.sqrt(n)),
+                     statistic=lambda idx: float(np.mean(terms[idx])) + shift, n=n,
+                     confidence=confidence, n_resamples=n_resamples,
+                     random_state=random_state, method=method)
+
+
+def _prep(arrays, random_state, standardize=True):
+    rng = check_random_state(random_state)
+    return [_knn.prepare_continuous(a, f"xs[{i}]", standardize=standardize,
+                                    random_state=rng.randint(2**31))
+            for i, a in enumerate(arrays)]
+
+
+def _copula_ksg(arrays, k, kind, random_state, n_jobs):
+    """Bias-corrected KSG on normal scores; ``kind`` is "mi" or "cmi". Returns value, terms."""
+    rng = check_random_state(random_state)
+    scores = [_gaussian.copula_normalize(a) for a in arrays]
+    prepared = _prep(scores, rng.randint(2**31))
+    fn = _knn.ksg_terms if kind == "mi" else _knn.ksg_cmi_terms
+    terms = fn(*prepared, k=k, n_jobs=n_jobs)
+    dims = np.cumsum([0] + [a.shape[1] for a in scores])
+    corr = np.atleast_2d(np.corrcoef(np.hstack(scores), rowvar=False))
+    chol = np.linalg.cholesky(corr)
+    # a few reference replicates at small n, where one replicate's variance would dominate
+    ref_means = []
+    for _ in range(int(np.clip(20000 // len(terms), 1, 5))):
+        ref = rng.standard_normal((len(terms), len(corr))) @ chol.T
+        ref_arrays = [ref[:, dims[i]:dims[i + 1]] for i in range(len(arrays))]
+        ref_means.append(np.mean(fn(*_prep(ref_arrays, rng.randint(2**31)), k=k, n_jobs=n_jobs)))
+    if kind == "mi":
+        truth = gaussian_mi_from_covariance(corr, dims[1])
+    else:
+        xz = np.r_[dims[0]:dims[1], dims[2]:dims[3]]
+        yz = np.r_[dims[1]:dims[2], dims[2]:dims[3]]
+        z = np.r_[dims[2]:dims[3]]
+        ld = lambda idx: np.linalg.slogdet(corr[np.ix_(idx, idx)])[1]  # noqa: E731
+        truth = 0.5 * (ld(xz) + ld(yz) - np.linalg.slogdet(corr)[1] - ld(z))
+    bias = float(np.mean(ref_means)) - truth
+    return terms, bias, scores
+
+
+# ----------------------------------------------------------------------------- entropy
+def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None, ci=None,
+            confidence: float = 0.95, n_resamples: int = 200, random_state=None,
+            n_jobs: int = 1) -> Estimate:
+    """Entropy H(X) (discrete) or differential entropy h(X) (continuous), in nats.
+
+    Parameters
+    ----------
+    X : array-like of shape (n,) or (n, d)
+        Labels of any dtype (discrete) or floats (continuous).
+    method : str, default="auto"
+        One of ``"auto"``, ``"plugin"``, ``"miller_madow"``, ``"james_stein"``, ``"nsb"``,
+        ``"kl"`` (Kozachenko-Leonenko) or ``"gaussian"``.
+    k : int, optional
+        Neighbour order of ``"kl"`` (default 3).
+    discrete : bool, optional
+        Force the data type; by default float arrays are continuous, everything else discrete.
+    n_categories : int, optional
+        Alphabet size for ``"james_stein"`` / ``"nsb"``.
+    ci : {None, "bootstrap", "analytic"}
+        Interval to attach (``Estimate.ci``).
+    confidence : float, default=0.95
+    n_resamples : int, default=200
+        Bootstrap replicates.
+    random_state : int, RandomState or None
+        Seed of jitter and resampling.
+    n_jobs : int, default=1
+        Threads of the neighbour searches.
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> round(entropy(["a", "b", "c", "d"]).bits, 6)
+    2.0
+    >>> rng = np.random.default_rng(0)
+    >>> h = entropy(rng.standard_normal(4000), method="kl", random_state=0)
+    >>> abs(float(h) - 0.5 * np.log(2 * np.pi * np.e)) < 0.05
+    True
+    """
+    _check_choice(method, ENTROPY_METHODS, "entropy")
+    arr = _as_array(X, "X")
+    n = arr.shape[0]
+    (is_disc,) = _kinds([arr], ["X"], discrete)
+    if method == "auto":
+        if is_disc:
+            cells = len(np.unique(_discrete.encode_labels(arr)))
+            method = "miller_madow" if n >= 5 * cells else "nsb"
+        else:
+            method = "kl"
+    if method in DISCRETE:
+        value = _discrete.discrete_entropy(arr, method, n_categories=n_categories)
+        codes = [_discrete.encode_labels(arr)]
+        interval = _interval(
+            ci, value, std_error=_plugin_local_se(codes, [(1, [0])], n),
+            statistic=lambda idx: _discrete.discrete_entropy(arr[idx], method,
+                                                             n_categories=n_categories),
+            n=n, confidence=confidence, n_resamples=n_resamples, random_state=random_state,
+            method=method)
+        return Estimate(value, method=method, n=n, quantity="entropy", ci=interval,
+                        ci_level=confidence if ci else None, ci_method=ci)
+    Xc = check_continuous(arr, "X")
+    if method == "gaussian":
+        value = _gaussian.gaussian_entropy(Xc)
+        interval = _interval(
+            ci, value, std_error=float(np.sqrt(Xc.shape[1] / (2.0 * n))),
+            statistic=lambda idx: _gaussian.gaussian_entropy(Xc[idx]), n=n,
+            confidence=confidence, n_resamples=n_resamples, random_state=random_state,
+            method=method)
+        return Estimate(value, method=method, n=n, quantity="entropy", ci=interval,
+                        ci_level=confidence if ci else None, ci_method=ci)
+    k = check_k(_default_k(k, method), n)
+    (Xp,) = _prep([Xc], random_state, standardize=False)
+    terms = _knn.kl_entropy_terms(Xp, k, "euclidean", n_jobs)
+    interval = _terms_interval(ci, terms, 0.0, confidence=confidence, n_resamples=n_resamples,
+                               random_state=random_state, method=method)
+    return Estimate(np.mean(terms), method="kl", n=n, quantity="entropy", ci=interval,
+                    ci_level=confidence if ci else None, ci_method=ci, details={"k": k})
+
+
+# ----------------------------------------------------------------------------- MI
+def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_categories=None,
+                       ci=None, confidence: float = 0.95, n_resamples: int = 200,
+                       random_state=None, n_jobs: int = 1, verbose: int = 0,
+                       **neural_options) -> Estimate:
+    """Mutual information I(X;Y) in nats, with the same call for every estimator.
+
+    Parameters
+    ----------
+    X : array-like of shape (n,) or (n, dx)
+    Y : array-like of shape (n,) or (n, dy)
+        Labels of any dtype (discrete) or floats (continuous).
+    method : str, default="auto"
+        See the module docstring for the list and what ``"auto"`` picks.
+    k : int, optional
+        Neighbour order of the k-NN methods (default 3; 1 for ``"copula_ksg"``).
+    discrete : bool or (bool, bool), optional
+        Force the data type of X and Y; by default float arrays are continuous.
+    n_categories : (int, int), optional
+        Alphabet sizes for ``"james_stein"`` / ``"nsb"``.
+    ci : {None, "bootstrap", "analytic"}
+        Interval to attach. k-NN intervals treat the per-sample terms as independent;
+        neural intervals resample the held-out rows with the trained critic fixed.
+    confidence : float, default=0.95
+    n_resamples : int, default=200
+    random_state : int, RandomState or None
+        Seed of jitter, reference samples, resampling and network training.
+    n_jobs : int, default=1
+        Threads of the neighbour searches.
+    verbose : int, default=0
+        Progress bar for neural training when > 0.
+    **neural_options
+        Passed to :class:`infotheory.neural.NeuralMIEstimator` (``critic``, ``hidden``,
+        ``batch_size``, ``max_steps``, ...).
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(2000)
+    >>> y = 0.8 * x + 0.6 * rng.standard_normal(2000)
+    >>> mi = mutual_information(x, y, method="ksg", random_state=0)
+    >>> abs(float(mi) - (-0.5 * np.log(1 - 0.64))) < 0.05
+    True
+    >>> round(float(mutual_information(["a", "b"] * 50, [0, 1] * 50, method="plugin")), 4)
+    0.6931
+    """
+    _check_choice(method, MI_METHODS, "mutual_information")
+    x, y = _as_array(X, "X"), _as_array(Y, "Y")
+    n = check_same_length(X=x, Y=y)
+    dx, dy = _kinds([x, y], ["X", "Y"], discrete)
+    if method == "auto":
+        if dx and dy:
+            cells = len(np.unique(_discrete.encode_labels(x, y)))
+            method = "miller_madow" if n >= 5 * cells else "nsb"
+        elif dx or dy:
+            method = "mixed"
+        else:
+            method = "copula_ksg"
+    common = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state,
+                  method=method)
+
+    def done(value, interval=None, **details):
+        return Estimate(value, method=method, n=n, ci=interval,
+                        ci_level=confidence if ci else None, ci_method=ci, details=details)
+
+    if method in DISCRETE:
+        value = _discrete.discrete_mutual_information(x, y, method, n_categories=n_categories)
+        codes = [_discrete.encode_labels(x), _discrete.encode_labels(y)]
+        se = _plugin_local_se(codes, [(1, [0]), (1, [1]), (-1, [0, 1])], n)
+        stat = lambda idx: _discrete.discrete_mutual_information(  # noqa: E731
+            x[idx], y[idx], method, n_categories=n_categories)
+        return done(value, _interval(ci, value, std_error=se, statistic=stat, n=n, **common))
+    if method == "mixed":
+        if dx == dy:
+            raise ValueError("method='mixed' needs one discrete and one continuous variable; "
+                             f"received discrete X={dx}, discrete Y={dy}")
+        cont, labels = (y, x) if dx else (x, y)
+        k = check_k(_default_k(k, method), n)
+        scores = _gaussian.copula_normalize(check_continuous(cont, "X" if dy else "Y"))
+        (cp,) = _prep([scores], random_state)
+        terms = _knn.mixed_terms(cp, _discrete.encode_labels(labels), k, n_jobs)
+        return done(np.mean(terms), _terms_interval(ci, terms, 0.0, **common), k=k)
+    if dx or dy:
+        raise ValueError(f"method={method!r} needs continuous X and Y; received a discrete "
+                         f"{'X' if dx else 'Y'} (dtype {(x if dx else y).dtype}); pass "
+                         "discrete=False to treat numeric labels as numbers")
+    Xc, Yc = check_continuous(x, "X"), check_continuous(y, "Y")
+    if method in ("ksg", "ksg1", "ksg2"):
+        k = check_k(_default_k(k, method), n)
+        Xp, Yp = _prep([Xc, Yc], random_state)
+        terms = _knn.ksg_terms(Xp, Yp, k, 2 if method == "ksg2" else 1, n_jobs)
+        return done(np.mean(terms), _terms_interval(ci, terms, 0.0, **common), k=k)
+    if method == "copula_ksg":
+        k = check_k(_default_k(k, method), n)
+        terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", random_state, n_jobs)
+        knn_value = float(np.mean(terms)) - bias
+        gauss = _gaussian.gaussian_mutual_information(*scores)
+        if gauss > knn_value:
+            return done(gauss, _gaussian_interval(ci, gauss, scores, common), k=k,
+                        ksg=knn_value, reference_bias=bias, gaussian_copula=gauss,
+                        chosen="gaussian_copula")
+        return done(knn_value, _terms_interval(ci, terms, -bias, **common), k=k,
+                    ksg=knn_value, reference_bias=bias, gaussian_copula=gauss, chosen="ksg")
+    if method in GAUSS:
+        data = [Xc, Yc] if method == "gaussian" else [_gaussian.copula_normalize(Xc),
+                                                     _gaussian.copula_normalize(Yc)]
+        value = _gaussian.gaussian_mutual_information(*data)
+        return done(value, _gaussian_interval(ci, value, data, common))
+    from infotheory.neural import NeuralMIEstimator
+
+    est = NeuralMIEstimator(bound=method, random_state=random_state, verbose=verbose,
+                            **neural_options).fit(Xc, Yc)
+    interval = _interval(ci, est.estimate_, statistic=est.held_out_statistic, n=est.n_test_,
+                         **common)
+    return done(est.estimate_, interval, train_curve=est.history_, steps=est.n_steps_)
+
+
+def _gaussian_interval(ci, value, data, common):
+    rho = _gaussian.canonical_correlations(*data)
+    n = data[0].shape[0]
+    return _interval(ci, value, std_error=float(np.sqrt(np.sum(rho**2) / n)),
+                     statistic=lambda idx: _gaussian.gaussian_mutual_information(
+                         data[0][idx], data[1][idx]), n=n, **common)
+
+
+# ----------------------------------------------------------------------------- CMI
+def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, discrete=None,
+                                   n_categories=None, ci=None, confidence: float = 0.95,
+                                   n_resamples: int = 200, random_state=None,
+                                   n_jobs: int = 1) -> Estimate:
+    """Conditional mutual information I(X;Y|Z) in nats.
+
+    Parameters
+    ----------
+    X, Y, Z : array-like of shape (n,) or (n, d)
+        All discrete (labels of any dtype) or all continuous (floats).
+    method : str, default="auto"
+        ``"auto"``, a discrete method, ``"ksg"`` (Frenzel-Pompe), ``"copula_ksg"``,
+        ``"gaussian"`` or ``"gaussian_copula"``. ``"auto"`` picks Miller-Madow/NSB for labels
+        and ``"copula_ksg"`` for floats.
+    k : int, optional
+        Neighbour order (default 3; 1 for ``"copula_ksg"``).
+    discrete : bool or (bool, bool, bool), optional
+    n_categories : (int, int, int), optional
+    ci : {None, "bootstrap", "analytic"}
+    confidence : float, default=0.95
+    n_resamples : int, default=200
+    random_state : int, RandomState or None
+    n_jobs : int, default=1
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> x = np.array([0, 1, 0, 1] * 25)
+    >>> z = np.array([0, 0, 1, 1] * 25)
+    >>> round(conditional_mutual_information(x, x ^ z, z, method="plugin").bits, 6)
+    1.0
+    """
+    _check_choice(method, CMI_METHODS, "conditional_mutual_information")
+    arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
+    n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
+    kinds = _kinds(arrays, ["X", "Y", "Z"], discrete)
+    if method == "auto":
+        if all(kinds):
+            cells = len(np.unique(_discrete.encode_labels(*arrays)))
+            method = "miller_madow" if n >= 5 * cells else "nsb"
+        elif not any(kinds):
+            method = "copula_ksg"
+        else:
+            raise ValueError("conditional MI of mixed discrete and continuous variables is not "
+                             f"supported; received discrete (X, Y, Z) = {tuple(kinds)}")
+    common = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state,
+                  method=method)
+
+    def done(value, interval=None, **details):
+        return Estimate(value, method=method, n=n, quantity="conditional_mutual_information",
+                        ci=interval, ci_level=confidence if ci else None, ci_method=ci,
+                        details=details)
+
+    if method in DISCRETE:
+        x, y, z = arrays
+        value = _discrete.discrete_conditional_mutual_information(x, y, z, method,
+                                                                  n_categories=n_categories)
+        codes = [_discrete.encode_labels(a) for a in arrays]
+        se = _plugin_local_se(codes, [(1, [0, 2]), (1, [1, 2]), (-1, [0, 1, 2]), (-1, [2])], n)
+        stat = lambda idx: _discrete.discrete_conditional_mutual_information(  # noqa: E731
+            x[idx], y[idx], z[idx], method, n_categories=n_categories)
+        return done(value, _interval(ci, value, std_error=se, statistic=stat, n=n, **common))
+    if any(kinds):
+        raise ValueError(f"method={method!r} needs continuous X, Y and Z; received discrete "
+                         f"(X, Y, Z) = {tuple(kinds)}")
+    cont = [check_continuous(a, name) for a, name in zip(arrays, "XYZ")]
+    if method in ("ksg", "ksg1"):
+        k = check_k(_default_k(k, method), n)
+        terms = _knn.ksg_cmi_terms(*_prep(cont, random_state), k=k, n_jobs=n_jobs)
+        return done(np.mean(terms), _terms_interval(ci, terms, 0.0, **common), k=k)
+    if method == "copula_ksg":
+        k = check_k(_default_k(k, method), n)
+        terms, bias, _ = _copula_ksg(cont, k, "cmi", random_state, n_jobs)
+        return done(np.mean(terms) - bias, _terms_interval(ci, terms, -bias, **common), k=k,
+                    reference_bias=bias)
+    data = cont if method == "gaussian" else [_gaussian.copula_normalize(a) for a in cont]
+    value = _gaussian.gaussian_conditional_mutual_information(*data)
+    stat = lambda idx: _gaussian.gaussian_conditional_mutual_information(  # noqa: E731
+        *[a[idx] for a in data])
+    return done(value, _interval(ci, value, statistic=stat, n=n, **common))

@@ -1,0 +1,144 @@
+"""Front doors: one call shape, Estimate results, 'auto' choices, invariance and errors."""
+
+import numpy as np
+import pytest
+from sklearn.feature_selection import mutual_info_regression
+
+from infotheory import (
+    Estimate,
+    conditional_mutual_information,
+    entropy,
+    mutual_information,
+)
+from infotheory.tasks import (
+    multinormal_2pair,
+    transform_asinh,
+    transform_half_cube,
+    transform_normal_cdf,
+)
+
+
+def _pair(rho=0.8, n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    return x, rho * x + np.sqrt(1 - rho**2) * rng.standard_normal(n), -0.5 * np.log(1 - rho**2)
+
+
+def test_estimate_is_float_in_nats_with_bits_method_n_and_ci():
+    x, y, truth = _pair()
+    mi = mutual_information(x, y, method="ksg", ci="bootstrap", random_state=0)
+    assert isinstance(mi, Estimate) and isinstance(mi, float)
+    assert mi.method == "ksg" and mi.n == 2000
+    assert mi.bits == pytest.approx(float(mi) / np.log(2))
+    lo, hi = mi.ci
+    assert lo < float(mi) < hi and lo < truth < hi
+    assert mutual_information(x, y, method="ksg").ci is None
+
+
+@pytest.mark.parametrize("method", ["ksg", "ksg2", "copula_ksg", "gaussian", "gaussian_copula",
+                                    "auto"])
+def test_every_continuous_method_recovers_gaussian_mi_with_same_call(method):
+    x, y, truth = _pair(0.6, 3000, seed=1)
+    mi = mutual_information(x, y, method=method, random_state=0)
+    assert float(mi) == pytest.approx(truth, abs=0.04)
+
+
+def test_auto_picks_estimator_by_dtype():
+    x, y, _ = _pair()
+    labels = np.where(x > 0, "pos", "neg")
+    assert mutual_information(x, y).method == "copula_ksg"
+    assert mutual_information(labels, labels).method == "miller_madow"
+    assert mutual_information(x, labels).method == "mixed"
+    assert mutual_information(labels, y).method == "mixed"
+    assert mutual_information(np.arange(50) % 7, np.arange(50) % 5).method == "nsb"
+    assert entropy(x).method == "kl" and entropy(labels).method == "miller_madow"
+
+
+def test_discrete_mi_of_known_joint_table_through_front_door():
+    table = np.array([[0.4, 0.1], [0.1, 0.4]])
+    truth = np.sum(table * np.log(table / 0.25))
+    x = np.repeat(["a", "a", "b", "b"], (table.ravel() * 1000).astype(int))
+    y = np.repeat([0, 1, 0, 1], (table.ravel() * 1000).astype(int))
+    mi = mutual_information(x, y, method="plugin", ci="analytic")
+    assert float(mi) == pytest.approx(truth, abs=1e-12)
+    assert mi.ci[0] < truth < mi.ci[1]
+
+
+def test_entropy_of_uniform_and_gaussian():
+    rng = np.random.default_rng(2)
+    assert entropy(np.arange(1000) % 10).bits == pytest.approx(np.log2(10), abs=0.01)
+    assert float(entropy(rng.uniform(0, 4, 3000), random_state=0)) == pytest.approx(
+        np.log(4), abs=0.05)
+    z = rng.standard_normal((3000, 2)) * [1.0, 3.0]
+    truth = np.log(2 * np.pi * np.e * 3.0)
+    assert float(entropy(z, random_state=0)) == pytest.approx(truth, abs=0.06)
+    assert float(entropy(z, method="gaussian")) == pytest.approx(truth, abs=0.04)
+
+
+def test_ksg_front_door_agrees_with_sklearn_within_001():
+    x, y, _ = _pair(0.5, 2000, seed=3)
+    ours = float(mutual_information(x, y, method="ksg", k=3, random_state=0))
+    ref = mutual_info_regression(x[:, None], y, n_neighbors=3, random_state=0)[0]
+    assert abs(ours - ref) < 0.01
+
+
+def test_auto_estimate_invariant_under_mi_preserving_transforms():
+    base = multinormal_2pair(3, 3)
+    values = {}
+    for task in (base, transform_half_cube(base), transform_normal_cdf(base),
+                 transform_asinh(base)):
+        X, Y = task.sample(2000, random_state=4)
+        values[task.task_id] = float(mutual_information(X, Y, random_state=0))
+    ref = values[base.task_id]
+    assert abs(ref - base.mutual_information) < 0.08
+    for v in values.values():
+        assert v == pytest.approx(ref, abs=1e-9)  # normal scores are rank-invariant
+    X, Y = base.sample(2000, random_state=4)
+    textbook = float(mutual_information(X * np.sqrt(np.abs(X)), Y, method="ksg"))
+    assert abs(textbook - base.mutual_information) > abs(ref - base.mutual_information)
+
+
+def test_copula_ksg_removes_high_dimensional_ksg_bias():
+    task = multinormal_2pair(5, 5)
+    X, Y = task.sample(3000, random_state=5)
+    ksg = float(mutual_information(X, Y, method="ksg", random_state=0))
+    auto = float(mutual_information(X, Y, random_state=0))
+    assert task.mutual_information - ksg > 0.15
+    assert abs(auto - task.mutual_information) < 0.06
+
+
+def test_conditional_mi_continuous_and_discrete():
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal(3000)
+    x, y = z + rng.standard_normal(3000), z + rng.standard_normal(3000)
+    for method in ("auto", "ksg", "gaussian"):
+        assert abs(float(conditional_mutual_information(x, y, z, method=method,
+                                                       random_state=0))) < 0.04
+    xs, zs = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    cmi = conditional_mutual_information(xs, xs ^ zs, zs, ci="bootstrap", random_state=0)
+    assert cmi.bits == pytest.approx(1.0, abs=0.01)
+
+
+def test_same_seed_gives_identical_results():
+    x, y, _ = _pair(0.7, 1500, seed=7)
+    a = mutual_information(x, y, ci="bootstrap", random_state=11)
+    b = mutual_information(x, y, ci="bootstrap", random_state=11)
+    assert float(a) == float(b) and a.ci == b.ci
+
+
+def test_errors_name_argument_expected_and_received():
+    x, y, _ = _pair(n=100)
+    with pytest.raises(ValueError, match="same number of samples"):
+        mutual_information(x, y[:50])
+    with pytest.raises(ValueError, match="X contains NaN"):
+        mutual_information(np.r_[np.nan, x[1:]], y)
+    with pytest.raises(ValueError, match="too few samples for k=3"):
+        mutual_information(x[:3], y[:3], method="ksg")
+    with pytest.raises(ValueError, match="method for mutual_information must be one of"):
+        mutual_information(x, y, method="kde")
+    with pytest.raises(ValueError, match="ci must be None"):
+        mutual_information(x, y, method="ksg", ci="exact")
+    with pytest.raises(ValueError, match="mixed discrete and continuous"):
+        conditional_mutual_information(x, y, (x > 0).astype(int))
+    with pytest.raises(ValueError, match="needs continuous X and Y"):
+        mutual_information((x > 0).astype(int), y, method="ksg")
