@@ -178,12 +178,11 @@ def merges(base: MeanFieldPosterior, experts, fishers, prior_std, quick: bool, s
     return out
 
 
-def run_replicate(rep: int, quick: bool, verbose: int):
+def run_replicate(rep: int, quick: bool, verbose: int, prior_std: float = 0.05):
     rng = np.random.default_rng(1000 + rep)
     n_pre, n_task, n_eval = (300, 120, 30) if quick else (3000, 600, 150)
     steps_pre, steps_ft = (150, 100) if quick else (2500, 2000)
     n_draws = 50 if quick else 300
-    prior_std = 0.2
     Xp, Yp = make_data(n_pre, rng)
     base_net = pretrain_base(Xp, Yp, steps_pre, seed=rep)
     base = posterior(base_net)
@@ -228,11 +227,12 @@ def summarise(errors: pd.DataFrame, diag: pd.DataFrame) -> pd.DataFrame:
     d["null_sig_merged"] = ~d["relevant"] & d["significant_merged"]
     d["rel_sig_expert"] = d["relevant"] & d["significant_expert"]
     d["null_sig_expert"] = ~d["relevant"] & d["significant_expert"]
+    d["agree"] = d["significant_expert"] == d["significant_merged"]
     per_task = d.groupby(["method", "strength", "rep", "task"], sort=False).agg(
         relevant_lost=("relevant_lost", "sum"), null_gained=("null_gained", "sum"),
         recall_expert=("rel_sig_expert", "sum"), recall_merged=("rel_sig_merged", "sum"),
         false_pos_expert=("null_sig_expert", "sum"),
-        false_pos_merged=("null_sig_merged", "sum"),
+        false_pos_merged=("null_sig_merged", "sum"), agreement=("agree", "mean"),
     ).reset_index()
     n_rel = 3
     per_task["recall_expert"] /= n_rel
@@ -246,15 +246,26 @@ def summarise(errors: pd.DataFrame, diag: pd.DataFrame) -> pd.DataFrame:
         recall_expert=("recall_expert", "mean"), recall_merged=("recall_merged", "mean"),
         relevant_lost=("relevant_lost", "mean"), null_gained=("null_gained", "mean"),
         false_pos_expert=("false_pos_expert", "mean"),
-        false_pos_merged=("false_pos_merged", "mean"),
+        false_pos_merged=("false_pos_merged", "mean"), agreement=("agreement", "mean"),
     ).reset_index()
-    return out
+    return out, both
+
+
+def best_per_task(per_task: pd.DataFrame) -> pd.DataFrame:
+    """Per task, the merge whose significance decisions agree most with the expert's
+    (ties broken by the lower RMSE ratio); means over replicates."""
+    g = per_task.groupby(["task", "method", "strength"], sort=False).agg(
+        agreement=("agreement", "mean"), recall_merged=("recall_merged", "mean"),
+        null_gained=("null_gained", "mean"), rmse_ratio=("rmse_ratio", "mean"),
+    ).reset_index()
+    g = g.sort_values(["task", "agreement", "rmse_ratio"], ascending=[True, False, True])
+    return g.groupby("task", sort=False).head(1).reset_index(drop=True)
 
 
 def _bar_figure(summary: pd.DataFrame):
     import matplotlib.pyplot as plt
 
-    labels = [f"{m}\n{s}" for m, s in zip(summary["method"], summary["strength"])]
+    labels = [f"{m} {s}" for m, s in zip(summary["method"], summary["strength"])]
     x = np.arange(len(labels))
     fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.75 * len(labels)), 6), sharex=True)
     axes[0].bar(x - 0.2, summary["recall_merged"], 0.4, label="relevant significant (merged)")
@@ -269,7 +280,7 @@ def _bar_figure(summary: pd.DataFrame):
     axes[1].set_ylabel("RMSE merged / expert")
     axes[1].set_yscale("log")
     axes[1].set_xticks(x)
-    axes[1].set_xticklabels(labels, fontsize=7)
+    axes[1].set_xticklabels(labels, fontsize=7, rotation=45, ha="right")
     fig.tight_layout()
     return fig
 
@@ -280,6 +291,8 @@ def main(argv=None):
         NAME, argv, __doc__.splitlines()[0],
         lambda p: (p.add_argument("--reps", type=int, default=None,
                                   help="replicates (new data and networks; default 3, quick 1)"),
+                   p.add_argument("--prior-std", type=float, default=0.05,
+                                  help="sd of the experts' shared prior around the base"),
                    p.add_argument("--verbose", type=int, default=0)),
     )
     reps = args.reps or (1 if args.quick else 3)
@@ -287,16 +300,17 @@ def main(argv=None):
     errors, diags = [], []
     figures = []
     for rep in range(reps):
-        e, tables, objects = run_replicate(rep, args.quick, args.verbose)
+        e, tables, objects = run_replicate(rep, args.quick, args.verbose, args.prior_std)
         errors.append(e)
         diags.extend(tables)
         if rep == 0:
             figures = objects
     errors = pd.concat(errors, ignore_index=True)
     diag = pd.concat(diags, ignore_index=True)
-    summary = summarise(errors, diag)
+    summary, per_task = summarise(errors, diag)
     out = args.out
     diag.to_csv(out / "diagnosis.csv", index=False)
+    errors.to_csv(out / "errors_by_rep.csv", index=False)
     err_tab = errors.groupby(["method", "strength", "task"], sort=False)[
         ["rmse_base", "rmse_expert", "rmse_merged"]].mean().reset_index()
     write_table(err_tab, out, "errors",
@@ -305,11 +319,16 @@ def main(argv=None):
         "recall = fraction of a task's 3 relevant features with global evidence < 0.05; "
         "relevant_lost = relevant features significant for the expert but not after the "
         "merge; null_gained = null features (7 per task) not significant for the expert "
-        "but significant after the merge; false_pos = null features significant. Means "
+        "but significant after the merge; false_pos = null features significant; agreement = "
+        "fraction of the 10 features with the same decision for expert and merged model. Means "
         f"over 3 tasks and {reps} replicate(s)."
     )
     write_table(summary, out, "summary", title="Merged-model significance per method",
                 notes=notes)
+    write_table(best_per_task(per_task), out, "best_per_task",
+                title="Per task: the merge whose significance decisions agree most with the expert",
+                notes="agreement = fraction of the 10 features with the same decision (evidence "
+                      "< 0.05 or not) for the expert and the merged model.")
     save_figure(_bar_figure(summary), out, "summary")
     keep = {"task_arithmetic", "ties", "lore", "bayesian"}
     seen = set()

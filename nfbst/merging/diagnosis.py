@@ -87,7 +87,8 @@ class MergeDiagnosis:
         """Heat map features × (task, expert | merged) of the evidence; returns the Figure.
 
         Dark cells have small evidence (significant); ``*`` marks evidence < alpha; a red
-        frame marks a feature that lost significance, a blue frame one that gained it.
+        frame on the merged cell marks a feature that lost significance, a blue frame one
+        that gained it.
         """
         import matplotlib.pyplot as plt
         from matplotlib.patches import Rectangle
@@ -111,7 +112,7 @@ class MergeDiagnosis:
                 sm = self.evidence_merged[t, j] < self.alpha
                 if se != sm:
                     ax.add_patch(Rectangle(
-                        (2 * t + 0.5 - 0.45, j - 0.45), 0.9, 0.9, fill=False, lw=2,
+                        (2 * t + 1 - 0.45, j - 0.45), 0.9, 0.9, fill=False, lw=2,
                         edgecolor="tab:red" if se else "tab:blue",
                     ))
         ax.set_xticks(range(2 * T))

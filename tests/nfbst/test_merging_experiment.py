@@ -23,7 +23,8 @@ def test_task_functions_depend_only_on_their_relevant_features():
 def test_quick_run_writes_tables_figures_and_command(tmp_path):
     summary = main(["--quick", "--out", str(tmp_path)])
     for name in ("summary.csv", "summary.md", "errors.csv", "errors.md", "diagnosis.csv",
-                 "summary.png", "heatmap_ties.png", "heatmap_bayesian.png", "COMMAND"):
+                 "summary.png", "heatmap_ties.png", "heatmap_bayesian.png", "COMMAND",
+                 "best_per_task.md", "errors_by_rep.csv"):
         assert (tmp_path / name).is_file(), name
     methods = set(summary["method"])
     assert {"task_arithmetic", "ties", "dare_ta", "dare_ties", "lore", "fisher",
