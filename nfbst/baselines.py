@@ -63,8 +63,14 @@ def _design(X, fit_intercept):
 
 
 def _ols(A, y):
-    """Least-squares coefficients, residual sum of squares and (AᵀA)⁺ (rank-safe)."""
-    G_inv = np.linalg.pinv(A.T @ A, rcond=1e-10, hermitian=True)
+    """Least-squares coefficients, residual sum of squares and (AᵀA)⁺ (rank-safe).
+
+    Columns are scaled to unit norm first so that the rank cut-off is scale-free.
+    """
+    norm = np.linalg.norm(A, axis=0)
+    norm = np.where(norm > 0, norm, 1.0)
+    As = A / norm
+    G_inv = np.linalg.pinv(As.T @ As, rcond=1e-10, hermitian=True) / np.outer(norm, norm)
     coef = G_inv @ (A.T @ y)
     resid = y - A @ coef
     return coef, float(resid @ resid), G_inv
