@@ -22,7 +22,7 @@ import math
 import numpy as np
 import torch
 
-GRID_STEP = 0.1  # grid spacing in bandwidths for the binned algorithm
+GRID_STEP = 0.1  # grid spacing in bandwidths for the binned algorithm at up to 300 draws
 _CUT = 6.0  # kernel truncation in bandwidths: exp(-18) ~ 1.5e-8, accounted for in the bound
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _MAX_GRID = 1 << 15  # cells needing a longer FFT than this are counted directly
@@ -115,7 +115,17 @@ def inside_direct(xs: torch.Tensor, null: torch.Tensor, h: torch.Tensor) -> torc
 
 
 # ------------------------------------------------------------------------- binned path
-def grid_length(X_range: torch.Tensor, h: torch.Tensor, r: float = GRID_STEP) -> torch.Tensor:
+def grid_step(S: int) -> float:
+    """Grid step (in bandwidths) for S draws.
+
+    The share of draws left open by the error bound scales like ``r^2``, and each costs an
+    exact ``O(S)`` sum, so ``r`` shrinks like ``S^(-1/2)`` beyond 300 draws to keep the exact
+    work per cell ``O(S)`` (the FFT grid grows accordingly, which is far cheaper).
+    """
+    return GRID_STEP * min(1.0, math.sqrt(300.0 / S))
+
+
+def grid_length(X_range: torch.Tensor, h: torch.Tensor, r: float) -> torch.Tensor:
     """Grid nodes each cell needs: ``range / (r h) + 2`` plus the kernel's reach."""
     nodes = torch.floor(X_range / (h * r)) + 2
     return nodes + math.ceil(_CUT / r)
@@ -166,7 +176,7 @@ def _kernels_fft(L: int, r: float, dtype, device):
 
 
 def inside_binned(
-    xs: torch.Tensor, null: torch.Tensor, h: torch.Tensor, L: int, r: float = GRID_STEP
+    xs: torch.Tensor, null: torch.Tensor, h: torch.Tensor, L: int, r: float
 ) -> tuple[torch.Tensor, int]:
     """Count of draws inside the tangential set ``(C,)`` via FFT binning + exact refinement.
 

@@ -306,8 +306,9 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     algorithm : {"auto", "binned", "direct"}
         ``"direct"`` forms all m x m kernel values; ``"binned"`` uses an FFT on a grid of step
         ``0.1 h`` with a rigorous error bound, recomputing exactly every draw whose
-        comparison the bound leaves open, so both give identical counts. ``"auto"`` picks
-        ``"direct"`` for few draws or extremely spread-out cells.
+        comparison the bound leaves open, so both give identical counts. Cells whose grid
+        would exceed 2^15 nodes (extreme outliers) are counted directly either way; ``"auto"``
+        also picks ``"direct"`` for fewer than 48 draws.
     chunk_size : int, optional
         Cells per chunk (bounds memory; default about 2^21 / m).
     device : str or torch.device, optional
@@ -383,14 +384,14 @@ def _count_inside(xs, null, h, algorithm) -> torch.Tensor:
     C, S = xs.shape
     if algorithm == "direct" or (algorithm == "auto" and S <= _DIRECT_MAX_S):
         return _kde.inside_direct(xs, null, h)
-    need = _kde.grid_length(xs[:, -1] - xs[:, 0], h).cpu()
+    r = _kde.grid_step(S)
+    need = _kde.grid_length(xs[:, -1] - xs[:, 0], h, r).cpu()
     # one FFT length for the bulk of the chunk, powers of two for rare wide cells (heavy
     # tails); grids beyond _MAX_GRID are cheaper to count directly (L = 0 below)
     typical = float(need.median())
     L_cell = torch.where(need <= 4 * typical, _kde.fft_size(int(need[need <= 4 * typical].max())),
                          2 ** torch.ceil(torch.log2(need)))
-    if algorithm == "auto":
-        L_cell = torch.where(L_cell > _kde._MAX_GRID, 0, L_cell)
+    L_cell = torch.where(L_cell > _kde._MAX_GRID, 0, L_cell)
     counts = torch.empty(C, dtype=torch.long, device=xs.device)
     for L in L_cell.unique().tolist():
         rows = (L_cell == L).nonzero(as_tuple=True)[0].to(xs.device)
@@ -399,7 +400,7 @@ def _count_inside(xs, null, h, algorithm) -> torch.Tensor:
         if L == 0:
             counts[rows] = _kde.inside_direct(xs[rows], null[rows], h[rows])
         else:
-            counts[rows] = _kde.inside_binned(xs[rows], null[rows], h[rows], int(L))[0]
+            counts[rows] = _kde.inside_binned(xs[rows], null[rows], h[rows], int(L), r)[0]
     return counts
 
 
