@@ -48,12 +48,15 @@ def main(argv=None):
     lexicon = build_lexicon(n_words)
     lex = lexical_information(lexicon, MAPS, base=2)
     citations = "\n".join(f"- `{r.map}`: {r.citation}" for r in lex.itertuples())
-    write_table(lex.drop(columns="citation"), out, "lexical",
+    lex_out = lex.drop(columns="citation")
+    csv_path, _ = write_table(lex_out.rename(columns=lambda c: c.replace("|", "\\|")), out,
+                              "lexical",
                 title=f"Lexical information of the {n_words} most frequent CMUdict words "
                       "(bits, wordfreq-weighted)",
                 notes="H(word|units) = H(word) - H(units) exactly (units are a function of "
                       "the word). `lipreading_loss` = H(word|visemes) - H(word|phonemes). "
                       "First CMUdict pronunciation of each word.\n\nMaps:\n" + citations)
+    lex_out.to_csv(csv_path, index=False)      # the .md escapes '|' in headers, the CSV not
     save_figure(plot_lexical_information(lex), out, "lexical")
 
     # ---- part 2: modality MI and PID on the synthetic corpus
@@ -74,6 +77,7 @@ def main(argv=None):
         rows.append(table)
         fig = res.plot(measure="broja")
         fig.suptitle(f"{cond} (audio noise {noise}), {n_frames} frames, nats")
+        fig.tight_layout(rect=(0, 0, 1, 0.93))
         save_figure(fig, out, "modality_" + cond.replace(" ", "_"))
     modality = pd.concat(rows, ignore_index=True)
     write_table(modality, out, "modality",

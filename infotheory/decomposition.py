@@ -375,8 +375,8 @@ def draw_pid_venn(result: PIDResult, ax):
                 fontsize=8, fontweight="bold")
     ax.text(0.02, 0.98, f"I({a};{result.target_name}) = {fmt(result.mi_a)}",
             transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#b03a1a")
-    ax.text(0.98, 0.98, f"I({v};{result.target_name}) = {fmt(result.mi_v)}",
-            transform=ax.transAxes, ha="right", va="top", fontsize=8, color="#0277bd")
+    ax.text(0.02, 0.91, f"I({v};{result.target_name}) = {fmt(result.mi_v)}",
+            transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#0277bd")
     lim = max(r1 + d / 2, r2 + d / 2, 0.3) * 1.45
     ax.text(0, -lim * 0.95, f"synergy S = {fmt(result.synergy)}   "
             f"I({a},{v};{result.target_name}) = {fmt(result.mi_av)} {result.unit}",

@@ -11,11 +11,7 @@
 
 from infotheory.audiovisual.lexical import build_lexicon, lexical_information, unit_strings
 from infotheory.audiovisual.modality import ModalityAnalysis, discretize, modality_information
-from infotheory.audiovisual.rendering import (
-    markdown_table,
-    plot_lexical_information,
-    plot_modality_sweep,
-)
+from infotheory.audiovisual.rendering import plot_lexical_information, plot_modality_sweep
 from infotheory.audiovisual.synthetic import AVCorpus, make_av_corpus
 from infotheory.audiovisual.visemes import (
     CMU_PHONEMES,
@@ -37,7 +33,6 @@ __all__ = [
     "get_viseme_map",
     "lexical_information",
     "make_av_corpus",
-    "markdown_table",
     "modality_information",
     "normalize_phoneme",
     "plot_lexical_information",

@@ -92,6 +92,11 @@ def unit_strings(lexicon: pd.DataFrame, viseme_map="phoneme") -> pd.Series:
         lambda pron: "-".join(mapping[normalize_phoneme(p, schwa)] for p in pron))
 
 
+def _tidy(x: float) -> float:
+    """Round floating-point noise around zero (|x| < 1e-12) to 0."""
+    return 0.0 if abs(x) < 1e-12 else float(x)
+
+
 def _h_groups(prob: np.ndarray, keys) -> float:
     """Entropy (nats) of the distribution of ``keys`` when item i has probability prob[i]."""
     return entropy_pmf(pd.Series(prob).groupby(np.asarray(keys)).sum().to_numpy())
@@ -179,14 +184,14 @@ def lexical_information(lexicon: pd.DataFrame | None = None, viseme_maps=DEFAULT
             "n_unit_strings": len(counts),
             "H(word)": h_word / log_b,
             "H(word|phonemes)": h_word_given_phon / log_b,
-            "H(word|units)": (h_word - h_units) / log_b,
+            "H(word|units)": _tidy(h_word - h_units) / log_b,
             "I(word;units)": h_units / log_b,
-            "lipreading_loss": (h_word - h_units - h_word_given_phon) / log_b,
+            "lipreading_loss": _tidy(h_word - h_units - h_word_given_phon) / log_b,
             "homophene_rate": float(prob[size > 1].sum()),
             "homophene_type_rate": float(np.mean(size > 1)),
             "mean_cohort": float(np.sum(prob * size)),
             "H(phoneme)": h_ph / log_b,
-            "H(phoneme|unit)": h_ph_unit / log_b,
+            "H(phoneme|unit)": _tidy(h_ph_unit) / log_b,
             "citation": vm.citation,
         })
     return pd.DataFrame(rows)

@@ -110,12 +110,12 @@ class ModalityAnalysis:
     method: str = "miller_madow"
 
     def pid(self, k=None, measure: str | None = None) -> PIDResult:
-        """The PID at codebook size ``k`` (default the largest) for ``measure``."""
-        ks = sorted({key[0] for key in self.pids}, key=str)
+        """The PID at codebook size ``k`` (default the last of the sweep) for ``measure``
+        (default the first in alphabetical order)."""
         measures = sorted({key[1] for key in self.pids})
-        if not ks:
+        if not measures:
             raise ValueError("no PID was computed (pid_measures was empty)")
-        k = ks[-1] if k is None else k
+        k = self.table["k"].iloc[-1] if k is None else k
         measure = measures[0] if measure is None else measure
         if (k, measure) not in self.pids:
             raise ValueError(f"(k, measure) must be one of {sorted(self.pids, key=str)}; "

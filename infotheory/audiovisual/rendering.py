@@ -6,29 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["markdown_table", "plot_lexical_information", "plot_modality_sweep"]
-
-
-def markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    """A GitHub-flavoured markdown table of ``df``.
-
-    Examples
-    --------
-    >>> print(markdown_table(pd.DataFrame({"map": ["lee"], "H": [1.23456]})))
-    | map | H |
-    |---|---|
-    | lee | 1.235 |
-    """
-    def fmt(v):
-        if isinstance(v, float | np.floating):
-            return "" if np.isnan(v) else format(float(v), floatfmt)
-        return str(v).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |",
-             "|" + "|".join("---" for _ in df.columns) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |"
-              for row in df.itertuples(index=False, name=None)]
-    return "\n".join(lines)
+__all__ = ["plot_lexical_information", "plot_modality_sweep"]
 
 
 def plot_lexical_information(df: pd.DataFrame, unit: str = "bits"):

@@ -160,6 +160,7 @@ def test_audio_tells_more_than_video_when_video_sees_only_visemes(clean_and_nois
     assert row["I(A,V;T)"] <= row["H(T)"] + 0.02
     pid = res.pid(32, "broja")
     assert pid.unique_a > pid.unique_v
+    assert res.pid() is res.pid(32, "broja")      # default: last k, first measure
 
 
 def test_ordering_flips_when_audio_is_drowned_in_noise(clean_and_noisy):
