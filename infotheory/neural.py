@@ -146,6 +146,9 @@ class NeuralMIEstimator(BaseEstimator):
     ema_rate : float, default=0.01
         MINE moving-average rate.
     device : str, default="cpu"
+    n_jobs : int, default=1
+        torch CPU threads during ``fit`` (restored afterwards); small critics run fastest on
+        one thread, and many threads on a loaded machine are much slower.
     random_state : int, RandomState or None
         Seeds the split, the batches and the initialisation.
     verbose : int, default=0
@@ -172,7 +175,7 @@ class NeuralMIEstimator(BaseEstimator):
     def __init__(self, bound="infonce", critic="separable", hidden=(16,), embed_dim=8,
                  batch_size=256, learning_rate=3e-3, weight_decay=0.1, max_steps=3000,
                  eval_every=100, patience=8, test_size=0.2, clip=5.0, ema_rate=0.01, device="cpu",
-                 random_state=None, verbose=0):
+                 n_jobs=1, random_state=None, verbose=0):
         self.bound = bound
         self.critic = critic
         self.hidden = hidden
@@ -187,6 +190,7 @@ class NeuralMIEstimator(BaseEstimator):
         self.clip = clip
         self.ema_rate = ema_rate
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -252,6 +256,14 @@ class NeuralMIEstimator(BaseEstimator):
 
     def fit(self, X, Y):
         """Split, train with early stopping, and store the held-out estimate; returns self."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(self.n_jobs)))
+        try:
+            return self._fit(X, Y)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, X, Y):
         X = check_continuous(X, "X", min_samples=8)
         Y = check_continuous(Y, "Y", min_samples=8)
         n = check_same_length(X=X, Y=Y)
