@@ -191,6 +191,16 @@ def test_given_labels_copy_and_function_have_closed_form_pid():
                                    [h_v, h_t - h_v, 0, 0], atol=1e-7)
 
 
+def test_shuffled_text_nulls_are_near_zero_for_miller_madow_and_positive_for_plugin():
+    c = make_av_corpus(4000, random_state=5)
+    res = modality_information(c.audio, c.video, c.phonemes, [8], pid_measures=(),
+                               n_shuffles=2, random_state=0)
+    row = res.table.iloc[0]
+    assert abs(row["null I(A;T)"]) < 0.02 and abs(row["null I(V;T)"]) < 0.02
+    assert row["null plug-in I(A,V;T)"] > abs(row["null I(A,V;T)"])
+    assert row["null plug-in I(A,V;T)"] < 0.5 * row["I(A,V;T)"]
+
+
 def test_modality_information_refuses_mismatched_lengths_and_unknown_measures():
     x = np.random.default_rng(0).normal(size=(50, 2))
     with pytest.raises(ValueError, match="same number of samples"):
