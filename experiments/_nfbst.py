@@ -19,7 +19,7 @@ def bayesian_mlp(quick: bool, seed: int, hidden=(20, 20, 20), n_steps=None, **kw
     from nfbst import BayesianMLP
 
     params = dict(hidden=hidden, inference="vi" if quick else "ensemble", n_ensemble=3,
-                  n_steps=n_steps or (100 if quick else 2000), batch_size=512,
+                  n_steps=n_steps or (100 if quick else 1000), batch_size=512,
                   random_state=seed, verbose=0)
     params.update(kw)
     return BayesianMLP(**params)

@@ -30,9 +30,9 @@ def _args(parser):
 
 def _models(quick):
     """(label, BayesianMLP params) of the posteriors compared."""
-    steps = 150 if quick else 800
-    nuts = dict(inference="nuts", num_samples=20 if quick else 200,
-                warmup_steps=20 if quick else 150)
+    steps = 150 if quick else 500
+    nuts = dict(inference="nuts", num_samples=20 if quick else 150,
+                warmup_steps=20 if quick else 100)
     lin = dict(hidden=())
     mlp = dict(hidden=(5,), activation="tanh")
     return [
@@ -56,7 +56,7 @@ def main(argv=None):
     seeds = 2 if q else args.seeds
     n = 60 if q else args.n
     d = len(BETA)
-    S = 20 if q else 200
+    S = 20 if q else 100
     t0 = time.time()
     rows = []
     for seed in range(seeds):
@@ -67,7 +67,7 @@ def main(argv=None):
         for label, params in _models(q):
             bnn = BayesianMLP(batch_size=None, random_state=seed, **params).fit(X, y)
             draws = bnn.sample_posterior(S)
-            evid[label] = q_gs(instance_evidence(draws, X[:100], "grad"), 0.5)
+            evid[label] = q_gs(instance_evidence(draws, X[:50], "grad"), 0.5)
         for label, ev in evid.items():
             bh = false_discovery_control(np.clip(ev, 0, 1), method="bh")
             for j in range(d):
@@ -78,7 +78,7 @@ def main(argv=None):
     summary = _summary(long)
     notes = (f"{seeds} seeds × 5 null features = {5 * seeds} null tests per method; n = {n}; "
              f"S = {S} posterior draws; α = {ALPHA}; global evidence = Q-GS (λ = 0.5) of the "
-             "instance-wise Grad-nFBST evidence on 100 training points. Under an exact "
+             "instance-wise Grad-nFBST evidence on 50 training points. Under an exact "
              "posterior the evidence of a linear coefficient is the two-sided Wald p-value "
              "(nfbst.md §1.8), so type-I error ≈ α is the calibrated answer. NUTS is run on the "
              "linear model only (one 1×5 MLP NUTS fit took over two minutes on this shared "

@@ -23,7 +23,7 @@ MAPS = ["Gradient (plain)", "DeepLIFT (plain)", "Grad-nFBST", "DeepLIFT-nFBST", 
 
 def _args(parser):
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-images", type=int, default=40)
+    parser.add_argument("--n-images", type=int, default=20)
 
 
 def main(argv=None):
@@ -44,7 +44,7 @@ def main(argv=None):
     Xtr, Xte = Xtr[:, keep], Xte[:, keep]
     bnn = BayesianMLP(hidden=(64,), task="classification",
                       inference="vi" if q else "ensemble",
-                      n_ensemble=3, n_steps=200 if q else 2000, batch_size=256,
+                      n_ensemble=3, n_steps=200 if q else 1000, batch_size=256,
                       random_state=args.seed).fit(Xtr, ytr)
     plain = MLPClassifier(hidden_layer_sizes=(64,), max_iter=50 if q else 400,
                           random_state=args.seed).fit(Xtr, ytr)
@@ -52,7 +52,7 @@ def main(argv=None):
     acc_plain = float(plain.score(Xte, yte))
     n_img = 4 if q else args.n_images
     Xi, yi = Xte[:n_img], yte[:n_img]
-    draws = bnn.sample_posterior(20 if q else 300)
+    draws = bnn.sample_posterior(20 if q else 200)
     pd1 = point_draws(plain)
     maps = {
         "Gradient (plain)": np.abs(point_attribution(pd1, Xi, "grad", target=yi)),

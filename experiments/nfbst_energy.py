@@ -38,7 +38,7 @@ def main(argv=None):
     X, y, names = data.X, data.y, data.feature_names
     S = 30 if q else 300
     tr, te = data.splits[0]
-    bnn = bayesian_mlp(q, args.seed, n_steps=100 if q else 3000).fit(X[tr], y[tr])
+    bnn = bayesian_mlp(q, args.seed, n_steps=100 if q else 1500).fit(X[tr], y[tr])
     draws = bnn.sample_posterior(S)
     Xe = X[:150] if q else X
     inst = {lab: instance_evidence(draws, Xe, st, quick=q) for lab, st in STATISTICS.items()}
@@ -87,7 +87,7 @@ def _benchmark(data, quick, seed):
     splits = data.splits[:2] if quick else data.splits
     rmse, ll = [], []
     for k, (tr, te) in enumerate(splits):
-        bnn = BayesianMLP(hidden=(50,), n_steps=300 if quick else 2500, batch_size=None,
+        bnn = BayesianMLP(hidden=(50,), n_steps=300 if quick else 1000, batch_size=None,
                           random_state=seed + k).fit(X[tr], data.y[tr])
         rmse.append(float(np.sqrt(np.mean((bnn.predict(X[te]) - data.y[te]) ** 2))))
         ll.append(bnn.log_likelihood(X[te], data.y[te]))

@@ -69,16 +69,16 @@ def main(argv=None):
 
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
     q = args.quick
-    n = 600 if q else 4_000
-    S = 30 if q else 200
-    n_eval = 60 if q else 500
+    n = 600 if q else 2_000
+    S = 30 if q else 100
+    n_eval = 60 if q else 300
     rows, t0 = [], time.time()
     for ds in args.datasets:
         sim = make_simulation(ds, n_samples=n, random_state=args.seed + ds)
         Xe = sim.X[:n_eval]  # the paper evaluates on training points
         grad0 = sim.gradient(Xe)
         relevant = np.flatnonzero(sim.relevant)
-        net = fit_mlp(sim.X, sim.y, hidden=(20, 20, 20), epochs=200 if q else 1500,
+        net = fit_mlp(sim.X, sim.y, hidden=(20, 20, 20), epochs=200 if q else 800,
                       random_state=args.seed)
         plain = point_draws(net)
         draws = bayesian_mlp(q, args.seed).fit(sim.X, sim.y).sample_posterior(S)

@@ -42,7 +42,7 @@ def main(argv=None):
 
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
     q = args.quick
-    n, n_eval, S = (600, 80, 30) if q else (10_000, 1_000, 300)
+    n, n_eval, S = (600, 80, 30) if q else (10_000, 500, 300)
     B_boot = 50 if q else 1000
     t0 = time.time()
     X, y = make_toy(n, random_state=args.seed)
@@ -59,7 +59,7 @@ def main(argv=None):
         cols[f"{label}-nFBST"] = q_gs(inst, 0.5)
     t_nfbst = time.time() - t0
 
-    hgb = HistGradientBoostingRegressor(max_iter=30 if q else 200, random_state=args.seed)
+    hgb = HistGradientBoostingRegressor(max_iter=30 if q else 100, random_state=args.seed)
     res = {
         "Bootstrap (paper z)": bl.paper_bootstrap_z_test(
             X, y, n_bootstraps=B_boot, n_samples_per_bootstrap=min(1000, n),
@@ -74,10 +74,10 @@ def main(argv=None):
                                                  random_state=args.seed).p_value,
         "LOCO (HGB)": bl.loco_test(hgb, X, y, random_state=args.seed).p_value,
     }
-    hg_n = 200 if q else 2000
+    hg_n = 200 if q else 1000
     res["Horel-Giesecke grad"] = bl.gradient_test(
-        X[:hg_n], y[:hg_n], hidden=(20,), n_bootstraps=4 if q else 39,
-        epochs=100 if q else 400, random_state=args.seed).p_value
+        X[:hg_n], y[:hg_n], hidden=(20,), n_bootstraps=4 if q else 19,
+        epochs=100 if q else 300, random_state=args.seed).p_value
     t_total = time.time() - t0
 
     ours = pd.DataFrame({"feature": names, **cols, **{k: np.asarray(v) for k, v in res.items()}})
