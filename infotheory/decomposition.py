@@ -53,6 +53,7 @@ __all__ = [
     "co_information",
     "co_information_pmf",
     "conditional_mutual_information_pmf",
+    "draw_pid_venn",
     "empirical_pmf",
     "entropy_pmf",
     "mutual_information_pmf",
@@ -252,6 +253,12 @@ class PIDResult:
         Display name of the target.
     info : dict
         Solver details (BROJA: ``n_iter``, ``converged``, ``marginal_error``).
+
+    Examples
+    --------
+    >>> r = PIDResult(0.2, 0.3, 0.1, 0.05, 0.5, 0.3, 0.65, "imin")
+    >>> round(r.co_information, 2), list(r.atoms)
+    (0.15, ['redundancy', 'unique A', 'unique V', 'synergy'])
     """
 
     redundancy: float
@@ -300,6 +307,12 @@ class PIDResult:
         Returns
         -------
         matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> r = PIDResult(0.2, 0.3, 0.1, 0.05, 0.5, 0.3, 0.65, "imin")
+        >>> len(r.plot(kind="bar").patches)
+        4
         """
         import matplotlib.pyplot as plt
 

@@ -123,7 +123,13 @@ class ModalityAnalysis:
         return self.pids[(k, measure)]
 
     def plot(self, measure: str | None = None):
-        """Mutual informations and PID atoms against k; returns a matplotlib Figure."""
+        """Mutual informations and PID atoms against k; returns a matplotlib Figure.
+
+        Examples
+        --------
+        >>> t = np.arange(200) % 4
+        >>> fig = modality_information(t, t // 2, t).plot()
+        """
         from infotheory.audiovisual.rendering import plot_modality_sweep
 
         return plot_modality_sweep(self, measure=measure)

@@ -62,6 +62,14 @@ def plot_modality_sweep(analysis, measure: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from infotheory.audiovisual import modality_information
+    >>> t = np.arange(200) % 4
+    >>> res = modality_information(t, t // 2, t, pid_measures=("imin",))
+    >>> len(plot_modality_sweep(res).axes)
+    3
     """
     t = analysis.table
     na, nv, nt = analysis.names
