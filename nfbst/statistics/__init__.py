@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._batching import is_batched_mlp
+from ._batching import is_batched_mlp, mlp_row_cost
 from .captum_fallback import per_draw_attributions
 from .deeplift import deeplift
 from .gradient import gradient
@@ -80,6 +80,8 @@ def input_gradient(draws, X, target=None, batch_size: int | None = None, verbose
     tensor([ 2., -1.])
     """
     if is_batched_mlp(draws):
+        if batch_size is None:  # a few MB of temporaries per batch, reused
+            batch_size = max(1, 2**21 // mlp_row_cost(draws))
         return gradient(draws, X, target=target, batch_size=batch_size)
     return per_draw_attributions(draws, X, "grad", target=target, verbose=verbose,
                                  batch_size=batch_size)

@@ -47,8 +47,13 @@ def resolve_baselines(draws, X: torch.Tensor, baselines) -> torch.Tensor:
     return check_finite(B, "baselines")
 
 
-def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**26):
-    """Slices covering ``range(n)``; ``batch_size=None`` bounds ``rows * per_row_cost``."""
+def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**21):
+    """Slices covering ``range(n)``; ``batch_size=None`` bounds ``rows * per_row_cost``.
+
+    The default budget keeps each batch's temporaries at a few MB, so that the allocator
+    reuses them from batch to batch instead of mapping fresh pages (first touch of fresh
+    memory dominates memory-bound kernels, most of all in virtual machines).
+    """
     if n < 1:
         raise ValueError(f"X must have at least one row, got {n}")
     if batch_size is None:
@@ -62,9 +67,15 @@ def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**26):
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
-def join_row_batches(parts: list[torch.Tensor]) -> torch.Tensor:
-    """Concatenate per-batch results ``(S, rows, ...)`` along the rows (no copy for one)."""
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+def mlp_row_cost(draws, hidden_factor: int = 2) -> int:
+    """Elements of temporaries per row of a batched MLP statistic: ``S (d + c Σ h)``."""
+    hidden = sum(W.shape[1] for W in draws.weights)
+    return len(draws) * (draws.n_features + hidden_factor * hidden)
+
+
+def empty_statistic(draws, n: int) -> torch.Tensor:
+    """The ``(S, n, d)`` output, allocated once and filled batch by batch."""
+    return torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
 
 
 def slice_target(target, sl: slice):

@@ -15,8 +15,9 @@ from ._activations import activation_derivative
 from ._batching import (
     check_finite,
     check_target_length,
+    empty_statistic,
     is_batched_mlp,
-    join_row_batches,
+    mlp_row_cost,
     resolve_baselines,
     row_batches,
     slice_rows,
@@ -81,14 +82,14 @@ def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
     n = X.shape[0]
     check_target_length(target, n)
     B = resolve_baselines(draws, X, baselines)
-    width = sum(W.shape[1] for W in draws.weights)
-    parts = []  # (S, rows, d) per row batch; the output itself is unavoidable memory
-    for sl in row_batches(n, batch_size, per_row_cost=3 * len(draws) * width):
+    out = empty_statistic(draws, n)
+    for sl in row_batches(n, batch_size, per_row_cost=mlp_row_cost(draws, 3)):
         xb, bb = X[sl], slice_rows(B, sl)
         _, pre_x = draws.forward(xb, return_hidden=True)
         _, pre_b = draws.forward(bb, return_hidden=True)
         mult = [rescale_multipliers(draws.act_fn, draws.activation, zx, zb, eps)
                 for zx, zb in zip(pre_x, pre_b)]
         seed = output_selector(draws, xb, slice_target(target, sl))
-        parts.append(backprop_with_multipliers(draws.weights, seed, mult).mul_(xb - bb))
-    return join_row_batches(parts)
+        torch.mul(backprop_with_multipliers(draws.weights, seed, mult), xb - bb,
+                  out=out[:, sl])
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._batching import check_finite, is_batched_mlp
+from ._batching import check_finite, is_batched_mlp, mlp_row_cost
 from .gradient import gradient
 
 
@@ -45,5 +45,7 @@ def input_x_gradient(draws, X, target=None, batch_size: int | None = None,
         return per_draw_attributions(draws, X, "input_x_gradient", target=target,
                                      verbose=verbose, batch_size=batch_size)
     X = check_finite(draws.as_tensor(X))
+    if batch_size is None:
+        batch_size = max(1, 2**21 // mlp_row_cost(draws))
     eta = gradient(draws, X, target=target, batch_size=batch_size)
     return eta.mul_(X)

@@ -15,8 +15,8 @@ import torch
 from ._batching import (
     check_finite,
     check_target_length,
+    empty_statistic,
     is_batched_mlp,
-    join_row_batches,
     resolve_baselines,
     row_batches,
     slice_rows,
@@ -121,7 +121,7 @@ def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 5
     S, T = len(draws), len(alphas)
     a = torch.as_tensor(alphas, dtype=draws.dtype, device=draws.device).view(1, T, 1, 1)
     w = torch.as_tensor(steps, dtype=draws.dtype, device=draws.device).view(1, T, 1, 1)
-    parts = []
+    out = empty_statistic(draws, n)
     # all path points of a row batch go through each layer in one batched product
     for sl in row_batches(n, batch_size, per_row_cost=3 * S * T * width, budget=2**23):
         xb, bb = X[sl], slice_rows(B, sl)
@@ -134,5 +134,5 @@ def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 5
         seed = seed[:, None].expand(S, T, m, seed.shape[-1]).reshape(S, T * m, -1)
         delta = backprop_to_first_layer(draws.weights, seed, mult).view(S, T, m, -1)
         acc = (delta * w).sum(1)  # (S, m, h0): quadrature before the widest product
-        parts.append(torch.bmm(acc, draws.weights[0]).mul_(xb - bb))
-    return join_row_batches(parts)
+        torch.mul(torch.bmm(acc, draws.weights[0]), xb - bb, out=out[:, sl])
+    return out

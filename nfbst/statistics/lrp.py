@@ -21,8 +21,9 @@ import torch
 from ._batching import (
     check_finite,
     check_target_length,
+    empty_statistic,
     is_batched_mlp,
-    join_row_batches,
+    mlp_row_cost,
     row_batches,
     slice_target,
 )
@@ -122,9 +123,8 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
     X = check_finite(draws.as_tensor(X))
     n = X.shape[0]
     check_target_length(target, n)
-    width = sum(W.shape[1] for W in draws.weights)
-    parts = []
-    for sl in row_batches(n, batch_size, per_row_cost=4 * len(draws) * width):
+    out = empty_statistic(draws, n)
+    for sl in row_batches(n, batch_size, per_row_cost=mlp_row_cost(draws, 4)):
         xb = X[sl]
         f, pre = draws.forward(xb, return_hidden=True)
         acts = [xb.expand(len(draws), *xb.shape)] + [draws.act_fn(z) for z in pre]
@@ -134,5 +134,5 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
         for l in range(len(draws.weights) - 1, -1, -1):
             r = _relevance_down(r, acts[l], draws.weights[l], draws.biases[l], rules[l],
                                 epsilon, gamma, alpha, beta, z=zs[l])
-        parts.append(r.mul_((seed * f).sum(-1, keepdim=True)))
-    return join_row_batches(parts)
+        torch.mul(r, (seed * f).sum(-1, keepdim=True), out=out[:, sl])
+    return out
