@@ -109,6 +109,18 @@ def _perturbations(rng, x: np.ndarray, mean, scale, num_samples: int, around: bo
     return Z
 
 
+def _lime_sampler(T, rng, categorical_features, discretizer, around, mode="regression"):
+    """A ``lime`` explainer whose private ``__data_inverse`` draws the perturbations (with
+    its discretizer and categorical sampling), sharing the RandomState ``rng``."""
+    from lime.lime_tabular import LimeTabularExplainer
+
+    return LimeTabularExplainer(
+        T, mode=mode, categorical_features=categorical_features, discretize_continuous=True
+        if discretizer is not None else False, discretizer=discretizer or "quartile",
+        sample_around_instance=around, random_state=rng,
+    )
+
+
 def _explained_outputs(draws, Z: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
     """Outputs ``(S, b, N)`` of every draw on perturbations ``Z`` ``(b, N, d)``: the regression
     output, or the probability of each instance's class."""
@@ -125,7 +137,9 @@ def _explained_outputs(draws, Z: torch.Tensor, classes: torch.Tensor | None) -> 
 def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | None = None,
          feature_selection: str = "auto", num_features: int | None = None, alpha: float = 1.0,
          training_data=None, sample_around_instance: bool = False, random_state=None,
-         batch_size: int | None = None, verbose: int = 1) -> torch.Tensor:
+         discretize_continuous: bool = False, discretizer: str = "quartile",
+         categorical_features=None, batch_size: int | None = None,
+         verbose: int = 1) -> torch.Tensor:
     """LIME coefficients of every draw for every instance: ``(S, n, d)``.
 
     Equals ``lime.lime_tabular.LimeTabularExplainer(training_data, mode,
@@ -158,6 +172,15 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
         Centre the perturbations on the instance instead of the training mean.
     random_state : int, RandomState or None
         Seed of the perturbations; the same seed gives identical results.
+    discretize_continuous : bool
+        Explain binary "in the instance's bin" features as lime's default does (``False``
+        here: signed slopes per feature suit a significance test). With it, or with
+        ``categorical_features``, the perturbations are drawn by ``lime``'s own sampler.
+    discretizer : str
+        ``"quartile"``, ``"decile"`` or ``"entropy"`` (with ``discretize_continuous``).
+    categorical_features : list of int, optional
+        Columns sampled from their training frequencies and explained as "equal to the
+        instance's value", as lime.
     batch_size : int, optional
         Instances processed at a time; ``None`` bounds memory.
     verbose : int
@@ -186,6 +209,8 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
             kernel_width=kernel_width, feature_selection=feature_selection,
             num_features=num_features, alpha=alpha, training_data=training_data,
             sample_around_instance=sample_around_instance, random_state=random_state,
+            discretize_continuous=discretize_continuous, discretizer=discretizer,
+            categorical_features=categorical_features,
         )
     X = check_finite(draws.as_tensor(X))
     n, d = X.shape
@@ -200,13 +225,27 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
     else:
         output_selector(draws, X[:1], 0 if target is None else target)  # validates k == 1
     rng = check_random_state(random_state)
+    sampler = None
+    if discretize_continuous or categorical_features:
+        T = Xn if training_data is None else np.asarray(training_data, dtype=np.float64)
+        sampler = _lime_sampler(T, rng, categorical_features,
+                                discretizer if discretize_continuous else None,
+                                sample_around_instance)
+        mean, scale = sampler.scaler.mean_, sampler.scaler.scale_
     S, f64 = len(draws), torch.float64
     width_sum = sum(W.shape[1] for W in draws.weights) + d
     out = torch.zeros(S, n, d, dtype=draws.dtype, device=draws.device)
     bar = tqdm(total=n, disable=not verbose, desc="LIME across draws")
     for sl in row_batches(n, batch_size, per_row_cost=S * num_samples * width_sum, budget=2**25):
-        Zn = _perturbations(rng, Xn[sl], mean, scale, num_samples, sample_around_instance)
-        scaled = torch.from_numpy((Zn - mean) / scale)  # (b, N, d)
+        if sampler is None:
+            Zn = _perturbations(rng, Xn[sl], mean, scale, num_samples, sample_around_instance)
+            data = Zn
+        else:  # lime's own sampler: (binary/categorical data, model inputs) per instance
+            pairs = [sampler._LimeTabularExplainer__data_inverse(x, num_samples)
+                     for x in Xn[sl]]
+            data = np.stack([p[0] for p in pairs])
+            Zn = np.stack([p[1] for p in pairs])
+        scaled = torch.from_numpy((data - mean) / scale)  # (b, N, d)
         dist2 = ((scaled - scaled[:, :1]) ** 2).sum(-1)
         w = torch.sqrt(torch.exp(-dist2 / width**2))  # (b, N)
         Z = torch.from_numpy(Zn).to(dtype=draws.dtype, device=draws.device)
@@ -239,7 +278,8 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
                           kernel_width=None, feature_selection: str = "auto",
                           num_features=None, alpha: float = 1.0, training_data=None,
                           sample_around_instance: bool = False, random_state=None,
-                          verbose: int = 1) -> torch.Tensor:
+                          discretize_continuous: bool = False, discretizer: str = "quartile",
+                          categorical_features=None, verbose: int = 1) -> torch.Tensor:
     """``lime``'s ``LimeTabularExplainer`` run on each ``draws.module(i)``: ``(S, n, ...)``.
 
     Inputs are flattened to ``(n, D)`` features; every draw gets an explainer seeded
@@ -282,9 +322,10 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
             return (o[:, 0] if mode == "regression" else torch.softmax(o, -1)).cpu().numpy()
 
         explainer = LimeTabularExplainer(
-            T, mode=mode, discretize_continuous=False, kernel_width=width,
+            T, mode=mode, kernel_width=width,
             feature_selection=feature_selection, sample_around_instance=sample_around_instance,
-            random_state=seed,
+            random_state=seed, discretize_continuous=discretize_continuous,
+            discretizer=discretizer, categorical_features=categorical_features,
         )
         for j in range(n):
             label = 1 if classes is None else int(classes[j])

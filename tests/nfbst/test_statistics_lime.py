@@ -35,7 +35,7 @@ def _lime_package(draws, X, labels, seed, num_samples, num_features=None, traini
 
         explainer = LimeTabularExplainer(
             T, mode="classification" if classification else "regression",
-            discretize_continuous=False, random_state=seed, **explainer_kw)
+            random_state=seed, **{"discretize_continuous": False, **explainer_kw})
         for j in range(X.shape[0]):
             label = int(labels[j]) if classification else 1
             exp = explainer.explain_instance(X[j].numpy(), predict, labels=(label,),
@@ -127,3 +127,20 @@ def test_lime_bad_options_raise_errors_naming_the_argument():
         lime(draws, X, training_data=np.zeros((3, D + 1)), verbose=0)
     with pytest.raises(ValueError, match="X must be finite"):
         lime(draws, X * float("inf"), verbose=0)
+
+
+@pytest.mark.parametrize("discretizer", ["quartile", "decile"])
+def test_lime_with_discretized_and_categorical_features_equals_lime_package(discretizer):
+    draws, X = _problem(seed=8)
+    X = X.clone()
+    X[:, 1] = torch.tensor([0.0, 1.0, 2.0, 1.0])  # a categorical column
+    T = X.numpy().copy()
+    T = np.vstack([T, T + 0.1 * np.random.default_rng(1).normal(size=T.shape)])
+    T[:, 1] = np.tile([0.0, 1.0, 2.0, 1.0], 2)
+    for kw in ({"categorical_features": [1]},
+               {"categorical_features": [1], "discretize_continuous": True,
+                "discretizer": discretizer}):
+        ours = lime(draws, X, num_samples=200, training_data=T, random_state=5, verbose=0,
+                    **kw)
+        ref = _lime_package(draws, X, None, 5, 200, training=T, **kw)
+        torch.testing.assert_close(ours, ref, rtol=1e-7, atol=1e-10)
