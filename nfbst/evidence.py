@@ -305,7 +305,8 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
         Grid and folds of the ``"cv"`` / ``"paper_cv"`` bandwidth search.
     algorithm : {"auto", "binned", "direct"}
         ``"direct"`` forms all m x m kernel values; ``"binned"`` uses an FFT on a grid of step
-        ``0.1 h`` with a rigorous error bound, recomputing exactly every draw whose
+        ``0.1 h min(1, sqrt(300 / m))`` with a rigorous error bound (see ``nfbst._kde``),
+        recomputing exactly every draw whose
         comparison the bound leaves open, so both give identical counts. Cells whose grid
         would exceed 2^15 nodes (extreme outliers) are counted directly either way; ``"auto"``
         also picks ``"direct"`` for fewer than 48 draws.
