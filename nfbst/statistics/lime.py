@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches
 from ._targets import output_selector
 
-SELECTIONS = ("auto", "none", "highest_weights", "forward_selection")
+SELECTIONS = ("auto", "none", "highest_weights", "forward_selection", "lasso_path")
 
 
 def _settings(X: np.ndarray, training_data, kernel_width, feature_selection, num_features,
@@ -55,18 +55,19 @@ def _settings(X: np.ndarray, training_data, kernel_width, feature_selection, num
     method = feature_selection
     if method == "auto":
         method = "forward_selection" if K <= 6 else "highest_weights"
-    if K == d:  # every method then keeps all features
+    if K == d and method != "lasso_path":  # every other method then keeps all features
         method = "none"
     return scaler.mean_, scaler.scale_, width, method, K
 
 
-def _subset_solve(G, c, idx, alpha, void_last=None):
+def _subset_solve(G, c, idx, alpha, void_last=None, valid=None):
     """Ridge coefficients on the feature subsets ``idx`` ``(S, b, ..., m)``.
 
     ``G`` ``(b, d, d)`` is the weighted centred Gram matrix of instance ``b``'s perturbations and
     ``c`` ``(S, b, d)`` their cross-products with each draw's centred outputs. Where
     ``void_last`` is true the last feature of the subset is removed from the system (its
-    coefficient is 0). Returns the coefficients and the gathered cross-products.
+    coefficient is 0); likewise every position where ``valid`` is false. Returns the
+    coefficients and the gathered cross-products.
     """
     lead = idx.shape[:-1]
     m = idx.shape[-1]
@@ -78,8 +79,11 @@ def _subset_solve(G, c, idx, alpha, void_last=None):
     if void_last is not None:
         keep = torch.ones(*lead, m, dtype=G.dtype)
         keep[..., -1] = torch.where(void_last, 0.0, 1.0).to(G.dtype)
+    else:
+        keep = valid.to(G.dtype) if valid is not None else None
+    if keep is not None:
         Gs = Gs * keep[..., :, None] * keep[..., None, :]
-        Gs[..., -1, -1] += (1 - keep[..., -1])
+        Gs = Gs + torch.diag_embed(1 - keep)
         cs = cs * keep
     return torch.linalg.solve(Gs, cs[..., None])[..., 0], cs
 
@@ -98,6 +102,35 @@ def _forward_selection(G, c, K):
         explained = (coef * cs).sum(-1).masked_fill(used, -torch.inf)
         cur = torch.cat([cur, explained.argmax(-1, keepdim=True)], -1)
     return cur
+
+
+def _lasso_path(G, c, n_samples, K):
+    """lime's ``lasso_path`` selection for all draws: padded indices and validity ``(S, b, K)``.
+
+    The weighted, centred data share one Gram matrix per instance, so each draw's LARS path
+    is computed from it (``lars_path_gram``; a loop over draws and instances, like lime's).
+    """
+    from sklearn.linear_model import lars_path_gram
+
+    S, b, d = c.shape
+    Gn, cn = G.numpy(), c.numpy()
+    chosen = {}
+    for j in range(b):
+        for s in range(S):
+            _, _, coefs = lars_path_gram(cn[s, j], Gn[j], n_samples=n_samples, method="lasso")
+            nonzero = np.arange(d)
+            for i in range(coefs.shape[1] - 1, 0, -1):
+                nonzero = coefs[:, i].nonzero()[0]
+                if len(nonzero) <= K:
+                    break
+            chosen[s, j] = nonzero
+    m = max(1, max(len(v) for v in chosen.values()))
+    idx = torch.zeros(S, b, m, dtype=torch.long)
+    valid = torch.zeros(S, b, m, dtype=torch.bool)
+    for (s, j), nonzero in chosen.items():
+        idx[s, j, :len(nonzero)] = torch.from_numpy(nonzero)
+        valid[s, j, :len(nonzero)] = True
+    return idx, valid
 
 
 def _perturbations(rng, x: np.ndarray, mean, scale, num_samples: int, around: bool):
@@ -161,7 +194,8 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
     kernel_width : float, optional
         Width of the kernel ``sqrt(exp(-dist² / width²))``; ``None`` is ``0.75 sqrt(d)``.
     feature_selection : str
-        ``"auto"``, ``"none"``, ``"highest_weights"`` or ``"forward_selection"``, as lime.
+        ``"auto"``, ``"none"``, ``"highest_weights"``, ``"forward_selection"`` or
+        ``"lasso_path"`` (a LARS path per draw and instance, slow like lime's), as lime.
     num_features : int, optional
         Features kept by the selection; ``None`` keeps all ``d``.
     alpha : float
@@ -264,10 +298,13 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
                 full = torch.linalg.solve(G + 0.01 * eye, c.permute(1, 2, 0)).permute(2, 0, 1)
                 score = (full * scaled[None, :, 0]).abs()
                 idx = torch.sort(score, dim=-1, descending=True, stable=True).indices[..., :K]
+                valid = None
+            elif method == "lasso_path":
+                idx, valid = _lasso_path(G, c, num_samples, K)
             else:
-                idx = _forward_selection(G, c, K)
-            sub, _ = _subset_solve(G, c, idx, alpha)
-            coef = torch.zeros_like(c).scatter_(-1, idx, sub)
+                idx, valid = _forward_selection(G, c, K), None
+            sub, _ = _subset_solve(G, c, idx, alpha, valid=valid)
+            coef = torch.zeros_like(c).scatter_add_(-1, idx, sub)
         out[:, sl] = coef.to(dtype=draws.dtype, device=draws.device)
         bar.update(sl.stop - sl.start)
     bar.close()
