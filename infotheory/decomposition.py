@@ -373,19 +373,26 @@ def draw_pid_venn(result: PIDResult, ax):
     ax.add_patch(Circle(c1, r1, alpha=0.45, color="#e4572e", lw=0))
     ax.add_patch(Circle(c2, r2, alpha=0.45, color="#29b6f6", lw=0))
     a, v = result.source_names
-    fmt = "{:.3g}".format
+
+    def fmt(x: float) -> str:
+        return "0" if abs(x) < 1e-9 else f"{x:.3g}"
+
     left_a, right_a = c1[0] - r1, c1[0] + r1
     left_v, right_v = c2[0] - r2, c2[0] + r2
-    lens_mid = (max(left_a, left_v) + min(right_a, right_v)) / 2
-    ax.text((left_a + max(left_v, left_a)) / 2 if left_v - left_a > 0.3 * r1 else left_a - 0.02,
-            0, f"U_{a}\n{fmt(result.unique_a)}", ha="center" if left_v - left_a > 0.3 * r1
-            else "right", va="center", fontsize=8)
-    ax.text((right_v + min(right_a, right_v)) / 2 if right_v - right_a > 0.3 * r2
-            else right_v + 0.02, 0, f"U_{v}\n{fmt(result.unique_v)}",
-            ha="center" if right_v - right_a > 0.3 * r2 else "left", va="center", fontsize=8)
+    lens_lo, lens_hi = max(left_a, left_v), min(right_a, right_v)
+    wide_a = left_v - left_a > max(0.3 * r1, 0.25)      # room for a label in the crescent
+    wide_v = right_v - right_a > max(0.3 * r2, 0.25)
+    ax.text((left_a + lens_lo) / 2 if wide_a else left_a - 0.02, 0,
+            f"U_{a}\n{fmt(result.unique_a)}", ha="center" if wide_a else "right",
+            va="center", fontsize=8)
+    ax.text((right_v + lens_hi) / 2 if wide_v else right_v + 0.02, 0,
+            f"U_{v}\n{fmt(result.unique_v)}", ha="center" if wide_v else "left",
+            va="center", fontsize=8)
     if overlap > 0:
-        ax.text(lens_mid, 0, f"R\n{fmt(result.redundancy)}", ha="center", va="center",
-                fontsize=8, fontweight="bold")
+        inside = lens_hi - lens_lo > 0.25
+        ax.text((lens_lo + lens_hi) / 2, 0 if inside else -min(r1, r2) - 0.03,
+                f"R\n{fmt(result.redundancy)}", ha="center",
+                va="center" if inside else "top", fontsize=8, fontweight="bold")
     ax.text(0.02, 0.98, f"I({a};{result.target_name}) = {fmt(result.mi_a)}",
             transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#b03a1a")
     ax.text(0.02, 0.91, f"I({v};{result.target_name}) = {fmt(result.mi_v)}",
