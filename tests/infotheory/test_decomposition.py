@@ -148,6 +148,29 @@ def test_pid_of_sum_and_redundant_gates(measure):
     np.testing.assert_allclose(atoms(pid_pmf(RDN, measure, base=2)), [1, 0, 0, 0], atol=1e-9)
 
 
+def uniform_over(outcomes):
+    """Table p[a, v, t] uniform over strings 'avt' (dit's notation for bivariate examples)."""
+    p = np.zeros((2, 2, 2))
+    for o in outcomes:
+        p[int(o[0]), int(o[1]), int(o[2])] += 1 / len(outcomes)
+    return p
+
+
+def test_imin_matches_dit_reference_values_on_its_prob_1_distribution():
+    # dit (James et al. 2018) tests/pid/test_imin.py: PID_WB on bivariates['prob. 1']
+    r = pid_pmf(uniform_over(["000", "001", "010", "011", "100"]), "imin", base=2)
+    np.testing.assert_allclose(atoms(r), [0.019973094021974794, 0.15097750043269376, 0, 0],
+                               atol=1e-12)
+
+
+def test_broja_matches_dit_reference_values_on_its_diff_distribution():
+    # dit tests/pid/test_ibroja.py: PID_BROJA on bivariates['diff'] (checked there to 1e-4)
+    r = pid_pmf(uniform_over(["000", "001", "010", "101"]), "broja", base=2)
+    np.testing.assert_allclose(
+        atoms(r), [0.12255624891826589, 0.18872187554086706, 0.18872187554086706, 0],
+        atol=1e-9)
+
+
 def _broja_by_generic_optimiser(p):
     """min I_Q(T;A,V) over Delta_P for binary A, V, T: two coupling parameters, L-BFGS-B."""
     pat, pvt = p.sum(1), p.sum(0)
