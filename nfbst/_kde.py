@@ -83,9 +83,14 @@ def cv_bandwidth(X: torch.Tensor, grid: torch.Tensor, n_folds: int) -> torch.Ten
         block = max(1, _ELEMENTS // (n_te * n_tr))
         for c0 in range(0, C, block):
             d2 = (test[c0 : c0 + block, :, None] - train[c0 : c0 + block, None, :]).square_()
+            # log sum_k exp(-d2_k / 2h^2) = -min d2 / 2h^2 + log sum_k exp(-(d2_k - min) / 2h^2):
+            # the shifted sum is >= 1 for every h, so one shift serves the whole grid
+            d2min = d2.amin(dim=2)
+            d2.sub_(d2min[:, :, None])
             for g in range(grid.shape[1]):
                 h = grid[c0 : c0 + block, g]
-                logk = torch.logsumexp(d2 * (-0.5 / h.square())[:, None, None], dim=2)
+                coef = (-0.5 / h.square())[:, None]
+                logk = torch.exp(d2 * coef[:, :, None]).sum(dim=2).log_() + d2min * coef
                 ll = logk - math.log(n_tr) - torch.log(h)[:, None] - _LOG_SQRT_2PI
                 score[c0 : c0 + block, g] += ll.sum(dim=1)
     best = torch.argmax(score / n_folds, dim=1)

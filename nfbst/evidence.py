@@ -51,6 +51,8 @@ def _as_samples(samples, name: str = "samples"):
 
 
 def _check_axis(axis, ndim: int) -> int:
+    if ndim == 0:
+        raise ValueError("samples must be at least 1-d (draws along axis), got a scalar")
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
@@ -80,7 +82,7 @@ def _per_cell(value, cell_shape, name: str, positive: bool = False) -> np.ndarra
 
 
 class _Cells:
-    """Chunked ``(C, S)`` float64 views of ``samples`` with the draw axis last."""
+    """``samples`` seen as ``n_cells`` rows of S draws, handed out in ``(C, S)`` chunks."""
 
     def __init__(self, samples, axis: int):
         self.is_torch = isinstance(samples, torch.Tensor)
@@ -120,6 +122,8 @@ class _Cells:
                 index = tuple(torch.as_tensor(i, device=self.moved.device) for i in index)
             block = self.moved[index]
         if self.is_torch:
+            if block.dtype in (torch.float16, torch.bfloat16):
+                block = block.float()
             block = block.cpu().numpy()
         return np.array(block, order="C")
 
@@ -147,6 +151,8 @@ def _map_chunks(fn, n_cells: int, step: int, n_jobs, verbose, desc: str) -> list
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be None, -1 or a positive int, got {n_jobs!r}")
     bounds = [(c0, min(c0 + step, n_cells)) for c0 in range(0, n_cells, step)]
+    if not bounds:
+        return [np.empty(0)]
     bar = tqdm(total=len(bounds), desc=desc, unit="chunk",
                disable=verbose == 0 or len(bounds) <= 1)
     if n_jobs == 1 or len(bounds) == 1:

@@ -295,3 +295,13 @@ def test_standardized_evidence_rejects_bad_arguments():
         standardized_evidence(0.5, dim_theta=1, dim_null=1)
     with pytest.raises(TypeError, match="dim_theta"):
         standardized_evidence(0.5, dim_theta=1.5)
+
+
+def test_empty_cells_scalar_input_and_low_precision_tensors():
+    assert evidence_value(np.zeros((50, 0, 3)), axis=0).shape == (0, 3)
+    with pytest.raises(ValueError, match="at least 1-d"):
+        evidence_value(np.float64(1.0))
+    draws = torch.randn(200, 4, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    ev = evidence_value(draws.to(torch.bfloat16), axis=0)
+    ref = evidence_value(draws.detach().to(torch.bfloat16).float().numpy(), axis=0)
+    np.testing.assert_array_equal(ev, ref)
