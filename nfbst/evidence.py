@@ -237,8 +237,13 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
         Folds of the cross-validation (contiguous, unshuffled, like scikit-learn's ``KFold``).
     chunk_size : int, optional
         Cells processed at a time (bounds memory).
+    n_jobs : int, optional
+        Threads working on chunks side by side (joblib, shared memory); default
+        ``torch.get_num_threads()``. While they run, torch's intra-op pool is set to 1 thread.
     device : str or torch.device, optional
         Where to compute (default: CPU).
+    verbose : int
+        0 silences the progress bar shown when there is more than one chunk.
 
     Returns
     -------
@@ -317,9 +322,12 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
         would exceed 2^15 nodes (extreme outliers) are counted directly either way; ``"auto"``
         also picks ``"direct"`` for fewer than 48 draws.
     chunk_size : int, optional
-        Cells per chunk (bounds memory; default about 2^21 / m).
+        Cells per chunk (bounds memory; default about 2^17 / m, which stays in cache).
+    n_jobs : int, optional
+        Threads working on chunks side by side (joblib, shared memory); default
+        ``torch.get_num_threads()``. While they run, torch's intra-op pool is set to 1 thread.
     device : str or torch.device, optional
-        Torch device for the computation (default: CPU).
+        Torch device for the computation (default: CPU; sorting always runs on the CPU).
     verbose : int
         0 silences the progress bar shown when there is more than one chunk.
 
