@@ -28,7 +28,10 @@ class SignificanceResult:
     statistic : str
         Name of the attribution statistic.
     statistic_mean, statistic_sd : ndarray
-        Posterior mean and sd of the statistic, same shape as ``evidence``.
+        Posterior summaries of the statistic, same shape as ``evidence``: per instance its
+        posterior mean and sd; per region (Q-GS rule) the mean over the region's rows of
+        |posterior mean| and of the posterior sd; for the aggregated rule the posterior mean
+        and sd of the mean squared statistic. ``statistic_labels`` names them.
     correction : None or "bh"
         Benjamini–Hochberg across features (per row) when deciding significance.
     region_names : list of str, optional
@@ -45,6 +48,7 @@ class SignificanceResult:
     alpha: float = 0.05
     region_names: list | None = None
     details: dict = field(default_factory=dict)
+    statistic_labels: tuple = ("statistic_mean", "statistic_sd")
 
     def adjusted_evidence(self) -> np.ndarray:
         """Evidence after the multiple-testing correction across features (if any)."""
@@ -69,8 +73,8 @@ class SignificanceResult:
         sig = self.significant(alpha)
         cols = {
             "evidence": self.evidence,
-            "statistic_mean": self.statistic_mean,
-            "statistic_sd": self.statistic_sd,
+            self.statistic_labels[0]: self.statistic_mean,
+            self.statistic_labels[1]: self.statistic_sd,
         }
         if self.correction is not None:
             cols["adjusted_evidence"] = self.adjusted_evidence()

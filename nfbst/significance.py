@@ -206,18 +206,21 @@ class NFBST(BaseEstimator):
             inst = evidence_value(eta, null=self.null, axis=0, bandwidth=self.bandwidth,
                                   verbose=self.verbose)
             mean, sd = eta.mean(0), eta.std(0)
+            labels = ("statistic_mean", "statistic_sd")
             if scope == "instance":
                 ev = inst
             else:
                 ev = quantile_rule(inst, masks, lam)
-                mean = np.stack([mean[m].mean(0) for m in masks])
+                mean = np.stack([np.abs(mean[m]).mean(0) for m in masks])
                 sd = np.stack([sd[m].mean(0) for m in masks])
+                labels = ("mean_abs_statistic", "mean_statistic_sd")
                 details["instance_evidence"] = inst
         else:
             agg = aggregate_statistic(eta, masks)  # (S, r, d)
             ev = evidence_value(agg, null=0.0, axis=0, bandwidth=self.bandwidth,
                                 verbose=self.verbose)
             mean, sd = agg.mean(0), agg.std(0)
+            labels = ("mean_sq_statistic", "mean_sq_statistic_sd")
         if scope == "global":
             ev, mean, sd = ev[0], mean[0], sd[0]
         stat_name = self.statistic if isinstance(self.statistic, str) else getattr(
@@ -226,7 +229,7 @@ class NFBST(BaseEstimator):
             evidence=np.asarray(ev, dtype=np.float64), scope=scope,
             feature_names=list(self.feature_names_), statistic=stat_name,
             statistic_mean=mean, statistic_sd=sd, correction=correction,
-            alpha=self.alpha, region_names=names, details=details,
+            alpha=self.alpha, region_names=names, details=details, statistic_labels=labels,
         )
 
     # --------------------------------------------------------------- persistence
