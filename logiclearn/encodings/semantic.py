@@ -10,6 +10,7 @@ model count; it is 0 exactly on satisfying assignments when the atoms are crisp 
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import torch
@@ -65,7 +66,7 @@ class SemanticEncoding(Encoding):
                 f"semantic loss enumerates 2**n worlds; formula has n={n} Boolean variables, "
                 f"more than max_vars={self.max_vars}"
             )
-        worlds = torch.tensor(list(itertools.product([False, True], repeat=n)))  # (2^n, n)
+        worlds = _worlds(n)  # (2^n, n)
         cols, start = {}, 0
         for a, w in zip(atoms, widths):
             cols[id(a)] = (start, w, a.expr.ndim == 2)
@@ -85,6 +86,12 @@ class SemanticEncoding(Encoding):
 
     def __repr__(self):
         return f"SemanticEncoding(max_vars={self.max_vars})"
+
+
+@functools.lru_cache(maxsize=32)
+def _worlds(n: int) -> torch.Tensor:
+    """All 2**n Boolean assignments, shape ``(2**n, n)`` (cached)."""
+    return torch.tensor(list(itertools.product([False, True], repeat=n)), dtype=torch.bool)
 
 
 def _same(a, b):
