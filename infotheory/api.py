@@ -192,11 +192,11 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
 
     Examples
     --------
-    >>> round(entropy(["a", "b", "c", "d"]).bits, 6)
+    >>> round(entropy(["a", "b", "c", "d"], method="plugin").bits, 6)
     2.0
     >>> rng = np.random.default_rng(0)
     >>> h = entropy(rng.standard_normal(4000), method="kl", random_state=0)
-    >>> abs(float(h) - 0.5 * np.log(2 * np.pi * np.e)) < 0.05
+    >>> bool(abs(float(h) - 0.5 * np.log(2 * np.pi * np.e)) < 0.05)
     True
     """
     _check_choice(method, ENTROPY_METHODS, "entropy")
@@ -284,7 +284,7 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     >>> x = rng.standard_normal(2000)
     >>> y = 0.8 * x + 0.6 * rng.standard_normal(2000)
     >>> mi = mutual_information(x, y, method="ksg", random_state=0)
-    >>> abs(float(mi) - (-0.5 * np.log(1 - 0.64))) < 0.05
+    >>> bool(abs(float(mi) - (-0.5 * np.log(1 - 0.64))) < 0.05)
     True
     >>> round(float(mutual_information(["a", "b"] * 50, [0, 1] * 50, method="plugin")), 4)
     0.6931

@@ -94,7 +94,7 @@ def gaussian_mi_from_covariance(cov, dim_x: int) -> float:
     """
     cov = np.asarray(cov, dtype=float)
     ld = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
-    return 0.5 * (ld(cov[:dim_x, :dim_x]) + ld(cov[dim_x:, dim_x:]) - ld(cov))
+    return float(0.5 * (ld(cov[:dim_x, :dim_x]) + ld(cov[dim_x:, dim_x:]) - ld(cov)))
 
 
 def _gaussian_sampler(cov: np.ndarray, dim_x: int) -> Sampler:
