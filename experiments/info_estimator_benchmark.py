@@ -145,7 +145,8 @@ def main(argv=None):
     write_table(per_task, args.out, "errors", floatfmt="+.3f",
                 title=f"Mean error (estimate - truth, nats), n = {n}",
                 notes="auto = copula_ksg (normal scores, KSG k=1, Gaussian-reference bias "
-                      "correction, floored at the Gaussian-copula estimate).")
+                      "correction, floored at the Gaussian-copula estimate) when dx + dy <= 20, "
+                      "gaussian_copula above.")
     write_table(summary, args.out, "summary", floatfmt=".3f",
                 title="Mean absolute error per task group (nats)",
                 notes=_checks(per_task, runs))

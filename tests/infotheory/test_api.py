@@ -142,3 +142,12 @@ def test_errors_name_argument_expected_and_received():
         conditional_mutual_information(x, y, (x > 0).astype(int))
     with pytest.raises(ValueError, match="needs continuous X and Y"):
         mutual_information((x > 0).astype(int), y, method="ksg")
+
+
+def test_auto_uses_gaussian_copula_above_twenty_dimensions():
+    task = multinormal_2pair(11, 11)
+    X, Y = task.sample(2000, random_state=8)
+    mi = mutual_information(X, Y, random_state=0)
+    assert mi.method == "gaussian_copula"
+    assert float(mi) == pytest.approx(task.mutual_information, abs=0.06)
+    assert mutual_information(X[:, :5], Y[:, :5], random_state=0).method == "copula_ksg"
