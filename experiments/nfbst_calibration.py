@@ -26,11 +26,12 @@ ALPHA = 0.05
 def _args(parser):
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=500, help="VI steps per run")
 
 
-def _models(quick):
+def _models(quick, steps=500):
     """(label, BayesianMLP params) of the posteriors compared."""
-    steps = 150 if quick else 500
+    steps = 150 if quick else steps
     nuts = dict(inference="nuts", num_samples=20 if quick else 150,
                 warmup_steps=20 if quick else 100)
     lin = dict(hidden=())
@@ -64,7 +65,7 @@ def main(argv=None):
         X = rng.uniform(-1, 1, size=(n, d))
         y = X @ BETA + rng.standard_normal(n)
         evid = {"OLS t-test (reference)": np.asarray(ols_t_test(X, y).p_value)}
-        for label, params in _models(q):
+        for label, params in _models(q, args.steps):
             bnn = BayesianMLP(batch_size=None, random_state=seed, **params).fit(X, y)
             draws = bnn.sample_posterior(S)
             evid[label] = q_gs(instance_evidence(draws, X[:50], "grad"), 0.5)
@@ -77,7 +78,8 @@ def main(argv=None):
     long = pd.DataFrame(rows)
     summary = _summary(long)
     notes = (f"{seeds} seeds × 5 null features = {5 * seeds} null tests per method; n = {n}; "
-             f"S = {S} posterior draws; α = {ALPHA}; global evidence = Q-GS (λ = 0.5) of the "
+             f"S = {S} posterior draws; {150 if q else args.steps} VI steps per run; "
+             f"α = {ALPHA}; global evidence = Q-GS (λ = 0.5) of the "
              "instance-wise Grad-nFBST evidence on 50 training points. Under an exact "
              "posterior the evidence of a linear coefficient is the two-sided Wald p-value "
              "(nfbst.md §1.8), so type-I error ≈ α is the calibrated answer. NUTS is run on the "
