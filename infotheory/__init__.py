@@ -1,10 +1,19 @@
-"""Entropy and mutual-information estimators (discrete, k-NN, Gaussian, neural).
+"""Entropy and mutual-information estimators (discrete, k-NN, Gaussian, neural), co-information
+and partial information decomposition; the audio-visual analysis is in
+:mod:`infotheory.audiovisual`.
 
 Results are in nats unless a base is requested. See :mod:`infotheory.api` for the front doors;
 the neural estimators (torch) live in :mod:`infotheory.neural` and load on first use.
 """
 
 from infotheory.api import conditional_mutual_information, entropy, mutual_information
+from infotheory.decomposition import (
+    PIDResult,
+    co_information,
+    co_information_pmf,
+    partial_information_decomposition,
+    pid_pmf,
+)
 from infotheory.discrete import (
     discrete_conditional_mutual_information,
     discrete_entropy,
@@ -27,11 +36,12 @@ from infotheory.knn import (
 )
 from infotheory.tasks import BENCHMARK_TASKS
 
-# --- co-information / PID (infotheory.decomposition) is wired here by the lead engineer ---
-
 __all__ = [
     "BENCHMARK_TASKS",
     "Estimate",
+    "PIDResult",
+    "co_information",
+    "co_information_pmf",
     "conditional_mutual_information",
     "copula_normalize",
     "discrete_conditional_mutual_information",
@@ -48,5 +58,6 @@ __all__ = [
     "ksg_mutual_information",
     "mixed_mutual_information",
     "mutual_information",
-    # "co_information", ...  <- added by the lead engineer with infotheory.decomposition
+    "partial_information_decomposition",
+    "pid_pmf",
 ]
