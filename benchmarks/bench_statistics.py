@@ -24,7 +24,7 @@ from captum.attr import LRP, DeepLift, InputXGradient, IntegratedGradients, Sali
 
 from nfbst.statistics import (
     deeplift,
-    gradient,
+    input_gradient,
     input_x_gradient,
     integrated_gradients,
     lime,
@@ -104,7 +104,7 @@ def main(argv=None):
                                             "captum timed on all draws"))
     rows = []
     cases = [
-        ("gradient / Saliency(abs=False)", gradient, {}, Saliency, {"abs": False}),
+        ("gradient / Saliency(abs=False)", input_gradient, {}, Saliency, {"abs": False}),
         ("DeepLIFT / DeepLift", deeplift, {}, DeepLift, {}),
         ("LRP-epsilon / LRP", lrp, {}, LRP, {}),
         ("InputXGradient / InputXGradient", input_x_gradient, {}, InputXGradient, {}),

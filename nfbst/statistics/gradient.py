@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._activations import activation_derivative
-from ._propagation import backprop_with_multipliers
+from ._propagation import backprop_with_multipliers, derivative_multiplier
 from ._targets import output_selector
 
 
@@ -15,7 +14,7 @@ def backprop_to_input(draws, pre, seed: torch.Tensor) -> torch.Tensor:
     ``pre`` are the hidden pre-activations returned by ``draws.forward(X, return_hidden=True)``.
     The backward pass is analytic and batched over the draws (one ``bmm`` per layer).
     """
-    mult = [activation_derivative(draws.activation, z) for z in pre]
+    mult = [derivative_multiplier(draws.activation, z) for z in pre]
     return backprop_with_multipliers(draws.weights, seed, mult)
 
 
