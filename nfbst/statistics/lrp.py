@@ -33,9 +33,7 @@ RULES = ("epsilon", "gamma", "zplus", "alpha_beta")
 
 
 def _stabilise(z: torch.Tensor, eps: float) -> torch.Tensor:
-    sign = torch.sign(z)
-    sign[sign == 0] = 1
-    return z + sign * eps
+    return torch.where(z >= 0, z + eps, z - eps)  # sign(0) counts as +, as in captum
 
 
 def _check_rules(rule, n_layers: int) -> list[str]:
@@ -49,10 +47,11 @@ def _check_rules(rule, n_layers: int) -> list[str]:
     return rules
 
 
-def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None):
+def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None, out=None):
     """Normalised relevance ``r`` ``(S, n, out)`` at a layer's output → its input ``(S, n, in)``.
 
-    ``z`` is the layer's forward pre-activation, reused by the epsilon rule.
+    ``z`` is the layer's forward pre-activation, reused by the epsilon rule; the result is
+    written into ``out`` when given.
     """
     if rule == "alpha_beta":
         Wp, Wn = W.clamp(min=0), W.clamp(max=0)
@@ -63,14 +62,15 @@ def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None):
         sn = r / (zn - epsilon)
         pos = ap * torch.bmm(sp, Wp) + an * torch.bmm(sp, Wn)
         neg = ap * torch.bmm(sn, Wn) + an * torch.bmm(sn, Wp)
-        return alpha * pos - beta * neg
+        res = alpha * pos - beta * neg
+        return res if out is None else out.copy_(res)
     if rule == "zplus":
         W = W.clamp(min=0)
     elif rule == "gamma":
         W = W + gamma * W.clamp(min=0)
     if rule != "epsilon" or z is None:
         z = torch.baddbmm(b[:, None, :], a, W.transpose(1, 2))
-    return a * torch.bmm(r / _stabilise(z, epsilon), W)
+    return torch.mul(a, torch.bmm(r / _stabilise(z, epsilon), W), out=out)
 
 
 @torch.no_grad()
@@ -130,9 +130,9 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
         acts = [xb.expand(len(draws), *xb.shape)] + [draws.act_fn(z) for z in pre]
         seed = output_selector(draws, xb, slice_target(target, sl))
         zs = pre + [f]
-        r = seed
+        r = seed * f  # relevance of the target output: its value (rules are linear in r)
         for l in range(len(draws.weights) - 1, -1, -1):
             r = _relevance_down(r, acts[l], draws.weights[l], draws.biases[l], rules[l],
-                                epsilon, gamma, alpha, beta, z=zs[l])
-        torch.mul(r, (seed * f).sum(-1, keepdim=True), out=out[:, sl])
+                                epsilon, gamma, alpha, beta, z=zs[l],
+                                out=out[:, sl] if l == 0 else None)
     return out
