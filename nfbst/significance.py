@@ -43,7 +43,7 @@ class NFBST(BaseEstimator):
     target : None, int, "predicted" or int array
         The output explained (classification: the class; see the statistics).
     statistic_options : dict, optional
-        Extra keyword arguments of the statistic (e.g. ``{"baseline": ...}``).
+        Extra keyword arguments of the statistic (e.g. ``{"baselines": ...}`` for DeepLIFT).
     bandwidth : str or float, default "silverman"
         KDE bandwidth for :func:`nfbst.evidence_value` (``"paper_cv"`` for the paper's grid).
     null : float, default 0.0
