@@ -49,7 +49,8 @@ class BayesianMLP(BaseEstimator):
         the standardised sd under NUTS) or fixed, in the target's units.
     n_steps, lr, batch_size, lr_step, lr_gamma, init_scale
         VI optimisation: Adam steps, learning rate, minibatch size (None: full batch up to
-        4096 rows), optional StepLR schedule, initial posterior sd.
+        4096 rows), StepLR schedule (per epoch; default None: cosine decay to lr/100 over the
+        steps), initial posterior sd.
     n_ensemble : int
         Number of VI runs for ``inference="ensemble"`` (the paper pools 3 runs × 100 draws).
     num_samples, warmup_steps : int
