@@ -39,8 +39,8 @@ class BayesianMLP(BaseEstimator):
     activation : {"relu", "tanh", "sigmoid", "gelu"}
     task : {"regression", "classification"}
     inference : {"vi", "nuts", "ensemble"}
-        ``"vi"``: mean-field Gaussian VI (Bayes-by-backprop, closed-form KL, local
-        reparameterisation). ``"nuts"``: pyro NUTS (small networks; the gold standard).
+        ``"vi"``: mean-field Gaussian VI (Bayes-by-backprop, closed-form KL; see
+        ``reparam``). ``"nuts"``: pyro NUTS (small networks; the gold standard).
         ``"ensemble"``: ``n_ensemble`` independent VI runs whose draws are pooled.
     prior_scale : float
         Standard deviation of the N(0, s²) prior on every weight and bias (standardised units).
@@ -51,6 +51,10 @@ class BayesianMLP(BaseEstimator):
         VI optimisation: Adam steps, learning rate, minibatch size (None: full batch up to
         4096 rows), StepLR schedule (per epoch; default None: cosine decay to lr/100 over the
         steps), initial posterior sd.
+    reparam : {"weight", "local"}
+        VI gradient estimator: one weight sample per step shared by the batch
+        (Bayes-by-backprop, cheapest) or the local reparameterisation trick (lower variance,
+        costs O(batch × width) random numbers per step).
     n_ensemble : int
         Number of VI runs for ``inference="ensemble"`` (the paper pools 3 runs × 100 draws).
     num_samples, warmup_steps : int
@@ -89,6 +93,7 @@ class BayesianMLP(BaseEstimator):
         lr_step=None,
         lr_gamma=0.5,
         init_scale=0.01,
+        reparam="weight",
         n_ensemble=3,
         num_samples=300,
         warmup_steps=300,
@@ -109,6 +114,7 @@ class BayesianMLP(BaseEstimator):
         self.lr_step = lr_step
         self.lr_gamma = lr_gamma
         self.init_scale = init_scale
+        self.reparam = reparam
         self.n_ensemble = n_ensemble
         self.num_samples = num_samples
         self.warmup_steps = warmup_steps
@@ -187,6 +193,7 @@ class BayesianMLP(BaseEstimator):
                 net = MeanFieldMLP(
                     self.layer_sizes_, s["activation"], s["task"], s["prior_scale"],
                     s["noise"], s["init_scale"], seed=int(child.generate_state(1)[0]),
+                    reparam=s["reparam"],
                 ).to(dev)
                 self.loss_history_.append(fit_mean_field(net, Z, t, s))
                 self.mean_field_.append(net)
@@ -340,7 +347,7 @@ class BayesianMLP(BaseEstimator):
         for r in range(meta["n_runs"]):
             net = MeanFieldMLP(
                 self.layer_sizes_, s["activation"], s["task"], s["prior_scale"], s["noise"],
-                s["init_scale"], seed=0,
+                s["init_scale"], seed=0, reparam=s["reparam"],
             )
             prefix = f"run{r}."
             net.load_state_dict(
