@@ -101,7 +101,7 @@ def markdown_table(df: pd.DataFrame, floatfmt: str = ".3g", index: bool = False)
             return format(v, floatfmt)
         return str(v).replace("|", "\\|")
 
-    header = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    header = "| " + " | ".join(str(c).replace("|", "\\|") for c in df.columns) + " |"
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
     rows = ["| " + " | ".join(fmt(v) for v in row) + " |"
             for row in df.itertuples(index=False, name=None)]

@@ -336,6 +336,7 @@ def permutation_test(estimator, X, y, *, n_repeats=100, test_size=0.25, scoring=
 
     Examples
     --------
+    >>> from sklearn.linear_model import LinearRegression
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 2)); y = X[:, 0] + 0.1 * rng.normal(size=300)
     >>> res = permutation_test(LinearRegression(), X, y, n_repeats=50, random_state=0)
@@ -382,6 +383,7 @@ def loco_test(estimator, X, y, *, test_size=0.25, test="t", feature_names=None,
 
     Examples
     --------
+    >>> from sklearn.linear_model import LinearRegression
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 2)); y = X[:, 0] + 0.5 * rng.normal(size=300)
     >>> res = loco_test(LinearRegression(), X, y, random_state=0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Test job: sets up .venv, lints with ruff, then runs the test suite on both cores.
+# Test job: sets up .venv, lints with ruff, then runs the test suite and every docstring
+# example (doctests) on both cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -n 2 -q "$@"
+.venv/bin/python -m pytest -n 2 -q --doctest-modules nfbst logiclearn infotheory experiments tests "$@"
