@@ -51,10 +51,11 @@ class BayesianMLP(BaseEstimator):
         VI optimisation: Adam steps, learning rate, minibatch size (None: full batch up to
         4096 rows), StepLR schedule (per epoch; default None: cosine decay to lr/100 over the
         steps), initial posterior sd.
-    reparam : {"weight", "local"}
-        VI gradient estimator: one weight sample per step shared by the batch
-        (Bayes-by-backprop, cheapest) or the local reparameterisation trick (lower variance,
-        costs O(batch × width) random numbers per step).
+    reparam : {"local", "weight"}
+        VI gradient estimator: the local reparameterisation trick (default; lower variance,
+        O(batch × width) random numbers per step — on the toy example it reaches a better
+        ELBO in the same steps) or one weight sample per step shared by the batch (classic
+        Bayes-by-backprop, the cheapest step).
     n_ensemble : int
         Number of VI runs for ``inference="ensemble"`` (the paper pools 3 runs × 100 draws).
     num_samples, warmup_steps : int
@@ -93,7 +94,7 @@ class BayesianMLP(BaseEstimator):
         lr_step=None,
         lr_gamma=0.5,
         init_scale=0.01,
-        reparam="weight",
+        reparam="local",
         n_ensemble=3,
         num_samples=300,
         warmup_steps=300,

@@ -65,7 +65,7 @@ class MeanFieldMLP(nn.Module):
     """
 
     def __init__(self, layer_sizes, activation, task, prior_scale, noise, init_scale, seed,
-                 reparam="weight"):
+                 reparam="local"):
         super().__init__()
         if reparam not in ("weight", "local"):
             raise ValueError(f"reparam must be 'weight' or 'local', got {reparam!r}")

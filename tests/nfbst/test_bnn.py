@@ -169,10 +169,10 @@ def test_unfitted_and_wrong_width_use_raise():
         BayesianMLP(activation="swish").fit(X, y)
 
 
-def test_local_reparameterisation_also_matches_conjugate_posterior():
+def test_weight_sampling_estimator_also_matches_conjugate_posterior():
     X, y = _linear_data()
     mean, sd = _exact_gradient_posterior(X, y, noise=0.7, prior_scale=1.0)
-    bnn = BayesianMLP(hidden=(), noise=0.7, reparam="local", n_steps=2000, lr=0.02,
+    bnn = BayesianMLP(hidden=(), noise=0.7, reparam="weight", n_steps=2000, lr=0.02,
                       random_state=0).fit(X, y)
     eta = gradient(bnn.sample_posterior(400), torch.as_tensor(X[:1], dtype=torch.float32))
     eta = eta[:, 0].double().numpy()
