@@ -62,6 +62,15 @@ def _design(X, fit_intercept):
     return np.column_stack([np.ones(len(X)), X]) if fit_intercept else X
 
 
+def _fit_linear(X, y, fit_intercept):
+    """OLS on the design of ``X``: design A, coefficients, RSS, (AᵀA)⁺, index of the first slope."""
+    A = _design(X, fit_intercept)
+    if A.shape[0] <= A.shape[1]:
+        raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
+    coef, rss, G_inv = _ols(A, y)
+    return A, coef, rss, G_inv, 1 if fit_intercept else 0
+
+
 def _ols(A, y):
     """Least-squares coefficients, residual sum of squares and (AᵀA)⁺ (rank-safe).
 
@@ -108,14 +117,9 @@ def ols_t_test(X, y, *, fit_intercept=True, feature_names=None):
     (True, True)
     """
     X, y, names = _check(X, y, feature_names)
-    A = _design(X, fit_intercept)
+    A, coef, rss, G_inv, k = _fit_linear(X, y, fit_intercept)
     n, p = A.shape
-    if n <= p:
-        raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
-    coef, rss, G_inv = _ols(A, y)
-    sigma2 = rss / (n - p)
-    cov = sigma2 * G_inv
-    k = 1 if fit_intercept else 0
+    cov = rss / (n - p) * G_inv
     se = np.sqrt(np.diag(cov))[k:]
     t = coef[k:] / se
     return pd.DataFrame({"feature": names, "coef": coef[k:], "std_err": se, "statistic": t,
@@ -150,12 +154,8 @@ def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
     (True, True)
     """
     X, y, names = _check(X, y, feature_names)
-    A = _design(X, fit_intercept)
+    A, coef, rss, G_inv, k = _fit_linear(X, y, fit_intercept)
     n, p = A.shape
-    if n <= p:
-        raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
-    coef, rss, G_inv = _ols(A, y)
-    k = 1 if fit_intercept else 0
     if np.linalg.matrix_rank(A) == p:
         # drop-one RSS without refitting: RSS_{-j} = RSS + β_j² / [(AᵀA)⁻¹]_jj
         rss_red = rss + coef[k:] ** 2 / np.diag(G_inv)[k:]
