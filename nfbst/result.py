@@ -36,6 +36,10 @@ class SignificanceResult:
         Benjamini–Hochberg across features (per row) when deciding significance.
     region_names : list of str, optional
         Row labels for ``scope="local"``.
+    p_value : ndarray, optional
+        Conditional-randomization p-values (``NFBST(calibration="crt")``), same shape as
+        ``evidence``; when present, :meth:`significant` decides on them, and
+        ``details["pvalue_mc_sd"]`` holds their Monte Carlo sd.
     """
 
     evidence: np.ndarray
@@ -49,22 +53,30 @@ class SignificanceResult:
     region_names: list | None = None
     details: dict = field(default_factory=dict)
     statistic_labels: tuple = ("statistic_mean", "statistic_sd")
+    p_value: np.ndarray | None = None
+
+    @property
+    def decision_values(self) -> np.ndarray:
+        """What decisions are taken on: the CRT p-values if present, else the evidence."""
+        return self.evidence if self.p_value is None else self.p_value
 
     def adjusted_evidence(self) -> np.ndarray:
-        """Evidence after the multiple-testing correction across features (if any)."""
+        """Decision values (p-values if calibrated, else evidence) after the correction
+        across features (if any)."""
         if self.correction is None:
-            return self.evidence
+            return self.decision_values
         if self.correction == "bh":
-            return benjamini_hochberg(self.evidence, alpha=self.alpha, axis=-1)[0]
+            return benjamini_hochberg(self.decision_values, alpha=self.alpha, axis=-1)[0]
         raise ValueError(f"correction must be None or 'bh', got {self.correction!r}")
 
     def significant(self, alpha: float | None = None) -> np.ndarray:
-        """Boolean array: (adjusted) evidence < alpha, i.e. H0 "no effect" rejected."""
+        """Boolean array: (adjusted) p-value, or evidence when uncalibrated, < alpha, i.e.
+        H0 "no effect" rejected."""
         alpha = self.alpha if alpha is None else float(alpha)
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha}")
         if self.correction == "bh":
-            return benjamini_hochberg(self.evidence, alpha=alpha, axis=-1)[1]
+            return benjamini_hochberg(self.decision_values, alpha=alpha, axis=-1)[1]
         return self.adjusted_evidence() < alpha
 
     def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
@@ -76,8 +88,13 @@ class SignificanceResult:
             self.statistic_labels[0]: self.statistic_mean,
             self.statistic_labels[1]: self.statistic_sd,
         }
+        if self.p_value is not None:
+            cols["p_value"] = self.p_value
+            cols["p_value_mc_sd"] = np.broadcast_to(
+                self.details.get("pvalue_mc_sd", np.nan), self.p_value.shape)
         if self.correction is not None:
-            cols["adjusted_evidence"] = self.adjusted_evidence()
+            adjusted = "adjusted_p_value" if self.p_value is not None else "adjusted_evidence"
+            cols[adjusted] = self.adjusted_evidence()
         cols[f"significant@{alpha:g}"] = sig
         if self.evidence.ndim == 1:
             df = pd.DataFrame(cols, index=pd.Index(self.feature_names, name="feature"))
@@ -96,6 +113,7 @@ class SignificanceResult:
         sig = self.significant(alpha)
         lines = [
             f"nFBST ({self.statistic} statistic), scope={self.scope}, alpha={alpha:g}"
+            + (", CRT p-values" if self.p_value is not None else ", evidence values")
             + (", Benjamini-Hochberg across features" if self.correction == "bh" else ""),
         ]
         if self.evidence.ndim == 1:
@@ -133,7 +151,9 @@ class SignificanceResult:
         ax.axhline(alpha, color="tab:red", ls="--", lw=1, label=f"alpha = {alpha:g}")
         ax.set_xticks(x, self.feature_names, rotation=45 if len(x) > 10 else 0)
         ax.set_ylim(0, 1.02)
-        label = "adjusted evidence" if self.correction else "evidence Ev(H0)"
+        kind = "p-value (CRT)" if self.p_value is not None else "evidence"
+        label = f"adjusted {kind}" if self.correction else (
+            kind if self.p_value is not None else "evidence Ev(H0)")
         ax.set_ylabel(label)
         ax.set_title(f"nFBST, {self.statistic} statistic, {self.scope} scope")
         ax.legend(loc="upper left", fontsize="small")

@@ -11,6 +11,11 @@ Two rules (nFBST paper §1.7 and Eqs. 14–15, shared/papers/nfbst.md):
   FBST evidence of η_region = 0 is computed from its S draws. η_region ≥ 0, so the null sits
   on the boundary of its support; the evidence is then driven by how much posterior mass
   piles up near zero.
+* ``"mean"`` — η_region(θ) = mean over the region's rows of η(θ, x) (for the gradient, the
+  average partial effect), and the FBST evidence of η_region = 0 from its S draws.
+
+Q-GS and the aggregated rule are descriptive summaries (the paper's reproduction); for a
+test with a controlled type-I error use ``NFBST(calibration="crt")`` (:mod:`nfbst.crt`).
 """
 
 from __future__ import annotations
@@ -63,3 +68,14 @@ def aggregate_statistic(eta: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Per draw, the mean squared statistic over each region's rows: ``(S, r, d)``."""
     sq = np.square(eta, dtype=np.float64)  # (S, n, d)
     return np.stack([sq[:, m].mean(1) for m in masks], axis=1)
+
+
+def mean_statistic(eta: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per draw, the mean statistic over each region's rows: ``(S, r, d)``.
+
+    For the gradient this is the average partial effect mean_i ∂f/∂x_j of each draw; its
+    FBST evidence (``rule="mean"``) is a scalar-functional test with no boundary problem,
+    but the average derivative of a non-monotone effect or a pure interaction is 0.
+    """
+    eta = np.asarray(eta, dtype=np.float64)
+    return np.stack([eta[:, m].mean(1) for m in masks], axis=1)

@@ -5,22 +5,31 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
+from tqdm.auto import tqdm
 
+from . import crt
+from ._random import generators
 from ._validation import check_features, check_features_targets
 from .bnn import BayesianMLP
 from .evidence import evidence_value
 from .posterior import PosteriorDraws
 from .result import SignificanceResult
-from .scopes import aggregate_statistic, quantile_rule, region_masks
+from .scopes import aggregate_statistic, mean_statistic, quantile_rule, region_masks
 from .statistics import get_statistic
 
 SCOPES = ("instance", "local", "global")
-RULES = ("quantile", "aggregate")
+RULES = ("quantile", "aggregate", "mean")
+CALIBRATIONS = ("crt", "none")
+PRESETS = {
+    # the nFBST paper: Q-GS rule on instance-wise evidence, no calibration, its VI settings
+    "paper": dict(rule="quantile", calibration="none", holdout=None),
+}
 
 
 class NFBST(BaseEstimator):
@@ -30,6 +39,24 @@ class NFBST(BaseEstimator):
     an attribution statistic η (gradient, DeepLIFT, LRP, LIME, … or a callable) is computed
     for every draw and instance, and the FBST evidence value of H0: η = 0 is computed from the
     draws (Liu et al., AAAI 2024; Pereira & Stern 1999) per instance, per region or globally.
+    With ``calibration="crt"`` each feature also gets a conditional randomization p-value
+    (:mod:`nfbst.crt`), and decisions are taken on it.
+
+    What each answer means:
+
+    * Instance-wise evidence is the FBST evidence of η(x_i) = 0 under the posterior. For a
+      Gaussian posterior of a linear coefficient it equals the two-sided Wald p-value; for a
+      network it is a posterior summary, not a p-value.
+    * ``rule="quantile"`` (the paper's Q-GS) and ``"aggregate"`` are descriptive: the
+      calibration experiment shows Q-GS has no power for networks even under an exact
+      posterior, and the aggregated rule sits on the boundary of its support.
+    * ``rule="mean"`` is the FBST evidence of the average statistic over the rows (the
+      average partial effect for ``"grad"``); under a sampling posterior (``"hmc"``) it is
+      close to a p-value for monotone effects, but blind to non-monotone ones and
+      interactions (their average derivative is 0).
+    * ``calibration="crt"`` is a test: model-X conditional randomization of x_j | x_{-j}
+      with the fitted posterior held fixed; exactly valid on held-out rows
+      (``holdout=...``) when the conditional model is right, whatever the posterior.
 
     Parameters
     ----------
@@ -37,7 +64,8 @@ class NFBST(BaseEstimator):
         A registered statistic name (see :func:`nfbst.statistics.available_statistics`) or
         ``fn(draws, X, target=None, **options) -> (S, n, d)``.
     model : BayesianMLP, optional
-        The (unfitted) Bayesian network to use; default ``BayesianMLP(random_state=...)``.
+        The (unfitted) Bayesian network to use; default ``BayesianMLP(random_state=...)``
+        (``BayesianMLP(preset="paper")`` with ``preset="paper"``).
     n_posterior_samples : int, default 300
         Posterior draws S (the paper pools 3 VI runs × 100 draws).
     target : None, int, "predicted" or int array
@@ -48,16 +76,41 @@ class NFBST(BaseEstimator):
         KDE bandwidth for :func:`nfbst.evidence_value` (``"paper_cv"`` for the paper's grid).
     null : float, default 0.0
         Value of η under H0.
-    rule : {"quantile", "aggregate"}
-        Local/global rule: Q-GS (λ-quantile of instance-wise evidence) or the aggregated
-        statistic (mean squared attribution per draw), see :mod:`nfbst.scopes`.
+    rule : {"mean", "quantile", "aggregate"}, default "mean"
+        Local/global evidence rule, see :mod:`nfbst.scopes`: the average statistic per
+        draw, Q-GS (λ-quantile of instance-wise evidence; the paper's) or the aggregated
+        statistic (mean squared attribution per draw).
     lambda_ : float, default 0.5
         λ of the Q-GS rule.
+    calibration : {"crt", "none"}, default "crt"
+        ``"crt"``: add conditional-randomization p-values (:mod:`nfbst.crt`) to local and
+        global results (per instance only when ``test(..., calibration="crt")`` asks);
+        :meth:`SignificanceResult.significant` then decides on them. ``"none"`` (or
+        None): evidence only. The default is the configuration whose type-I error the calibration
+        experiment found ≤ α in every setting (``results/nfbst_calibration``).
+    crt_statistic : {"loss", "rule"}
+        CRT statistic: predictive loss of the posterior mean (uses y; sees every kind of
+        effect) or the attribution ``rule`` recomputed at the resampled inputs (no y).
+    n_randomizations : int, default 100
+        K resampled copies of each column; the p-value resolution is 1 / (K + 1).
+    sampler : {"gaussian", "residual_permutation"} or callable
+        Model of x_j | x_{-j}, fitted on the rows given to :meth:`fit`, or
+        ``sampler(X, j, n_draws, rng) -> (n_draws, n)``.
+    holdout : float in (0, 1) or None, default 0.3
+        Keep this fraction of the rows given to :meth:`fit` out of the network's fit; the
+        CRT runs on them (``test()``, or ``test(X)`` with the X given to fit), which makes
+        it exact. ``None`` fits on every row (a CRT on training rows is anti-conservative).
+    crt_max_draws : int, default 64
+        Posterior draws used for the CRT statistic (its cost is linear in them; the test
+        is valid for any fixed statistic).
     alpha : float, default 0.05
         Default level of :meth:`SignificanceResult.significant`.
     correction : None or "bh"
         Benjamini–Hochberg across features when deciding significance.
-    random_state : int or None
+    preset : {None, "paper"}
+        ``"paper"``: the paper's configuration (Q-GS, no calibration, the paper's VI
+        settings for the default model), for reproducing its tables.
+    random_state : None, int, RandomState or Generator
     verbose : int
 
     Examples
@@ -72,6 +125,9 @@ class NFBST(BaseEstimator):
     >>> res = test.test(X, scope="global")
     >>> res.evidence.shape
     (8,)
+    >>> res = test.test(X, y, scope="global", calibration="crt", n_randomizations=19)
+    >>> res.p_value.shape, float(res.p_value.min()) >= 1 / 20
+    ((8,), True)
     """
 
     def __init__(
@@ -83,10 +139,17 @@ class NFBST(BaseEstimator):
         statistic_options=None,
         bandwidth="silverman",
         null=0.0,
-        rule="quantile",
+        rule="mean",
         lambda_=0.5,
+        calibration="crt",
+        crt_statistic="loss",
+        n_randomizations=100,
+        sampler="gaussian",
+        holdout=0.3,
+        crt_max_draws=64,
         alpha=0.05,
         correction=None,
+        preset=None,
         random_state=None,
         verbose=0,
     ):
@@ -99,17 +162,64 @@ class NFBST(BaseEstimator):
         self.null = null
         self.rule = rule
         self.lambda_ = lambda_
+        self.calibration = calibration
+        self.crt_statistic = crt_statistic
+        self.n_randomizations = n_randomizations
+        self.sampler = sampler
+        self.holdout = holdout
+        self.crt_max_draws = crt_max_draws
         self.alpha = alpha
         self.correction = correction
+        self.preset = preset
         self.random_state = random_state
         self.verbose = verbose
 
+    # ------------------------------------------------------------------ settings
+    def _settings(self, **overrides) -> dict:
+        """The effective settings: parameters, then the preset, then per-call overrides."""
+        s = self.get_params(deep=False)
+        if s["preset"] is not None:
+            if s["preset"] not in PRESETS:
+                raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {s['preset']!r}")
+            s.update(PRESETS[s["preset"]])
+        s.update({k: v for k, v in overrides.items() if v is not None})
+        if s["calibration"] is None:
+            s["calibration"] = "none"
+        if s["rule"] not in RULES:
+            raise ValueError(f"rule must be one of {RULES}, got {s['rule']!r}")
+        if s["calibration"] not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {s['calibration']!r}")
+        if s["crt_statistic"] not in crt.CRT_STATISTICS:
+            raise ValueError(
+                f"crt_statistic must be one of {crt.CRT_STATISTICS}, got {s['crt_statistic']!r}"
+            )
+        if not (callable(s["sampler"]) or s["sampler"] in crt.SAMPLERS):
+            raise ValueError(
+                f"sampler must be one of {crt.SAMPLERS} or a callable, got {s['sampler']!r}"
+            )
+        for name in ("n_randomizations", "crt_max_draws", "n_posterior_samples"):
+            v = s[name]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        h = s["holdout"]
+        if h is not None and not (isinstance(h, (float, int)) and 0 < h < 1):
+            raise ValueError(f"holdout must be None or a fraction in (0, 1), got {h!r}")
+        if s["correction"] not in (None, "bh"):
+            raise ValueError(f"correction must be None or 'bh', got {s['correction']!r}")
+        return s
+
     # ----------------------------------------------------------------------- fit
     def fit(self, X, y):
-        """Fit the Bayesian network and draw its posterior; returns ``self``."""
+        """Fit the Bayesian network and draw its posterior; returns ``self``.
+
+        With ``holdout`` a random fraction of the rows is kept out of the network's fit
+        (``holdout_index_``) for :meth:`test`.
+        """
+        s = self._settings()
         get_statistic(self.statistic)  # fail early on an unknown name
         if self.model is None:
-            model = BayesianMLP(random_state=self.random_state, verbose=self.verbose)
+            model = BayesianMLP(random_state=self.random_state, verbose=self.verbose,
+                                preset="paper" if s["preset"] == "paper" else None)
         elif isinstance(self.model, BayesianMLP):
             model = clone(self.model)
             if model.random_state is None:
@@ -118,10 +228,24 @@ class NFBST(BaseEstimator):
             raise TypeError(f"model must be a BayesianMLP or None, got {type(self.model).__name__}")
         feature_names = _feature_names(X)
         X, y = check_features_targets(X, y, task=model.task)
-        self.model_ = model.fit(X, y)
-        self.draws_ = self.model_.sample_posterior(int(self.n_posterior_samples))
+        n = X.shape[0]
+        train = np.arange(n)
+        if s["holdout"] is not None:
+            n_out = int(round(s["holdout"] * n))
+            if n_out < 2 or n - n_out < 2:
+                raise ValueError(
+                    f"holdout={s['holdout']!r} leaves {n - n_out} training and {n_out} "
+                    f"held-out rows of {n}; each needs at least 2"
+                )
+            perm = generators(self.random_state, 1)[0].permutation(n)
+            self.holdout_index_ = np.sort(perm[:n_out])
+            train = np.sort(perm[n_out:])
+        self.model_ = model.fit(X[train], y[train])
+        self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
         self.n_features_in_ = X.shape[1]
         self.feature_names_ = feature_names or [f"x{j}" for j in range(X.shape[1])]
+        self.X_fit_, self.y_fit_ = X, y
+        self.train_index_ = train
         return self
 
     @classmethod
@@ -152,8 +276,10 @@ class NFBST(BaseEstimator):
         """Statistic draws η of shape ``(S, n, d)`` for all posterior draws at once."""
         self._check_fitted()
         X = check_features(X, self.n_features_in_)
+        return self._statistic(X, self.target if target is None else target)
+
+    def _statistic(self, X: np.ndarray, target) -> np.ndarray:
         fn = get_statistic(self.statistic)
-        target = self.target if target is None else target
         Xt = torch.as_tensor(X, dtype=torch.float32)
         options = dict(self.statistic_options or {})
         if "verbose" in inspect.signature(fn).parameters:
@@ -170,30 +296,39 @@ class NFBST(BaseEstimator):
         return eta
 
     # ---------------------------------------------------------------------- test
-    def test(self, X, scope="global", regions=None, rule=None, lambda_=None, target=None,
-             correction=None) -> SignificanceResult:
-        """Evidence values of H0: "feature j does not matter" on ``X``.
+    def test(self, X=None, y=None, scope="global", regions=None, rule=None, lambda_=None,
+             target=None, correction=None, calibration=None, n_randomizations=None,
+             crt_statistic=None) -> SignificanceResult:
+        """Evidence values (and, calibrated, p-values) of H0: "feature j does not matter".
 
         Parameters
         ----------
-        X : array-like (n, d)
+        X : array-like (n, d), optional
+            Rows to test on. Default: the held-out rows when ``holdout`` was set, else the
+            rows given to :meth:`fit`.
+        y : array-like (n,), optional
+            Targets of ``X``, needed by ``calibration="crt"`` with ``crt_statistic="loss"``;
+            taken from :meth:`fit` when ``X`` is omitted or is exactly the fitted (or
+            held-out) rows.
         scope : {"instance", "local", "global"}
-            ``(n, d)``, ``(r, d)`` (needs ``regions``) or ``(d,)`` evidence.
+            ``(n, d)``, ``(r, d)`` (needs ``regions``) or ``(d,)`` results.
         regions : masks, dict of masks or callable on X (``scope="local"``)
-        rule, lambda_, target, correction
-            Override the estimator's settings for this call.
+        rule, lambda_, target, correction, calibration, n_randomizations, crt_statistic
+            Override the estimator's settings for this call (None keeps them;
+            ``calibration="none"`` switches the CRT off).
         """
+        self._check_fitted()
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-        rule = self.rule if rule is None else rule
-        if rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-        lam = self.lambda_ if lambda_ is None else lambda_
-        correction = self.correction if correction is None else correction
-        if correction not in (None, "bh"):
-            raise ValueError(f"correction must be None or 'bh', got {correction!r}")
-        Xc = check_features(X, getattr(self, "n_features_in_", None))
-        eta = self.statistic_samples(Xc, target=target)  # (S, n, d)
+        s = self._settings(rule=rule, lambda_=lambda_, correction=correction,
+                           calibration=calibration, n_randomizations=n_randomizations,
+                           crt_statistic=crt_statistic)
+        if scope == "instance" and calibration is None:
+            s["calibration"] = None  # per-instance CRT only on request: one row, K draws
+        rule, lam = s["rule"], s["lambda_"]
+        target = self.target if target is None else target
+        Xc, yc, crt_rows = self._test_rows(X, y)
+        eta = self._statistic(Xc, target)  # (S, n, d)
         names = None
         if scope == "local":
             if regions is None:
@@ -201,7 +336,7 @@ class NFBST(BaseEstimator):
             masks, names = region_masks(Xc, regions)
         else:
             masks = np.ones((1, Xc.shape[0]), dtype=bool)
-        details = {"n_draws": eta.shape[0], "n_rows": eta.shape[1]}
+        details = {"n_draws": eta.shape[0], "n_rows": eta.shape[1], "rule": rule}
         if scope == "instance" or rule == "quantile":
             inst = evidence_value(eta, null=self.null, axis=0, bandwidth=self.bandwidth,
                                   verbose=self.verbose)
@@ -216,28 +351,156 @@ class NFBST(BaseEstimator):
                 labels = ("mean_abs_statistic", "mean_statistic_sd")
                 details["instance_evidence"] = inst
         else:
-            agg = aggregate_statistic(eta, masks)  # (S, r, d)
-            ev = evidence_value(agg, null=0.0, axis=0, bandwidth=self.bandwidth,
+            if rule == "aggregate":
+                agg, null = aggregate_statistic(eta, masks), 0.0  # (S, r, d)
+                labels = ("mean_sq_statistic", "mean_sq_statistic_sd")
+            else:
+                agg, null = mean_statistic(eta, masks), self.null
+                labels = ("mean_statistic", "mean_statistic_sd")
+            ev = evidence_value(agg, null=null, axis=0, bandwidth=self.bandwidth,
                                 verbose=self.verbose)
             mean, sd = agg.mean(0), agg.std(0)
-            labels = ("mean_sq_statistic", "mean_sq_statistic_sd")
+        p_value = None
+        if s["calibration"] == "crt":
+            rows = np.arange(Xc.shape[0]) if crt_rows is None else crt_rows
+            p_value = self._crt(Xc[rows], None if yc is None else yc[rows], eta[:, rows],
+                                masks[:, rows], s, target, instance=scope == "instance")
+            if scope == "instance" and crt_rows is not None:
+                full = np.full(eta.shape[1:], np.nan)
+                full[rows] = p_value
+                p_value = full
+            details["crt_rows"] = rows
+            details.update(n_randomizations=int(s["n_randomizations"]),
+                           crt_statistic=s["crt_statistic"],
+                           pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
+                           pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
         if scope == "global":
             ev, mean, sd = ev[0], mean[0], sd[0]
+            if p_value is not None:
+                p_value = p_value[0]
+                details["pvalue_mc_sd"] = details["pvalue_mc_sd"][0]
         stat_name = self.statistic if isinstance(self.statistic, str) else getattr(
             self.statistic, "__name__", "custom")
         return SignificanceResult(
             evidence=np.asarray(ev, dtype=np.float64), scope=scope,
             feature_names=list(self.feature_names_), statistic=stat_name,
-            statistic_mean=mean, statistic_sd=sd, correction=correction,
+            statistic_mean=mean, statistic_sd=sd, correction=s["correction"],
             alpha=self.alpha, region_names=names, details=details, statistic_labels=labels,
+            p_value=p_value,
         )
+
+    def _test_rows(self, X, y):
+        """The rows, their targets (if known) and the rows a CRT may use; see :meth:`test`.
+
+        Passing exactly the rows given to :meth:`fit` with a ``holdout`` restricts the CRT to
+        the held-out rows (evidence still uses every row).
+        """
+        fitted = getattr(self, "X_fit_", None)
+        holdout = getattr(self, "holdout_index_", None)
+        if X is None:
+            if fitted is None:
+                raise ValueError("X is required for an NFBST built from draws")
+            idx = np.arange(len(fitted)) if holdout is None else holdout
+            return fitted[idx], self.y_fit_[idx], None
+        X = check_features(X, self.n_features_in_)
+        if y is not None:
+            task = self.draws_.task if isinstance(self.draws_, PosteriorDraws) else "regression"
+            X, y = check_features_targets(X, y, task=task)
+        if fitted is None:
+            return X, y, None
+        if np.array_equal(fitted, X):
+            return X, (self.y_fit_ if y is None else y), holdout
+        if holdout is not None and np.array_equal(fitted[holdout], X):
+            return X, (self.y_fit_[holdout] if y is None else y), None
+        return X, y, None
+
+    def _training_rows_among(self, X) -> int:
+        """How many rows of X were used to fit the network (exact matches)."""
+        fitted = getattr(self, "X_fit_", None)
+        if fitted is None:
+            return 0
+        seen = {r.tobytes() for r in fitted[self.train_index_]}
+        return sum(r.tobytes() in seen for r in np.ascontiguousarray(X))
+
+    def _crt(self, X, y, eta, masks, s, target, instance: bool) -> np.ndarray:
+        """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance); see :mod:`nfbst.crt`."""
+        if not isinstance(self.draws_, PosteriorDraws):
+            raise TypeError("calibration='crt' needs PosteriorDraws (a batched network)")
+        use_loss = s["crt_statistic"] == "loss"
+        if use_loss and y is None:
+            raise ValueError(
+                "calibration='crt' with crt_statistic='loss' needs the targets: call "
+                "test(X, y), or test() to use the rows given to fit"
+            )
+        if instance and not use_loss:
+            raise ValueError("crt_statistic='rule' has no per-instance form; use 'loss'")
+        if instance:
+            masks = np.eye(X.shape[0], dtype=bool)
+        empty = np.flatnonzero(masks.sum(1) == 0)
+        if empty.size:
+            raise ValueError(
+                f"region(s) {empty.tolist()} have no held-out rows for the CRT; use larger "
+                "regions or a larger holdout"
+            )
+        n_train = self._training_rows_among(X) if use_loss else 0
+        if n_train:
+            warnings.warn(
+                f"calibration='crt' with crt_statistic='loss' on {n_train} "
+                "rows used to fit the network: the loss is smaller on training rows, so the "
+                "p-values are anti-conservative; fit with holdout=... and call test()",
+                UserWarning, stacklevel=3,
+            )
+        ref = getattr(self, "X_fit_", None)
+        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
+        K = int(s["n_randomizations"])
+        S = len(self.draws_)
+        draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
+        classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
+        Xt = torch.as_tensor(X, dtype=torch.float32)
+        m = torch.as_tensor(masks, dtype=torch.float64)
+        m = m / m.sum(1, keepdim=True)  # (r, n) row averages per region
+
+        def loss_stat(Xb):  # (..., n, d) -> (..., r): minus the mean loss per region
+            return -(crt.row_losses(draws, Xb, y, classes) @ m.T)
+
+        def rule_stat(eta_j):  # (S, n) -> (r,)
+            return _rule_statistic(eta_j, masks, s["rule"], s["lambda_"], self)
+
+        if use_loss:
+            T_obs = loss_stat(Xt).numpy()[:, None].repeat(X.shape[1], 1)  # (r, d)
+        else:
+            T_obs = np.stack([rule_stat(eta[:, :, j]) for j in range(X.shape[1])], 1)
+        rngs = generators(self.random_state, X.shape[1])  # one stream per feature
+        p = np.empty((masks.shape[0], X.shape[1]))
+        for j in tqdm(range(X.shape[1]), desc="CRT", disable=not self.verbose):
+            rng = rngs[j]
+            xj = crt.draw_column(sampler, X, j, K, rng)  # (K, n)
+            Xk = Xt[None].repeat(K, 1, 1)
+            Xk[..., j] = torch.as_tensor(xj, dtype=torch.float32)
+            if use_loss:
+                T_null = loss_stat(Xk).numpy()  # (K, r)
+            else:  # the statistic of K copies at once, in blocks of about 2^22 cells
+                n, d = X.shape
+                block = max(1, 2**22 // (S * n * d))
+                T_null = []
+                for k0 in range(0, K, block):
+                    Xb = Xk[k0:k0 + block].reshape(-1, d).numpy().astype(np.float64)
+                    eta_b = self._statistic(Xb, _tile_target(target, n, len(Xb) // n))
+                    eta_b = eta_b[..., j].reshape(S, -1, n)
+                    T_null += [rule_stat(eta_b[:, k]) for k in range(eta_b.shape[1])]
+                T_null = np.stack(T_null)
+            p[:, j] = crt.crt_pvalues(T_obs[:, j], T_null)
+        return p
 
     # --------------------------------------------------------------- persistence
     def save(self, path: str) -> None:
-        """Save settings (JSON), the network (if fitted here) and the draws (tensors)."""
+        """Save settings (JSON), the network (if fitted here), the draws and the fitted rows
+        (tensors)."""
         self._check_fitted()
         if not isinstance(self.statistic, str):
             raise TypeError("only NFBST objects with a registered statistic name can be saved")
+        if callable(self.sampler):
+            raise TypeError("an NFBST with a callable sampler cannot be saved; use a name")
         if not isinstance(self.draws_, PosteriorDraws):
             raise TypeError("only PosteriorDraws can be saved")
         os.makedirs(path, exist_ok=True)
@@ -247,9 +510,17 @@ class NFBST(BaseEstimator):
         if self.model_ is not None:
             self.model_.save(os.path.join(path, "model"))
         self.draws_.save(os.path.join(path, "draws"))
+        rows = None
+        if getattr(self, "X_fit_", None) is not None:
+            tensors = {"X_fit": torch.as_tensor(self.X_fit_),
+                       "train_index": torch.as_tensor(self.train_index_)}
+            if hasattr(self, "holdout_index_"):
+                tensors["holdout_index"] = torch.as_tensor(self.holdout_index_)
+            torch.save(tensors, os.path.join(path, "rows.pt"))
+            rows = {"y_fit": np.asarray(self.y_fit_).tolist()}
         with open(os.path.join(path, "nfbst.json"), "w") as fh:
             json.dump({"params": params, "feature_names": self.feature_names_,
-                       "has_model": self.model_ is not None}, fh)
+                       "has_model": self.model_ is not None, "rows": rows}, fh)
 
     @classmethod
     def load(cls, path: str) -> NFBST:
@@ -263,9 +534,41 @@ class NFBST(BaseEstimator):
             params["model"] = clone(model)
         self = cls.from_draws(draws, feature_names=meta["feature_names"], **params)
         self.model_ = model
+        if meta.get("rows") is not None:
+            tensors = torch.load(os.path.join(path, "rows.pt"), weights_only=True)
+            self.X_fit_ = tensors["X_fit"].numpy()
+            self.y_fit_ = np.asarray(meta["rows"]["y_fit"])
+            self.train_index_ = tensors["train_index"].numpy()
+            if "holdout_index" in tensors:
+                self.holdout_index_ = tensors["holdout_index"].numpy()
         return self
 
 
 def _feature_names(X):
     cols = getattr(X, "columns", None)
     return [str(c) for c in cols] if cols is not None else None
+
+
+def _rule_statistic(eta_j: np.ndarray, masks: np.ndarray, rule: str, lambda_: float,
+                    test: NFBST) -> np.ndarray:
+    """CRT statistic of one feature per region from its draws ``eta_j`` (S, n): large = matters.
+
+    ``"mean"``: |posterior mean| / posterior sd of the row-averaged statistic;
+    ``"aggregate"``: posterior mean of the mean squared statistic; ``"quantile"``:
+    1 − Q-GS evidence.
+    """
+    if rule == "quantile":
+        inst = evidence_value(eta_j, null=test.null, axis=0, bandwidth=test.bandwidth)
+        return 1.0 - quantile_rule(inst[:, None], masks, lambda_)[:, 0]
+    if rule == "aggregate":
+        return aggregate_statistic(eta_j[..., None], masks)[..., 0].mean(0)
+    avg = mean_statistic(eta_j[..., None], masks)[..., 0] - test.null  # (S, r)
+    return np.abs(avg.mean(0)) / np.maximum(avg.std(0), np.finfo(float).tiny)
+
+
+def _tile_target(target, n: int, copies: int):
+    """A per-row ``target`` (length n) repeated for ``copies`` stacked copies of the rows."""
+    if target is None or isinstance(target, (str, int, np.integer)):
+        return target
+    arr = np.asarray(target)
+    return np.tile(arr, copies) if arr.ndim == 1 and len(arr) == n else target

@@ -87,7 +87,8 @@ def test_evidence_uniform_for_null_coefficient_and_near_zero_for_strong_one():
     for seed in range(20):
         X, y = _linear_data(n=150, seed=100 + seed)
         model = BayesianMLP(hidden=(), noise=0.7, n_steps=800, lr=0.03)
-        res = NFBST(model=model, n_posterior_samples=400, random_state=seed).fit(X, y)
+        res = NFBST(model=model, n_posterior_samples=400, preset="paper",
+                    random_state=seed).fit(X, y)
         ev = res.test(X[:5], scope="global").evidence
         null_ev.append(ev[1])
         strong_ev.append(ev[0])

@@ -19,7 +19,7 @@ def test_toy_example_reproduces_table1_pattern():
     """
     X, y = make_toy(10_000, random_state=0)
     model = BayesianMLP(hidden=(20, 20, 20), n_steps=2000, random_state=0)
-    test = NFBST(model=model, n_posterior_samples=200, random_state=0).fit(X, y)
+    test = NFBST(model=model, n_posterior_samples=200, preset="paper", random_state=0).fit(X, y)
     ev = test.test(X[:1000], scope="global").evidence
     assert np.all(ev[:6] < 0.1), ev
     assert ev[:6].max() < min(ev[6], ev[7]), ev
@@ -30,7 +30,7 @@ def test_toy_example_reproduces_table1_pattern():
 def toy_test():
     X, y = make_toy(1500, random_state=0)
     model = BayesianMLP(hidden=(16, 16), n_steps=800, random_state=0)
-    test = NFBST(model=model, n_posterior_samples=200, random_state=0).fit(X, y)
+    test = NFBST(model=model, n_posterior_samples=200, preset="paper", random_state=0).fit(X, y)
     return test, X
 
 

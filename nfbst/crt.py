@@ -1,0 +1,194 @@
+"""Conditional randomization test (model-X CRT) of "feature j does not matter".
+
+Candès, Fan, Janson & Lv (2018, JRSS-B), in the no-refit form of the holdout randomization
+test (Tansey et al. 2022, JCGS): the fitted posterior stays fixed; for each feature j the
+column x_j of the test rows is redrawn K times from a model of x_j | x_{-j}, and the test
+statistic T (large = the feature helps) is recomputed on each copy. The p-value
+
+    p_j = (1 + #{k : T(X̃⁽ᵏ⁾) ≥ T(X)}) / (K + 1)
+
+is exactly valid (P(p ≤ α) ≤ α under H0: y ⊥ x_j | x_{-j}) when the conditional model is
+right and the rows tested were not used to fit the network (``NFBST(holdout=...)``); on
+the training rows it is an approximation whose calibration ``experiments/nfbst_calibration``
+measures. Its Monte Carlo resolution is 1 / (K + 1).
+
+Two statistics:
+
+* ``"loss"`` — the predictive loss of the posterior-mean prediction (squared error for
+  regression, log-loss of the posterior-mean class probabilities for classification):
+  T = −mean loss over the rows. It uses y, so it sees every kind of effect (monotone,
+  non-monotone, interactions).
+* ``"rule"`` — the test's own attribution rule (``"mean"``: |posterior mean| / posterior sd
+  of the row-averaged statistic; ``"aggregate"``: posterior mean of the mean squared
+  statistic; ``"quantile"``: 1 − Q-GS evidence) recomputed at X̃. It does not use y: it
+  compares the fitted function's sensitivity to x_j at the real and at resampled inputs,
+  so it has no power against effects whose attribution does not depend on where x_j lies
+  (a linear effect has the same gradient everywhere). Kept for completeness; the
+  calibration experiment reports it beside ``"loss"``.
+
+Conditional samplers: ``"gaussian"`` (x_j | x_{-j} from the multivariate normal fitted to
+the reference rows: linear conditional mean, constant conditional variance) or
+``"residual_permutation"`` (the same linear conditional mean plus a permutation of the
+empirical residuals; exact for independent features whatever their marginal), or any
+callable ``sampler(X, j, n_draws, rng) -> (n_draws, n)`` (e.g. model-X knockoffs).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+SAMPLERS = ("gaussian", "residual_permutation")
+CRT_STATISTICS = ("loss", "rule")
+
+
+class LinearConditional:
+    """x_j | x_{-j} from the least-squares regression of x_j on the other columns.
+
+    Fitted on reference rows ``X_ref`` (n, d): the conditional mean is the regression of x_j on
+    [1, x_{-j}] (for Gaussian features, the exact conditional mean) and the conditional sd
+    is sqrt(RSS / (n − 1)). ``residuals="gaussian"`` draws N(0, sd²) noise;
+    ``"permutation"`` permutes the reference residuals (resampled with replacement when the
+    test rows are not the reference rows). A column that the others determine exactly
+    (e.g. surface area = wall area + 2 × roof area) has a point-mass conditional: it is
+    reproduced unchanged, so its CRT p-value is 1, with a warning naming it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], size=5000)
+    >>> cond = LinearConditional(X)
+    >>> round(float(cond.conditional_sd[0]), 1)   # sqrt(1 - 0.8²) = 0.6
+    0.6
+    >>> cond(X[:3], 0, 4, rng).shape
+    (4, 3)
+    """
+
+    def __init__(self, X_ref: np.ndarray, residuals: str = "gaussian"):
+        if residuals not in ("gaussian", "permutation"):
+            raise ValueError(
+                f"residuals must be 'gaussian' or 'permutation', got {residuals!r}"
+            )
+        X_ref = np.asarray(X_ref, dtype=np.float64)
+        n, d = X_ref.shape
+        if n < d + 2:
+            raise ValueError(
+                f"the conditional model of x_j | x_-j needs more rows than features + 1; "
+                f"got {n} rows for {d} features"
+            )
+        sd = X_ref.std(0)
+        const = np.flatnonzero(sd == 0)
+        if const.size:
+            raise ValueError(
+                f"feature(s) {const.tolist()} are constant: a conditional randomization test "
+                "cannot resample them"
+            )
+        self.residuals = residuals
+        self.coef = np.zeros((d, d))  # row j: intercept, then the weights of the other columns
+        self.resid = np.empty((n, d))
+        for j in range(d):
+            A = np.column_stack([np.ones(n), np.delete(X_ref, j, axis=1)])
+            self.coef[j] = np.linalg.lstsq(A, X_ref[:, j], rcond=None)[0]
+            self.resid[:, j] = X_ref[:, j] - A @ self.coef[j]
+        self.conditional_sd = np.sqrt((self.resid**2).sum(0) / (n - 1))
+        self.degenerate = np.flatnonzero(self.conditional_sd <= 1e-7 * sd)
+        self.conditional_sd[self.degenerate] = 0.0
+        if self.degenerate.size:
+            warnings.warn(
+                f"feature(s) {self.degenerate.tolist()} are determined by the other columns "
+                "(linear dependence): their conditional distribution is a point mass, so the "
+                "CRT reproduces them and their p-value is 1",
+                UserWarning, stacklevel=3,
+            )
+
+    def conditional_mean(self, X: np.ndarray, j: int) -> np.ndarray:
+        A = np.column_stack([np.ones(len(X)), np.delete(X, j, axis=1)])
+        return A @ self.coef[j]
+
+    def __call__(self, X: np.ndarray, j: int, n_draws: int, rng: np.random.Generator):
+        n = X.shape[0]
+        if j in self.degenerate:
+            return np.repeat(X[None, :, j], n_draws, axis=0)
+        mu = self.conditional_mean(X, j)
+        if self.residuals == "gaussian":
+            noise = rng.standard_normal((n_draws, n)) * self.conditional_sd[j]
+        else:
+            r = self.resid[:, j]
+            if len(r) == n:
+                noise = np.stack([r[rng.permutation(n)] for _ in range(n_draws)])
+            else:
+                noise = rng.choice(r, size=(n_draws, n), replace=True)
+        return mu[None, :] + noise
+
+
+def make_sampler(sampler, X_ref: np.ndarray):
+    """A conditional sampler ``f(X, j, n_draws, rng) -> (n_draws, n)`` from a name or callable."""
+    if callable(sampler):
+        return sampler
+    if sampler == "gaussian":
+        return LinearConditional(X_ref, residuals="gaussian")
+    if sampler == "residual_permutation":
+        return LinearConditional(X_ref, residuals="permutation")
+    raise ValueError(f"sampler must be one of {SAMPLERS} or a callable, got {sampler!r}")
+
+
+def draw_column(sampler, X: np.ndarray, j: int, n_draws: int, rng) -> np.ndarray:
+    """``n_draws`` resampled copies of column j for the rows of X, validated: ``(K, n)``."""
+    xj = np.asarray(sampler(X, j, n_draws, rng), dtype=np.float64)
+    if xj.shape != (n_draws, X.shape[0]):
+        raise ValueError(
+            f"sampler returned shape {xj.shape} for feature {j}, expected "
+            f"(n_randomizations, n_rows) = {(n_draws, X.shape[0])}"
+        )
+    if not np.all(np.isfinite(xj)):
+        raise ValueError(f"sampler returned NaN or infinite values for feature {j}")
+    return xj
+
+
+def row_losses(draws, X: torch.Tensor, y: np.ndarray, classes=None,
+               max_elements: int = 2**24) -> torch.Tensor:
+    """Per-row loss of the posterior-mean prediction for a batch of inputs.
+
+    ``X`` is ``(..., n, d)``; returns ``(..., n)``: squared error of the mean over draws of
+    the output (regression) or −log of the mean over draws of the class probability of
+    ``y`` (classification; ``classes`` maps labels to output columns). Rows are pushed
+    through the draws in blocks of at most ``max_elements`` hidden activations.
+    """
+    lead, (n, d) = X.shape[:-2], X.shape[-2:]
+    flat = X.reshape(-1, d)
+    width = max(max(w.shape[1] for w in draws.weights), draws.n_outputs)
+    block = max(1, max_elements // (len(draws) * width))
+    outs = []
+    with torch.no_grad():
+        for start in range(0, flat.shape[0], block):
+            out = draws.forward(flat[start:start + block])  # (S, b, k)
+            if draws.task == "regression":
+                outs.append(out[..., 0].double().mean(0))
+            else:
+                outs.append(torch.softmax(out.double(), -1).mean(0))
+    pred = torch.cat(outs).reshape(*lead, n, -1)
+    if draws.task == "regression":
+        yt = torch.as_tensor(y, dtype=torch.float64)
+        return (pred[..., 0] - yt) ** 2
+    idx = torch.as_tensor(np.searchsorted(classes, y) if classes is not None else y)
+    p = pred.gather(-1, idx.expand(*lead, n)[..., None])[..., 0]
+    return -torch.log(p.clamp_min(1e-300))
+
+
+def crt_pvalues(T_obs: np.ndarray, T_null: np.ndarray, rtol: float = 1e-5) -> np.ndarray:
+    """p = (1 + #{T̃ ≥ T}) / (K + 1) along the first axis of ``T_null`` (K, ...).
+
+    Differences within ``rtol`` (float32 rounding of the network's forward pass, which
+    depends on the batch shape) count as ties, so an unchanged column gives p = 1.
+    """
+    K = T_null.shape[0]
+    tol = rtol * np.maximum(np.abs(T_obs), 1e-12)
+    return (1.0 + (T_null >= (T_obs - tol)[None]).sum(0)) / (K + 1.0)
+
+
+def pvalue_mc_sd(p: np.ndarray, n_randomizations: int) -> np.ndarray:
+    """Monte Carlo sd of a randomization p-value: sqrt(p (1 − p) / K)."""
+    return np.sqrt(np.clip(p * (1 - p), 0, None) / n_randomizations)
