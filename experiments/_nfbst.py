@@ -44,6 +44,20 @@ def instance_evidence(draws, X, statistic: str, quick: bool = False,
     return test.test(np.asarray(X, dtype=float), scope="instance").evidence
 
 
+def default_test_pvalues(X, y, quick: bool, seed: int, **model_params) -> np.ndarray:
+    """Global p-values of the library's default test with the experiment's BNN.
+
+    ``NFBST()``'s defaults: the network is fitted on 70 % of the rows and the conditional
+    randomization test (predictive loss, Gaussian x_j | x_-j) runs on the 30 % held out.
+    """
+    from nfbst.significance import NFBST
+
+    test = NFBST(model=bayesian_mlp(quick, seed, **model_params),
+                 n_posterior_samples=30 if quick else 100,
+                 n_randomizations=19 if quick else 100, random_state=seed).fit(X, y)
+    return test.test().p_value
+
+
 def q_gs(inst: np.ndarray, lambda_: float = 0.5) -> np.ndarray:
     """Global evidence by the paper's Q-GS rule (λ-quantile of instance-wise evidence)."""
     from nfbst.scopes import quantile_rule
