@@ -137,7 +137,7 @@ def run_seed(kind, rho, n, seed, backends, K, quick, S, full=True, library_defau
         if not full:
             continue
         t0 = time.perf_counter()
-        test = NFBST(model=_model(backend, quick, seed), **common).fit(X, y)
+        test = NFBST(model=_model(backend, quick, seed), holdout=None, **common).fit(X, y)
         fit_s = time.perf_counter() - t0
         for rule in ("quantile", "aggregate", "mean"):
             add(f"evidence, rule={rule}", backend,
