@@ -1,4 +1,4 @@
-"""Bayesian multi-layer perceptron: mean-field VI, NUTS and VI ensembles."""
+"""Bayesian multi-layer perceptron; the inference is a backend object (:mod:`nfbst.backends`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_features, check_features_targets
+from .backends import get_backend
 from .posterior import PosteriorDraws, check_activation, fold_standardization
-from .variational import MeanFieldMLP, fit_mean_field
 
 PRESETS = {
     # nFBST paper, appendix Table 1 (toy column): Adam lr 0.01, StepLR(50, 0.5), sigma_start
@@ -26,7 +26,7 @@ PRESETS = {
 
 
 class BayesianMLP(BaseEstimator):
-    """Bayesian MLP with Gaussian priors, fitted by mean-field VI, NUTS or a VI ensemble.
+    """Bayesian MLP with Gaussian priors; the posterior comes from one of several backends.
 
     Inputs (and regression targets) are standardised internally; every output, and the
     :class:`~nfbst.posterior.PosteriorDraws` returned by :meth:`sample_posterior`, is in the
@@ -38,10 +38,15 @@ class BayesianMLP(BaseEstimator):
         Hidden layer widths; ``()`` gives Bayesian linear (or softmax) regression.
     activation : {"relu", "tanh", "sigmoid", "gelu"}
     task : {"regression", "classification"}
-    inference : {"vi", "nuts", "ensemble"}
+    inference : {"vi", "ensemble", "hmc", "nuts"}
+        The posterior backend (:mod:`nfbst.backends`, one file each).
         ``"vi"``: mean-field Gaussian VI (Bayes-by-backprop, closed-form KL; see
-        ``reparam``). ``"nuts"``: pyro NUTS (small networks; the gold standard).
+        ``reparam``); fast, but drops posterior correlations (too narrow marginals).
         ``"ensemble"``: ``n_ensemble`` independent VI runs whose draws are pooled.
+        ``"hmc"``: ``n_chains`` adaptive HMC chains advanced in one batched pass (step size
+        and diagonal mass matrix adapted in warm-up, trajectory length learned from U-turns);
+        split-R̂ and bulk ESS in ``diagnostics_``, a ``UserWarning`` when R̂ > 1.05.
+        ``"nuts"``: one pyro NUTS chain (the reference; slow).
     prior_scale : float
         Standard deviation of the N(0, s²) prior on every weight and bias (standardised units).
     noise : "learned" or float
@@ -59,7 +64,10 @@ class BayesianMLP(BaseEstimator):
     n_ensemble : int
         Number of VI runs for ``inference="ensemble"`` (the paper pools 3 runs × 100 draws).
     num_samples, warmup_steps : int
-        NUTS draws kept and warm-up steps.
+        Sampler draws kept (in total over the chains) and warm-up iterations (per chain)
+        for ``"hmc"`` and ``"nuts"``.
+    n_chains : int
+        Independent chains of ``"hmc"`` (default 4; R̂ needs at least 2).
     preset : {None, "paper"}
         Use the nFBST paper's VI settings (overrides the corresponding arguments).
     random_state : int or None
@@ -98,6 +106,7 @@ class BayesianMLP(BaseEstimator):
         n_ensemble=3,
         num_samples=300,
         warmup_steps=300,
+        n_chains=4,
         preset=None,
         random_state=None,
         verbose=0,
@@ -119,6 +128,7 @@ class BayesianMLP(BaseEstimator):
         self.n_ensemble = n_ensemble
         self.num_samples = num_samples
         self.warmup_steps = warmup_steps
+        self.n_chains = n_chains
         self.preset = preset
         self.random_state = random_state
         self.verbose = verbose
@@ -134,10 +144,6 @@ class BayesianMLP(BaseEstimator):
         check_activation(s["activation"])
         if s["task"] not in ("regression", "classification"):
             raise ValueError(f"task must be 'regression' or 'classification', got {s['task']!r}")
-        if s["inference"] not in ("vi", "nuts", "ensemble"):
-            raise ValueError(
-                f"inference must be 'vi', 'nuts' or 'ensemble', got {s['inference']!r}"
-            )
         hidden = tuple(s["hidden"])
         if any((not isinstance(h, (int, np.integer))) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be a tuple of positive ints, got {s['hidden']!r}")
@@ -151,6 +157,7 @@ class BayesianMLP(BaseEstimator):
         for name in ("n_steps", "n_ensemble", "num_samples"):
             if int(s[name]) < 1:
                 raise ValueError(f"{name} must be >= 1, got {s[name]!r}")
+        get_backend(s["inference"]).check_settings(s)
         return s
 
     # ----------------------------------------------------------------------- fit
@@ -181,31 +188,20 @@ class BayesianMLP(BaseEstimator):
         if not isinstance(s["noise"], str):
             s["noise"] = float(s["noise"]) / y_scale  # user's units -> standardised units
         seed = np.random.SeedSequence(s["random_state"])
-        if s["inference"] == "nuts":
-            from .nuts import fit_nuts
-
-            self.nuts_samples_ = fit_nuts(Z, t, self.layer_sizes_, s, seed)
-            self.mean_field_ = []
-        else:
-            runs = s["n_ensemble"] if s["inference"] == "ensemble" else 1
-            self.mean_field_ = []
-            self.loss_history_ = []
-            for child in seed.spawn(runs):
-                net = MeanFieldMLP(
-                    self.layer_sizes_, s["activation"], s["task"], s["prior_scale"],
-                    s["noise"], s["init_scale"], seed=int(child.generate_state(1)[0]),
-                    reparam=s["reparam"],
-                ).to(dev)
-                self.loss_history_.append(fit_mean_field(net, Z, t, s))
-                self.mean_field_.append(net)
+        for name in _BACKEND_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        self.backend_ = get_backend(s["inference"])(self.layer_sizes_, s).fit(Z, t, seed)
+        for name, value in self.backend_.estimator_attributes().items():
+            setattr(self, name, value)
         return self
 
     # ------------------------------------------------------------------ sampling
     def sample_posterior(self, n_samples: int = 300, random_state=None) -> PosteriorDraws:
         """``n_samples`` posterior weight sets as :class:`PosteriorDraws` in the user's units.
 
-        For an ensemble the draws are split as evenly as possible among the runs; for NUTS
-        the last ``n_samples`` kept samples are returned (at most ``num_samples``).
+        For an ensemble the draws are split as evenly as possible among the runs; samplers
+        (``"hmc"``, ``"nuts"``) return their last ``n_samples`` kept draws (for ``"hmc"`` the
+        latest draws of every chain, interleaved) and refuse to return more than they kept.
         """
         check_is_fitted(self, "layer_sizes_")
         if int(n_samples) < 1:
@@ -213,26 +209,7 @@ class BayesianMLP(BaseEstimator):
         n_samples = int(n_samples)
         rs = self.random_state if random_state is None else random_state
         gen = torch.Generator().manual_seed(int(np.random.SeedSequence(rs).generate_state(1)[0]))
-        if self.mean_field_:
-            k = len(self.mean_field_)
-            sizes = [n_samples // k + (i < n_samples % k) for i in range(k)]
-            parts = [
-                net.sample(m, gen) for net, m in zip(self.mean_field_, sizes) if m > 0
-            ]
-            W = [torch.cat([p[0][l] for p in parts]) for l in range(len(parts[0][0]))]
-            b = [torch.cat([p[1][l] for p in parts]) for l in range(len(parts[0][1]))]
-            noise = torch.cat([p[2] for p in parts])
-        else:
-            W, b, noise = self.nuts_samples_
-            have = W[0].shape[0]
-            if n_samples > have:
-                raise ValueError(
-                    f"n_samples={n_samples} exceeds the {have} NUTS samples kept "
-                    "(raise num_samples)"
-                )
-            W = [w[have - n_samples:] for w in W]
-            b = [v[have - n_samples:] for v in b]
-            noise = noise[have - n_samples:]
+        W, b, noise = self.backend_.draws(n_samples, gen)
         st = self.standardization_
         W = [w.detach().double() for w in W]
         b = [v.detach().double() for v in b]
@@ -310,20 +287,13 @@ class BayesianMLP(BaseEstimator):
         """Write ``path/bnn.pt`` (tensors only) and ``path/bnn.json`` (settings)."""
         check_is_fitted(self, "layer_sizes_")
         os.makedirs(path, exist_ok=True)
-        tensors = {}
-        for r, net in enumerate(self.mean_field_):
-            tensors.update({f"run{r}.{k}": v for k, v in net.state_dict().items()})
-        if not self.mean_field_:
-            W, b, noise = self.nuts_samples_
-            tensors.update({f"nuts.W{l}": w for l, w in enumerate(W)})
-            tensors.update({f"nuts.b{l}": v for l, v in enumerate(b)})
-            tensors["nuts.noise"] = noise
+        tensors, backend_meta = self.backend_.state_dict()
         torch.save(tensors, os.path.join(path, "bnn.pt"))
         meta = dict(
             params=self.get_params(),
             layer_sizes=list(self.layer_sizes_),
             standardization=self.standardization_,
-            n_runs=len(self.mean_field_),
+            backend=backend_meta,
             classes=None if self.task == "regression" else self.classes_.tolist(),
         )
         with open(os.path.join(path, "bnn.json"), "w") as fh:
@@ -344,25 +314,16 @@ class BayesianMLP(BaseEstimator):
         self.standardization_ = meta["standardization"]
         if meta["classes"] is not None:
             self.classes_ = np.asarray(meta["classes"])
-        self.mean_field_ = []
-        for r in range(meta["n_runs"]):
-            net = MeanFieldMLP(
-                self.layer_sizes_, s["activation"], s["task"], s["prior_scale"], s["noise"],
-                s["init_scale"], seed=0, reparam=s["reparam"],
-            )
-            prefix = f"run{r}."
-            net.load_state_dict(
-                {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            )
-            self.mean_field_.append(net)
-        if not self.mean_field_:
-            L = len(self.layer_sizes_) - 1
-            self.nuts_samples_ = (
-                [tensors[f"nuts.W{l}"] for l in range(L)],
-                [tensors[f"nuts.b{l}"] for l in range(L)],
-                tensors["nuts.noise"],
-            )
+        # files written before the backends existed hold VI runs or NUTS draws
+        backend_meta = meta.get("backend", {"n_runs": meta.get("n_runs", 0)})
+        self.backend_ = get_backend(s["inference"])(self.layer_sizes_, s)
+        self.backend_.load_state_dict(tensors, backend_meta)
+        for name, value in self.backend_.estimator_attributes().items():
+            setattr(self, name, value)
         return self
+
+
+_BACKEND_ATTRIBUTES = ("mean_field_", "loss_history_", "nuts_samples_", "diagnostics_")
 
 
 def _json_default(obj):

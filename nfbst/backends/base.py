@@ -1,0 +1,125 @@
+"""The backend protocol of :class:`nfbst.BayesianMLP` and the name → class registry.
+
+A backend is one posterior approximation or sampler (``"vi"``, ``"hmc"``, ...). It works in
+*standardised* units (inputs z-scored, regression targets z-scored); ``BayesianMLP`` folds the
+standardisation back into the draws. A new backend is one file defining a subclass of
+:class:`Backend` plus one line in ``nfbst/backends/__init__.py`` registering it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+# name -> "module:Class", imported on first use so that optional heavy dependencies (pyro's
+# MCMC, laplace-torch) load only when that backend is asked for.
+_REGISTRY: dict[str, str] = {}
+
+
+def register(name: str, target: str) -> None:
+    """Register backend ``name`` implemented by ``"package.module:ClassName"``."""
+    _REGISTRY[name] = target
+
+
+def available() -> list[str]:
+    """Names of the registered backends."""
+    return sorted(_REGISTRY)
+
+
+def get_backend(name) -> type[Backend]:
+    """The backend class registered under ``name``; ``ValueError`` naming the choices."""
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"inference must be one of {available()}, got {name!r}")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+class Backend:
+    """One inference method for the Bayesian MLP (standardised units throughout).
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+        ``(d, *hidden, k)``.
+    settings : dict
+        The validated hyper-parameters of the owning ``BayesianMLP`` (``noise`` already in
+        standardised units).
+
+    Subclasses implement :meth:`fit`, :meth:`draws`, :meth:`n_available`, :meth:`state_dict`
+    and :meth:`load_state_dict`; they may override :meth:`check_settings` (validation before
+    any work) and :meth:`estimator_attributes` (fitted attributes copied onto the estimator).
+    """
+
+    name = "base"
+
+    def __init__(self, layer_sizes, settings: dict):
+        self.layer_sizes = tuple(int(v) for v in layer_sizes)
+        self.s = settings
+
+    @classmethod
+    def check_settings(cls, s: dict) -> None:
+        """Raise ``ValueError`` for settings this backend cannot use (called before fitting)."""
+
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence) -> Backend:
+        """Fit to standardised inputs ``Z`` (n, d) and targets ``t`` (n,)."""
+        raise NotImplementedError
+
+    def n_available(self) -> int | None:
+        """How many distinct draws exist (``None``: unlimited, e.g. a Gaussian to sample)."""
+        return None
+
+    def draws(self, n: int, gen: torch.Generator):
+        """``n`` weight sets ``([W_l (n,out,in)], [b_l (n,out)], noise (n,))``, standardised."""
+        raise NotImplementedError
+
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(tensors, meta)``: a dict of tensors and a JSON-serialisable dict."""
+        raise NotImplementedError
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> Backend:
+        """Inverse of :meth:`state_dict`; returns ``self``."""
+        raise NotImplementedError
+
+    def estimator_attributes(self) -> dict:
+        """Fitted attributes to set on the ``BayesianMLP`` (e.g. ``diagnostics_``)."""
+        return {}
+
+
+def take_last(n: int, have: int, what: str) -> slice:
+    """The last ``n`` of ``have`` stored draws, or a ``ValueError`` that says how to get more."""
+    if n > have:
+        raise ValueError(
+            f"n_samples={n} exceeds the {have} draws {what} keeps; raise num_samples "
+            "(or n_ensemble for ensembles) or ask for fewer draws"
+        )
+    return slice(have - n, have)
+
+
+@contextmanager
+def preserve_global_rng():
+    """Save and restore the global torch, numpy and ``random`` RNG states and pyro's param store.
+
+    For third-party code that seeds or draws from global generators (``pyro.set_rng_seed``).
+    """
+    import pyro
+
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()  # noqa: NPY002 (restoring the user's global state)
+    py_state = random.getstate()
+    store = pyro.get_param_store().get_state()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(torch_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+        pyro.get_param_store().set_state(store)
+
+
+def generator(seed: np.random.SeedSequence, device="cpu") -> torch.Generator:
+    """A torch generator seeded from a numpy ``SeedSequence``."""
+    return torch.Generator(device=device).manual_seed(int(seed.generate_state(1)[0]))
