@@ -139,8 +139,9 @@ BAD = [
      ["--region", "'far'", "no rows"]),
     ("region name twice", ["--scope", "local", "--region", "r=x3<0", "--region", "r=x3>0"],
      ["--region", "'r'", "twice"]),
-    ("region on text column", ["{d}/textfeature.csv", "--target", "y", "--scope", "local",
-                               "--region", "r=b<0"], ["'b'", "non-numeric"]),
+    ("region on text column", ["{d}/texttarget.csv", "--target", "y", "--task",
+                               "classification", "--scope", "local", "--region", "r=y<0"],
+     ["--region", "'y'", "not numeric"]),
 ]
 
 
