@@ -391,10 +391,12 @@ def _run(args) -> int:
     verbose = 0 if args.quiet else 1
     model = BayesianMLP(hidden=args.hidden, task=args.task, inference=args.inference,
                         n_steps=args.steps, random_state=args.seed, verbose=verbose)
-    try:
-        model._settings()  # the library's own check of its settings, before any fit
-    except (ValueError, TypeError) as exc:
-        raise InputError(" ".join(str(exc).split())) from exc
+    check_settings = getattr(model, "_settings", None)  # BayesianMLP's own check, if it has one
+    if check_settings is not None:
+        try:
+            check_settings()  # e.g. an --inference name the library does not know, before any fit
+        except (ValueError, TypeError) as exc:
+            raise InputError(" ".join(str(exc).split())) from exc
     test = NFBST(statistic=args.statistic, model=model, n_posterior_samples=args.samples,
                  rule=args.rule, alpha=args.alpha,
                  correction=None if args.correction == "none" else "bh",
