@@ -6,6 +6,8 @@ Results are in nats unless a base is requested. See :mod:`infotheory.api` for th
 the neural estimators (torch) live in :mod:`infotheory.neural` and load on first use.
 """
 
+import importlib.metadata as _metadata
+
 from infotheory.api import conditional_mutual_information, entropy, mutual_information
 from infotheory.decomposition import (
     PIDResult,
@@ -61,3 +63,8 @@ __all__ = [
     "partial_information_decomposition",
     "pid_pmf",
 ]
+
+try:  # one source of truth: the version in pyproject.toml, read from the installed metadata
+    __version__ = _metadata.version("probconstraints")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -7,6 +7,8 @@ schedule, the SGDA :class:`LogicTrainer`, the scikit-learn :class:`ConstrainedCl
 per-branch satisfaction diagnostics.
 """
 
+import importlib.metadata as _metadata
+
 from .classifier import ConstrainedClassifier
 from .data import IndexedDataset
 from .diagnostics import Satisfaction, satisfaction
@@ -52,3 +54,8 @@ __all__ = [
     "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",
     "LogicTrainer", "IndexedDataset", "ConstrainedClassifier", "Satisfaction", "satisfaction",
 ]
+
+try:  # one source of truth: the version in pyproject.toml, read from the installed metadata
+    __version__ = _metadata.version("probconstraints")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

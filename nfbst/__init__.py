@@ -16,6 +16,8 @@ Examples
 (8,)
 """
 
+import importlib.metadata as _metadata
+
 from .bnn import BayesianMLP
 from .evidence import evidence_value
 from .posterior import PosteriorDraws
@@ -32,3 +34,8 @@ __all__ = [
     "evidence_value",
     "register_statistic",
 ]
+
+try:  # one source of truth: the version in pyproject.toml, read from the installed metadata
+    __version__ = _metadata.version("probconstraints")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
