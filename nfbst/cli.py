@@ -213,16 +213,23 @@ def region_masks_from_specs(frame, specs: list[str]) -> dict[str, np.ndarray]:
 # ------------------------------------------------------------------------- parser
 def _library_choices():
     """Choices that come from the library itself, so that new ones appear here on their own."""
-    from . import bnn
+    from .backends import available
     from .significance import RULES
     from .statistics import available_statistics
 
-    inference = getattr(bnn, "INFERENCES", None)
-    return available_statistics(), tuple(RULES), (tuple(inference) if inference else None)
+    return available_statistics(), tuple(RULES), tuple(available())
+
+
+def _holdout(text: str):
+    if text.strip().lower() == "none":
+        return None
+    return _probability(text)
 
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .posterior import ACTIVATIONS
+    from .significance import CALIBRATIONS, DEFAULT_MODEL, NFBST
 
     statistics, rules, inferences = _library_choices()
     p = _Parser(prog="nfbst", description="nFBST: Full Bayesian Significance Testing of the "
@@ -245,19 +252,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="one evidence per feature, per region (needs --region) or per row")
     t.add_argument("--region", action="append", default=None, metavar="NAME=EXPR",
                    help="a region for --scope local, e.g. neg=x3<0 (repeatable; see below)")
-    t.add_argument("--rule", choices=rules, default="quantile",
-                   help="global/local rule of NFBST")
+    t.add_argument("--rule", choices=rules, default=NFBST().rule,
+                   help="global/local evidence rule of NFBST")
+    t.add_argument("--calibration", choices=CALIBRATIONS, default=NFBST().calibration,
+                   help="crt: conditional randomization p-values decide; none: evidence only")
+    t.add_argument("--holdout", type=_holdout, default=NFBST().holdout, metavar="FRACTION",
+                   help="rows kept out of the fit for the CRT ('none': fit on every row)")
+    t.add_argument("--randomizations", type=_int_at_least(1), default=NFBST().n_randomizations,
+                   help="CRT randomizations K (p-value resolution 1/(K+1))")
     t.add_argument("--alpha", type=_probability, default=0.05, help="significance level")
     t.add_argument("--correction", choices=("none", "bh"), default="none",
                    help="Benjamini-Hochberg across features, or none")
     t.add_argument("--samples", type=_int_at_least(2, " (the evidence needs 2 draws)"),
                    default=300, help="posterior draws S")
-    t.add_argument("--hidden", type=parse_hidden, default="20,20,20", metavar="W1,W2,...",
+    t.add_argument("--hidden", type=parse_hidden, metavar="W1,W2,...",
+                   default=",".join(map(str, DEFAULT_MODEL["hidden"])),
                    help="hidden layer widths, comma separated ('none': no hidden layer)")
+    t.add_argument("--activation", choices=sorted(ACTIVATIONS),
+                   default=DEFAULT_MODEL["activation"], help="hidden activation")
     t.add_argument("--inference", choices=inferences, default="vi",
-                   help="posterior inference of BayesianMLP"
-                   + ("" if inferences else " (vi, nuts, ensemble, ...)"))
-    t.add_argument("--steps", type=_int_at_least(1), default=3000,
+                   help="posterior inference of BayesianMLP")
+    t.add_argument("--steps", type=_int_at_least(1), default=DEFAULT_MODEL["n_steps"],
                    help="VI optimisation steps")
     t.add_argument("--n-toy", type=_int_at_least(2), default=5000,
                    help="rows of the toy example")
@@ -389,8 +404,9 @@ def _run(args) -> int:
         columns = X.assign(**{target_name: y}) if target_name not in X.columns else X
         regions = region_masks_from_specs(columns, args.region)
     verbose = 0 if args.quiet else 1
-    model = BayesianMLP(hidden=args.hidden, task=args.task, inference=args.inference,
-                        n_steps=args.steps, random_state=args.seed, verbose=verbose)
+    model = BayesianMLP(hidden=args.hidden, activation=args.activation, task=args.task,
+                        inference=args.inference, n_steps=args.steps, random_state=args.seed,
+                        verbose=verbose)
     check_settings = getattr(model, "_settings", None)  # BayesianMLP's own check, if it has one
     if check_settings is not None:
         try:
@@ -398,7 +414,8 @@ def _run(args) -> int:
         except (ValueError, TypeError) as exc:
             raise InputError(" ".join(str(exc).split())) from exc
     test = NFBST(statistic=args.statistic, model=model, n_posterior_samples=args.samples,
-                 rule=args.rule, alpha=args.alpha,
+                 rule=args.rule, calibration=args.calibration, holdout=args.holdout,
+                 n_randomizations=args.randomizations, alpha=args.alpha,
                  correction=None if args.correction == "none" else "bh",
                  random_state=args.seed, verbose=verbose)
 
