@@ -38,7 +38,7 @@ class BayesianMLP(BaseEstimator):
         Hidden layer widths; ``()`` gives Bayesian linear (or softmax) regression.
     activation : {"relu", "tanh", "sigmoid", "gelu"}
     task : {"regression", "classification"}
-    inference : {"vi", "ensemble", "hmc", "nuts"}
+    inference : {"vi", "ensemble", "hmc", "laplace", "nuts"}
         The posterior backend (:mod:`nfbst.backends`, one file each).
         ``"vi"``: mean-field Gaussian VI (Bayes-by-backprop, closed-form KL; see
         ``reparam``); fast, but drops posterior correlations (too narrow marginals).
@@ -46,6 +46,9 @@ class BayesianMLP(BaseEstimator):
         ``"hmc"``: ``n_chains`` adaptive HMC chains advanced in one batched pass (step size
         and diagonal mass matrix adapted in warm-up, trajectory length learned from U-turns);
         split-R̂ and bulk ESS in ``diagnostics_``, a ``UserWarning`` when R̂ > 1.05.
+        ``"laplace"``: laplace-torch's Gauss-Newton Laplace around the MAP (full GGN up to
+        2000 parameters, KFAC beyond; prior precision by marginal likelihood; weight draws
+        pushed through the nonlinear network; ``laplace_`` holds the tuned precision).
         ``"nuts"``: one pyro NUTS chain (the reference; slow).
     prior_scale : float
         Standard deviation of the N(0, s²) prior on every weight and bias (standardised units).
@@ -55,7 +58,8 @@ class BayesianMLP(BaseEstimator):
     n_steps, lr, batch_size, lr_step, lr_gamma, init_scale
         VI optimisation: Adam steps, learning rate, minibatch size (None: full batch up to
         4096 rows), StepLR schedule (per epoch; default None: cosine decay to lr/100 over the
-        steps), initial posterior sd.
+        steps), initial posterior sd. ``n_steps`` and ``lr`` also drive the MAP fits of
+        ``"laplace"``.
     reparam : {"local", "weight"}
         VI gradient estimator: the local reparameterisation trick (default; lower variance,
         O(batch × width) random numbers per step — on the toy example it reaches a better

@@ -11,6 +11,12 @@ if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet "torch==2.13.0"
     .venv/bin/python -m pip install --quiet -e ".[test]"
+    # laplace-torch requires torchvision; PyPI's wheel is a CUDA build that cannot load
+    # beside the CPU torch, and a broken torchvision breaks torchmetrics (and so laplace)
+    # at import. Nothing here uses torchvision: remove it when it does not import.
+    if ! .venv/bin/python -c "import torchvision" >/dev/null 2>&1; then
+        .venv/bin/python -m pip uninstall --quiet -y torchvision
+    fi
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -10,5 +10,6 @@ register("vi", "nfbst.backends.vi:VIBackend")
 register("ensemble", "nfbst.backends.vi:EnsembleBackend")
 register("nuts", "nfbst.backends.nuts:NUTSBackend")
 register("hmc", "nfbst.backends.hmc:HMCBackend")
+register("laplace", "nfbst.backends.laplace:LaplaceBackend")
 
 __all__ = ["Backend", "available", "get_backend", "register"]

@@ -44,6 +44,7 @@ def _coefficients(draws):
 
 FAST = {
     "hmc": dict(num_samples=800, warmup_steps=150),
+    "laplace": dict(n_steps=600, lr=0.05),
 }
 
 
@@ -56,6 +57,8 @@ def test_backend_matches_conjugate_bayesian_linear_regression(inference):
     bnn = BayesianMLP(hidden=(), inference=inference, noise=NOISE, random_state=0,
                       **FAST[inference]).fit(X, y)
     mean, sd = _conjugate_coefficients(X, y, NOISE, prior_precision=1.0)
+    if inference == "laplace":  # MAP under the prior, covariance under the tuned precision
+        _, sd = _conjugate_coefficients(X, y, NOISE, bnn.laplace_["prior_precision"])
     coef = _coefficients(bnn.sample_posterior(800))
     assert np.all(np.abs(coef.mean(0) - mean) < 0.25 * sd)
     assert np.all(np.abs(coef.std(0) / sd - 1) < 0.2)
@@ -185,7 +188,7 @@ def test_hmc_warns_when_chains_have_not_converged():
 @pytest.mark.parametrize("inference", sorted(FAST))
 def test_save_load_round_trip_gives_identical_draws(inference, tmp_path):
     X, y = _linear_data(n=60)
-    params = dict(FAST[inference], num_samples=40, warmup_steps=40)
+    params = dict(FAST[inference], num_samples=40, warmup_steps=40, n_steps=200)
     bnn = BayesianMLP(hidden=(2,), inference=inference, random_state=0, **params).fit(X, y)
     bnn.save(tmp_path / "m")
     again = BayesianMLP.load(tmp_path / "m")
@@ -210,7 +213,7 @@ def _assert_same_states(before, after):
 @pytest.mark.parametrize("inference", sorted(FAST))
 def test_fitting_leaves_global_rng_state_untouched(inference):
     X, y = _linear_data(n=60)
-    params = dict(FAST[inference], num_samples=40, warmup_steps=40)
+    params = dict(FAST[inference], num_samples=40, warmup_steps=40, n_steps=200)
     before = _global_rng_states()
     a = BayesianMLP(hidden=(), inference=inference, random_state=5, **params).fit(X, y)
     _assert_same_states(before, _global_rng_states())
@@ -256,6 +259,24 @@ def test_sampler_refuses_more_draws_than_it_kept():
     assert len(bnn.sample_posterior(40)) == 40
     with pytest.raises(ValueError, match="n_samples=41 exceeds the 40 draws"):
         bnn.sample_posterior(41)
+
+
+def test_laplace_uses_full_ggn_for_small_and_kfac_for_large_networks():
+    from nfbst.backends.laplace import FULL_MAX_PARAMS
+
+    X, y = _linear_data(n=50)
+    small = BayesianMLP(hidden=(3,), inference="laplace", n_steps=50, num_samples=30,
+                        random_state=0).fit(X, y)
+    assert small.laplace_["structure"] == "full" and small.laplace_["n_params"] == 16
+    width = FULL_MAX_PARAMS // 5 + 1  # 5 * width + 1 parameters with d = 3
+    large = BayesianMLP(hidden=(width,), inference="laplace", n_steps=50, num_samples=30,
+                        random_state=0).fit(X, y)
+    assert large.laplace_["structure"] == "kron"
+    assert large.laplace_["n_params"] > FULL_MAX_PARAMS
+    draws = large.sample_posterior(30)
+    assert draws.weights[0].shape == (30, width, 3) and torch.isfinite(draws.forward(X)).all()
+    with pytest.raises(ValueError, match="n_samples=31 exceeds the 30 draws"):
+        large.sample_posterior(31)
 
 
 def test_every_registered_backend_is_documented_in_bayesian_mlp():
