@@ -29,7 +29,7 @@ KINDS = {
     "linear": ["linear 0.25", "linear 0.15", "linear 0.10"],
     "nonlinear": ["sin(1.5 x0)", "interaction x1x2", "interaction x1x2", "quadratic x3²"],
 }
-BACKENDS = ("vi", "hmc", "sgld", "laplace", "anchored", "ensemble")
+BACKENDS = ("vi", "ensemble", "laplace", "sgld", "anchored", "hmc")
 
 
 def _args(parser):
@@ -39,6 +39,8 @@ def _args(parser):
                         help="seeds at n = 1000 with every method of the first backend")
     parser.add_argument("--seeds-backends", type=int, default=15,
                         help="seeds at n = 200 for the other backends")
+    parser.add_argument("--seeds-per-backend", default="hmc=5",
+                        help="overrides of --seeds-backends, e.g. hmc=5,laplace=10")
     parser.add_argument("--seeds-default", type=int, default=15,
                         help="seeds at n = 200 for NFBST() with every default")
     parser.add_argument("--backends", default=",".join(BACKENDS),
@@ -183,14 +185,19 @@ def main(argv=None):
     K = 19 if q else args.randomizations
     S = 20 if q else 100
     n_small, n_large = (60, 120) if q else (200, 1000)
+    seeds_of = {b: args.seeds_backends for b in backends[1:]}
+    for item in filter(None, args.seeds_per_backend.split(",")):
+        name, _, count = item.partition("=")
+        seeds_of[name.strip()] = int(count)
     jobs = []  # (kind, rho, n, seed, backends, full, library_default)
     for kind in KINDS:
         for rho in (0.0, 0.6):
             for s in range(2 if q else args.seeds):
                 jobs.append((kind, rho, n_small, s, backends[:1], True,
                              not q and s < args.seeds_default))
-                if s < (1 if q else args.seeds_backends):
-                    jobs.append((kind, rho, n_small, s, backends[1:], True, False))
+                others = [b for b in backends[1:] if s < (1 if q else seeds_of.get(b, 0))]
+                if others:
+                    jobs.append((kind, rho, n_small, s, others, True, False))
                 jobs.append((kind, rho, n_large, s, backends[:1], s < args.seeds_large_full,
                              False))
     t0 = time.time()
