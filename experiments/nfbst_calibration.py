@@ -236,12 +236,18 @@ def _qq_figure(long, out):
     cols = min(4, len(settings))
     rows = -(-len(settings) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.3 * rows), squeeze=False)
+    methods = list(dict.fromkeys(long.method))
+    backends = list(dict.fromkeys(long.backend))
+    colors = dict(zip(methods, plt.get_cmap("tab10").colors))
+    styles = dict(zip(backends, ["-", "--", ":", "-.", (0, (5, 1)), (0, (1, 3)),
+                                 (0, (3, 1, 1, 1))]))
     for ax, setting in zip(axes.flat, settings):
         g = long[(long.setting == setting) & (long.effect == "null")]
         for (method, backend), gm in g.groupby(["method", "backend"], sort=False):
             p = np.sort(gm.p.to_numpy())
             u = (np.arange(1, len(p) + 1) - 0.5) / len(p)
-            ax.plot(u, p, lw=1, label=f"{method} [{backend}]")
+            ax.plot(u, p, lw=1.6 if "held-out" in method else 0.9, color=colors[method],
+                    ls=styles[backend], label=f"{method} [{backend}]")
         ax.plot([0, 1], [0, 1], color="k", ls=":", lw=0.8)
         ax.set_title(setting, fontsize=8)
         ax.set_xlabel("Uniform quantile")
