@@ -121,7 +121,8 @@ def trainer_step_fn(net, encoding):
     torch.manual_seed(0)
     model = net()
     t = ll.LogicTrainer(model, None if encoding is None else constraint,
-                        encoding=encoding or "dual", tau_lr=2.34, verbose=0)
+                        encoding=encoding or "dual",
+                        encoding_params={"lr": 2.34} if encoding == "dual" else None)
     return t.step
 
 

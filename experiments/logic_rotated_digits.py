@@ -112,7 +112,8 @@ def run(method: str, seed: int, data: dict, epochs: int, tau_lr: float) -> dict:
     encoding = "dual" if method in ("supervised", "dual-sigma1") else method
     trainer = ll.LogicTrainer(
         model, None if method == "supervised" else constraint, encoding=encoding, lambda_=1.0,
-        lr=1e-3, tau_lr=tau_lr, sigma_init=1.0, sigma_target=SIGMA_TARGET.get(method, 1.0),
+        lr=1e-3, encoding_params={"lr": tau_lr} if encoding == "dual" else None,
+        sigma_init=1.0, sigma_target=SIGMA_TARGET.get(method, 1.0),
         random_state=seed, verbose=0,
     )
     t0 = time.perf_counter()

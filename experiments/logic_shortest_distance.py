@@ -118,7 +118,8 @@ def run(method: str, seed: int, data: dict, epochs: int) -> dict:
     trainer = ll.LogicTrainer(
         model, None if method == "supervised" else constraint,
         encoding="dual" if method == "supervised" else method, loss="mse", lambda_=1.0,
-        lr=1e-3, tau_lr=1.0, sigma_init=1.0, sigma_target=0.1, random_state=seed, verbose=0,
+        lr=1e-3, encoding_params={"lr": 1.0} if method == "dual" else None,
+        sigma_init=1.0, sigma_target=0.1, random_state=seed, verbose=0,
     )
     t0 = time.perf_counter()
     trainer.fit(labeled, None if method == "supervised" else unlabeled, epochs=epochs,

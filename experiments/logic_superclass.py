@@ -80,7 +80,9 @@ def run(method: str, seed: int, data: dict, epochs: int) -> dict:
     trainer = ll.LogicTrainer(
         model, None if method == "supervised" else constraint,
         encoding="dual" if method in ("supervised", "dual-sigma1") else method, lambda_=1.0,
-        lr=1e-3, tau_lr=1.0, sigma_init=1.0, sigma_target=SIGMA_TARGET.get(method, 1.0),
+        lr=1e-3, encoding_params=(
+            {"lr": 1.0} if method in ("dual", "dual-sigma1", "supervised") else None),
+        sigma_init=1.0, sigma_target=SIGMA_TARGET.get(method, 1.0),
         random_state=seed, verbose=0,
     )
     t0 = time.perf_counter()

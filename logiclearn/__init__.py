@@ -17,9 +17,11 @@ from .encodings import (
     DualStore,
     Encoding,
     FuzzyEncoding,
+    Penalty,
     PrimalDualEncoding,
     SemanticEncoding,
     get_encoding,
+    register_encoding,
 )
 from .formula import (
     And,
@@ -31,6 +33,7 @@ from .formula import (
     Or,
     all_of,
     any_of,
+    check_formula,
     eq,
     exists,
     forall,
@@ -47,6 +50,7 @@ from .trainer import LogicTrainer
 __all__ = [
     "Term", "term", "Formula", "Atom", "And", "Or", "Not", "ForAll", "Exists",
     "le", "ge", "lt", "gt", "eq", "all_of", "any_of", "implies", "forall", "exists",
+    "check_formula", "Penalty", "register_encoding",
     "Encoding", "DualEncoding", "DualStore", "DL2Encoding", "FuzzyEncoding",
     "PrimalDualEncoding", "SemanticEncoding", "ENCODINGS", "get_encoding",
     "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import Encoding, _Context, prepare
+from ..registry import register_encoding
+from .base import Encoding, FoldContext, prepare
 
 __all__ = ["DualEncoding", "DualStore"]
 
@@ -61,11 +62,20 @@ class DualStore:
                 for (kind, path), t in self.logits.items()}
 
 
+@register_encoding("dual")
 class DualEncoding(Encoding):
     """Dual-variable encoding; ``cost(formula, index)`` uses the stored τ of ``index``.
 
+    In training (:class:`LogicTrainer`) each batch first takes a τ step on the detached costs
+    (:meth:`dual_step`, the :meth:`before_step` hook), then the model's step on
+    ``mean(loss_fn(S_τ))`` with the updated τ. The default map from cost to loss is the
+    truncated-Gaussian likelihood of the paper.
+
     Parameters
     ----------
+    lr : float
+        Step size of the τ update; each example's τ follows the gradient of its own loss
+        term (not of a batch mean), so the step does not depend on the batch size.
     store : DualStore, optional
         Where the duals live (a new one by default).
 
@@ -83,9 +93,28 @@ class DualEncoding(Encoding):
     """
 
     name = "dual"
+    default_loss = "truncated"
+    needs_index = True
 
-    def __init__(self, store: DualStore | None = None):
+    def __init__(self, lr: float = 0.1, store: DualStore | None = None):
+        lr = float(lr)
+        if not lr > 0 or lr == float("inf"):
+            raise ValueError(f"lr (the τ step size) must be a finite number > 0, got {lr}")
+        if store is not None and not isinstance(store, DualStore):
+            raise TypeError(f"store must be a DualStore, got {type(store).__name__}")
+        self.lr = lr
         self.store = store if store is not None else DualStore()
+
+    def before_step(self, formula, index, loss_fn) -> None:
+        """The τ step of SGDA (see :meth:`dual_step`) with this encoding's ``lr``."""
+        self.dual_step(formula, index, loss_fn, self.lr)
+
+    def state_dict(self) -> dict:
+        """The per-example dual logits (see :meth:`DualStore.state_dict`)."""
+        return self.store.state_dict()
+
+    def __repr__(self):
+        return f"DualEncoding(lr={self.lr})"
 
     def _combine(self, costs, path, ctx, kind):
         if ctx.index is None or costs.ndim < 2:
@@ -103,7 +132,7 @@ class DualEncoding(Encoding):
     def disj(self, costs, path, ctx):
         return self._combine(costs, path, ctx, "or")
 
-    def dual_step(self, formula, index, loss_fn=None, lr: float = 0.1) -> None:
+    def dual_step(self, formula, index, loss_fn=None, lr: float | None = None) -> None:
         """One τ step on detached atom costs: descent for ∨ duals, ascent for ∧ duals.
 
         Parameters
@@ -114,8 +143,8 @@ class DualEncoding(Encoding):
         loss_fn : callable, optional
             Map from the per-instance cost to the per-instance loss (identity by default).
             Each example's τ receives the gradient of its own loss term.
-        lr : float
-            Step size of the τ update.
+        lr : float, optional
+            Step size of the τ update (the encoding's ``lr`` by default).
 
         Examples
         --------
@@ -132,7 +161,8 @@ class DualEncoding(Encoding):
         """
         if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
-        ctx = _Context(index, detach=True, leaves={})
+        lr = self.lr if lr is None else float(lr)
+        ctx = FoldContext(index, detach=True, leaves={})
         cost = self._fold(prepare(formula), (), ctx)
         if not ctx.leaves:
             return

@@ -157,7 +157,7 @@ def test_pd_multipliers_ascend_on_violation_and_stay_nonnegative():
     torch.testing.assert_close(costs, torch.tensor([[0.3, 0.0], [0.0, 0.0]]))
     enc.ascend(costs, lr=2.0)
     torch.testing.assert_close(enc.multipliers_, torch.tensor([1.3, 1.0]))
-    assert enc.penalty(costs).item() == pytest.approx(1.3 * 0.15)
+    assert enc.weighted_cost(costs).item() == pytest.approx(1.3 * 0.15)
     enc.ascend(-10 * torch.ones(1, 2), lr=1.0)
     assert torch.all(enc.multipliers_ == 0)
 
