@@ -67,7 +67,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, module, constraint=None, encoding="dual", encoding_params=None,
                  lambda_=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
-                 sigma_init=1.0, sigma_target=1.0, random_state=None, verbose=0):
+                 sigma_init=0.5, sigma_target=0.5, random_state=None, verbose=0):
         self.module = module
         self.constraint = constraint
         self.encoding = encoding

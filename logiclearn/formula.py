@@ -52,7 +52,10 @@ def stack_columns(parts: list[torch.Tensor]) -> torch.Tensor:
     >>> stack_columns([torch.zeros(4), torch.ones(4, 2)]).shape
     torch.Size([4, 3])
     """
-    batch = torch.broadcast_shapes(*[p.shape[:1] if p.ndim == 2 else p.shape for p in parts])
+    lead = [p.shape[:1] if p.ndim == 2 else p.shape for p in parts]
+    if all(ld == lead[0] for ld in lead):  # fast path: one batch size, no broadcasting
+        return torch.cat([p if p.ndim == 2 else p.unsqueeze(-1) for p in parts], dim=-1)
+    batch = torch.broadcast_shapes(*lead)
     cols = []
     for p in parts:
         if p.ndim == 2:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ._random import check_random_state_arg, isolated_rng, torch_generator
 from .encodings import get_encoding, prepare
 from .formula import check_formula
-from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss
+from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss, constraint_loss_derivative
 from .terms import Term
 
 __all__ = ["LogicTrainer", "split_unlabeled"]
@@ -95,7 +95,13 @@ class LogicTrainer:
         Map from cost to loss; ``'auto'`` asks the encoding (``'truncated'`` for the dual
         encoding, ``'linear'`` — the plain cost — for the baselines).
     sigma_init, sigma_target : float
-        σ schedule of the distributional loss.
+        σ schedule of the distributional loss (σ only shrinks, from ``sigma_init`` towards
+        ``sigma_target``). The default 0.5 (the authors' MNIST code keeps σ = 1) is measured
+        on the rotated-digits task (``results/logic_rotated_digits``): with σ = 1 the
+        supervised loss suppresses the hidden class before the constraint's consequent can
+        raise it and the shortcut branch wins on 2-3 seeds in 10; σ = 0.5 makes the
+        constraint's gradient at cost ≈ 1 about 3.5x stronger and the intended branch wins
+        on 10/10.
     loss : {'cross_entropy', 'mse'} or callable
         Supervised loss ``loss(outputs, y)``.
     lr, weight_decay : float
@@ -134,8 +140,8 @@ class LogicTrainer:
     """
 
     def __init__(self, model, constraint=None, encoding="dual", encoding_params=None,
-                 lambda_: float = 1.0, constraint_loss: str = "auto", sigma_init: float = 1.0,
-                 sigma_target: float = 1.0, loss="cross_entropy", lr: float = 1e-3,
+                 lambda_: float = 1.0, constraint_loss: str = "auto", sigma_init: float = 0.5,
+                 sigma_target: float = 0.5, loss="cross_entropy", lr: float = 1e-3,
                  weight_decay: float = 0.0, random_state=None, verbose: int = 0):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -173,8 +179,9 @@ class LogicTrainer:
         self.history_: list = []
 
     # -- one step ----------------------------------------------------------------------------
-    def _closs(self, cost):
-        return constraint_loss(cost, self.constraint_loss_, self.schedule_.sigma)
+    @property
+    def _closs(self):
+        return _ConstraintLoss(self.constraint_loss_, self.schedule_.sigma)
 
     def _formula(self, parts, unlabeled_batch, n_rows):
         terms = [Term(p) for p in parts]
@@ -313,6 +320,38 @@ class LogicTrainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
+
+
+class _ConstraintLoss:
+    """Per-instance map from cost to loss, with its derivative (encodings may use either)."""
+
+    __slots__ = ("kind", "sigma")
+
+    def __init__(self, kind, sigma):
+        self.kind, self.sigma = kind, sigma
+
+    def __call__(self, cost):
+        if self.kind == "truncated" and cost.requires_grad:
+            return _TruncatedNLL.apply(cost, self.sigma)  # one autograd node, not eight
+        return constraint_loss(cost, self.kind, self.sigma)
+
+    def derivative(self, cost):
+        return constraint_loss_derivative(cost, self.kind, self.sigma)
+
+
+class _TruncatedNLL(torch.autograd.Function):
+    """:func:`truncated_gaussian_nll` with its closed-form derivative as the backward."""
+
+    @staticmethod
+    def forward(ctx, cost, sigma):
+        ctx.save_for_backward(cost)
+        ctx.sigma = sigma
+        return constraint_loss(cost, "truncated", sigma)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cost,) = ctx.saved_tensors
+        return grad * constraint_loss_derivative(cost, "truncated", ctx.sigma), None
 
 
 def _cycle(loader):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from ..formula import And, Atom, Or, stack_columns
 from ..registry import register_encoding
 from .base import Encoding, FoldContext, prepare
 
@@ -52,9 +53,13 @@ class DualStore:
         self.logits[key] = table
         return table[index]
 
-    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> None:
-        """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``."""
-        self.logits[key][index] += delta.to(self.logits[key].dtype)
+    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``; returns the
+        updated rows."""
+        table = self.logits[key]
+        rows = table[index] + delta.to(table.dtype)
+        table[index] = rows
+        return rows
 
     def state_dict(self) -> dict:
         """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
@@ -104,6 +109,7 @@ class DualEncoding(Encoding):
             raise TypeError(f"store must be a DualStore, got {type(store).__name__}")
         self.lr = lr
         self.store = store if store is not None else DualStore()
+        self._fresh: dict = {}  # weights after the last τ step, for the same batch's θ step
 
     def before_step(self, formula, index, loss_fn) -> None:
         """The τ step of SGDA (see :meth:`dual_step`) with this encoding's ``lr``."""
@@ -120,6 +126,9 @@ class DualEncoding(Encoding):
         if ctx.index is None or costs.ndim < 2:
             return costs.max(-1).values if kind == "and" else costs.min(-1).values
         key = (kind, path)
+        fresh = self._fresh.pop(key, None)
+        if fresh is not None and fresh[0] is ctx.index and ctx.leaves is None:
+            return (fresh[1].to(costs.dtype) * costs).sum(-1)
         logits = self.store.gather(key, costs.shape[-1], ctx.index)
         if ctx.leaves is not None:
             logits = logits.clone().requires_grad_(True)
@@ -162,8 +171,67 @@ class DualEncoding(Encoding):
         if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
         lr = self.lr if lr is None else float(lr)
+        f = prepare(formula)
+        with torch.no_grad():
+            try:
+                cost, node = self._tape(f, (), index)
+            except _NotTaped:
+                node = None
+        if node is None:  # quantifiers, scalar atoms or no connective: the general path
+            self._dual_step_autograd(f, index, loss_fn, lr)
+            return
+        with torch.no_grad():
+            deriv = getattr(loss_fn, "derivative", None) if loss_fn is not None else None
+            if loss_fn is None:
+                g = torch.ones_like(cost)
+            elif deriv is not None:
+                g = deriv(cost)
+            else:
+                with torch.enable_grad():
+                    c = cost.detach().requires_grad_(True)
+                    (g,) = torch.autograd.grad(loss_fn(c).sum(), [c])
+            self._tape_backward(node, g, index, lr)
+
+    # -- the τ step without autograd: record the fold, then apply the chain rule by hand ----
+    def _tape(self, f, path, index):
+        """Detached fold that records ``(cost, (key, w, children, costs))`` per connective."""
+        if isinstance(f, Atom):
+            c = f.atom_cost(True)
+            if c.ndim == 0:
+                raise _NotTaped
+            return c, None
+        if not isinstance(f, (And, Or)):
+            raise _NotTaped
+        parts, kids, col = [], [], 0
+        for i, child in enumerate(f.children):
+            c, node = self._tape(child, path + (i,), index)
+            parts.append(c)
+            width = c.shape[-1] if c.ndim == 2 else 1
+            if node is not None:
+                kids.append((col, node))
+            col += width
+        costs = stack_columns(parts)
+        if costs.ndim < 2:
+            raise _NotTaped
+        key = ("and" if isinstance(f, And) else "or", path)
+        w = torch.softmax(self.store.gather(key, costs.shape[-1], index), -1).to(costs.dtype)
+        cost = (w * costs).sum(-1)
+        return cost, (key, w, kids, costs, cost)
+
+    def _tape_backward(self, node, g, index, lr):
+        key, w, kids, costs, cost = node
+        # d loss / d logit_j = g * w_j (S_j - S) for S = sum_j softmax(logit)_j S_j
+        grad = g[:, None] * w * (costs - cost[:, None])
+        sign = -1.0 if key[0] == "or" else 1.0
+        for col, child in kids:
+            self._tape_backward(child, g * w[:, col], index, lr)
+        rows = self.store.update(key, index, sign * lr * grad)
+        # the θ step that follows uses these weights: keep them for the same batch
+        self._fresh[key] = (index, torch.softmax(rows, -1))
+
+    def _dual_step_autograd(self, f, index, loss_fn, lr):
         ctx = FoldContext(index, detach=True, leaves={})
-        cost = self._fold(prepare(formula), (), ctx)
+        cost = self._fold(f, (), ctx)
         if not ctx.leaves:
             return
         loss = (loss_fn(cost) if loss_fn is not None else cost).sum()
@@ -176,3 +244,7 @@ class DualEncoding(Encoding):
                 if g is not None:
                     sign = -1.0 if key[0] == "or" else 1.0
                     self.store.update(key, index, sign * lr * g)
+
+
+class _NotTaped(Exception):
+    """The formula needs the general (autograd) τ step: quantifiers or scalar atoms."""
