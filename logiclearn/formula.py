@@ -151,6 +151,9 @@ class Formula:
         >>> type(g).__name__, g.holds().tolist()
         ('Or', [False])
         """
+        if _negation_free(self):  # already in negation normal form: no copy
+            self._is_nnf = True
+            return self
         return _nnf(self, False)
 
 
@@ -417,6 +420,16 @@ class Exists(_Quantifier):
 
     def _truth(self, tol):
         return self.child._truth(tol).any()
+
+
+def _negation_free(f: Formula) -> bool:
+    if isinstance(f, Atom):
+        return True
+    if isinstance(f, Not):
+        return False
+    if isinstance(f, _Connective):
+        return all(_negation_free(c) for c in f.children)
+    return _negation_free(f.child)
 
 
 def _nnf(f: Formula, neg: bool) -> Formula:

@@ -141,6 +141,10 @@ class Term:
 
         return method
 
+    def softmax(self, dim: int = -1) -> Term:
+        """Softmax along ``dim`` (a fast path of the generic tensor-method wrapping)."""
+        return Term(self.value.softmax(dim))
+
     def __getitem__(self, key):
         return Term(self.value[_unwrap(key)])
 

@@ -39,8 +39,13 @@ class DualStore:
 
     def gather(self, key, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
-        n = int(index.max()) + 1 if index.numel() else 0
         table = self.logits.get(key)
+        if table is not None and table.shape[1] == k:
+            try:  # fast path: every id already has a row
+                return table[index]
+            except IndexError:
+                pass
+        n = int(index.max()) + 1 if index.numel() else 0
         if table is None:
             table = torch.zeros(max(n, 1), k)
         elif table.shape[1] != k:
