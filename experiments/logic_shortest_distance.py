@@ -5,8 +5,9 @@ with 15 nodes; a network maps the weighted adjacency matrix to the 15 distances 
 The authors' MLP on the flattened adjacency does not learn the task from 100-300 labelled
 graphs here (test MSE above predicting each node's mean distance), so the default model is a
 small message-passing network with min aggregation (:class:`MinGNN`); ``MLP`` is kept.
-A few graphs carry true distances (Dijkstra, scipy); on the unlabelled graphs, for every node k, with d the prediction on G and d^(k) the prediction on G with nodes 0 and k
-swapped (= distances from k), the constraint is
+A few graphs carry true distances (Dijkstra, scipy); on the unlabelled graphs, for every node
+k, with d the prediction on G and d^(k) the prediction on G with nodes 0 and k swapped
+(= distances from k), the constraint is
 ``AND_{i not in {0,k}} d_i <= d_k + d^(k)_i  AND  d_k = d^(k)_k`` (triangle inequality and
 symmetry). Test MSE, MAE and constraint satisfaction (tolerance 1 distance unit, the code's
 ``tol``) for every encoding but the semantic loss (2**196 worlds) and for supervised-only.
