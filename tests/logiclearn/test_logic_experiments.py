@@ -99,3 +99,13 @@ def test_superclass_constraint_truth(probs, ok):
 
     logits = torch.log(torch.tensor([probs]) + 1e-9)
     assert ll.satisfaction(e.constraint(ll.term(logits)), tol=e.TOL).rate == float(ok)
+
+
+def test_shortcut_diagnosis_quick_mode_writes_its_table(tmp_path):
+    from experiments import logic_shortcut_diagnosis as e
+
+    df = e.main(["--quick", "--out", str(tmp_path)])
+    _check_outputs(tmp_path, ["runs.csv", "diagnosis.md", "diagnosis.csv"])
+    assert len(df) == 2 and df["intended"].between(0, 100).all()
+    trace = e.run(0, e.rd.load(0), 2, trace=True)["trace"]
+    assert len(trace) == 2 and all(0 <= w <= 1 for _, _, w in trace)
