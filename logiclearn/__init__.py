@@ -19,9 +19,11 @@ from .encodings import (
     DualStore,
     Encoding,
     FuzzyEncoding,
+    Penalty,
     PrimalDualEncoding,
     SemanticEncoding,
     get_encoding,
+    register_encoding,
 )
 from .formula import (
     And,
@@ -33,6 +35,7 @@ from .formula import (
     Or,
     all_of,
     any_of,
+    check_formula,
     eq,
     exists,
     forall,
@@ -49,6 +52,7 @@ from .trainer import LogicTrainer
 __all__ = [
     "Term", "term", "Formula", "Atom", "And", "Or", "Not", "ForAll", "Exists",
     "le", "ge", "lt", "gt", "eq", "all_of", "any_of", "implies", "forall", "exists",
+    "check_formula", "Penalty", "register_encoding",
     "Encoding", "DualEncoding", "DualStore", "DL2Encoding", "FuzzyEncoding",
     "PrimalDualEncoding", "SemanticEncoding", "ENCODINGS", "get_encoding",
     "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",

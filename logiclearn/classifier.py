@@ -9,6 +9,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
+from ._random import isolated_rng, torch_generator
 from .data import IndexedDataset
 from .trainer import LogicTrainer
 
@@ -31,13 +32,17 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     constraint : callable or None
         ``constraint(outputs, batch) -> Formula`` as in :class:`LogicTrainer`; ``outputs`` are
         logits (Term), one per view of the unlabelled data.
-    encoding : str
-        See :func:`logiclearn.get_encoding`.
+    encoding : str or Encoding
+        See :func:`logiclearn.get_encoding`; an encoding object is copied in ``fit``.
+    encoding_params : dict, optional
+        Constructor arguments of a named encoding (e.g. ``{'lr': 1.0}`` for ``'dual'``).
     lambda_ : float
         Weight of the constraint.
-    epochs, batch_size, lr, weight_decay, tau_lr, sigma_init, sigma_target :
+    epochs, batch_size, lr, weight_decay, sigma_init, sigma_target :
         Training settings, as in :class:`LogicTrainer`.
-    random_state : int or None
+    random_state : None, int, numpy RandomState or Generator
+        Seeds the re-initialisation of the module, the data order and the training (through
+        ``torch.Generator`` objects; torch's global generator is left as it was).
     verbose : int
 
     Attributes
@@ -60,18 +65,18 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, module, constraint=None, encoding="dual", lambda_=1.0, epochs=20,
-                 batch_size=64, lr=1e-3, weight_decay=0.0, tau_lr=0.1, sigma_init=1.0,
-                 sigma_target=1.0, random_state=None, verbose=0):
+    def __init__(self, module, constraint=None, encoding="dual", encoding_params=None,
+                 lambda_=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
+                 sigma_init=0.5, sigma_target=0.5, random_state=None, verbose=0):
         self.module = module
         self.constraint = constraint
         self.encoding = encoding
+        self.encoding_params = encoding_params
         self.lambda_ = lambda_
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
-        self.tau_lr = tau_lr
         self.sigma_init = sigma_init
         self.sigma_target = sigma_target
         self.random_state = random_state
@@ -92,13 +97,12 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(f"module must be a torch.nn.Module, got {type(self.module).__name__}")
         X, y = check_X_y(X, y, allow_nd=True, dtype=np.float32)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
-        seed = self.random_state
-        if seed is not None:
-            torch.manual_seed(seed)
+        gen = torch_generator(self.random_state)
+        if gen is None:
+            gen = torch_generator(np.random.default_rng())
         self.module_ = copy.deepcopy(self.module)
-        _reset(self.module_)
-        gen = torch.Generator().manual_seed(seed if seed is not None else
-                                            int(np.random.SeedSequence().entropy % 2**31))
+        with isolated_rng(gen):
+            _reset(self.module_)
         Xt, yt = torch.as_tensor(X), torch.as_tensor(y_enc, dtype=torch.int64)
         labeled = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xt, yt),
                                               batch_size=self.batch_size, shuffle=True,
@@ -112,9 +116,13 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
                                                     generator=gen)
         self.trainer_ = LogicTrainer(
             self.module_, self.constraint if unlabeled is not None else None,
-            encoding=self.encoding, lambda_=self.lambda_, lr=self.lr,
-            weight_decay=self.weight_decay, tau_lr=self.tau_lr, sigma_init=self.sigma_init,
-            sigma_target=self.sigma_target, random_state=seed, verbose=self.verbose,
+            encoding=(self.encoding if isinstance(self.encoding, str)
+                      else copy.deepcopy(self.encoding)),
+            encoding_params=self.encoding_params, lambda_=self.lambda_, lr=self.lr,
+            weight_decay=self.weight_decay, sigma_init=self.sigma_init,
+            sigma_target=self.sigma_target,
+            random_state=int(torch.randint(2**31 - 1, (), generator=gen)),
+            verbose=self.verbose,
         ).fit(labeled, unlabeled, epochs=self.epochs)
         return self
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .formula import And, Atom, Formula, Not, Or, _check_root, _Quantifier
+from .formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula
 
 __all__ = ["Satisfaction", "satisfaction"]
 
@@ -82,12 +82,10 @@ def satisfaction(formula: Formula, tol: float = 1e-2) -> Satisfaction:
     >>> s.branches["rate"].round(3).tolist()
     [0.333, 0.333]
     """
-    if not isinstance(formula, Formula):
-        raise TypeError(f"formula must be a logiclearn Formula, got {type(formula).__name__}")
+    check_formula(formula)
     tol = float(tol)
     if not tol >= 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
-    _check_root(formula)
     truth = formula._truth(tol).detach().cpu().numpy()
     rows: list = []
     _branches(formula, "root", tol, rows)
@@ -109,5 +107,5 @@ def _branches(f, path, tol, rows):
     if isinstance(f, (And, Or)):
         for i, c in enumerate(f.children):
             _branches(c, f"{path}/{i}", tol, rows)
-    elif isinstance(f, (Not, _Quantifier)):
+    elif isinstance(f, (Not, ForAll, Exists)):
         _branches(f.child, f"{path}/0", tol, rows)

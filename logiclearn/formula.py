@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import torch
 
-from .terms import as_expr
+from .registry import get_encoding
+from .terms import as_expr, register_comparisons
 
 __all__ = [
     "Formula", "Atom", "And", "Or", "Not", "ForAll", "Exists",
     "le", "ge", "lt", "gt", "eq", "all_of", "any_of", "implies", "forall", "exists",
-    "stack_columns",
+    "stack_columns", "check_formula",
 ]
 
 
@@ -51,7 +52,10 @@ def stack_columns(parts: list[torch.Tensor]) -> torch.Tensor:
     >>> stack_columns([torch.zeros(4), torch.ones(4, 2)]).shape
     torch.Size([4, 3])
     """
-    batch = torch.broadcast_shapes(*[p.shape[:1] if p.ndim == 2 else p.shape for p in parts])
+    lead = [p.shape[:1] if p.ndim == 2 else p.shape for p in parts]
+    if all(ld == lead[0] for ld in lead):  # fast path: one batch size, no broadcasting
+        return torch.cat([p if p.ndim == 2 else p.unsqueeze(-1) for p in parts], dim=-1)
+    batch = torch.broadcast_shapes(*lead)
     cols = []
     for p in parts:
         if p.ndim == 2:
@@ -119,7 +123,7 @@ class Formula:
         >>> (~(x == 0)).holds().tolist()
         [False, True]
         """
-        _check_root(self)
+        check_formula(self)
         return self._truth(float(tol))
 
     def cost(self, encoding="dual", **kwargs) -> torch.Tensor:
@@ -133,8 +137,6 @@ class Formula:
         >>> ((x >= 0.5) | (x <= 0.1)).cost("dl2").tolist()
         [0.030000001192092896, 0.0]
         """
-        from .encodings import get_encoding
-
         return get_encoding(encoding).cost(self, **kwargs)
 
     def nnf(self) -> Formula:
@@ -149,6 +151,9 @@ class Formula:
         >>> type(g).__name__, g.holds().tolist()
         ('Or', [False])
         """
+        if _negation_free(self):  # already in negation normal form: no copy
+            self._is_nnf = True
+            return self
         return _nnf(self, False)
 
 
@@ -158,12 +163,42 @@ def _as_formula(f, name: str) -> Formula:
     return f
 
 
-def _check_root(f: Formula) -> None:
-    if isinstance(f, Atom) and f.expr.ndim == 2:
+def check_formula(formula, name: str = "formula") -> Formula:
+    """Return ``formula`` if it can be evaluated on its own; raise a clear error otherwise.
+
+    A formula must be a :class:`Formula`, and a vector atom (shape ``(B, k)``) must sit inside
+    ``all_of``/``any_of``, which say whether all or any of its k columns must hold.
+
+    Parameters
+    ----------
+    formula : Formula
+    name : str
+        Name used in the error message.
+
+    Returns
+    -------
+    Formula
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> p = ll.term(torch.rand(4, 3))
+    >>> type(ll.check_formula(ll.any_of(p >= 0.5))).__name__
+    'Or'
+    >>> ll.check_formula(p >= 0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: formula: a vector atom of shape (4, 3) must sit inside all_of/any_of, ...
+    """
+    if not isinstance(formula, Formula):
+        raise TypeError(f"{name} must be a logiclearn Formula, got {type(formula).__name__}")
+    if isinstance(formula, Atom) and formula.expr.ndim == 2:
         raise ValueError(
-            f"a vector atom of shape {tuple(f.expr.shape)} must sit inside all_of/any_of, "
-            "which say whether all or any of its columns must hold"
+            f"{name}: a vector atom of shape {tuple(formula.expr.shape)} must sit inside "
+            "all_of/any_of, which say whether all or any of its columns must hold"
         )
+    return formula
 
 
 class Atom(Formula):
@@ -328,8 +363,7 @@ class Not(Formula):
     """
 
     def __init__(self, child, name=None):
-        self.child = _as_formula(child, "negated formula")
-        _check_root(self.child)
+        self.child = check_formula(child, "negated formula")
         self.name = name
 
     @property
@@ -345,8 +379,7 @@ class Not(Formula):
 
 class _Quantifier(Formula):
     def __init__(self, child, name=None):
-        self.child = _as_formula(child, "quantified formula")
-        _check_root(self.child)
+        self.child = check_formula(child, "quantified formula")
         if self.child.batch_size is None:
             raise ValueError("a quantifier needs a formula with a batch axis (shape (B,))")
         self.name = name
@@ -387,6 +420,16 @@ class Exists(_Quantifier):
 
     def _truth(self, tol):
         return self.child._truth(tol).any()
+
+
+def _negation_free(f: Formula) -> bool:
+    if isinstance(f, Atom):
+        return True
+    if isinstance(f, Not):
+        return False
+    if isinstance(f, _Connective):
+        return all(_negation_free(c) for c in f.children)
+    return _negation_free(f.child)
 
 
 def _nnf(f: Formula, neg: bool) -> Formula:
@@ -562,3 +605,4 @@ def exists(formula, name: str | None = None) -> Exists:
     return Exists(formula, name=name)
 
 
+register_comparisons(le=le, ge=ge, lt=lt, gt=gt, eq=eq)

@@ -11,8 +11,8 @@ import math
 
 import torch
 
-__all__ = ["truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",
-           "CONSTRAINT_LOSSES"]
+__all__ = ["truncated_gaussian_nll", "gaussian_nll", "constraint_loss",
+           "constraint_loss_derivative", "SigmaSchedule", "CONSTRAINT_LOSSES"]
 
 CONSTRAINT_LOSSES = ("truncated", "gaussian", "linear")
 
@@ -82,6 +82,31 @@ def constraint_loss(cost: torch.Tensor, kind: str = "truncated", sigma: float = 
         return gaussian_nll(cost, sigma)
     if kind == "linear":
         return cost
+    raise ValueError(f"constraint loss must be one of {CONSTRAINT_LOSSES}, got {kind!r}")
+
+
+def constraint_loss_derivative(cost: torch.Tensor, kind: str = "truncated",
+                               sigma: float = 1.0) -> torch.Tensor:
+    """Derivative of :func:`constraint_loss` with respect to the cost, elementwise.
+
+    For ``'truncated'``: ``S/σ² + √(2/π) exp(-S²/(2σ²)) / (σ (1 + erf(S/(σ√2))))``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from logiclearn.loss import constraint_loss_derivative
+    >>> constraint_loss_derivative(torch.tensor([0.0, 1.0]), "gaussian", 0.5)
+    tensor([0., 4.])
+    """
+    if kind == "linear":
+        return torch.ones_like(cost)
+    sigma = _check_sigma(sigma)
+    if kind == "gaussian":
+        return cost / sigma**2
+    if kind == "truncated":
+        z = cost / sigma
+        return (z + math.sqrt(2.0 / math.pi) * torch.exp(-0.5 * z * z)
+                / (1.0 + torch.erf(z / math.sqrt(2.0)))) / sigma
     raise ValueError(f"constraint loss must be one of {CONSTRAINT_LOSSES}, got {kind!r}")
 
 

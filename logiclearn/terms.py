@@ -11,7 +11,28 @@ import numbers
 
 import torch
 
-__all__ = ["Term", "term", "as_expr"]
+__all__ = ["Term", "term", "as_expr", "register_comparisons"]
+
+# atom constructors for <=, >=, <, >, ==; logiclearn.formula registers them at import, so that
+# terms.py does not import formula.py (which imports this module)
+_COMPARISONS: dict = {}
+
+
+def register_comparisons(**constructors) -> None:
+    """Set the atom constructors behind ``Term``'s comparisons (``le``, ``ge``, ``lt``, ``gt``,
+    ``eq``); :mod:`logiclearn.formula` calls it once.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> type(ll.term(torch.zeros(2)) <= 1.0).__name__
+    'Atom'
+    """
+    unknown = set(constructors) - {"le", "ge", "lt", "gt", "eq"}
+    if unknown:
+        raise ValueError(f"comparisons must be among le, ge, lt, gt, eq; got {sorted(unknown)}")
+    _COMPARISONS.update(constructors)
 
 
 def as_expr(x, name: str = "term") -> torch.Tensor | float:
@@ -120,6 +141,10 @@ class Term:
 
         return method
 
+    def softmax(self, dim: int = -1) -> Term:
+        """Softmax along ``dim`` (a fast path of the generic tensor-method wrapping)."""
+        return Term(self.value.softmax(dim))
+
     def __getitem__(self, key):
         return Term(self.value[_unwrap(key)])
 
@@ -162,29 +187,19 @@ class Term:
 
     # -- comparisons give atoms ------------------------------------------------------------
     def __le__(self, other):
-        from .formula import le
-
-        return le(self, other)
+        return _COMPARISONS["le"](self, other)
 
     def __ge__(self, other):
-        from .formula import ge
-
-        return ge(self, other)
+        return _COMPARISONS["ge"](self, other)
 
     def __lt__(self, other):
-        from .formula import lt
-
-        return lt(self, other)
+        return _COMPARISONS["lt"](self, other)
 
     def __gt__(self, other):
-        from .formula import gt
-
-        return gt(self, other)
+        return _COMPARISONS["gt"](self, other)
 
     def __eq__(self, other):  # noqa: D105 - returns an Atom
-        from .formula import eq
-
-        return eq(self, other)
+        return _COMPARISONS["eq"](self, other)
 
     __hash__ = object.__hash__
 

@@ -1,12 +1,29 @@
-"""Common machinery of encodings: fold a negation-normal-form formula into a cost tensor."""
+"""The encoding protocol, and the fold of a negation-normal-form formula into a cost tensor.
+
+:class:`LogicTrainer` only talks to an encoding through this protocol, so a new encoding is
+one file (a subclass registered with :func:`logiclearn.register_encoding`) that the trainer does
+not need to know about:
+
+* ``default_loss`` — the map from cost to loss when the trainer's ``constraint_loss='auto'``;
+* ``needs_index`` — whether unlabelled batches must carry example ids;
+* ``before_step(formula, index, loss_fn)`` — run before the model's step (the dual τ step);
+* ``penalty(formula, index, loss_fn) -> Penalty`` — the term added to the supervised loss;
+* ``after_step(penalty)`` — run after the model's step (the multipliers' ascent of ``'pd'``);
+* ``state_dict()`` — the encoding's own learned state (duals, multipliers).
+
+Encodings with their own variables also own their step sizes (``DualEncoding(lr=...)``,
+``PrimalDualEncoding(lr=..., update_freq=...)``).
+"""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-from ..formula import And, Atom, Exists, ForAll, Formula, Or, _check_root, stack_columns
+from ..formula import And, Atom, Exists, ForAll, Formula, Or, check_formula, stack_columns
 
-__all__ = ["Encoding", "prepare"]
+__all__ = ["Encoding", "Penalty", "FoldContext", "prepare"]
 
 
 def prepare(formula) -> Formula:
@@ -21,13 +38,31 @@ def prepare(formula) -> Formula:
     >>> type(prepare(~(x <= 0))).__name__
     'Atom'
     """
-    if not isinstance(formula, Formula):
-        raise TypeError(f"formula must be a logiclearn Formula, got {type(formula).__name__}")
-    _check_root(formula)
+    check_formula(formula)
     return formula if getattr(formula, "_is_nnf", False) else formula.nnf()
 
 
-class _Context:
+class Penalty(NamedTuple):
+    """What :meth:`Encoding.penalty` returns.
+
+    Attributes
+    ----------
+    value : Tensor, shape ()
+        Differentiable term added (times λ) to the supervised loss.
+    cost : Tensor, shape (B,) or ()
+        Per-instance cost (for the σ schedule and the history).
+    extra : object
+        Anything the encoding's :meth:`~Encoding.after_step` needs (``None`` by default).
+    """
+
+    value: torch.Tensor
+    cost: torch.Tensor
+    extra: object = None
+
+
+class FoldContext:
+    """State of one fold: example ids, whether atoms are detached, dual leaves to collect."""
+
     __slots__ = ("index", "detach", "leaves")
 
     def __init__(self, index=None, detach=False, leaves=None):
@@ -35,12 +70,13 @@ class _Context:
 
 
 class Encoding:
-    """Base class: a cost ``>= 0`` per instance, 0 where the formula holds.
+    """Base class: a cost ``>= 0`` per instance, 0 where the formula holds, plus training hooks.
 
     Subclasses define :meth:`conj` and :meth:`disj` over a ``(..., K)`` tensor of children's
     costs and may transform atom costs with :meth:`atom`. Quantifiers: ``forall`` is the mean
     cost over the batch (the expectation of the training objective, 0 iff every instance is
-    satisfied) and ``exists`` the minimum.
+    satisfied) and ``exists`` the minimum. The hooks default to a stateless penalty
+    ``mean(loss_fn(cost))``.
 
     Examples
     --------
@@ -52,6 +88,10 @@ class Encoding:
     """
 
     name = "base"
+    #: cost -> loss map used when the trainer's ``constraint_loss`` is ``'auto'``
+    default_loss = "linear"
+    #: whether the unlabelled batches must end with example ids
+    needs_index = False
 
     def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
         """Cost of ``formula``: shape ``(B,)`` per instance, or ``()`` when quantified.
@@ -68,8 +108,45 @@ class Encoding:
         -------
         Tensor
         """
-        return self._fold(prepare(formula), (), _Context(index, detach))
+        return self._fold(prepare(formula), (), FoldContext(index, detach))
 
+    # -- training hooks (the protocol LogicTrainer uses) ---------------------------------------
+    def before_step(self, formula, index, loss_fn) -> None:
+        """Hook run on each batch before the model's step (nothing by default).
+
+        Parameters
+        ----------
+        formula : Formula
+            In negation normal form (see :func:`prepare`).
+        index : LongTensor of shape (B,) or None
+            Example ids of the unlabelled batch.
+        loss_fn : callable
+            Map from the per-instance cost to the per-instance loss.
+        """
+
+    def penalty(self, formula, index, loss_fn) -> Penalty:
+        """Differentiable constraint term of a batch: ``mean(loss_fn(cost))`` by default.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import logiclearn as ll
+        >>> x = ll.term(torch.tensor([0.2, 0.7]))
+        >>> p = ll.get_encoding("dl2").penalty(x >= 0.5, None, lambda c: c)
+        >>> round(p.value.item(), 3), [round(v, 3) for v in p.cost.tolist()]
+        (0.15, [0.3, 0.0])
+        """
+        cost = self.cost(formula, index=index)
+        return Penalty(loss_fn(cost).mean(), cost)
+
+    def after_step(self, penalty: Penalty) -> None:
+        """Hook run on each batch after the model's step (nothing by default)."""
+
+    def state_dict(self) -> dict:
+        """The encoding's learned state as a dict of tensors (empty by default)."""
+        return {}
+
+    # -- the fold ------------------------------------------------------------------------------
     def _fold(self, f, path, ctx):
         if isinstance(f, Atom):
             return self.atom(f.atom_cost(ctx.detach))
@@ -89,11 +166,13 @@ class Encoding:
         """Transform an atom's DL2 cost (identity by default)."""
         return cost
 
-    def conj(self, costs, path, ctx):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def conj(self, costs, path, ctx):
+        """Cost of a conjunction from its children's costs ``(..., K)``."""
+        raise NotImplementedError(f"{type(self).__name__} must define conj(costs, path, ctx)")
 
-    def disj(self, costs, path, ctx):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def disj(self, costs, path, ctx):
+        """Cost of a disjunction from its children's costs ``(..., K)``."""
+        raise NotImplementedError(f"{type(self).__name__} must define disj(costs, path, ctx)")
 
     def __repr__(self):
         return f"{type(self).__name__}()"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ..registry import register_encoding
 from .base import Encoding
 
 __all__ = ["DL2Encoding"]
 
 
+@register_encoding("dl2")
 class DL2Encoding(Encoding):
     """DL2 cost: atoms ``max(e,0)`` / ``|e|``, ``S(a & b) = S(a) + S(b)``, ``S(a | b) = S(a) S(b)``.
 

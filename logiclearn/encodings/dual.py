@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from .base import Encoding, _Context, prepare
+from ..formula import And, Atom, Or, stack_columns
+from ..registry import register_encoding
+from .base import Encoding, FoldContext, prepare
 
 __all__ = ["DualEncoding", "DualStore"]
 
@@ -37,8 +39,13 @@ class DualStore:
 
     def gather(self, key, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
-        n = int(index.max()) + 1 if index.numel() else 0
         table = self.logits.get(key)
+        if table is not None and table.shape[1] == k:
+            try:  # fast path: every id already has a row
+                return table[index]
+            except IndexError:
+                pass
+        n = int(index.max()) + 1 if index.numel() else 0
         if table is None:
             table = torch.zeros(max(n, 1), k)
         elif table.shape[1] != k:
@@ -51,9 +58,13 @@ class DualStore:
         self.logits[key] = table
         return table[index]
 
-    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> None:
-        """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``."""
-        self.logits[key][index] += delta.to(self.logits[key].dtype)
+    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+        """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``; returns the
+        updated rows."""
+        table = self.logits[key]
+        rows = table[index] + delta.to(table.dtype)
+        table[index] = rows
+        return rows
 
     def state_dict(self) -> dict:
         """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
@@ -61,11 +72,20 @@ class DualStore:
                 for (kind, path), t in self.logits.items()}
 
 
+@register_encoding("dual")
 class DualEncoding(Encoding):
     """Dual-variable encoding; ``cost(formula, index)`` uses the stored τ of ``index``.
 
+    In training (:class:`LogicTrainer`) each batch first takes a τ step on the detached costs
+    (:meth:`dual_step`, the :meth:`before_step` hook), then the model's step on
+    ``mean(loss_fn(S_τ))`` with the updated τ. The default map from cost to loss is the
+    truncated-Gaussian likelihood of the paper.
+
     Parameters
     ----------
+    lr : float
+        Step size of the τ update; each example's τ follows the gradient of its own loss
+        term (not of a batch mean), so the step does not depend on the batch size.
     store : DualStore, optional
         Where the duals live (a new one by default).
 
@@ -83,14 +103,37 @@ class DualEncoding(Encoding):
     """
 
     name = "dual"
+    default_loss = "truncated"
+    needs_index = True
 
-    def __init__(self, store: DualStore | None = None):
+    def __init__(self, lr: float = 0.1, store: DualStore | None = None):
+        lr = float(lr)
+        if not lr > 0 or lr == float("inf"):
+            raise ValueError(f"lr (the τ step size) must be a finite number > 0, got {lr}")
+        if store is not None and not isinstance(store, DualStore):
+            raise TypeError(f"store must be a DualStore, got {type(store).__name__}")
+        self.lr = lr
         self.store = store if store is not None else DualStore()
+        self._fresh: dict = {}  # weights after the last τ step, for the same batch's θ step
+
+    def before_step(self, formula, index, loss_fn) -> None:
+        """The τ step of SGDA (see :meth:`dual_step`) with this encoding's ``lr``."""
+        self.dual_step(formula, index, loss_fn, self.lr)
+
+    def state_dict(self) -> dict:
+        """The per-example dual logits (see :meth:`DualStore.state_dict`)."""
+        return self.store.state_dict()
+
+    def __repr__(self):
+        return f"DualEncoding(lr={self.lr})"
 
     def _combine(self, costs, path, ctx, kind):
         if ctx.index is None or costs.ndim < 2:
             return costs.max(-1).values if kind == "and" else costs.min(-1).values
         key = (kind, path)
+        fresh = self._fresh.pop(key, None)
+        if fresh is not None and fresh[0] is ctx.index and ctx.leaves is None:
+            return (fresh[1].to(costs.dtype) * costs).sum(-1)
         logits = self.store.gather(key, costs.shape[-1], ctx.index)
         if ctx.leaves is not None:
             logits = logits.clone().requires_grad_(True)
@@ -103,7 +146,7 @@ class DualEncoding(Encoding):
     def disj(self, costs, path, ctx):
         return self._combine(costs, path, ctx, "or")
 
-    def dual_step(self, formula, index, loss_fn=None, lr: float = 0.1) -> None:
+    def dual_step(self, formula, index, loss_fn=None, lr: float | None = None) -> None:
         """One τ step on detached atom costs: descent for ∨ duals, ascent for ∧ duals.
 
         Parameters
@@ -114,8 +157,8 @@ class DualEncoding(Encoding):
         loss_fn : callable, optional
             Map from the per-instance cost to the per-instance loss (identity by default).
             Each example's τ receives the gradient of its own loss term.
-        lr : float
-            Step size of the τ update.
+        lr : float, optional
+            Step size of the τ update (the encoding's ``lr`` by default).
 
         Examples
         --------
@@ -132,8 +175,68 @@ class DualEncoding(Encoding):
         """
         if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
-        ctx = _Context(index, detach=True, leaves={})
-        cost = self._fold(prepare(formula), (), ctx)
+        lr = self.lr if lr is None else float(lr)
+        f = prepare(formula)
+        with torch.no_grad():
+            try:
+                cost, node = self._tape(f, (), index)
+            except _NotTaped:
+                node = None
+        if node is None:  # quantifiers, scalar atoms or no connective: the general path
+            self._dual_step_autograd(f, index, loss_fn, lr)
+            return
+        with torch.no_grad():
+            deriv = getattr(loss_fn, "derivative", None) if loss_fn is not None else None
+            if loss_fn is None:
+                g = torch.ones_like(cost)
+            elif deriv is not None:
+                g = deriv(cost)
+            else:
+                with torch.enable_grad():
+                    c = cost.detach().requires_grad_(True)
+                    (g,) = torch.autograd.grad(loss_fn(c).sum(), [c])
+            self._tape_backward(node, g, index, lr)
+
+    # -- the τ step without autograd: record the fold, then apply the chain rule by hand ----
+    def _tape(self, f, path, index):
+        """Detached fold that records ``(cost, (key, w, children, costs))`` per connective."""
+        if isinstance(f, Atom):
+            c = f.atom_cost(True)
+            if c.ndim == 0:
+                raise _NotTaped
+            return c, None
+        if not isinstance(f, (And, Or)):
+            raise _NotTaped
+        parts, kids, col = [], [], 0
+        for i, child in enumerate(f.children):
+            c, node = self._tape(child, path + (i,), index)
+            parts.append(c)
+            width = c.shape[-1] if c.ndim == 2 else 1
+            if node is not None:
+                kids.append((col, node))
+            col += width
+        costs = stack_columns(parts)
+        if costs.ndim < 2:
+            raise _NotTaped
+        key = ("and" if isinstance(f, And) else "or", path)
+        w = torch.softmax(self.store.gather(key, costs.shape[-1], index), -1).to(costs.dtype)
+        cost = (w * costs).sum(-1)
+        return cost, (key, w, kids, costs, cost)
+
+    def _tape_backward(self, node, g, index, lr):
+        key, w, kids, costs, cost = node
+        # d loss / d logit_j = g * w_j (S_j - S) for S = sum_j softmax(logit)_j S_j
+        grad = g[:, None] * w * (costs - cost[:, None])
+        sign = -1.0 if key[0] == "or" else 1.0
+        for col, child in kids:
+            self._tape_backward(child, g * w[:, col], index, lr)
+        rows = self.store.update(key, index, sign * lr * grad)
+        # the θ step that follows uses these weights: keep them for the same batch
+        self._fresh[key] = (index, torch.softmax(rows, -1))
+
+    def _dual_step_autograd(self, f, index, loss_fn, lr):
+        ctx = FoldContext(index, detach=True, leaves={})
+        cost = self._fold(f, (), ctx)
         if not ctx.leaves:
             return
         loss = (loss_fn(cost) if loss_fn is not None else cost).sum()
@@ -146,3 +249,7 @@ class DualEncoding(Encoding):
                 if g is not None:
                     sign = -1.0 if key[0] == "or" else 1.0
                     self.store.update(key, index, sign * lr * g)
+
+
+class _NotTaped(Exception):
+    """The formula needs the general (autograd) τ step: quantifiers or scalar atoms."""

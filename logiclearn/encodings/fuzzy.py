@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ..registry import register_encoding
 from .base import Encoding
 
 __all__ = ["FuzzyEncoding", "TNORMS"]
@@ -68,3 +69,9 @@ class FuzzyEncoding(Encoding):
 
     def __repr__(self):
         return f"FuzzyEncoding(tnorm={self.tnorm!r})"
+
+
+for _t in TNORMS:
+    register_encoding(_t, lambda _t=_t: FuzzyEncoding(_t),
+                      aliases=(f"fuzzy-{_t}",) + (("fuzzy",) if _t == "product" else ())
+                      + (("goedel",) if _t == "godel" else ()))

@@ -15,12 +15,14 @@ import itertools
 
 import torch
 
-from ..formula import And, Atom, Exists, ForAll, Formula, Not, Or, _check_root, stack_columns
+from ..formula import And, Atom, Exists, ForAll, Not, Or, check_formula, stack_columns
+from ..registry import register_encoding
 from .base import Encoding
 
 __all__ = ["SemanticEncoding"]
 
 
+@register_encoding("semantic", aliases=("semantic-loss",))
 class SemanticEncoding(Encoding):
     """Semantic loss ``-log Σ_{w ⊨ φ} Π_i p_i^{w_i} (1 - p_i)^{1 - w_i}`` by enumeration.
 
@@ -49,10 +51,7 @@ class SemanticEncoding(Encoding):
         self.max_vars = int(max_vars)
 
     def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
-        if not isinstance(formula, Formula):
-            raise TypeError(f"formula must be a logiclearn Formula, got {type(formula).__name__}")
-        _check_root(formula)
-        f = formula
+        f = check_formula(formula)
         if isinstance(f, (ForAll, Exists)):
             c = self.cost(f.child, index, detach)
             return c.mean() if isinstance(f, ForAll) else c.min()

@@ -60,3 +60,24 @@ def test_invalid_inputs_are_refused():
         ll.ConstrainedClassifier(torch.nn.Linear(2, 2)).fit(np.r_[X[:-1], [[np.nan, 0]]], y)
     with pytest.raises(TypeError, match="torch.nn.Module"):
         ll.ConstrainedClassifier("mlp").fit(X, y)
+
+
+def test_encoding_params_reach_the_encoding_and_encoding_objects_are_copied():
+    X, y, U = _xy()
+    clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, epochs=2,
+                                   encoding_params={"lr": 0.7}, random_state=0).fit(X, y, U)
+    assert clf.trainer_.encoding_.lr == 0.7
+    enc = ll.DualEncoding(lr=0.3)
+    clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, epochs=2, encoding=enc,
+                                   random_state=0).fit(X, y, U)
+    assert clf.trainer_.encoding_ is not enc and clf.trainer_.encoding_.lr == 0.3
+    assert not enc.store.logits  # the given object keeps no state from the fit
+
+
+def test_fit_leaves_the_global_torch_generator_alone():
+    X, y, U = _xy()
+    module = torch.nn.Linear(2, 2)
+    before = torch.get_rng_state()
+    ll.ConstrainedClassifier(module, _confident, epochs=2,
+                             random_state=np.random.RandomState(0)).fit(X, y, U)
+    assert torch.equal(before, torch.get_rng_state())

@@ -157,7 +157,7 @@ def test_pd_multipliers_ascend_on_violation_and_stay_nonnegative():
     torch.testing.assert_close(costs, torch.tensor([[0.3, 0.0], [0.0, 0.0]]))
     enc.ascend(costs, lr=2.0)
     torch.testing.assert_close(enc.multipliers_, torch.tensor([1.3, 1.0]))
-    assert enc.penalty(costs).item() == pytest.approx(1.3 * 0.15)
+    assert enc.weighted_cost(costs).item() == pytest.approx(1.3 * 0.15)
     enc.ascend(-10 * torch.ones(1, 2), lr=1.0)
     assert torch.all(enc.multipliers_ == 0)
 
@@ -177,3 +177,31 @@ def test_unknown_encoding_name_is_a_value_error():
         ll.get_encoding("tnorm")
     with pytest.raises(TypeError, match="encoding must be"):
         ll.get_encoding(3)
+
+
+def test_hand_chain_rule_tau_step_equals_the_autograd_tau_step():
+    from logiclearn.loss import truncated_gaussian_nll
+
+    g = torch.Generator().manual_seed(0)
+    x = ll.term(torch.rand(6, 5, generator=g) * 2)
+    # nested: (any of 3 columns | (x3 <= 0 & x4 <= 0.5)) & x4 <= 1
+    f = (ll.any_of(x[:, :3] <= 0.0) | ((x[:, 3] <= 0.0) & (x[:, 4] <= 0.5))) & (x[:, 4] <= 1.0)
+    idx = torch.tensor([0, 2, 4, 6, 8, 10])
+
+    class Loss:  # with a derivative: the encoding's chain rule by hand
+        def __call__(self, c):
+            return truncated_gaussian_nll(c, 0.5)
+
+        def derivative(self, c):
+            from logiclearn.loss import constraint_loss_derivative
+            return constraint_loss_derivative(c, "truncated", 0.5)
+
+    by_hand, by_autograd = ll.get_encoding("dual", lr=3.0), ll.get_encoding("dual", lr=3.0)
+    for _ in range(3):
+        by_hand.dual_step(f, idx, Loss())
+        by_autograd._dual_step_autograd(ll.encodings.prepare(f), idx, Loss(), 3.0)
+    a, b = by_hand.state_dict(), by_autograd.state_dict()
+    assert sorted(a) == sorted(b) and len(a) == 4  # the root and, two or, the inner and
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+        assert a[k].abs().max() > 0.01  # the duals did move

@@ -17,21 +17,47 @@ def _check_outputs(out, stems):
 def test_rotated_digits_quick_mode_writes_results(tmp_path):
     from experiments import logic_rotated_digits as e
 
-    df = e.main(["--quick", "--out", str(tmp_path), "--methods", "supervised", "dual", "pd"])
-    _check_outputs(tmp_path, ["runs.csv", "summary.csv", "summary.md", "branches.png"])
-    assert list(df["method"]) == ["supervised", "dual", "pd"]
+    df = e.main(["--quick", "--out", str(tmp_path), "--methods", "supervised", "dual", "pd",
+                 "--pairs", "6:9", "9:6"])
+    _check_outputs(tmp_path, ["runs.csv", "summary.csv", "summary.md", "per_seed.md",
+                              "branches.png"])
+    assert list(df["method"]) == ["supervised", "dual", "pd"] * 2
+    assert list(df["pair"]) == ["6:9"] * 3 + ["9:6"] * 3
     assert df[["accuracy", "shortcut", "intended"]].apply(lambda c: c.between(0, 100)).all().all()
     assert "98.43" in (tmp_path / "summary.md").read_text()
 
 
-def test_rotated_digits_check_formula_branches_match_argmax_margins():
+def test_rotated_digits_refuses_a_pair_that_is_not_two_different_digits(tmp_path):
     from experiments import logic_rotated_digits as e
 
-    logits_r = torch.tensor([[0.0] * 9 + [5.0], [5.0] + [0.0] * 9])  # R(x) is 9 / is 0
-    logits_x = torch.tensor([[0.0] * 6 + [5.0] + [0.0] * 3, [0.0] * 10])  # x is 6 / uniform
-    s = ll.satisfaction(e.check_formula(logits_x, logits_r), tol=e.TOL)
+    for bad in (["--pairs", "6:6"], ["--pairs", "6-9"], ["--pairs", "12:9"]):
+        with pytest.raises(SystemExit):
+            e.main(["--quick", "--out", str(tmp_path), *bad])
+    with pytest.raises(ValueError, match="--hidden and --twin go together"):
+        e.main(["--quick", "--out", str(tmp_path), "--hidden", "6"])
+
+
+@pytest.mark.parametrize("hidden, twin", [(6, 9), (9, 6)])
+def test_rotated_digits_check_formula_branches_match_argmax_margins(hidden, twin):
+    from experiments import logic_rotated_digits as e
+
+    def onehot(k):
+        v = [0.0] * 10
+        if k is not None:
+            v[k] = 5.0
+        return v
+
+    other = next(j for j in range(10) if j not in (hidden, twin))
+    logits_r = torch.tensor([onehot(twin), onehot(other)])  # R(x) is twin / another digit
+    logits_x = torch.tensor([onehot(hidden), onehot(None)])  # x is hidden / uniform
+    s = ll.satisfaction(e.check_formula(logits_x, logits_r, hidden=hidden, twin=twin), tol=e.TOL)
     np.testing.assert_array_equal(s.per_instance, [True, True])
-    assert s.branch_rate("R(x) is not 9") == 0.5 and s.branch_rate("x is 6") == 0.5
+    assert s.branch_rate("R(x) is not twin") == 0.5 and s.branch_rate("x is hidden") == 0.5
+    # the training constraint holds (cost 0) exactly where a one-hot branch holds
+    probs = lambda ks: torch.nn.functional.one_hot(torch.tensor(ks), 10).float()  # noqa: E731
+    f = e.make_constraint(hidden, twin)((ll.term(probs([hidden, 0]).log().clamp(min=-50)),
+                                         ll.term(probs([twin, twin]).log().clamp(min=-50))))
+    assert f.holds(tol=1e-6).tolist() == [True, False]
 
 
 def test_shortest_distance_true_distances_satisfy_the_constraint():
@@ -73,3 +99,13 @@ def test_superclass_constraint_truth(probs, ok):
 
     logits = torch.log(torch.tensor([probs]) + 1e-9)
     assert ll.satisfaction(e.constraint(ll.term(logits)), tol=e.TOL).rate == float(ok)
+
+
+def test_shortcut_diagnosis_quick_mode_writes_its_table(tmp_path):
+    from experiments import logic_shortcut_diagnosis as e
+
+    df = e.main(["--quick", "--out", str(tmp_path)])
+    _check_outputs(tmp_path, ["runs.csv", "diagnosis.md", "diagnosis.csv"])
+    assert len(df) == 2 and df["intended"].between(0, 100).all()
+    trace = e.run(0, e.rd.load(0), 2, trace=True)["trace"]
+    assert len(trace) == 2 and all(0 <= w <= 1 for _, _, w in trace)

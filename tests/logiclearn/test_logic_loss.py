@@ -46,3 +46,12 @@ def test_sigma_arguments_are_validated():
         ll.SigmaSchedule().step(float("nan"))
     with pytest.raises(ValueError, match="sigma"):
         ll.truncated_gaussian_nll(torch.zeros(1), -1.0)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "gaussian", "linear"])
+def test_constraint_loss_derivative_matches_autograd(kind):
+    from logiclearn.loss import constraint_loss, constraint_loss_derivative
+
+    s = torch.linspace(0, 3, 31, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(constraint_loss(s, kind, 0.4).sum(), [s])
+    torch.testing.assert_close(constraint_loss_derivative(s.detach(), kind, 0.4), g)

@@ -1,5 +1,7 @@
 """LogicTrainer: SGDA steps, reproducibility, checkpointing, every encoding, clear errors."""
 
+import copy
+
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -15,9 +17,16 @@ def _data(seed=0, n=64):
     return X, y, U
 
 
-def _loaders(X, y, U, bs=16):
-    return (DataLoader(TensorDataset(X, y), bs, shuffle=True),
-            DataLoader(ll.IndexedDataset(U), bs, shuffle=True))
+def _loaders(X, y, U, bs=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (DataLoader(TensorDataset(X, y), bs, shuffle=True, generator=g),
+            DataLoader(ll.IndexedDataset(U), bs, shuffle=True, generator=g))
+
+
+def _mlp(seed):
+    with torch.random.fork_rng(devices=[]):  # initialise without touching the caller's RNG
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
 
 
 def _confident(out, batch):
@@ -27,9 +36,8 @@ def _confident(out, batch):
 
 
 def _fit(encoding="dual", seed=0, epochs=2, **kw):
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
-    lab, unl = _loaders(*_data())
+    model = _mlp(seed)
+    lab, unl = _loaders(*_data(), seed=seed)
     t = ll.LogicTrainer(model, _confident, encoding=encoding, random_state=seed, verbose=0,
                         lr=1e-2, **kw)
     return t.fit(lab, unl, epochs=epochs), model
@@ -61,7 +69,7 @@ def test_step_moves_or_duals_towards_the_cheaper_disjunct_before_the_theta_step(
         model.bias.fill_(0.0)
     # out = u; constraint u >= 1 | u <= -5: for u = 0.5, costs 0.5 and 5.5
     t = ll.LogicTrainer(model, lambda o, b: (o[:, 0] >= 1.0) | (o[:, 0] <= -5.0),
-                        loss="mse", tau_lr=1.0, lr=0.1, verbose=0)
+                        loss="mse", encoding_params={"lr": 1.0}, lr=0.1, verbose=0)
     t.step(None, (torch.tensor([[0.5]]), torch.tensor([0])))
     w = torch.softmax(t.encoding_.store.logits[("or", ())][0], -1)
     assert w[0] > 0.5
@@ -96,7 +104,7 @@ def test_sigma_schedule_follows_mean_epoch_cost():
 
 
 def test_pd_multipliers_update_every_pd_update_freq_steps():
-    t, _ = _fit("pd", epochs=1, pd_lr=1.0, pd_update_freq=2)  # 4 steps -> 2 ascents
+    t, _ = _fit("pd", epochs=1, encoding_params={"lr": 1.0, "update_freq": 2})  # 2 ascents
     assert t.n_steps_ == 4
     lam = t.encoding_.multipliers_
     assert lam.shape == (1,) and lam.item() > 1.0
@@ -131,7 +139,93 @@ def test_trainer_errors_are_clear():
     with pytest.raises(ValueError, match="example ids"):
         t.step(None, torch.randn(4, 2))
     bad = ll.LogicTrainer(model, lambda o, b: o, verbose=0)
-    with pytest.raises(TypeError, match="must return a logiclearn Formula"):
+    with pytest.raises(TypeError, match="returned by constraint must be a logiclearn Formula"):
         bad.step(None, (torch.randn(4, 2), torch.arange(4)))
     with pytest.raises(ValueError, match="epochs"):
         t.fit([(torch.randn(2, 2), torch.tensor([0, 1]))], epochs=0)
+
+
+def test_constraint_of_the_wrong_shape_is_refused_with_both_sizes():
+    model = torch.nn.Linear(2, 2)
+    # a formula over 3 instances for a batch of 4 (e.g. a slice that dropped a row)
+    t = ll.LogicTrainer(model, lambda o, b: o[:3, 0] <= 0.0)
+    with pytest.raises(ValueError, match="formula over 3 instances.*batch has 4 rows"):
+        t.step(None, (torch.randn(4, 2), torch.arange(4)))
+    # a bare vector atom: all or any of its columns?
+    t = ll.LogicTrainer(model, lambda o, b: o <= 0.0)
+    with pytest.raises(ValueError, match=r"vector atom of shape \(4, 2\) must sit inside"):
+        t.step(None, (torch.randn(4, 2), torch.arange(4)))
+
+
+def test_unlabelled_batches_whose_sizes_disagree_are_refused():
+    model = torch.nn.Linear(2, 2)
+    t = ll.LogicTrainer(model, lambda o, b: o[0][:, 0] <= o[1][:, 0])
+    with pytest.raises(ValueError, match=r"same number of rows, got \[4, 3\]"):
+        t.step(None, (torch.randn(4, 2), torch.randn(3, 2), torch.arange(4)))
+    with pytest.raises(ValueError, match="4 rows per view but 5 example ids"):
+        t.step(None, (torch.randn(4, 2), torch.randn(4, 2), torch.arange(5)))
+    with pytest.raises(ValueError, match="3 inputs but 2 targets"):
+        t.step((torch.randn(3, 2), torch.tensor([0, 1])), None)
+
+
+def test_unknown_encoding_and_bad_encoding_params_are_named():
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="encoding must be one of .* got 'dual2'"):
+        ll.LogicTrainer(model, _confident, encoding="dual2")
+    with pytest.raises(TypeError, match="invalid parameters \\['tau'\\] for encoding 'dual'"):
+        ll.LogicTrainer(model, _confident, encoding_params={"tau": 1.0})
+    with pytest.raises(ValueError, match="τ step size"):
+        ll.LogicTrainer(model, _confident, encoding_params={"lr": -1.0})
+    with pytest.raises(TypeError, match="random_state"):
+        ll.LogicTrainer(model, _confident, random_state="0")
+
+
+def test_fit_leaves_the_global_torch_generator_alone_and_accepts_numpy_generators():
+    import numpy as np
+
+    before = torch.get_rng_state()
+    _fit(seed=3)
+    assert torch.equal(before, torch.get_rng_state())
+    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Dropout(0.5),
+                                torch.nn.Linear(8, 2))
+    w0 = copy.deepcopy(model.state_dict())
+    outs = []
+    for rs in [np.random.default_rng(1), np.random.default_rng(1), np.random.RandomState(2)]:
+        model.load_state_dict(w0)
+        lab = [(X[:16], y[:16]) for X, y, _ in [_data()]]
+        ll.LogicTrainer(model, None, random_state=rs, lr=0.1).fit(lab, epochs=2)
+        outs.append(next(model.parameters()).detach().clone())
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
+
+
+class _HalfDL2(ll.DL2Encoding):
+    """A user's encoding in one class: the trainer must not need to know about it."""
+
+    name = "half-dl2"
+
+    def __init__(self):
+        self.calls = []
+
+    def before_step(self, formula, index, loss_fn):
+        self.calls.append("before")
+
+    def penalty(self, formula, index, loss_fn):
+        p = super().penalty(formula, index, loss_fn)
+        return ll.Penalty(0.5 * p.value, p.cost)
+
+    def after_step(self, penalty):
+        self.calls.append("after")
+
+
+def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
+    ll.register_encoding("half-dl2", _HalfDL2)
+    try:
+        t = ll.LogicTrainer(torch.nn.Linear(2, 2), lambda o, b: o[:, 0] <= -1.0,
+                            encoding="half-dl2", lr=0.0)
+        x = torch.zeros(4, 2)
+        out = t.step(None, x)  # no example ids needed: needs_index is False
+        cost = float(torch.relu(t.model(x)[:, 0] + 1.0).mean().detach())
+        assert out["constraint"] == pytest.approx(0.5 * cost)
+        assert t.encoding_.calls == ["before", "after"]
+    finally:
+        ll.ENCODINGS.pop("half-dl2")
