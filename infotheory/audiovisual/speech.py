@@ -406,6 +406,41 @@ class SpeechCorpus:
         row = self.utterances.iloc[int(i)]
         return self.audio[int(row.audio_start):int(row.audio_stop)]
 
+    def subset(self, utterances) -> SpeechCorpus:
+        """A corpus of the given utterance indices only (renumbered from 0, in that order).
+
+        Examples
+        --------
+        >>> c = make_speech_corpus(texts=["yes", "no"], voices=["en-us"], rates=[175],
+        ...                        cache_dir=False)
+        >>> list(c.subset([1]).utterances.text)
+        ['no']
+        """
+        idx = np.asarray(utterances, dtype=int).ravel()
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= len(self.utterances):
+            raise ValueError(f"utterances must be indices in [0, {len(self.utterances)}); "
+                             f"received {utterances!r}")
+        frames, mels, mfccs, segs, audio, rows = [], [], [], [], [], []
+        a0 = f0 = 0
+        for new, old in enumerate(idx):
+            utt = self.utterances.iloc[old]
+            fs = slice(int(utt.frame_start), int(utt.frame_stop))
+            frames.append(self.frames.iloc[fs].assign(utterance=new))
+            mels.append(self.logmel[fs])
+            mfccs.append(self.mfcc[fs])
+            segs.append(self.segments[self.segments.utterance == old].assign(utterance=new))
+            x = self.utterance_audio(old)
+            audio.append(x)
+            n = fs.stop - fs.start
+            rows.append((utt.text, utt.voice, utt.rate, a0, a0 + len(x), f0, f0 + n))
+            a0 += len(x)
+            f0 += n
+        utts = pd.DataFrame(rows, columns=self.utterances.columns)
+        return SpeechCorpus(pd.concat(frames, ignore_index=True), np.vstack(mels),
+                            np.vstack(mfccs), utts, pd.concat(segs, ignore_index=True),
+                            np.concatenate(audio), self.sample_rate,
+                            dict(self.settings, subset=idx.tolist()))
+
     def windows(self, X, width: int = 2) -> np.ndarray:
         """Stack frames ``t - width .. t + width`` of ``X`` (edges repeated within utterances).
 
