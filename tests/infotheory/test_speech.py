@@ -31,12 +31,16 @@ def _spoken(seg):
 
 
 # ---------------------------------------------------------------- synthesis and alignment
+@pytest.fixture(scope="module")
+def lexicon():
+    return build_lexicon(5000).set_index("word")
+
+
 @pytest.mark.parametrize("word", ["cat", "map", "fish", "thing", "church", "yellow"])
-def test_alignment_phonemes_equal_cmudict_pronunciation(word):
+def test_alignment_phonemes_equal_cmudict_pronunciation(word, lexicon):
     _, seg, sr = synthesize(word)
     assert sr == 22050
-    lex = build_lexicon(20000).set_index("word")
-    assert tuple(_spoken(seg)) == to_units(lex.loc[word, "pronunciation"], "phoneme")
+    assert tuple(_spoken(seg)) == to_units(lexicon.loc[word, "pronunciation"], "phoneme")
 
 
 def test_alignment_segments_tile_the_audio_in_order():
