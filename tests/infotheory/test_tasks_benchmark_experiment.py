@@ -8,7 +8,7 @@ from experiments.info_estimator_benchmark import main
 def test_quick_mode_writes_error_table_summary_and_figure(tmp_path):
     runs = main(["--quick", "--out", str(tmp_path), "--verbose", "0"])
     for name in ("runs.csv", "errors.csv", "errors.md", "summary.csv", "summary.md",
-                 "errors.png", "COMMAND"):
+                 "selection.csv", "errors.png", "COMMAND"):
         assert (tmp_path / name).exists(), name
     errors = pd.read_csv(tmp_path / "errors.csv")
     assert {"ksg", "auto", "gaussian", "infonce"} <= set(errors.columns)
@@ -17,4 +17,15 @@ def test_quick_mode_writes_error_table_summary_and_figure(tmp_path):
     auto = runs[runs.estimator == "auto"].set_index("task")["error"]
     assert abs(auto["1v1-normal-0.75"]) < 0.08
     assert auto["1v1-normal-0.75"] == auto["half_cube-1v1-normal-0.75"]
-    assert "target <= 0.08" in (tmp_path / "summary.md").read_text()
+    assert "target <= 0.05" in (tmp_path / "summary.md").read_text()
+
+
+def test_task_split_is_two_thirds_one_third_disjoint_and_fixed():
+    from experiments.info_estimator_benchmark import split_tasks
+    from infotheory import BENCHMARK_TASKS
+
+    low = [t for t, task in BENCHMARK_TASKS.items() if max(task.dim_x, task.dim_y) <= 5]
+    sel, held = split_tasks(low)
+    assert len(low) == 33 and (len(sel), len(held)) == (22, 11)
+    assert not set(sel) & set(held) and set(sel) | set(held) == set(low)
+    assert split_tasks(reversed(low)) == (sel, held)
