@@ -10,8 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS
 .venv/bin/python tests/test_package.py build "$tmp/dist" >/dev/null
 .venv/bin/python -m venv "$tmp/venv"
-"$tmp/venv/bin/python" -m pip install -qq "torch==2.13.0"   # pinned first: no other torch
-"$tmp/venv/bin/python" -m pip install -qq "$tmp"/dist/*.whl
+"$tmp/venv/bin/python" -m pip install -qq -c scripts/constraints.txt torch
+"$tmp/venv/bin/python" -m pip install -qq -c scripts/constraints.txt "$tmp"/dist/*.whl
 cp tests/test_package.py "$tmp/check_package.py"
 cd "$tmp"   # outside the repository: imports must come from the installed wheel
 "$tmp/venv/bin/nfbst" --version

@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml scripts/constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet "torch==2.13.0"
-    .venv/bin/python -m pip install --quiet -e ".[test,audio]"
+    .venv/bin/python -m pip install --quiet -c scripts/constraints.txt torch
+    .venv/bin/python -m pip install --quiet -c scripts/constraints.txt -e ".[test,audio]"
     # laplace-torch requires torchvision; PyPI's wheel is a CUDA build that cannot load
     # beside the CPU torch, and a broken torchvision breaks torchmetrics (and so laplace)
     # at import. Nothing here uses torchvision: remove it when it does not import.
