@@ -86,7 +86,8 @@ class BayesianMLP(BaseEstimator):
     verbose : int
         0 silent; 1 progress bars.
     device : str
-        torch device for the fit ("cpu" or "cuda").
+        torch device for the fit ("cpu" or "cuda"); used by ``"vi"`` and ``"ensemble"``,
+        the other backends run on the CPU.
 
     Examples
     --------

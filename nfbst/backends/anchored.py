@@ -38,8 +38,8 @@ class AnchoredBackend(Backend):
     def fit(self, Z, t, seed):
         s = self.s
         reg = s["task"] == "regression"
-        Z = Z.double()
-        t = t.double() if reg else t
+        Z = Z.double().cpu()  # runs on the CPU
+        t = t.double().cpu() if reg else t.cpu()
         M = int(s["n_ensemble"])
         noise_seed, init_seed, anchor_seed = seed.spawn(3)
         with threads_for(M * Z.shape[0] * max(self.layer_sizes), Z.device):

@@ -77,8 +77,8 @@ class SGLDBackend(Backend):
         C = int(s["n_chains"])
         keep = math.ceil(int(s["num_samples"]) / C)
         thin = int(s["n_steps"]) // keep
-        Z = Z.double()
-        t = t.double() if s["task"] == "regression" else t
+        Z = Z.double().cpu()  # runs on the CPU
+        t = t.double().cpu() if s["task"] == "regression" else t.cpu()
         n = Z.shape[0]
         batch = min(int(s["batch_size"] or (n if n <= 4096 else 1024)), n)
         init_seed, run_seed = seed.spawn(2)

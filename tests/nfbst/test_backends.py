@@ -187,18 +187,26 @@ def test_hmc_warns_when_chains_have_not_converged():
     assert bnn.diagnostics_["rhat_max"] > 1.05
 
 
-@pytest.mark.parametrize("inference", sorted(FAST))
+# small fits of every backend for persistence and RNG checks (40 draws each)
+SMALL = {name: dict(FAST[name], num_samples=40, warmup_steps=40, n_steps=200, n_ensemble=40)
+         for name in FAST}
+SMALL.update(vi=dict(n_steps=100), ensemble=dict(n_steps=100, n_ensemble=2),
+             nuts=dict(num_samples=12, warmup_steps=4))
+
+
+@pytest.mark.parametrize("inference", sorted(SMALL))
 def test_save_load_round_trip_gives_identical_draws(inference, tmp_path):
     X, y = _linear_data(n=60)
-    params = dict(FAST[inference], num_samples=40, warmup_steps=40, n_steps=200, n_ensemble=40)
+    params = SMALL[inference]
     bnn = BayesianMLP(hidden=(2,), inference=inference, random_state=0, **params).fit(X, y)
     bnn.save(tmp_path / "m")
     again = BayesianMLP.load(tmp_path / "m")
-    a, b = bnn.sample_posterior(40), again.sample_posterior(40)
+    a, b = bnn.sample_posterior(12), again.sample_posterior(12)
     for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
         assert torch.equal(wa, wb)
     assert torch.equal(a.noise_scale, b.noise_scale)
     assert getattr(again, "diagnostics_", None) == getattr(bnn, "diagnostics_", None)
+    assert type(again.backend_) is type(bnn.backend_)
 
 
 def _global_rng_states():
@@ -212,10 +220,10 @@ def _assert_same_states(before, after):
     assert before[2] == after[2]
 
 
-@pytest.mark.parametrize("inference", sorted(FAST))
+@pytest.mark.parametrize("inference", sorted(SMALL))
 def test_fitting_leaves_global_rng_state_untouched(inference):
     X, y = _linear_data(n=60)
-    params = dict(FAST[inference], num_samples=40, warmup_steps=40, n_steps=200, n_ensemble=40)
+    params = SMALL[inference]
     before = _global_rng_states()
     a = BayesianMLP(hidden=(), inference=inference, random_state=5, **params).fit(X, y)
     _assert_same_states(before, _global_rng_states())
