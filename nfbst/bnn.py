@@ -38,7 +38,7 @@ class BayesianMLP(BaseEstimator):
         Hidden layer widths; ``()`` gives Bayesian linear (or softmax) regression.
     activation : {"relu", "tanh", "sigmoid", "gelu"}
     task : {"regression", "classification"}
-    inference : {"vi", "ensemble", "hmc", "laplace", "nuts"}
+    inference : {"vi", "ensemble", "hmc", "sgld", "laplace", "anchored", "nuts"}
         The posterior backend (:mod:`nfbst.backends`, one file each).
         ``"vi"``: mean-field Gaussian VI (Bayes-by-backprop, closed-form KL; see
         ``reparam``); fast, but drops posterior correlations (too narrow marginals).
@@ -46,9 +46,15 @@ class BayesianMLP(BaseEstimator):
         ``"hmc"``: ``n_chains`` adaptive HMC chains advanced in one batched pass (step size
         and diagonal mass matrix adapted in warm-up, trajectory length learned from U-turns);
         split-R̂ and bulk ESS in ``diagnostics_``, a ``UserWarning`` when R̂ > 1.05.
+        ``"sgld"``: ``n_chains`` stochastic-gradient Langevin chains on minibatches
+        (``batch_size``), metric = the burn-in posterior variance (``warmup_steps`` burn-in,
+        then ``n_steps`` steps per chain thinned to ``num_samples`` draws); same diagnostics.
         ``"laplace"``: laplace-torch's Gauss-Newton Laplace around the MAP (full GGN up to
         2000 parameters, KFAC beyond; prior precision by marginal likelihood; weight draws
         pushed through the nonlinear network; ``laplace_`` holds the tuned precision).
+        ``"anchored"``: ``n_ensemble`` anchored MAP fits with target noise (Pearce et al.
+        2020), trained in one batched pass; the members are the draws, so
+        ``sample_posterior`` refuses more than ``n_ensemble``.
         ``"nuts"``: one pyro NUTS chain (the reference; slow).
     prior_scale : float
         Standard deviation of the N(0, s²) prior on every weight and bias (standardised units).
@@ -59,26 +65,29 @@ class BayesianMLP(BaseEstimator):
         VI optimisation: Adam steps, learning rate, minibatch size (None: full batch up to
         4096 rows), StepLR schedule (per epoch; default None: cosine decay to lr/100 over the
         steps), initial posterior sd. ``n_steps`` and ``lr`` also drive the MAP fits of
-        ``"laplace"``.
+        ``"laplace"``; ``n_steps``, ``lr`` (burn-in climb) and ``batch_size`` those of
+        ``"sgld"``.
     reparam : {"local", "weight"}
         VI gradient estimator: the local reparameterisation trick (default; lower variance,
         O(batch × width) random numbers per step — on the toy example it reaches a better
         ELBO in the same steps) or one weight sample per step shared by the batch (classic
         Bayes-by-backprop, the cheapest step).
     n_ensemble : int
-        Number of VI runs for ``inference="ensemble"`` (the paper pools 3 runs × 100 draws).
+        Number of VI runs for ``inference="ensemble"`` (the paper pools 3 runs × 100 draws),
+        or of members (= draws) for ``"anchored"``.
     num_samples, warmup_steps : int
         Sampler draws kept (in total over the chains) and warm-up iterations (per chain)
-        for ``"hmc"`` and ``"nuts"``.
+        for ``"hmc"``, ``"sgld"`` and ``"nuts"``.
     n_chains : int
-        Independent chains of ``"hmc"`` (default 4; R̂ needs at least 2).
+        Independent chains of ``"hmc"`` and ``"sgld"`` (default 4; R̂ needs at least 2).
     preset : {None, "paper"}
         Use the nFBST paper's VI settings (overrides the corresponding arguments).
     random_state : int or None
     verbose : int
         0 silent; 1 progress bars.
     device : str
-        torch device for the fit ("cpu" or "cuda").
+        torch device for the fit ("cpu" or "cuda"); used by ``"vi"`` and ``"ensemble"``,
+        the other backends run on the CPU.
 
     Examples
     --------

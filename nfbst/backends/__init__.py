@@ -11,5 +11,7 @@ register("ensemble", "nfbst.backends.vi:EnsembleBackend")
 register("nuts", "nfbst.backends.nuts:NUTSBackend")
 register("hmc", "nfbst.backends.hmc:HMCBackend")
 register("laplace", "nfbst.backends.laplace:LaplaceBackend")
+register("sgld", "nfbst.backends.sgld:SGLDBackend")
+register("anchored", "nfbst.backends.anchored:AnchoredBackend")
 
 __all__ = ["Backend", "available", "get_backend", "register"]

@@ -91,12 +91,13 @@ def _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, n_steps, uturn: bool)
     e_inv_mass = e * inv_mass
     active = n_steps > 0
     taken = torch.zeros(C, dtype=torch.long)
+    all_moving = 0 if uturn else int(n_steps.min())  # steps every chain takes
     for k in range(int(n_steps.max())):
         p_half = pp + 0.5 * e * gg
         th_new = th + e_inv_mass * p_half
         ll_new, g_new = logp_grad(th_new)
         p_new = p_half + 0.5 * e * g_new
-        if k < int(n_steps.min()) and not uturn:  # every chain still moving
+        if k < all_moving:  # no chain has stopped yet
             th, pp, gg, ll = th_new, p_new, g_new, ll_new
             taken += 1
             continue
@@ -290,8 +291,8 @@ class HMCBackend(Backend):
         model = self._model()
         C = int(s["n_chains"])
         keep = math.ceil(int(s["num_samples"]) / C)
-        Z = Z.double()
-        t = t.double() if s["task"] == "regression" else t
+        Z = Z.double().cpu()  # small networks: the sampler runs on the CPU
+        t = t.double().cpu() if s["task"] == "regression" else t.cpu()
         init_seed, run_seed = seed.spawn(2)
         theta0 = model.init(C, generator(init_seed), dtype=torch.float64)
 

@@ -69,9 +69,9 @@ class LaplaceBackend(Backend):
         s = self.s
         init_seed, sample_seed = seed.spawn(2)
         dtype = torch.float64
-        Z = Z.to(dtype)
+        Z = Z.to(dtype).cpu()  # runs on the CPU
         reg = s["task"] == "regression"
-        t = t.to(dtype) if reg else t
+        t = t.to(dtype).cpu() if reg else t.cpu()
         n = Z.shape[0]
         net = _module(self.layer_sizes, s["activation"], dtype, generator(init_seed))
         learn_noise = reg and isinstance(s["noise"], str)

@@ -45,6 +45,8 @@ def _coefficients(draws):
 FAST = {
     "hmc": dict(num_samples=800, warmup_steps=150),
     "laplace": dict(n_steps=600, lr=0.05),
+    "sgld": dict(num_samples=800, n_steps=4000, warmup_steps=1000),
+    "anchored": dict(n_ensemble=800, n_steps=1000, lr=0.05),
 }
 
 
@@ -185,18 +187,26 @@ def test_hmc_warns_when_chains_have_not_converged():
     assert bnn.diagnostics_["rhat_max"] > 1.05
 
 
-@pytest.mark.parametrize("inference", sorted(FAST))
+# small fits of every backend for persistence and RNG checks (40 draws each)
+SMALL = {name: dict(FAST[name], num_samples=40, warmup_steps=40, n_steps=200, n_ensemble=40)
+         for name in FAST}
+SMALL.update(vi=dict(n_steps=100), ensemble=dict(n_steps=100, n_ensemble=2),
+             nuts=dict(num_samples=12, warmup_steps=4))
+
+
+@pytest.mark.parametrize("inference", sorted(SMALL))
 def test_save_load_round_trip_gives_identical_draws(inference, tmp_path):
     X, y = _linear_data(n=60)
-    params = dict(FAST[inference], num_samples=40, warmup_steps=40, n_steps=200)
+    params = SMALL[inference]
     bnn = BayesianMLP(hidden=(2,), inference=inference, random_state=0, **params).fit(X, y)
     bnn.save(tmp_path / "m")
     again = BayesianMLP.load(tmp_path / "m")
-    a, b = bnn.sample_posterior(40), again.sample_posterior(40)
+    a, b = bnn.sample_posterior(12), again.sample_posterior(12)
     for wa, wb in zip(a.weights + a.biases, b.weights + b.biases):
         assert torch.equal(wa, wb)
     assert torch.equal(a.noise_scale, b.noise_scale)
     assert getattr(again, "diagnostics_", None) == getattr(bnn, "diagnostics_", None)
+    assert type(again.backend_) is type(bnn.backend_)
 
 
 def _global_rng_states():
@@ -210,10 +220,10 @@ def _assert_same_states(before, after):
     assert before[2] == after[2]
 
 
-@pytest.mark.parametrize("inference", sorted(FAST))
+@pytest.mark.parametrize("inference", sorted(SMALL))
 def test_fitting_leaves_global_rng_state_untouched(inference):
     X, y = _linear_data(n=60)
-    params = dict(FAST[inference], num_samples=40, warmup_steps=40, n_steps=200)
+    params = SMALL[inference]
     before = _global_rng_states()
     a = BayesianMLP(hidden=(), inference=inference, random_state=5, **params).fit(X, y)
     _assert_same_states(before, _global_rng_states())
@@ -244,6 +254,8 @@ def test_pyro_nuts_leaves_global_rng_state_and_param_store_untouched():
         (dict(inference="hmc", n_chains=2.5), "n_chains must be an int >= 1, got 2.5"),
         (dict(inference="hmc", warmup_steps=5), "warmup_steps must be an int >= 20, got 5"),
         (dict(inference="hmc", num_samples=8), "fewer than 4 draws per chain"),
+        (dict(inference="sgld", n_chains=-1), "n_chains must be an int >= 1, got -1"),
+        (dict(inference="sgld", num_samples=400, n_steps=50), "n_steps=50"),
     ],
 )
 def test_bad_backend_settings_raise_clear_errors(params, words):
@@ -259,6 +271,31 @@ def test_sampler_refuses_more_draws_than_it_kept():
     assert len(bnn.sample_posterior(40)) == 40
     with pytest.raises(ValueError, match="n_samples=41 exceeds the 40 draws"):
         bnn.sample_posterior(41)
+
+
+def test_sgld_minibatches_mix_on_a_small_mlp():
+    # the 1x5 tanh network of the calibration study, minibatches of 50 of 200 rows
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = 0.5 * np.sin(1.5 * X[:, 0]) + 0.3 * X[:, 1] * X[:, 2] + 0.5 * rng.normal(size=200)
+    bnn = BayesianMLP(hidden=(5,), activation="tanh", inference="sgld", batch_size=50,
+                      num_samples=400, n_steps=8000, warmup_steps=2000, random_state=0).fit(X, y)
+    d = bnn.diagnostics_
+    assert d["batch_size"] == 50 and d["thin"] == 80
+    assert d["rhat_max"] < 1.05 and d["ess_min_output"] > 100
+    assert np.sqrt(np.mean((bnn.predict(X, n_samples=400) - y) ** 2)) < 0.65  # noise sd 0.5
+
+
+def test_anchored_ensemble_learns_noise_and_refuses_more_draws_than_members():
+    X, y = _linear_data(n=100)
+    bnn = BayesianMLP(hidden=(4,), inference="anchored", n_ensemble=30, n_steps=400,
+                      random_state=0).fit(X, y)
+    draws = bnn.sample_posterior(30)
+    # the MAP noise sd is within ~15 % of the true 0.7 (n = 100; the net can fit the line)
+    assert abs(float(draws.noise_scale[0]) / NOISE - 1) < 0.15
+    assert torch.all(draws.noise_scale == draws.noise_scale[0])
+    with pytest.raises(ValueError, match="n_samples=31 exceeds the 30 draws"):
+        bnn.sample_posterior(31)
 
 
 def test_laplace_uses_full_ggn_for_small_and_kfac_for_large_networks():
