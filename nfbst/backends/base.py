@@ -123,3 +123,27 @@ def preserve_global_rng():
 def generator(seed: np.random.SeedSequence, device="cpu") -> torch.Generator:
     """A torch generator seeded from a numpy ``SeedSequence``."""
     return torch.Generator(device=device).manual_seed(int(seed.generate_state(1)[0]))
+
+
+class ChainBackend(Backend):
+    """A sampler that keeps ``samples`` ``(C chains, S draws, P parameters)`` and a
+    ``diagnostics`` dict; the subclass provides ``_model()`` (its StackedMLP) and ``fit``."""
+
+    def n_available(self):
+        return self.samples.shape[0] * self.samples.shape[1]
+
+    def draws(self, n, gen):
+        C, S, P = self.samples.shape
+        pooled = self.samples.transpose(0, 1).reshape(S * C, P)  # draw t of chain c at t·C + c
+        return self._model().to_weights(pooled[take_last(n, S * C, f"inference='{self.name}'")])
+
+    def state_dict(self):
+        return {"samples": self.samples}, {"diagnostics": self.diagnostics}
+
+    def load_state_dict(self, tensors, meta):
+        self.samples = tensors["samples"]
+        self.diagnostics = meta["diagnostics"]
+        return self
+
+    def estimator_attributes(self):
+        return {"diagnostics_": self.diagnostics}

@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._stacked import StackedMLP, check_positive_int, threads_for
-from .base import Backend, generator, take_last
+from .base import ChainBackend, generator
 from .diagnostics import summarize, warn_if_unconverged
 
 TARGET_ACCEPT = 0.8
@@ -262,7 +262,7 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
 
 
 # --------------------------------------------------------------------------- backend
-class HMCBackend(Backend):
+class HMCBackend(ChainBackend):
     """``inference="hmc"``: ``n_chains`` adaptive HMC chains in one batched pass.
 
     Keeps ``ceil(num_samples / n_chains)`` draws per chain after ``warmup_steps`` warm-up
@@ -311,25 +311,6 @@ class HMCBackend(Backend):
         )
         warn_if_unconverged(self.diagnostics, "BayesianMLP(inference='hmc')")
         return self
-
-    def n_available(self):
-        return self.samples.shape[0] * self.samples.shape[1]
-
-    def draws(self, n, gen):
-        C, S, P = self.samples.shape
-        pooled = self.samples.transpose(0, 1).reshape(S * C, P)  # draw t of chain c at t·C + c
-        return self._model().to_weights(pooled[take_last(n, S * C, "inference='hmc'")])
-
-    def state_dict(self):
-        return {"samples": self.samples}, {"diagnostics": self.diagnostics}
-
-    def load_state_dict(self, tensors, meta):
-        self.samples = tensors["samples"]
-        self.diagnostics = meta["diagnostics"]
-        return self
-
-    def estimator_attributes(self):
-        return {"diagnostics_": self.diagnostics}
 
 
 def _diagnostics(model: StackedMLP, samples: torch.Tensor, Z: torch.Tensor,

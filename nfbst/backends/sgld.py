@@ -36,7 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._stacked import StackedMLP, check_positive_int, threads_for
-from .base import Backend, generator, take_last
+from .base import ChainBackend, generator
 from .diagnostics import warn_if_unconverged
 from .hmc import _diagnostics
 
@@ -45,7 +45,7 @@ EMA = 0.99
 FISHER_CAP = 16.0  # the variance metric may exceed the local inverse Fisher only this much
 
 
-class SGLDBackend(Backend):
+class SGLDBackend(ChainBackend):
     """``inference="sgld"``: ``n_chains`` preconditioned SGLD chains on minibatches."""
 
     name = "sgld"
@@ -140,22 +140,3 @@ class SGLDBackend(Backend):
         self.diagnostics.update(batch_size=batch, thin=thin, step_size=STEP_SIZE)
         warn_if_unconverged(self.diagnostics, "BayesianMLP(inference='sgld')")
         return self
-
-    def n_available(self):
-        return self.samples.shape[0] * self.samples.shape[1]
-
-    def draws(self, n, gen):
-        C, S, P = self.samples.shape
-        pooled = self.samples.transpose(0, 1).reshape(S * C, P)  # draw t of chain c at t·C + c
-        return self._model().to_weights(pooled[take_last(n, S * C, "inference='sgld'")])
-
-    def state_dict(self):
-        return {"samples": self.samples}, {"diagnostics": self.diagnostics}
-
-    def load_state_dict(self, tensors, meta):
-        self.samples = tensors["samples"]
-        self.diagnostics = meta["diagnostics"]
-        return self
-
-    def estimator_attributes(self):
-        return {"diagnostics_": self.diagnostics}
