@@ -132,25 +132,38 @@ class SignificanceResult:
         )
 
     def plot(self, ax=None, alpha: float | None = None):
-        """Evidence per feature with the alpha line; box plots per feature for (n, d) / (r, d).
+        """Decision values per feature with the alpha line; returns the matplotlib ``Axes``.
 
-        Returns the matplotlib ``Axes``.
+        Global: a bar and a dot per feature (red when significant), so values of exactly 0
+        — the most significant — stay visible. Local: one row of dots per region, labelled.
+        Instance: a box plot per feature over the rows. The figure is at most 14 inches wide;
+        with many features only every k-th name is written.
         """
         import matplotlib.pyplot as plt
 
         alpha = self.alpha if alpha is None else alpha
+        d = len(self.feature_names)
         if ax is None:
-            _, ax = plt.subplots(figsize=(max(4.0, 0.5 * len(self.feature_names) + 2), 3.5))
-        x = np.arange(len(self.feature_names))
+            _, ax = plt.subplots(figsize=(min(14.0, max(4.0, 0.5 * d + 2)), 3.5))
+        x = np.arange(d)
         ev = self.adjusted_evidence()
         if ev.ndim == 1:
-            colors = np.where(self.significant(alpha), "tab:red", "tab:gray")
-            ax.bar(x, ev, color=colors)
+            sig = self.significant(alpha)
+            colors = np.where(sig, "tab:red", "tab:gray")
+            ax.bar(x, ev, color=colors, alpha=0.5)
+            ax.scatter(x, ev, c=colors, s=18, zorder=3)
+        elif self.scope == "local":
+            names = self.region_names or [f"region{i}" for i in range(ev.shape[0])]
+            offsets = np.linspace(-0.25, 0.25, ev.shape[0]) if ev.shape[0] > 1 else [0.0]
+            for row, name, off in zip(ev, names, offsets):
+                ax.plot(x + off, row, "o", ms=4, label=str(name))
         else:
             ax.boxplot(ev, positions=x, widths=0.6, showfliers=False)
         ax.axhline(alpha, color="tab:red", ls="--", lw=1, label=f"alpha = {alpha:g}")
-        ax.set_xticks(x, self.feature_names, rotation=45 if len(x) > 10 else 0)
-        ax.set_ylim(0, 1.02)
+        step = max(1, int(np.ceil(d / 40)))
+        ax.set_xticks(x[::step], list(self.feature_names)[::step],
+                      rotation=45 if d > 10 else 0)
+        ax.set_ylim(-0.03, 1.03)
         kind = "p-value (CRT)" if self.p_value is not None else "evidence"
         label = f"adjusted {kind}" if self.correction else (
             kind if self.p_value is not None else "evidence Ev(H0)")

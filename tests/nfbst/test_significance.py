@@ -146,3 +146,24 @@ def test_misuse_raises_clear_errors(toy_test):
         NFBST(statistic="nope").fit(X[:10], np.arange(10.0))
     with pytest.raises(TypeError, match="BayesianMLP"):
         NFBST(model="mlp").fit(X[:10], np.arange(10.0))
+
+
+def test_plot_shows_zero_evidence_labels_regions_and_bounds_the_width():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    names = [f"x{j}" for j in range(300)]
+    ev = np.zeros(300)
+    res = SignificanceResult(evidence=ev, scope="global", feature_names=names, statistic="grad",
+                             statistic_mean=ev, statistic_sd=ev)
+    ax = res.plot()
+    dots = ax.collections[0].get_offsets()
+    assert len(dots) == 300 and np.all(dots[:, 1] == 0)  # a visible dot at every zero
+    assert ax.get_ylim()[0] < 0 and ax.figure.get_size_inches()[0] <= 14
+    assert len(ax.get_xticklabels()) <= 40
+    loc = SignificanceResult(evidence=np.full((2, 3), 0.5), scope="local",
+                             feature_names=["a", "b", "c"], statistic="grad",
+                             statistic_mean=np.zeros((2, 3)), statistic_sd=np.zeros((2, 3)),
+                             region_names=["x3<0", "x3>=0"])
+    labels = [t.get_text() for t in loc.plot().get_legend().get_texts()]
+    assert labels[:2] == ["x3<0", "x3>=0"]
