@@ -8,7 +8,6 @@ All quantities live in standardised units; :class:`nfbst.BayesianMLP` folds them
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -16,6 +15,7 @@ from torch import nn
 from torch.nn.functional import softplus
 from tqdm.auto import tqdm
 
+from ._threads import threads_for
 from .posterior import ACTIVATIONS
 
 
@@ -196,30 +196,12 @@ def fit_mean_field(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor, s: dict)
             opt, T_max=int(s["n_steps"]), eta_min=0.01 * s["lr"])
         per_epoch = False
     losses = torch.empty(int(s["n_steps"]))
-    with _threads_for(net, batch, Z.device):
+    widest = max(stop - start for start, stop, _ in net.slices)
+    with threads_for(batch * widest, Z.device):
         _optimise(net, Z, t, s, batch, opt, sched, per_epoch, losses)
     if not torch.isfinite(losses[-1]):
         raise FloatingPointError("VI diverged (non-finite loss); lower lr or init_scale")
     return losses.numpy()
-
-
-@contextmanager
-def _threads_for(net: MeanFieldMLP, batch: int, device: torch.device):
-    """One intra-op thread for small CPU problems.
-
-    A step of a small network is a chain of tiny kernels; splitting each over threads costs
-    more in synchronisation than it saves (measured: 10x slower with 2 threads on a busy
-    2-core machine), so below ~4 MFLOP per layer product the loop runs single-threaded.
-    """
-    widest = max(stop - start for start, stop, _ in net.slices)
-    small = device.type == "cpu" and batch * widest < 4_000_000
-    before = torch.get_num_threads()
-    if small:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _optimise(net, Z, t, s, batch, opt, sched, per_epoch, losses):

@@ -11,7 +11,6 @@ or a categorical likelihood on the logits.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -188,20 +187,6 @@ class StackedMLP:
         """``([W_l (S,out,in)], [b_l (S,out)], noise sd (S,))`` copies for PosteriorDraws."""
         W, b, _ = self.unpack(theta)
         return [w.clone() for w in W], [v.clone() for v in b], self.noise_sd(theta).clone()
-
-
-@contextmanager
-def threads_for(work: float, device):
-    """One intra-op thread when a step is small (``work`` ≈ multiply-adds of the widest layer
-    product): below ~4 M the per-kernel synchronisation costs more than it saves."""
-    small = torch.device(device).type == "cpu" and work < 4_000_000
-    before = torch.get_num_threads()
-    if small:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def check_positive_int(s: dict, name: str, minimum: int = 1) -> int:

@@ -22,7 +22,8 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from ._stacked import StackedMLP, threads_for
+from .._threads import threads_for
+from ._stacked import StackedMLP
 from .base import Backend, generator, take_last
 
 

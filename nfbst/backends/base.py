@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from ._stacked import StackedMLP, check_positive_int
+
 # name -> "module:Class", imported on first use so that optional heavy dependencies (pyro's
 # MCMC, laplace-torch) load only when that backend is asked for.
 _REGISTRY: dict[str, str] = {}
@@ -126,8 +128,26 @@ def generator(seed: np.random.SeedSequence, device="cpu") -> torch.Generator:
 
 
 class ChainBackend(Backend):
-    """A sampler that keeps ``samples`` ``(C chains, S draws, P parameters)`` and a
-    ``diagnostics`` dict; the subclass provides ``_model()`` (its StackedMLP) and ``fit``."""
+    """A multi-chain sampler of the StackedMLP that keeps ``samples`` ``(C chains, S draws,
+    P parameters)`` and a ``diagnostics`` dict; the subclass provides ``fit``."""
+
+    @staticmethod
+    def check_chains(s: dict) -> int:
+        """Validate ``n_chains``, ``warmup_steps`` and ``num_samples``; draws kept per chain."""
+        C = check_positive_int(s, "n_chains")
+        check_positive_int(s, "warmup_steps", 20)
+        per_chain = -(-int(s["num_samples"]) // C)
+        if per_chain < 4:
+            raise ValueError(
+                f"num_samples={s['num_samples']!r} gives fewer than 4 draws per chain with "
+                f"n_chains={C}; raise num_samples"
+            )
+        return per_chain
+
+    def _model(self) -> StackedMLP:
+        s = self.s
+        return StackedMLP(self.layer_sizes, s["activation"], s["task"], s["prior_scale"],
+                          s["noise"])
 
     def n_available(self):
         return self.samples.shape[0] * self.samples.shape[1]

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._stacked import StackedMLP, check_positive_int, threads_for
+from .._threads import threads_for
+from ._stacked import StackedMLP
 from .base import ChainBackend, generator
 from .diagnostics import summarize, warn_if_unconverged
 
@@ -273,18 +274,7 @@ class HMCBackend(ChainBackend):
 
     @classmethod
     def check_settings(cls, s: dict) -> None:
-        C = check_positive_int(s, "n_chains")
-        check_positive_int(s, "warmup_steps", 20)
-        if math.ceil(int(s["num_samples"]) / C) < 4:
-            raise ValueError(
-                f"num_samples={s['num_samples']!r} gives fewer than 4 draws per chain with "
-                f"n_chains={C}; raise num_samples"
-            )
-
-    def _model(self) -> StackedMLP:
-        s = self.s
-        return StackedMLP(self.layer_sizes, s["activation"], s["task"], s["prior_scale"],
-                          s["noise"])
+        cls.check_chains(s)
 
     def fit(self, Z, t, seed):
         s = self.s

@@ -24,8 +24,9 @@ import math
 import torch
 from torch import nn
 
+from .._threads import threads_for
 from ..posterior import ACTIVATIONS
-from ._stacked import StackedMLP, threads_for
+from ._stacked import StackedMLP
 from .base import Backend, generator, preserve_global_rng, take_last
 
 FULL_MAX_PARAMS = 2000  # full GGN (P x P) up to here, KFAC beyond

@@ -35,7 +35,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from ._stacked import StackedMLP, check_positive_int, threads_for
+from .._threads import threads_for
 from .base import ChainBackend, generator
 from .diagnostics import warn_if_unconverged
 from .hmc import _diagnostics
@@ -52,24 +52,13 @@ class SGLDBackend(ChainBackend):
 
     @classmethod
     def check_settings(cls, s: dict) -> None:
-        C = check_positive_int(s, "n_chains")
-        check_positive_int(s, "warmup_steps", 20)
-        per_chain = math.ceil(int(s["num_samples"]) / C)
-        if per_chain < 4:
-            raise ValueError(
-                f"num_samples={s['num_samples']!r} gives fewer than 4 draws per chain with "
-                f"n_chains={C}; raise num_samples"
-            )
+        per_chain = cls.check_chains(s)
         if int(s["n_steps"]) < per_chain:
             raise ValueError(
                 f"n_steps={s['n_steps']!r} (Langevin steps per chain) must be >= the "
                 f"{per_chain} draws kept per chain"
             )
 
-    def _model(self) -> StackedMLP:
-        s = self.s
-        return StackedMLP(self.layer_sizes, s["activation"], s["task"], s["prior_scale"],
-                          s["noise"])
 
     def fit(self, Z, t, seed):
         s = self.s
