@@ -58,7 +58,6 @@ mean of the per-point terms, which treats them as independent.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from infotheory import discrete as _discrete
 from infotheory import gaussian as _gaussian
@@ -66,6 +65,7 @@ from infotheory import knn as _knn
 from infotheory._validation import check_continuous, check_k, check_labels, check_same_length
 from infotheory.estimate import Estimate, analytic_interval, bootstrap_interval
 from infotheory.tasks import gaussian_mi_from_covariance
+from probconstraints._random import check_random_state
 
 __all__ = ["conditional_mutual_information", "entropy", "mutual_information"]
 

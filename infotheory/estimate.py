@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import norm
-from sklearn.utils import check_random_state
+
+from probconstraints._random import check_random_state
 
 __all__ = ["Estimate", "analytic_interval", "bootstrap_interval"]
 

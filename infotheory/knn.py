@@ -21,10 +21,10 @@ from joblib import Parallel, delayed, effective_n_jobs
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from sklearn.neighbors import KDTree
-from sklearn.utils import check_random_state
 
 from infotheory._validation import check_continuous, check_k, check_labels, check_same_length
 from infotheory.discrete import encode_labels
+from probconstraints._random import check_random_state
 
 __all__ = [
     "kl_entropy",

@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
 from torch import nn
 from tqdm.auto import tqdm
 
 from infotheory._validation import check_continuous, check_same_length
+from probconstraints._random import check_random_state
 
 __all__ = ["BOUNDS", "NeuralMIEstimator", "neural_mutual_information"]
 

@@ -9,7 +9,8 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
-from ._random import isolated_rng, torch_generator
+from probconstraints._random import isolated_rng, torch_generator
+
 from .data import IndexedDataset
 from .trainer import LogicTrainer
 

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._random import check_random_state_arg, isolated_rng, torch_generator
+from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
+
 from .encodings import get_encoding, prepare
 from .formula import check_formula
 from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss, constraint_loss_derivative

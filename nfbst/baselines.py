@@ -26,9 +26,10 @@ from scipy import stats
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_X_y
 from tqdm.auto import tqdm
+
+from probconstraints._random import check_random_state
 
 __all__ = [
     "ols_t_test",

@@ -13,8 +13,9 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from tqdm.auto import tqdm
 
+from probconstraints._random import generators
+
 from . import crt
-from ._random import generators
 from ._validation import check_features, check_features_targets
 from .bnn import BayesianMLP
 from .evidence import evidence_value

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -n 2 -q --doctest-modules nfbst logiclearn infotheory experiments tests "$@"
+.venv/bin/python -m pytest -n 2 -q --doctest-modules probconstraints nfbst logiclearn infotheory experiments tests "$@"

@@ -24,7 +24,8 @@ import zipfile
 
 DIST = "probconstraints"
 PACKAGES = ("nfbst", "logiclearn", "infotheory")
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", *PACKAGES, "experiments")
+INTERNAL = ("probconstraints",)  # helpers shared by the three packages, not public API
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", *PACKAGES, *INTERNAL, "experiments")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -95,9 +96,9 @@ def test_wheel_leaves_out_experiments_and_ships_packages_markers_and_license(tmp
     wheel = build_wheel(str(tmp_path))
     names, meta = _wheel_metadata(wheel)
     top = {n.split("/")[0] for n in names}
-    assert top == {*PACKAGES, f"{DIST}-{meta['Version']}.dist-info"}, top
+    assert top == {*PACKAGES, *INTERNAL, f"{DIST}-{meta['Version']}.dist-info"}, top
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
-    for name in PACKAGES:
+    for name in (*PACKAGES, *INTERNAL):
         assert f"{name}/__init__.py" in names and f"{name}/py.typed" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert meta["License-Expression"] == "MIT"

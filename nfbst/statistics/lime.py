@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
+
+from probconstraints._random import check_random_state
 
 from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches
 from ._targets import output_selector
