@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -51,7 +52,18 @@ class _TaskDispatch(type(BaseEstimator)):
             task = params.pop("task", "regression")
             check_choice(task, "task", TASKS)
             cls = BayesianMLPRegressor if task == "regression" else BayesianMLPClassifier
-        return super().__call__(*args, **params)
+        return type(BaseEstimator).__call__(cls, *args, **params)
+
+    @property
+    def __signature__(cls):
+        """The constructor's keyword arguments (and ``task`` for the factory), so that
+        ``inspect.signature(cls)`` does not show ``__call__``'s."""
+        sig = inspect.signature(cls.__init__)
+        params = list(sig.parameters.values())[1:]  # without self
+        if cls is BayesianMLP:
+            params.insert(0, inspect.Parameter("task", inspect.Parameter.KEYWORD_ONLY,
+                                               default="regression"))
+        return sig.replace(parameters=params)
 
 
 class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
@@ -326,7 +338,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         check_float32_range(X, "X")
         draws = self.sample_posterior(n_samples)
         with torch.no_grad():
-            out = draws.forward(torch.as_tensor(X, dtype=torch.float32))  # (S, n, k)
+            out = draws.forward(torch.tensor(X, dtype=torch.float32))  # (S, n, k), a copy
         return X, draws, out
 
     def log_likelihood(self, X, y, n_samples: int = 200) -> float:
@@ -476,6 +488,7 @@ class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
 
     def predict(self, X, n_samples: int = 200):
         """The class of largest posterior-mean probability."""
+        check_is_fitted(self, "layer_sizes_")
         return self.classes_[self.predict_proba(X, n_samples).argmax(1)]
 
     def predict_proba(self, X, n_samples: int = 200):
