@@ -47,6 +47,7 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_options",
+    "local_random_state",
     "read_json",
     "load_tensors",
     "require_keys",
@@ -386,6 +387,25 @@ def check_options(options, allowed, where: str) -> dict:
         raise TypeError(f"{where} got unknown option(s) {unknown}; known options are "
                         f"{sorted(allowed)}")
     return options
+
+
+def local_random_state(random_state) -> np.random.RandomState:
+    """A RandomState from ``random_state``, as ``probconstraints._random.check_random_state``,
+    except that None gives a new one seeded from fresh entropy instead of numpy's global
+    singleton, so that nfbst never advances the caller's global numpy state.
+
+    Examples
+    --------
+    >>> before = np.random.get_state()[1].copy()
+    >>> _ = local_random_state(None).randint(10)
+    >>> bool(np.array_equal(before, np.random.get_state()[1]))
+    True
+    """
+    from probconstraints._random import check_random_state, seed_sequence
+
+    if random_state is None:
+        return np.random.RandomState(seed_sequence(None).generate_state(1)[0])
+    return check_random_state(random_state)
 
 
 # ------------------------------------------------------------------------ saved folders

@@ -30,10 +30,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_X_y
 
-from probconstraints._random import check_random_state, check_random_state_arg
+from probconstraints._random import check_random_state_arg
 
 from ._progress import progress
 from ._validation import check_float, check_frame, check_int, check_target
+from ._validation import local_random_state as check_random_state
 
 __all__ = [
     "ols_t_test",
@@ -390,12 +391,12 @@ def paper_bootstrap_z_test(X, y, *, n_bootstraps=1000, n_samples_per_bootstrap=1
 
 # --------------------------------------------------------------------------- model-based tests
 def _sklearn_random_state(random_state):
-    """What scikit-learn accepts: None and ints as they are (same results as before), a numpy
-    Generator turned into a RandomState seeded from it."""
+    """What scikit-learn accepts: ints as they are (same results as before); None, a RandomState
+    or a numpy Generator as a RandomState that is not numpy's global one."""
     random_state = check_random_state_arg(random_state)
-    if random_state is None or isinstance(random_state, (int, np.integer)):
+    if isinstance(random_state, (int, np.integer)):
         return random_state
-    return check_random_state(random_state)
+    return check_random_state(random_state)  # None: fresh entropy, not numpy's global state
 
 
 def _split(X, y, test_size, random_state):
@@ -626,7 +627,7 @@ def _to_sequential(params, activation, mx, sx, my, sy, index=0):
             b = b - W @ torch.as_tensor(mx)
         if l == L - 1:
             W, b = W * sy, b * sy + my
-        lin = torch.nn.Linear(W.shape[1], W.shape[0])
+        lin = torch.nn.utils.skip_init(torch.nn.Linear, W.shape[1], W.shape[0])  # no RNG
         with torch.no_grad():
             lin.weight.copy_(W.float())
             lin.bias.copy_(b.float())

@@ -333,6 +333,8 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
     def _forward(self, X, n_samples):
         """Validated ``X``, the draws and their outputs ``(S, n, k)`` (float32)."""
         check_is_fitted(self, "layer_sizes_")
+        if n_samples is None:  # 200 draws, or all a sampler kept if fewer
+            n_samples = min(200, self.backend_.n_available() or 200)
         n_samples = check_int(n_samples, "n_samples", 1)
         X = validate_estimator_data(self, X, reset=False)
         check_float32_range(X, "X")
@@ -341,7 +343,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             out = draws.forward(torch.tensor(X, dtype=torch.float32))  # (S, n, k), a copy
         return X, draws, out
 
-    def log_likelihood(self, X, y, n_samples: int = 200) -> float:
+    def log_likelihood(self, X, y, n_samples: int | None = None) -> float:
         """Mean test log predictive density per point (regression: log of the mixture of the
         draws' Gaussians, in the user's units; classification: log of the mean probability)."""
         check_is_fitted(self, "layer_sizes_")
@@ -352,6 +354,8 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             if unknown.size:
                 raise ValueError(f"y has labels {unknown.tolist()} not seen at fit; classes "
                                  f"are {self.classes_.tolist()}")
+        if n_samples is None:
+            n_samples = min(200, self.backend_.n_available() or 200)
         draws = self.sample_posterior(check_int(n_samples, "n_samples", 1))
         with torch.no_grad():
             out = draws.forward(torch.as_tensor(X, dtype=torch.float32)).double()
@@ -466,9 +470,10 @@ class BayesianMLPRegressor(RegressorMixin, BayesianMLP):
 
     task = "regression"
 
-    def predict(self, X, return_std: bool = False, n_samples: int = 200):
+    def predict(self, X, return_std: bool = False, n_samples: int | None = None):
         """Posterior-mean prediction; with ``return_std=True`` also the predictive sd (the
-        spread of the draws' means plus the likelihood noise)."""
+        spread of the draws' means plus the likelihood noise). ``n_samples`` posterior draws
+        (default 200, or all a sampler kept if fewer) fixed at fit."""
         _, draws, out = self._forward(X, n_samples)
         mean = out[..., 0].mean(0)
         if not return_std:
@@ -486,12 +491,12 @@ class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
 
     task = "classification"
 
-    def predict(self, X, n_samples: int = 200):
+    def predict(self, X, n_samples: int | None = None):
         """The class of largest posterior-mean probability."""
         check_is_fitted(self, "layer_sizes_")
         return self.classes_[self.predict_proba(X, n_samples).argmax(1)]
 
-    def predict_proba(self, X, n_samples: int = 200):
+    def predict_proba(self, X, n_samples: int | None = None):
         """Posterior-mean class probabilities ``(n, n_classes)``."""
         _, _, out = self._forward(X, n_samples)
         return torch.softmax(out.double(), -1).mean(0).numpy()

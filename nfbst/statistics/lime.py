@@ -19,9 +19,8 @@ import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from probconstraints._random import check_random_state
-
 from .._progress import progress
+from .._validation import local_random_state as check_random_state
 from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches
 from ._targets import output_selector
 
