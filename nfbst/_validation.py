@@ -162,17 +162,19 @@ def check_float32_range(X: np.ndarray, name: str) -> None:
         )
 
 
-def check_features(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
-    """``X`` as a finite float64 array of shape (n, d) within float32's range; errors name the
-    problem."""
+def check_features(X, n_features: int | None = None, name: str = "X",
+                   float32: bool = True) -> np.ndarray:
+    """``X`` as a finite float64 array of shape (n, d) (within float32's range unless
+    ``float32=False``); errors name the problem."""
     arr = _as_numeric_array(X, name)
     arr = check_array(arr, dtype=np.float64, ensure_all_finite=True, input_name=name)
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(
             f"{name} has {arr.shape[1]} features, but the model was fitted with {n_features}"
         )
-    check_float32_range(arr, name)
-    return arr
+    if float32:
+        check_float32_range(arr, name)
+    return _writable(arr)
 
 
 def check_classification_target(y, name: str = "y") -> None:
@@ -228,7 +230,7 @@ def check_features_targets(X, y, task: str = "regression", constant_ok: bool = F
     y = check_target(y)
     if columns is None and _is_frame(X):
         columns = [str(c) for c in X.columns]
-    X = check_features(X)
+    X = check_features(X, float32=False)  # check_scale_range below names the columns
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -280,11 +282,17 @@ def validate_estimator_data(estimator, X, y=None, *, reset: bool):
         if kind in "USMm":
             raise TypeError(f"X must hold numbers, got dtype {np.asarray(X).dtype}")
     if not reset:
-        return validate_data(estimator, X, reset=False, dtype=np.float64,
-                             ensure_all_finite=True)
+        return _writable(validate_data(estimator, X, reset=False, dtype=np.float64,
+                                       ensure_all_finite=True))
     y = check_target(y)
-    return validate_data(estimator, X, y, reset=True, dtype=np.float64, ensure_all_finite=True,
+    X, y = validate_data(estimator, X, y, reset=True, dtype=np.float64, ensure_all_finite=True,
                          ensure_min_samples=2, y_numeric=False, multi_output=False)
+    return _writable(X), _writable(y)
+
+
+def _writable(a: np.ndarray) -> np.ndarray:
+    """A writable array (pandas 3's copy-on-write hands out read-only views; torch warns)."""
+    return a if a.flags.writeable else a.copy()
 
 
 # --------------------------------------------------------------------- hyper-parameters
