@@ -144,3 +144,21 @@ def test_column_names_and_order_are_checked_at_predict_and_test():
     with pytest.raises(ValueError, match="(?s)feature names should match.*order"):
         test.test(frame[["c", "b", "a"]])
     assert test.test(frame).feature_names == ["a", "b", "c"]
+
+
+def test_nfbst_random_state_reaches_lime():
+    """LIME's perturbations follow NFBST(random_state=...): equal seeds give equal statistics,
+    another seed other ones (the network and its draws are the same in all three)."""
+    X, y = _data(40)
+    model = _regressor(n_steps=30)
+    kw = dict(model=model, statistic="lime", statistic_options={"num_samples": 30},
+              n_posterior_samples=4, calibration="none", holdout=None)
+    a = NFBST(random_state=1, **kw).fit(X, y)
+    b = NFBST(random_state=1, **kw).fit(X, y)
+    c = NFBST(random_state=2, **kw).fit(X, y)
+    for w_a, w_c in zip(a.draws_.weights, c.draws_.weights):  # model seeded by its own state
+        np.testing.assert_array_equal(w_a.numpy(), w_c.numpy())
+    eta_a = a.statistic_samples(X[:5])
+    np.testing.assert_array_equal(eta_a, b.statistic_samples(X[:5]))
+    np.testing.assert_array_equal(eta_a, a.statistic_samples(X[:5]))  # repeatable
+    assert not np.array_equal(eta_a, c.statistic_samples(X[:5]))
