@@ -249,12 +249,8 @@ class LogicTrainer:
             mean_cost = float(penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
                 raise ValueError("the constraint's cost is NaN or inf; check the model outputs")
-        if sup is None:
-            loss = self.lambda_ * cons
-        elif cons is None:
-            loss = sup
-        else:
-            loss = sup + self.lambda_ * cons
+        weighted = cons if cons is None or self.lambda_ == 1.0 else self.lambda_ * cons
+        loss = weighted if sup is None else sup if cons is None else sup + weighted
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_.step()
