@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import logiclearn as ll
 from experiments._common import parse_args, save_figure, write_command, write_table
+from probconstraints._random import isolated_rng, torch_generator
 
 NAME = "logic_shortest_distance"
 N_NODES = 15
@@ -144,11 +145,10 @@ def make_data(seed: int, n_lab: int, n_unl: int, n_val: int, n_test: int) -> dic
 
 
 def run(method: str, seed: int, data: dict, epochs: int) -> dict:
-    with torch.random.fork_rng(devices=[]):  # initialise from the seed, global RNG untouched
-        torch.manual_seed(seed)
+    with isolated_rng(torch_generator(seed)):  # initialise from the seed, global RNG untouched
         model = MinGNN() if MODEL == "gnn" else MLP()
     A, D, V = data["A"], data["D"], data["views"]
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     lab, unl, va, te = data["lab"], data["unl"], data["val"], data["test"]
     labeled = DataLoader(TensorDataset(A[lab], D[lab]), batch_size=16, shuffle=True,
                          generator=gen)
@@ -160,7 +160,7 @@ def run(method: str, seed: int, data: dict, epochs: int) -> dict:
 
     trainer = ll.LogicTrainer(
         model, None if method == "supervised" else constraint,
-        encoding="dual" if method == "supervised" else method, loss="mse", lambda_=1.0,
+        encoding="dual" if method == "supervised" else method, loss="mse", constraint_weight=1.0,
         lr=1e-3, encoding_params={"lr": 1.0} if method == "dual" else None,
         sigma_init=1.0, sigma_target=0.1, random_state=seed, verbose=0,
     )

@@ -37,7 +37,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         See :func:`logiclearn.get_encoding`; an encoding object is copied in ``fit``.
     encoding_params : dict, optional
         Constructor arguments of a named encoding (e.g. ``{'lr': 1.0}`` for ``'dual'``).
-    lambda_ : float
+    constraint_weight : float
         Weight of the constraint.
     epochs, batch_size, lr, weight_decay, sigma_init, sigma_target :
         Training settings, as in :class:`LogicTrainer`.
@@ -67,13 +67,13 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, module, constraint=None, encoding="dual", encoding_params=None,
-                 lambda_=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
+                 constraint_weight=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
                  sigma_init=0.5, sigma_target=0.5, random_state=None, verbose=0):
         self.module = module
         self.constraint = constraint
         self.encoding = encoding
         self.encoding_params = encoding_params
-        self.lambda_ = lambda_
+        self.constraint_weight = constraint_weight
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -119,7 +119,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             self.module_, self.constraint if unlabeled is not None else None,
             encoding=(self.encoding if isinstance(self.encoding, str)
                       else copy.deepcopy(self.encoding)),
-            encoding_params=self.encoding_params, lambda_=self.lambda_, lr=self.lr,
+            encoding_params=self.encoding_params, constraint_weight=self.constraint_weight, lr=self.lr,
             weight_decay=self.weight_decay, sigma_init=self.sigma_init,
             sigma_target=self.sigma_target,
             random_state=int(torch.randint(2**31 - 1, (), generator=gen)),

@@ -129,8 +129,8 @@ def test_trainer_errors_are_clear():
     model = torch.nn.Linear(2, 2)
     with pytest.raises(TypeError, match="torch.nn.Module"):
         ll.LogicTrainer(lambda x: x)
-    with pytest.raises(ValueError, match="lambda_"):
-        ll.LogicTrainer(model, _confident, lambda_=-1)
+    with pytest.raises(ValueError, match="constraint_weight"):
+        ll.LogicTrainer(model, _confident, constraint_weight=-1)
     with pytest.raises(ValueError, match="encoding must be one of"):
         ll.LogicTrainer(model, _confident, encoding="foo")
     with pytest.raises(ValueError, match="constraint_loss"):
