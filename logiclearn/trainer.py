@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -109,10 +110,12 @@ class LogicTrainer:
     lr, weight_decay : float
         Adam hyper-parameters for θ.
     random_state : None, int, numpy RandomState or Generator
-        Seeds a ``torch.Generator`` under which :meth:`fit` runs the model (dropout); the
-        caller's global torch generator is left as it was. ``None`` uses the global one.
+        Seeds a ``torch.Generator`` under which :meth:`fit` runs the model (dropout) and the
+        loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
+        numpy and ``random`` generators are left as they were in every case.
     verbose : int
-        0: silent; 1: a progress bar over epochs.
+        0 (default): silent; 1: progress over epochs (a tqdm bar on a terminal, at most about
+        20 plain lines otherwise).
 
     Attributes
     ----------
@@ -292,7 +295,10 @@ class LogicTrainer:
             raise ValueError("fit needs a labelled loader, an unlabelled loader, or both")
         if val_metric is not None and not callable(val_metric):
             raise TypeError(f"val_metric must be callable, got {type(val_metric).__name__}")
-        with isolated_rng(torch_generator(self.random_state)):
+        gen = torch_generator(self.random_state)
+        if gen is None:  # fresh entropy, not the caller's global generator
+            gen = torch_generator(np.random.default_rng())
+        with isolated_rng(gen):
             self._fit(labeled, unlabeled, int(epochs), val_metric)
         return self
 
