@@ -175,7 +175,8 @@ def run(method: str, seed: int, data: dict, epochs: int) -> dict:
         sat = ll.satisfaction(constraint(outs), tol=TOL)
     err = pred - D[te] * s
     return {"method": method, "seed": seed, "mse": float((err ** 2).mean()),
-            "mae": float(err.abs().mean()), "satisfied": 100 * sat.rate,
+            "mae": float(err.abs().mean()), "bias": float(err.mean()),
+            "satisfied": 100 * sat.rate,
             "triangle": 100 * float(ll.satisfaction(constraint(outs).children[0], TOL).rate),
             "symmetry": 100 * float(ll.satisfaction(constraint(outs).children[1], TOL).rate),
             "best_epoch": trainer.best_epoch_, "seconds": seconds}
@@ -187,13 +188,18 @@ def label_mean_baseline(seed: int, data: dict) -> dict:
     pred = data["D"][data["lab"]].mean(0, keepdim=True).expand(len(te), -1) * s
     err = pred - data["D"][te] * s
     return {"method": "label mean (no model)", "seed": seed, "mse": float((err ** 2).mean()),
-            "mae": float(err.abs().mean()), "satisfied": float("nan"),
+            "mae": float(err.abs().mean()), "bias": float(err.mean()), "satisfied": float("nan"),
             "triangle": float("nan"), "symmetry": float("nan"), "best_epoch": None,
             "seconds": 0.0}
 
 
 def _args(parser):
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds first-seed .. first-seed + seeds - 1")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these runs to the folder's runs.csv (replacing the same method "
+                             "and seed; same sizes and epochs required) and rebuild the tables")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--sizes", type=int, nargs=4, default=[100, 100, 150, 300],
                         metavar=("LABELLED", "UNLABELLED", "VALIDATION", "TEST"),
@@ -211,25 +217,46 @@ def main(argv=None):
     epochs = 1 if args.quick else args.epochs
     sizes = (20, 20, 20, 20) if args.quick else tuple(args.sizes)
     rows = []
-    for s in tqdm(range(seeds), desc=NAME, disable=args.quick):
+    first = 0 if args.quick else args.first_seed
+    for s in tqdm(range(first, first + seeds), desc=NAME, disable=args.quick):
         data = make_data(s, *sizes)
         rows += [run(m, s, data, epochs) for m in args.methods]
         rows.append(label_mean_baseline(s, data))
     df = pd.DataFrame(rows)
-    df.to_csv(args.out / "runs.csv", index=False)
-    cols = ["mse", "mae", "satisfied", "triangle", "symmetry"]
+    df["epochs"], df["sizes"] = epochs, " ".join(map(str, sizes))
+    previous = args.out / "runs.csv"
+    command = (args.out / "COMMAND").read_text() if args.merge and previous.exists() else ""
+    if args.merge and previous.exists():
+        old = pd.read_csv(previous)
+        for col, val in (("epochs", epochs), ("sizes", " ".join(map(str, sizes)))):
+            if col not in old or (old[col].astype(str) != str(val)).any():
+                raise ValueError(f"--merge: {previous} holds runs with other {col} than "
+                                 f"{val!r}; use another --out")
+        key = ["method", "seed"]
+        old = old.merge(df[key], on=key, how="left", indicator=True)
+        df = pd.concat([old[old.pop("_merge") == "left_only"], df], ignore_index=True)
+        df = df.sort_values("seed", kind="stable").reset_index(drop=True)
+    df.to_csv(previous, index=False)
+    seeds = df["seed"].nunique()
+    cols = ["mse", "mae", "bias", "satisfied", "triangle", "symmetry"]
     g = df.groupby("method", sort=False)[cols]
     mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
     summary = pd.DataFrame({"method": mean.index, "seeds": g.size().values})
     for c in cols:
         summary[c] = ["" if np.isnan(m) else f"{m:.3g} ± {v:.2g}" for m, v in zip(mean[c], std[c])]
     notes = (f"{seeds} seed(s), {epochs} epochs, graphs (labelled, unlabelled, validation, test) "
-             f"= {sizes}; MSE/MAE in distance units (edge weights U(1, 10)); satisfaction = % of "
+             f"= {sizes}; MSE/MAE in distance units (edge weights U(1, 10)); bias = mean of "
+             "prediction - truth (the constraint holds for every metric, d = 0 included, so "
+             "it does not pin the distances down); satisfaction = % of "
              f"test graphs meeting all 196 atoms within tol = {TOL}. Checkpoint on validation "
              "MSE. Model: MinGNN (source indicator, 5 rounds of min-aggregated messages, "
              "hidden 32), Adam 1e-3, λ = 1, σ 1 → 0.1, τ step 1.0 (dual). 'label mean' "
              "predicts each node's mean labelled distance.")
     write_table(summary, args.out, "summary", "Shortest distance (15-node graphs)", notes)
+    per_seed = df.pivot_table(index="method", columns="seed", values="mse", sort=False)
+    per_seed.columns = [f"seed {c}" for c in per_seed.columns]
+    write_table(per_seed.reset_index().round(3), args.out, "per_seed_mse",
+                "Shortest distance: test MSE per seed", notes)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for ax, c in zip(axes, ["mse", "satisfied"]):
         ax.bar(mean.index, mean[c], yerr=std[c], capsize=2)
@@ -237,7 +264,9 @@ def main(argv=None):
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     save_figure(fig, args.out, "mse_satisfaction")
-    write_command(args)
+    path = write_command(args)
+    if command:
+        path.write_text(command + path.read_text(), encoding="utf-8")
     return df
 
 
