@@ -383,7 +383,8 @@ class _Quantifier(Formula):
     def __init__(self, child, name=None):
         self.child = check_formula(child, "quantified formula")
         if self.child.batch_size is None:
-            raise ValueError("a quantifier needs a formula with a batch axis (shape (B,))")
+            raise ValueError("a quantifier needs a formula with a batch axis (shape (B,)), got "
+                             "a formula about one assignment (scalar atoms)")
         self.name = name
 
     @property
@@ -461,7 +462,8 @@ def _nnf(f: Formula, neg: bool) -> Formula:
 def _diff(a, b):
     ea, eb = as_expr(a, "left operand"), as_expr(b, "right operand")
     if not isinstance(ea, torch.Tensor) and not isinstance(eb, torch.Tensor):
-        raise TypeError("at least one side of an atom must be a Term or a tensor")
+        raise TypeError("at least one side of an atom must be a Term or a tensor, got "
+                        f"{type(a).__name__} and {type(b).__name__}")
     try:
         return ea - eb
     except RuntimeError as err:
