@@ -229,3 +229,16 @@ def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
         assert t.encoding_.calls == ["before", "after"]
     finally:
         ll.ENCODINGS.pop("half-dl2")
+
+
+def test_verbose_off_a_terminal_prints_at_most_about_20_plain_lines_and_nothing_by_default(
+        capsys):
+    X, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
+    lab = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=8)
+    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0).fit(lab, epochs=3)
+    assert capsys.readouterr().err == ""  # verbose=0 is the default
+    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0, verbose=1).fit(lab, epochs=50)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert "\r" not in err and 15 <= len(lines) <= 21
+    assert lines[-1].startswith("LogicTrainer epoch 50/50: supervised=")
