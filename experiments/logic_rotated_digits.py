@@ -315,7 +315,9 @@ def main(argv=None):
         old = old[old.pop("_merge") == "left_only"]
         df = pd.concat([old, df], ignore_index=True)
     df["epochs"] = epochs
-    df = df.sort_values(["seed", "pair"], kind="stable").reset_index(drop=True)
+    order = {m: i for i, m in enumerate(METHODS)}  # tables list the methods in METHODS order
+    df = df.sort_values(["seed", "pair", "method"], key=lambda c: c.map(order)
+                        if c.name == "method" else c, kind="stable").reset_index(drop=True)
     df.to_csv(previous, index=False)
     write_report(df, args.out, df["seed"].nunique(), epochs)
     path = write_command(args)
