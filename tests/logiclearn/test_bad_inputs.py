@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 import logiclearn as ll
 
@@ -218,7 +219,7 @@ CASES = [
      lambda: _fitted().predict(pd.DataFrame(np.zeros((2, 3)), columns=["c", "b", "a"])),
      ValueError, r"Feature names must be in the same order"),
     ("classifier predict before fit", lambda: _clf().predict(np.zeros((2, 3))),
-     Exception, r"not fitted yet"),
+     NotFittedError, r"not fitted yet"),
     # -- encodings and registry ------------------------------------------------------------
     ("get_encoding unknown name", lambda: ll.get_encoding("nope"), ValueError,
      r"encoding must be one of .*got 'nope'"),
