@@ -207,7 +207,9 @@ def write_report(df: pd.DataFrame, out, seeds: int, epochs: int) -> None:
         "(the authors' MNIST setting). Baselines add λ·cost (λ = 1) to the cross-entropy. "
         f"The paper's code log on MNIST (LeNet, 60 epochs, validation): "
         f"{PAPER_LOG['accuracy']}% accuracy, {PAPER_LOG['intended']}% intended, "
-        f"{PAPER_LOG['shortcut']}% shortcut."
+        f"{PAPER_LOG['shortcut']}% shortcut. The runs may come from several commands merged "
+        "with --merge (COMMAND lists them in order; a later run replaces the same pair, "
+        "method and seed)."
     )
     write_table(summarize(df), out, "summary", "Rotated digits: f(R(x)) = twin -> f(x) = hidden",
                 notes)
