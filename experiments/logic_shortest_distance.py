@@ -11,6 +11,10 @@ k, with d the prediction on G and d^(k) the prediction on G with nodes 0 and k s
 ``AND_{i not in {0,k}} d_i <= d_k + d^(k)_i  AND  d_k = d^(k)_k`` (triangle inequality and
 symmetry). Test MSE, MAE and constraint satisfaction (tolerance 1 distance unit, the code's
 ``tol``) for every encoding but the semantic loss (2**196 worlds) and for supervised-only.
+The default sizes are DL2's semi-supervised regime, few labelled graphs (20) and more
+unlabelled ones (100): there the constraint lowers the test MSE; with 100 labelled graphs the
+supervised network already learns the task and the constraint (which any metric satisfies,
+d = 0 included) raised the MSE in the previous session's two seeds.
 """
 
 from __future__ import annotations
@@ -194,14 +198,14 @@ def label_mean_baseline(seed: int, data: dict) -> dict:
 
 
 def _args(parser):
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--merge", action="store_true",
                         help="add these runs to the folder's runs.csv (replacing the same method "
                              "and seed; same sizes and epochs required) and rebuild the tables")
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--sizes", type=int, nargs=4, default=[100, 100, 150, 300],
+    parser.add_argument("--sizes", type=int, nargs=4, default=[20, 100, 150, 300],
                         metavar=("LABELLED", "UNLABELLED", "VALIDATION", "TEST"),
                         help="numbers of graphs")
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
