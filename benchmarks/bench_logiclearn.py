@@ -9,23 +9,30 @@ labelled images + 128 unlabelled pairs x / R(x)), same optimiser (Adam). We time
   (list of atoms, stacked, softmax of per-example τ, τ step, θ step), in plain torch;
 * ``LogicTrainer`` steps with no constraint and with each encoding.
 
-and print each step's best time (minimum over ``--rounds`` rounds of ``--repeats`` interleaved
-steps) and its ratio to ``plain``. Every side runs on the same number of torch threads
-(``--threads``, printed). The target is a constrained (dual) step within 1.5x of an
-unconstrained step on the small MLP. Run under the shared lock:
-``flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_logiclearn.py``.
+and print each step's best time (``_timing.best_time`` over ``--repeats`` steps, the minimum
+over ``--rounds`` interleaved rounds) and its ratio to ``plain``. Every side runs on the same
+number of threads (``_timing.pin_threads(--threads)``, printed). The target is a constrained
+(dual) step within 1.5x of an unconstrained step on the small MLP. Run under the shared lock:
+``flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_logiclearn.py``; with ``PYTHONPATH``
+pointing at another checkout's package the same script times that version of logiclearn.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
-import time
+import pathlib
+import sys
 
 import torch
 from torch import nn
 
 import logiclearn as ll
+from probconstraints._random import isolated_rng, torch_generator
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _timing import best_time, pin_threads  # noqa: E402
 
 B = 128
 
@@ -60,7 +67,7 @@ def constraint(outs, batch):
 
 
 def make_batches(size=28, n_batches=8, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     out = []
     for i in range(n_batches):
         shape = (B, 1, size, size)
@@ -70,9 +77,14 @@ def make_batches(size=28, n_batches=8, seed=0):
     return out
 
 
+def _init(net, seed=0):
+    """The network initialised from ``seed`` without touching torch's global generator."""
+    with isolated_rng(torch_generator(seed)):
+        return net()
+
+
 def plain_step_fn(net):
-    torch.manual_seed(0)
-    model = net()
+    model = _init(net)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
 
     def step(lab, unl):
@@ -88,8 +100,7 @@ def plain_step_fn(net):
 
 def handwritten_dual_step_fn(net, n_examples=8 * B, tau_lr=2.34, sigma=1.0):
     """The constraint written by hand, as in the authors' script (per-example τ tensors)."""
-    torch.manual_seed(0)
-    model = net()
+    model = _init(net)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     tau_inner = torch.zeros(n_examples, 9)
     tau_outer = torch.zeros(n_examples, 2)
@@ -122,8 +133,7 @@ def handwritten_dual_step_fn(net, n_examples=8 * B, tau_lr=2.34, sigma=1.0):
 
 
 def trainer_step_fn(net, encoding):
-    torch.manual_seed(0)
-    model = net()
+    model = _init(net)
     t = ll.LogicTrainer(model, None if encoding is None else constraint,
                         encoding=encoding or "dual",
                         encoding_params={"lr": 2.34} if encoding == "dual" else None)
@@ -131,23 +141,21 @@ def trainer_step_fn(net, encoding):
 
 
 def bench(fns, batches, repeats=40, rounds=3):
-    """Best (minimum) seconds per step of each function over ``rounds`` x ``repeats``
-    interleaved steps.
+    """Best (minimum) seconds per step of each function: ``best_time`` over ``repeats`` single
+    steps (cycling through the batches), in ``rounds`` rounds that interleave the functions.
 
     The minimum is the least disturbed by other processes on a shared machine.
     """
-    times = {k: [] for k in fns}
     for fn in fns.values():  # warm-up
         for lab, unl in batches[:2]:
             fn(lab, unl)
+    best = dict.fromkeys(fns, math.inf)
     for _ in range(rounds):
-        for r in range(repeats):
-            for k, fn in fns.items():
-                lab, unl = batches[r % len(batches)]
-                t0 = time.perf_counter()
-                fn(lab, unl)
-                times[k].append(time.perf_counter() - t0)
-    return {k: min(v) for k, v in times.items()}
+        for k, fn in fns.items():
+            cycle = itertools.cycle(batches)
+            sec, _ = best_time(lambda fn=fn, cycle=cycle: fn(*next(cycle)), repeats=repeats)
+            best[k] = min(best[k], sec)
+    return best
 
 
 def main(argv=None):
@@ -157,8 +165,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--mlp-only", action="store_true", help="skip the LeNet case")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    threads = torch.get_num_threads()
+    threads = pin_threads(args.threads)
+    print(f"logiclearn from {pathlib.Path(ll.__file__).parent}")
     cases = [("MLP 64-128-10 on 8x8", TinyMLP, 8)]
     if not args.mlp_only:
         cases.append(("LeNet 28x28", LeNet, 28))

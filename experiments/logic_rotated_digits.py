@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import logiclearn as ll
 from experiments._common import parse_args, save_figure, write_command, write_table
+from probconstraints._random import isolated_rng, torch_generator
 
 NAME = "logic_rotated_digits"
 METHODS = ["supervised", "dual", "dual-sigma1", "dl2", "pd", "product", "lukasiewicz", "godel",
@@ -62,8 +63,7 @@ SmallLeNet = SmallCNN  # the name the superclass experiment imports
 
 def make_model(seed: int) -> torch.nn.Module:
     """A :class:`SmallCNN` initialised from ``seed`` without touching torch's global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with isolated_rng(torch_generator(seed)):
         return SmallCNN()
 
 
@@ -128,7 +128,7 @@ def run(method: str, seed: int, data: dict, epochs: int = EPOCHS, hidden: int = 
     X, R, y = data["X"], data["R"], data["y"]
     tr, va, te = data["train"], data["val"], data["test"]
     lab, unl = tr[y[tr].numpy() != hidden], tr[y[tr].numpy() == hidden]
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     labeled = DataLoader(TensorDataset(X[lab], y[lab]), batch_size=BATCH, shuffle=True,
                          generator=gen)
     ubs = int(np.ceil(len(unl) / len(labeled)))
@@ -207,7 +207,9 @@ def write_report(df: pd.DataFrame, out, seeds: int, epochs: int) -> None:
         "(the authors' MNIST setting). Baselines add λ·cost (λ = 1) to the cross-entropy. "
         f"The paper's code log on MNIST (LeNet, 60 epochs, validation): "
         f"{PAPER_LOG['accuracy']}% accuracy, {PAPER_LOG['intended']}% intended, "
-        f"{PAPER_LOG['shortcut']}% shortcut."
+        f"{PAPER_LOG['shortcut']}% shortcut. The runs may come from several commands merged "
+        "with --merge (COMMAND lists them in order; a later run replaces the same pair, "
+        "method and seed)."
     )
     write_table(summarize(df), out, "summary", "Rotated digits: f(R(x)) = twin -> f(x) = hidden",
                 notes)
@@ -266,6 +268,12 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 def _args(parser):
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds first-seed .. first-seed + seeds - 1")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these runs to the folder's runs.csv (replacing the same pair, "
+                             "method and seed) and rebuild the tables from all of them, so a "
+                             "long study can be run in several short pieces")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--pairs", nargs="+", type=parse_pair,
                         default=[parse_pair(p) for p in PAIRS], metavar="HIDDEN:TWIN",
@@ -288,16 +296,35 @@ def main(argv=None):
     from tqdm.auto import tqdm
 
     rows = []
-    jobs = [(s, p, m) for s in range(seeds) for p in pairs for m in args.methods]
+    first = 0 if args.quick else args.first_seed
+    jobs = [(s, p, m) for s in range(first, first + seeds) for p in pairs for m in args.methods]
     data = {}
     for s, (h, t), m in tqdm(jobs, desc=NAME, disable=args.quick):
         if s not in data:
             data = {s: load(s)}
         rows.append(run(m, s, data[s], epochs, hidden=h, twin=t))
     df = pd.DataFrame(rows)
-    df.to_csv(args.out / "runs.csv", index=False)
-    write_report(df, args.out, seeds, epochs)
-    write_command(args)
+    previous = args.out / "runs.csv"
+    command = (args.out / "COMMAND").read_text() if args.merge and previous.exists() else ""
+    if args.merge and previous.exists():
+        old = pd.read_csv(previous)
+        if "epochs" in old and (old["epochs"] != epochs).any():
+            raise ValueError(f"--merge: {previous} holds runs of {sorted(set(old['epochs']))} "
+                             f"epochs, this run has {epochs}")
+        df["epochs"] = epochs
+        key = ["pair", "method", "seed"]
+        old = old.merge(df[key], on=key, how="left", indicator=True)
+        old = old[old.pop("_merge") == "left_only"]
+        df = pd.concat([old, df], ignore_index=True)
+    df["epochs"] = epochs
+    order = {m: i for i, m in enumerate(METHODS)}  # tables list the methods in METHODS order
+    df = df.sort_values(["seed", "pair", "method"], key=lambda c: c.map(order)
+                        if c.name == "method" else c, kind="stable").reset_index(drop=True)
+    df.to_csv(previous, index=False)
+    write_report(df, args.out, df["seed"].nunique(), epochs)
+    path = write_command(args)
+    if command:
+        path.write_text(command + path.read_text(), encoding="utf-8")
     return df
 
 

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import logiclearn as ll
 from experiments import logic_rotated_digits as rd
 from experiments._common import parse_args, write_command, write_table
+from probconstraints._random import torch_generator
 
 NAME = "logic_shortcut_diagnosis"
 # name -> (σ, τ step, warm-up epochs, unlabelled batch or None, λ, labelled batch, lr)
@@ -52,15 +53,16 @@ def run(seed: int, data: dict, epochs: int, sigma=1.0, tau=2.34, warm=0, ubs=Non
     tr, va, te = data["train"], data["val"], data["test"]
     lab, unl = tr[y[tr].numpy() != 6], tr[y[tr].numpy() == 6]
     model = rd.make_model(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     labeled = DataLoader(TensorDataset(X[lab], y[lab]), batch_size=bs, shuffle=True,
                          generator=gen)
     ubs = ubs or int(np.ceil(len(unl) / len(labeled)))
     unlabeled = DataLoader(ll.IndexedDataset(X[unl], R[unl]), batch_size=ubs, shuffle=True,
                            generator=gen)
     s_init, s_target = sigma if isinstance(sigma, tuple) else (sigma, sigma)
-    t = ll.LogicTrainer(model, rd.constraint, encoding_params={"lr": tau}, lambda_=lam, lr=lr,
-                        sigma_init=s_init, sigma_target=s_target, random_state=seed)
+    t = ll.LogicTrainer(model, rd.constraint, encoding_params={"lr": tau},
+                        constraint_weight=lam, lr=lr, sigma_init=s_init, sigma_target=s_target,
+                        random_state=seed)
     history = []
 
     def val_metric(m):

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import logiclearn as ll
 from experiments._common import parse_args, save_figure, write_command, write_table
 from experiments.logic_rotated_digits import make_model
+from probconstraints._random import torch_generator
 
 NAME = "logic_superclass"
 METHODS = ["supervised", "dual", "dual-sigma1", "dl2", "pd", "product", "lukasiewicz", "godel",
@@ -69,7 +70,7 @@ def superclass_of(labels: torch.Tensor) -> torch.Tensor:
 def run(method: str, seed: int, data: dict, epochs: int) -> dict:
     model = make_model(seed)
     X, y = data["X"], data["y"]
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     lab, unl, va, te = data["lab"], data["unl"], data["val"], data["test"]
     labeled = DataLoader(TensorDataset(X[lab], y[lab]), batch_size=16, shuffle=True,
                          generator=gen)
@@ -82,8 +83,9 @@ def run(method: str, seed: int, data: dict, epochs: int) -> dict:
     sigma_init, sigma_target = SIGMA.get(method, (1.0, 1.0))
     trainer = ll.LogicTrainer(
         model, None if method == "supervised" else constraint,
-        encoding="dual" if method in ("supervised", "dual-sigma1") else method, lambda_=1.0,
-        lr=1e-3, sigma_init=sigma_init, sigma_target=sigma_target, random_state=seed,
+        encoding="dual" if method in ("supervised", "dual-sigma1") else method,
+        constraint_weight=1.0, lr=1e-3, sigma_init=sigma_init, sigma_target=sigma_target,
+        random_state=seed,
     )
     t0 = time.perf_counter()
     trainer.fit(labeled, None if method == "supervised" else unlabeled, epochs=epochs,

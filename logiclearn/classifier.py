@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from probconstraints._random import isolated_rng, torch_generator
+from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
 
+from ._checks import check_int, check_number, check_verbose
 from .data import IndexedDataset
 from .trainer import LogicTrainer
 
 __all__ = ["ConstrainedClassifier"]
+
+#: hidden width of the default network (``module=None``)
+DEFAULT_HIDDEN = 64
 
 
 def _reset(module: torch.nn.Module) -> None:
@@ -23,13 +29,50 @@ def _reset(module: torch.nn.Module) -> None:
             m.reset_parameters()
 
 
+def default_module(n_features: int, n_classes: int) -> torch.nn.Module:
+    """The network of ``ConstrainedClassifier(module=None)``: flatten, 64 ReLU units, logits.
+
+    Examples
+    --------
+    >>> from logiclearn.classifier import default_module
+    >>> default_module(4, 3)[-1].out_features
+    3
+    """
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n_features, DEFAULT_HIDDEN),
+                               torch.nn.ReLU(), torch.nn.Linear(DEFAULT_HIDDEN, n_classes))
+
+
+def _check_frame(X, name: str) -> None:
+    """Refuse pandas columns that are not numbers (text, category) or hold missing values,
+    naming them, before scikit-learn's conversion gives a less specific message."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return
+    import pandas as pd
+
+    bad = [str(c) for c, t in zip(X.columns, dtypes)
+           if not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))]
+    if bad:
+        kinds = sorted({str(t) for c, t in zip(X.columns, dtypes) if str(c) in bad})
+        raise ValueError(
+            f"{name} must hold numbers only; columns {bad} have dtype {', '.join(kinds)} "
+            "(encode text and categories as numbers first)"
+        )
+    missing = [str(c) for c in X.columns if bool(X[c].isna().any())]
+    if missing:
+        raise ValueError(f"{name} has missing values (NaN/NA) in columns {missing}")
+
+
 class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     """Classifier = a torch module trained on labelled data plus a constraint on unlabelled data.
 
     Parameters
     ----------
-    module : torch.nn.Module
+    module : torch.nn.Module, callable or None
         Maps a float batch of X's rows to class logits; copied and re-initialised in ``fit``.
+        A callable is called as ``module(n_features_in, n_classes)`` in ``fit`` and must
+        return the module; ``None`` (default) is :func:`default_module` (one hidden layer of
+        64 ReLU units on the flattened rows).
     constraint : callable or None
         ``constraint(outputs, batch) -> Formula`` as in :class:`LogicTrainer`; ``outputs`` are
         logits (Term), one per view of the unlabelled data.
@@ -37,18 +80,22 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         See :func:`logiclearn.get_encoding`; an encoding object is copied in ``fit``.
     encoding_params : dict, optional
         Constructor arguments of a named encoding (e.g. ``{'lr': 1.0}`` for ``'dual'``).
-    lambda_ : float
-        Weight of the constraint.
+    constraint_weight : float
+        Weight λ of the constraint term.
     epochs, batch_size, lr, weight_decay, sigma_init, sigma_target :
         Training settings, as in :class:`LogicTrainer`.
     random_state : None, int, numpy RandomState or Generator
         Seeds the re-initialisation of the module, the data order and the training (through
         ``torch.Generator`` objects; torch's global generator is left as it was).
     verbose : int
+        0 (default): silent; 1: progress over epochs.
 
     Attributes
     ----------
     classes_ : ndarray
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
     module_ : torch.nn.Module
         The fitted copy of ``module``.
     trainer_ : LogicTrainer
@@ -66,14 +113,14 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, module, constraint=None, encoding="dual", encoding_params=None,
-                 lambda_=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
+    def __init__(self, module=None, constraint=None, *, encoding="dual", encoding_params=None,
+                 constraint_weight=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
                  sigma_init=0.5, sigma_target=0.5, random_state=None, verbose=0):
         self.module = module
         self.constraint = constraint
         self.encoding = encoding
         self.encoding_params = encoding_params
-        self.lambda_ = lambda_
+        self.constraint_weight = constraint_weight
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -83,9 +130,63 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _tensor(self, X):
-        X = check_array(X, allow_nd=True, dtype=np.float32, input_name="X")
-        return torch.as_tensor(X)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _check_params(self):
+        if not (self.module is None or isinstance(self.module, torch.nn.Module)
+                or callable(self.module)):
+            raise TypeError("module must be a torch.nn.Module, a callable "
+                            "(n_features, n_classes) -> Module or None, got "
+                            f"{type(self.module).__name__}")
+        if self.constraint is not None and not callable(self.constraint):
+            raise TypeError(f"constraint must be callable or None, got "
+                            f"{type(self.constraint).__name__}")
+        check_int(self.epochs, "epochs", 1)
+        check_int(self.batch_size, "batch_size", 1)
+        check_number(self.constraint_weight, "constraint_weight", 0.0)
+        check_number(self.lr, "lr", 0.0)
+        check_number(self.weight_decay, "weight_decay", 0.0)
+        check_number(self.sigma_init, "sigma_init", 0.0, strict=True)
+        check_number(self.sigma_target, "sigma_target", 0.0, strict=True)
+        check_verbose(self.verbose)
+        check_random_state_arg(self.random_state)
+        if self.encoding_params is not None and not isinstance(self.encoding_params, dict):
+            raise TypeError(f"encoding_params must be a dict or None, got "
+                            f"{type(self.encoding_params).__name__}")
+
+    def _build(self, n_features: int, n_classes: int) -> torch.nn.Module:
+        if self.module is None:
+            return default_module(n_features, n_classes)
+        if isinstance(self.module, torch.nn.Module):
+            return copy.deepcopy(self.module)
+        module = self.module(n_features, n_classes)
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"module(n_features, n_classes) must return a torch.nn.Module, got "
+                            f"{type(module).__name__}")
+        return module
+
+    def _unlabeled(self, X_unlabeled, n_features):
+        views = X_unlabeled if isinstance(X_unlabeled, (tuple, list)) else (X_unlabeled,)
+        if not views:
+            raise ValueError("X_unlabeled must be an array or a non-empty tuple of views, got "
+                             "an empty tuple")
+        out = []
+        for i, v in enumerate(views):
+            name = "X_unlabeled" if len(views) == 1 else f"X_unlabeled view {i}"
+            _check_frame(v, name)
+            v = check_array(v, allow_nd=True, dtype=np.float32, input_name=name)
+            if v.shape[1:] != n_features:
+                raise ValueError(f"{name} has rows of shape {v.shape[1:]}, but X has rows of "
+                                 f"shape {n_features}")
+            out.append(torch.as_tensor(v))
+        sizes = [len(v) for v in out]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"the views of X_unlabeled must have the same number of rows, "
+                             f"got {sizes}")
+        return out
 
     def fit(self, X, y, X_unlabeled=None):
         """Fit on labelled ``(X, y)`` and unlabelled ``X_unlabeled`` (array or tuple of views).
@@ -94,24 +195,35 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        if not isinstance(self.module, torch.nn.Module):
-            raise TypeError(f"module must be a torch.nn.Module, got {type(self.module).__name__}")
-        X, y = check_X_y(X, y, allow_nd=True, dtype=np.float32)
+        self._check_params()
+        _check_frame(X, "X")
+        X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
+        check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"ConstrainedClassifier needs samples of at least 2 classes in y, "
+                             f"got 1 class: {self.classes_[0]!r}")
+        views = (self._unlabeled(X_unlabeled, X.shape[1:])
+                 if X_unlabeled is not None and self.constraint is not None else None)
         gen = torch_generator(self.random_state)
         if gen is None:
             gen = torch_generator(np.random.default_rng())
-        self.module_ = copy.deepcopy(self.module)
+        n_in = int(math.prod(X.shape[1:]))
         with isolated_rng(gen):
+            self.module_ = self._build(n_in, len(self.classes_))
             _reset(self.module_)
         Xt, yt = torch.as_tensor(X), torch.as_tensor(y_enc, dtype=torch.int64)
+        with torch.no_grad(), isolated_rng(torch_generator(0)):
+            probe = self.module_.eval()(Xt[:2])
+        if probe.ndim != 2 or probe.shape[1] != len(self.classes_):
+            raise ValueError(f"module must return logits of shape (n, {len(self.classes_)}) for "
+                             f"the {len(self.classes_)} classes of y, got shape "
+                             f"{tuple(probe.shape)}")
         labeled = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xt, yt),
                                               batch_size=self.batch_size, shuffle=True,
                                               generator=gen)
         unlabeled = None
-        if X_unlabeled is not None and self.constraint is not None:
-            views = X_unlabeled if isinstance(X_unlabeled, (tuple, list)) else (X_unlabeled,)
-            views = [self._tensor(v) for v in views]
+        if views is not None:
             unlabeled = torch.utils.data.DataLoader(IndexedDataset(*views),
                                                     batch_size=self.batch_size, shuffle=True,
                                                     generator=gen)
@@ -119,8 +231,8 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             self.module_, self.constraint if unlabeled is not None else None,
             encoding=(self.encoding if isinstance(self.encoding, str)
                       else copy.deepcopy(self.encoding)),
-            encoding_params=self.encoding_params, lambda_=self.lambda_, lr=self.lr,
-            weight_decay=self.weight_decay, sigma_init=self.sigma_init,
+            encoding_params=self.encoding_params, constraint_weight=self.constraint_weight,
+            lr=self.lr, weight_decay=self.weight_decay, sigma_init=self.sigma_init,
             sigma_target=self.sigma_target,
             random_state=int(torch.randint(2**31 - 1, (), generator=gen)),
             verbose=self.verbose,
@@ -130,9 +242,11 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)``."""
         check_is_fitted(self, "module_")
+        _check_frame(X, "X")
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float32)
         self.module_.eval()
         with torch.no_grad():
-            return torch.softmax(self.module_(self._tensor(X)), -1).numpy()
+            return torch.softmax(self.module_(torch.as_tensor(X)), -1).numpy().astype(np.float64)
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels."""

@@ -52,6 +52,8 @@ def stack_columns(parts: list[torch.Tensor]) -> torch.Tensor:
     >>> stack_columns([torch.zeros(4), torch.ones(4, 2)]).shape
     torch.Size([4, 3])
     """
+    if len(parts) == 1 and parts[0].ndim == 2:  # one vector child: its columns, no copy
+        return parts[0]
     lead = [p.shape[:1] if p.ndim == 2 else p.shape for p in parts]
     if all(ld == lead[0] for ld in lead):  # fast path: one batch size, no broadcasting
         return torch.cat([p if p.ndim == 2 else p.unsqueeze(-1) for p in parts], dim=-1)
@@ -298,11 +300,11 @@ class _Connective(Formula):
         self.children = children
         self.labels = tuple(labels) if labels is not None else None
         self.name = name
+        self._batch_size = sizes.pop() if sizes else None
 
     @property
     def batch_size(self):
-        sizes = {c.batch_size for c in self.children} - {None}
-        return sizes.pop() if sizes else None
+        return self._batch_size
 
     def label(self, i: int) -> str:
         """Label of child ``i``: its name, else the connective's label, else its index."""
@@ -381,7 +383,8 @@ class _Quantifier(Formula):
     def __init__(self, child, name=None):
         self.child = check_formula(child, "quantified formula")
         if self.child.batch_size is None:
-            raise ValueError("a quantifier needs a formula with a batch axis (shape (B,))")
+            raise ValueError("a quantifier needs a formula with a batch axis (shape (B,)), got "
+                             "a formula about one assignment (scalar atoms)")
         self.name = name
 
     @property
@@ -459,7 +462,8 @@ def _nnf(f: Formula, neg: bool) -> Formula:
 def _diff(a, b):
     ea, eb = as_expr(a, "left operand"), as_expr(b, "right operand")
     if not isinstance(ea, torch.Tensor) and not isinstance(eb, torch.Tensor):
-        raise TypeError("at least one side of an atom must be a Term or a tensor")
+        raise TypeError("at least one side of an atom must be a Term or a tensor, got "
+                        f"{type(a).__name__} and {type(b).__name__}")
     try:
         return ea - eb
     except RuntimeError as err:

@@ -11,6 +11,8 @@ import numbers
 
 import torch
 
+from .ops import softmax as _softmax
+
 __all__ = ["Term", "term", "as_expr", "register_comparisons"]
 
 # atom constructors for <=, >=, <, >, ==; logiclearn.formula registers them at import, so that
@@ -142,8 +144,8 @@ class Term:
         return method
 
     def softmax(self, dim: int = -1) -> Term:
-        """Softmax along ``dim`` (a fast path of the generic tensor-method wrapping)."""
-        return Term(self.value.softmax(dim))
+        """Softmax along ``dim`` (a fast path; see :func:`logiclearn.ops.softmax`)."""
+        return Term(_softmax(self.value, dim))
 
     def __getitem__(self, key):
         return Term(self.value[_unwrap(key)])

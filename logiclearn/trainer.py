@@ -3,7 +3,8 @@
 Per minibatch (Li et al., ICLR 2023, §1.5 of the summary): the labelled batch and every view
 of the unlabelled batch go through the model in one forward pass; (1) a τ step on the detached
 outputs (descent for ∨ duals, ascent for ∧ duals), (2) a θ step on
-``supervised + λ · E[constraint loss]``. At the end of each epoch σ shrinks towards its target.
+``supervised + constraint_weight · E[constraint loss]``. At the end of each epoch σ shrinks
+towards its target.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
 
+from ._checks import Progress, check_int, check_number, check_verbose
 from .encodings import get_encoding, prepare
 from .formula import check_formula
 from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss, constraint_loss_derivative
@@ -90,8 +91,8 @@ class LogicTrainer:
     encoding_params : dict, optional
         Constructor arguments of a named encoding, e.g. ``{'lr': 1.0}`` (the τ step of
         ``'dual'``) or ``{'lr': 0.01, 'update_freq': 10}`` (the multipliers of ``'pd'``).
-    lambda_ : float
-        Weight of the constraint term.
+    constraint_weight : float
+        Weight λ of the constraint term (``supervised + λ · constraint``).
     constraint_loss : {'auto', 'truncated', 'gaussian', 'linear'}
         Map from cost to loss; ``'auto'`` asks the encoding (``'truncated'`` for the dual
         encoding, ``'linear'`` — the plain cost — for the baselines).
@@ -109,10 +110,12 @@ class LogicTrainer:
     lr, weight_decay : float
         Adam hyper-parameters for θ.
     random_state : None, int, numpy RandomState or Generator
-        Seeds a ``torch.Generator`` under which :meth:`fit` runs the model (dropout); the
-        caller's global torch generator is left as it was. ``None`` uses the global one.
+        Seeds a ``torch.Generator`` under which :meth:`fit` runs the model (dropout) and the
+        loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
+        numpy and ``random`` generators are left as they were in every case.
     verbose : int
-        0: silent; 1: a progress bar over epochs.
+        0 (default): silent; 1: progress over epochs (a tqdm bar on a terminal, at most about
+        20 plain lines otherwise).
 
     Attributes
     ----------
@@ -141,22 +144,27 @@ class LogicTrainer:
     2
     """
 
-    def __init__(self, model, constraint=None, encoding="dual", encoding_params=None,
-                 lambda_: float = 1.0, constraint_loss: str = "auto", sigma_init: float = 0.5,
-                 sigma_target: float = 0.5, loss="cross_entropy", lr: float = 1e-3,
-                 weight_decay: float = 0.0, random_state=None, verbose: int = 0):
+    def __init__(self, model, constraint=None, *, encoding="dual", encoding_params=None,
+                 constraint_weight: float = 1.0, constraint_loss: str = "auto",
+                 sigma_init: float = 0.5, sigma_target: float = 0.5, loss="cross_entropy",
+                 lr: float = 1e-3, weight_decay: float = 0.0, random_state=None,
+                 verbose: int = 0):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if constraint is not None and not callable(constraint):
             raise TypeError(f"constraint must be callable or None, got {type(constraint)}")
-        if not (isinstance(lambda_, (int, float)) and math.isfinite(lambda_) and lambda_ >= 0):
-            raise ValueError(f"lambda_ must be a finite number >= 0, got {lambda_!r}")
+        check_number(constraint_weight, "constraint_weight", 0.0)
+        check_number(lr, "lr", 0.0)
+        check_number(weight_decay, "weight_decay", 0.0)
+        check_number(sigma_init, "sigma_init", 0.0, strict=True)
+        check_number(sigma_target, "sigma_target", 0.0, strict=True)
+        check_verbose(verbose)
         if constraint_loss != "auto" and constraint_loss not in CONSTRAINT_LOSSES:
             raise ValueError(
                 f"constraint_loss must be 'auto' or one of {CONSTRAINT_LOSSES}, "
                 f"got {constraint_loss!r}"
             )
-        if not (callable(loss) or loss in _SUPERVISED):
+        if not (callable(loss) or (isinstance(loss, str) and loss in _SUPERVISED)):
             raise ValueError(f"loss must be one of {sorted(_SUPERVISED)} or callable, got {loss!r}")
         if encoding_params is not None and not isinstance(encoding_params, dict):
             raise TypeError(f"encoding_params must be a dict or None, got "
@@ -164,7 +172,8 @@ class LogicTrainer:
         check_random_state_arg(random_state)
         self.model, self.constraint, self.encoding = model, constraint, encoding
         self.encoding_params = encoding_params
-        self.lambda_, self.constraint_loss = float(lambda_), constraint_loss
+        self.constraint_weight = float(constraint_weight)
+        self.constraint_loss = constraint_loss
         self.sigma_init, self.sigma_target = sigma_init, sigma_target
         self.loss, self.lr, self.weight_decay = loss, lr, weight_decay
         self.random_state, self.verbose = random_state, verbose
@@ -249,12 +258,9 @@ class LogicTrainer:
             mean_cost = float(penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
                 raise ValueError("the constraint's cost is NaN or inf; check the model outputs")
-        if sup is None:
-            loss = self.lambda_ * cons
-        elif cons is None:
-            loss = sup
-        else:
-            loss = sup + self.lambda_ * cons
+        w = self.constraint_weight
+        weighted = cons if cons is None or w == 1.0 else w * cons
+        loss = weighted if sup is None else sup if cons is None else sup + weighted
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_.step()
@@ -284,13 +290,15 @@ class LogicTrainer:
         -------
         self
         """
-        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        epochs = check_int(epochs, "epochs", 1)
         if labeled is None and unlabeled is None:
             raise ValueError("fit needs a labelled loader, an unlabelled loader, or both")
         if val_metric is not None and not callable(val_metric):
             raise TypeError(f"val_metric must be callable, got {type(val_metric).__name__}")
-        with isolated_rng(torch_generator(self.random_state)):
+        gen = torch_generator(self.random_state)
+        if gen is None:  # fresh entropy, not the caller's global generator
+            gen = torch_generator(np.random.default_rng())
+        with isolated_rng(gen):
             self._fit(labeled, unlabeled, int(epochs), val_metric)
         return self
 
@@ -298,7 +306,7 @@ class LogicTrainer:
         best_state, self.best_score_, self.best_epoch_ = None, -math.inf, None
         n_steps = max(len(labeled) if labeled is not None else 0,
                       len(unlabeled) if unlabeled is not None else 0)
-        bar = tqdm(range(epochs), disable=not self.verbose, desc="LogicTrainer")
+        bar = Progress(range(epochs), self.verbose, desc="LogicTrainer epoch")
         for epoch in bar:
             it_l = _cycle(labeled)
             it_u = _cycle(unlabeled)

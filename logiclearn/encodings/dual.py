@@ -12,8 +12,9 @@ from __future__ import annotations
 import torch
 
 from ..formula import And, Atom, Or, stack_columns
+from ..ops import softmax
 from ..registry import register_encoding
-from .base import Encoding, FoldContext, prepare
+from .base import Encoding, FoldContext, Penalty, prepare
 
 __all__ = ["DualEncoding", "DualStore"]
 
@@ -115,10 +116,38 @@ class DualEncoding(Encoding):
         self.lr = lr
         self.store = store if store is not None else DualStore()
         self._fresh: dict = {}  # weights after the last τ step, for the same batch's θ step
+        self._last_tape = None  # (formula, index, root node) of the last hand-taped τ step
 
     def before_step(self, formula, index, loss_fn) -> None:
         """The τ step of SGDA (see :meth:`dual_step`) with this encoding's ``lr``."""
         self.dual_step(formula, index, loss_fn, self.lr)
+
+    def penalty(self, formula, index, loss_fn) -> Penalty:
+        """``mean(loss_fn(S_τ))`` with the τ of the step just taken, as one autograd node.
+
+        After a hand-taped τ step on the same formula and batch (:meth:`before_step`), the
+        cost is refolded with the new weights without autograd, and its gradient with respect
+        to each atom's expression is applied in one backward node (chain rule through the
+        convex combinations, by hand), instead of a graph of small ops per connective. Values
+        and gradients equal the generic path's (:meth:`Encoding.penalty`), which is used
+        otherwise (quantifiers, a ``loss_fn`` without ``derivative``).
+        """
+        tape, self._last_tape = self._last_tape, None
+        deriv = getattr(loss_fn, "derivative", None)
+        if (tape is None or deriv is None or tape[1] is not index
+                or tape[0] is not prepare(formula)):
+            return super().penalty(formula, index, loss_fn)
+        self._fresh.clear()
+        root = tape[2]
+        with torch.no_grad():
+            cost = _refold(root)
+            value = loss_fn(cost).mean()
+        leaves = []
+        _collect_atoms(root, leaves)
+        exprs = [a.expr for a in leaves]
+        if not any(e.requires_grad for e in exprs):
+            return Penalty(value, cost)
+        return Penalty(_TapedPenalty.apply(value, (root, cost, deriv, leaves), *exprs), cost)
 
     def state_dict(self) -> dict:
         """The per-example dual logits (see :meth:`DualStore.state_dict`)."""
@@ -138,7 +167,7 @@ class DualEncoding(Encoding):
         if ctx.leaves is not None:
             logits = logits.clone().requires_grad_(True)
             ctx.leaves[key] = logits
-        return (torch.softmax(logits, -1).to(costs.dtype) * costs).sum(-1)
+        return (softmax(logits).to(costs.dtype) * costs).sum(-1)
 
     def conj(self, costs, path, ctx):
         return self._combine(costs, path, ctx, "and")
@@ -177,6 +206,7 @@ class DualEncoding(Encoding):
             raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
         lr = self.lr if lr is None else float(lr)
         f = prepare(formula)
+        self._last_tape = None
         with torch.no_grad():
             try:
                 cost, node = self._tape(f, (), index)
@@ -196,10 +226,11 @@ class DualEncoding(Encoding):
                     c = cost.detach().requires_grad_(True)
                     (g,) = torch.autograd.grad(loss_fn(c).sum(), [c])
             self._tape_backward(node, g, index, lr)
+        self._last_tape = (f, index, node)
 
     # -- the τ step without autograd: record the fold, then apply the chain rule by hand ----
     def _tape(self, f, path, index):
-        """Detached fold that records ``(cost, (key, w, children, costs))`` per connective."""
+        """Detached fold that records a :class:`_Node` (weights, children, atoms) per connective."""
         if isinstance(f, Atom):
             c = f.atom_cost(True)
             if c.ndim == 0:
@@ -207,32 +238,38 @@ class DualEncoding(Encoding):
             return c, None
         if not isinstance(f, (And, Or)):
             raise _NotTaped
-        parts, kids, col = [], [], 0
+        parts, kids, atoms, col = [], [], [], 0
         for i, child in enumerate(f.children):
             c, node = self._tape(child, path + (i,), index)
             parts.append(c)
             width = c.shape[-1] if c.ndim == 2 else 1
             if node is not None:
                 kids.append((col, node))
+            else:
+                atoms.append((col, width, child))
             col += width
         costs = stack_columns(parts)
         if costs.ndim < 2:
             raise _NotTaped
         key = ("and" if isinstance(f, And) else "or", path)
-        w = torch.softmax(self.store.gather(key, costs.shape[-1], index), -1).to(costs.dtype)
+        logits = self.store.gather(key, costs.shape[-1], index)
+        w = softmax(logits).to(costs.dtype)
         cost = (w * costs).sum(-1)
-        return cost, (key, w, kids, costs, cost)
+        return cost, _Node(key, logits, w, kids, atoms, costs, cost)
 
     def _tape_backward(self, node, g, index, lr):
-        key, w, kids, costs, cost = node
-        # d loss / d logit_j = g * w_j (S_j - S) for S = sum_j softmax(logit)_j S_j
-        grad = g[:, None] * w * (costs - cost[:, None])
-        sign = -1.0 if key[0] == "or" else 1.0
-        for col, child in kids:
-            self._tape_backward(child, g * w[:, col], index, lr)
-        rows = self.store.update(key, index, sign * lr * grad)
+        # d loss / d logit_j = g * w_j (S_j - S) for S = sum_j softmax(logit)_j S_j;
+        # gw_j = g * w_j is also the gradient of the loss with respect to child j's cost
+        gw = g[:, None] * node.w
+        sign = -1.0 if node.key[0] == "or" else 1.0
+        for col, child in node.kids:
+            self._tape_backward(child, gw[:, col], index, lr)
+        rows = torch.addcmul(node.logits.to(gw.dtype), gw, node.costs - node.cost[:, None],
+                             value=sign * lr).to(node.logits.dtype)
+        self.store.logits[node.key][index] = rows
         # the θ step that follows uses these weights: keep them for the same batch
-        self._fresh[key] = (index, torch.softmax(rows, -1))
+        node.w_new = softmax(rows)
+        self._fresh[node.key] = (index, node.w_new)
 
     def _dual_step_autograd(self, f, index, loss_fn, lr):
         ctx = FoldContext(index, detach=True, leaves={})
@@ -253,3 +290,69 @@ class DualEncoding(Encoding):
 
 class _NotTaped(Exception):
     """The formula needs the general (autograd) τ step: quantifiers or scalar atoms."""
+
+
+class _Node:
+    """One connective of a taped fold: its dual key, weights before/after the τ step, the
+    columns of its connective children (``kids``) and of its atoms, and its children's costs."""
+
+    __slots__ = ("key", "logits", "w", "kids", "atoms", "costs", "cost", "w_new", "cost_new")
+
+    def __init__(self, key, logits, w, kids, atoms, costs, cost):
+        self.key, self.logits, self.w, self.kids, self.atoms = key, logits, w, kids, atoms
+        self.costs, self.cost, self.w_new, self.cost_new = costs, cost, None, None
+
+
+def _refold(node):
+    """The node's cost with the weights after the τ step (children refolded first)."""
+    costs = node.costs
+    if node.kids:
+        costs = costs.clone()
+        for col, kid in node.kids:
+            costs[:, col] = _refold(kid)
+    node.cost_new = (node.w_new.to(costs.dtype) * costs).sum(-1)
+    return node.cost_new
+
+
+def _collect_atoms(node, out):
+    out.extend(a for _, _, a in node.atoms)
+    for _, kid in node.kids:
+        _collect_atoms(kid, out)
+
+
+def _atom_grad(atom, coef):
+    """``coef * d atom_cost / d expr`` (the subgradients autograd takes for relu and abs)."""
+    e = atom.expr.detach()
+    if atom.kind == "le":
+        return coef * (e > 0).to(coef.dtype)
+    if atom.kind == "lt":
+        return coef * ((e + atom.margin) > 0).to(coef.dtype)
+    return coef * e.sgn()
+
+
+def _backward_node(node, g, grads):
+    gw = g[:, None] * node.w_new.to(g.dtype)  # d penalty / d children's costs, (B, K)
+    for col, width, atom in node.atoms:
+        coef = gw[:, col:col + width] if atom.expr.ndim == 2 else gw[:, col]
+        grads.append(_atom_grad(atom, coef))
+    for col, kid in node.kids:
+        _backward_node(kid, gw[:, col], grads)
+
+
+class _TapedPenalty(torch.autograd.Function):
+    """``mean(loss(S_τ))`` as one node whose inputs are the atoms' expressions."""
+
+    @staticmethod
+    def forward(ctx, value, tape, *exprs):
+        ctx.tape = tape
+        ctx.needs = [e.requires_grad for e in exprs]
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        root, cost, deriv, leaves = ctx.tape
+        ctx.tape = None
+        g = grad.expand(cost.shape) / cost.numel() * deriv(cost)  # mean, then the loss
+        grads: list = []
+        _backward_node(root, g, grads)
+        return (None, None, *[gr if need else None for gr, need in zip(grads, ctx.needs)])

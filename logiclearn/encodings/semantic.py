@@ -15,6 +15,7 @@ import itertools
 
 import torch
 
+from .._checks import check_int
 from ..formula import And, Atom, Exists, ForAll, Not, Or, check_formula, stack_columns
 from ..registry import register_encoding
 from .base import Encoding
@@ -48,7 +49,7 @@ class SemanticEncoding(Encoding):
     name = "semantic"
 
     def __init__(self, max_vars: int = 16):
-        self.max_vars = int(max_vars)
+        self.max_vars = check_int(max_vars, "max_vars", 1)
 
     def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
         f = check_formula(formula)

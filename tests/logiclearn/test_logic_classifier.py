@@ -32,9 +32,9 @@ def test_fit_predict_with_string_labels_and_reproducible_seed():
 
 
 def test_clone_and_get_params_follow_sklearn():
-    clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, lambda_=0.5)
+    clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, constraint_weight=0.5)
     c = clone(clf)
-    assert c.get_params()["lambda_"] == 0.5 and c.get_params()["constraint"] is _confident
+    assert c.get_params()["constraint_weight"] == 0.5 and c.get_params()["constraint"] is _confident
     assert not hasattr(c, "module_")
     with pytest.raises(NotFittedError):
         clf.predict(np.zeros((2, 2)))

@@ -129,8 +129,8 @@ def test_trainer_errors_are_clear():
     model = torch.nn.Linear(2, 2)
     with pytest.raises(TypeError, match="torch.nn.Module"):
         ll.LogicTrainer(lambda x: x)
-    with pytest.raises(ValueError, match="lambda_"):
-        ll.LogicTrainer(model, _confident, lambda_=-1)
+    with pytest.raises(ValueError, match="constraint_weight"):
+        ll.LogicTrainer(model, _confident, constraint_weight=-1)
     with pytest.raises(ValueError, match="encoding must be one of"):
         ll.LogicTrainer(model, _confident, encoding="foo")
     with pytest.raises(ValueError, match="constraint_loss"):
@@ -229,3 +229,16 @@ def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
         assert t.encoding_.calls == ["before", "after"]
     finally:
         ll.ENCODINGS.pop("half-dl2")
+
+
+def test_verbose_off_a_terminal_prints_at_most_about_20_plain_lines_and_nothing_by_default(
+        capsys):
+    X, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
+    lab = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=8)
+    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0).fit(lab, epochs=3)
+    assert capsys.readouterr().err == ""  # verbose=0 is the default
+    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0, verbose=1).fit(lab, epochs=50)
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert "\r" not in err and 15 <= len(lines) <= 21
+    assert lines[-1].startswith("LogicTrainer epoch 50/50: supervised=")
