@@ -89,15 +89,20 @@ def task_seeds(random_state, n: int) -> list[np.random.SeedSequence]:
     return root.spawn(int(n))
 
 
-def _run(fn, args, kwargs, threads):
-    """One task in a worker: pinned threads (``threads`` not None), the call itself."""
-    if threads is None:
+def _call(fn, args, kwargs, name):
+    try:
         return fn(*args, **kwargs)
+    except Exception as exc:
+        raise TaskError(f"task {name!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _run(fn, args, kwargs, name, threads):
+    """One task in a worker: pinned threads, the call, a failure named after the task."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         with threadpool_limits(threads):
-            return fn(*args, **kwargs)
+            return _call(fn, args, kwargs, name)
     finally:
         torch.set_num_threads(before)
 
@@ -159,25 +164,24 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
     try:
         if workers == 1:
             for name, args in zip(names, tasks):
-                try:
-                    out.append(fn(*args, **kwargs))
-                except Exception as exc:
-                    raise TaskError(f"task {name!r} failed: {type(exc).__name__}: {exc}") \
-                        from exc
+                out.append(_call(fn, args, kwargs, name))
                 bar.update()
             return out
         runner = joblib.Parallel(n_jobs=workers, return_as="generator")
-        results = runner(joblib.delayed(_run)(fn, args, kwargs, threads_per_worker)
-                         for args in tasks)
+        results = runner(joblib.delayed(_run)(fn, args, kwargs, name, threads_per_worker)
+                         for name, args in zip(names, tasks))
         try:
-            for _ in tasks:  # ordered: the i-th result is task i's, or its failure
+            for _ in tasks:  # in task order
                 out.append(next(results))
                 bar.update()
-        except Exception as exc:
-            name = names[len(out)]
+        except TaskError as exc:  # raised by the task itself, named there
+            raise TaskError(f"{exc} ({len(out)} of {len(tasks)} {desc} had finished; no "
+                            "partial result is returned)") from exc
+        except Exception as exc:  # the worker or the cluster failed, not the task's code
             raise TaskError(
-                f"task {name!r} failed: {type(exc).__name__}: {exc} ({len(out)} of "
-                f"{len(tasks)} {desc} finished; no partial result is returned)"
+                f"task {names[len(out)]!r} (or one running beside it) did not complete: "
+                f"{type(exc).__name__}: {exc} ({len(out)} of {len(tasks)} {desc} had "
+                "finished; no partial result is returned)"
             ) from exc
         finally:
             results.close()

@@ -135,17 +135,16 @@ def chain_groups(C: int, workers: int) -> list[np.ndarray]:
     Examples
     --------
     >>> [g.tolist() for g in chain_groups(7, 3)]
-    [[0, 1, 2, 3], [4, 5, 6]]
+    [[0, 1], [2, 3], [4, 5, 6]]
     >>> [g.tolist() for g in chain_groups(4, 1)]
     [[0, 1, 2, 3]]
     """
-    pairs = [np.arange(i, min(i + 2, C)) for i in range(0, C, 2)]
+    pairs = [np.arange(i, i + 2) for i in range(0, C - 1, 2)] or [np.arange(C)]
+    if C % 2 and C > 1:  # an odd last chain joins the last pair
+        pairs[-1] = np.arange(C - 3, C)
     k = max(1, min(int(workers), C // 2))
-    groups = [np.concatenate([pairs[u] for u in part])
-              for part in np.array_split(np.arange(len(pairs)), k) if len(part)]
-    if len(groups) > 1 and len(groups[-1]) == 1:
-        groups[-2:] = [np.concatenate(groups[-2:])]
-    return groups
+    return [np.concatenate([pairs[u] for u in part])
+            for part in np.array_split(np.arange(len(pairs)), k)]
 
 
 def stacked_model(layer_sizes, s: dict) -> StackedMLP:
