@@ -24,6 +24,7 @@ from scipy import special, stats
 from tqdm.auto import tqdm
 
 from . import _kde
+from ._device import check_device
 
 PAPER_BANDWIDTH_GRID = (0.01, 0.05, 0.1, 1.0)
 """The nFBST code's absolute bandwidth grid, searched by 5-fold CV per cell."""
@@ -265,7 +266,7 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
     cells = _Cells(samples, axis)
     _check_draws(cells.S, bandwidth, cv_folds)
     grid = _grid_option(cv_grid, bandwidth) if bandwidth in _CV else None
-    dev = torch.device("cpu") if device is None else torch.device(device)
+    dev = check_device(device)
 
     def run(c0, c1):
         X = cells.chunk(c0, c1)
@@ -386,7 +387,7 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     nulls = _per_cell(null, cells.cell_shape, "null")
     h_all = _per_cell(bandwidth, cells.cell_shape, "bandwidth", positive=True) if fixed else None
     grid = _grid_option(cv_grid, bandwidth) if not fixed and bandwidth in _CV else None
-    dev = torch.device("cpu") if device is None else torch.device(device)
+    dev = check_device(device)
     S = cells.S
 
     def run(c0, c1):
@@ -434,6 +435,7 @@ def _dask_evidence(samples, null, axis, options):
     _check_draws(samples.shape[axis], options["bandwidth"]
                  if isinstance(options["bandwidth"], str) else None, options["cv_folds"])
     _check_option(options["algorithm"], _ALGORITHMS, "algorithm")
+    check_device(options["device"])
     if isinstance(options["bandwidth"], str):
         _check_option(options["bandwidth"], _RULES + _CV, "bandwidth")
     cell_shape = tuple(n for i, n in enumerate(samples.shape) if i != axis)

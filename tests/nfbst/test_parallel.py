@@ -38,12 +38,13 @@ def _die(i):
     return i
 
 
-def test_parallel_map_on_processes_equals_the_sequential_map_in_task_order():
+def test_parallel_map_on_threads_equals_the_sequential_map_in_task_order():
+    # processes: the LocalCluster tests of tests/nfbst/test_dask.py
     seeds = task_seeds(7, 6)
     tasks = [(s, 50) for s in seeds]
     seq = parallel_map(_seeded_sum, tasks)
-    with joblib.parallel_config(backend="loky"):
-        par = parallel_map(_seeded_sum, tasks, n_jobs=2)
+    with joblib.parallel_config(backend="threading"):
+        par = parallel_map(_seeded_sum, tasks, n_jobs=3)
     assert par == seq
     assert len(set(seq)) == 6  # independent streams, not one seed repeated
 
