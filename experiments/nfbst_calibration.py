@@ -47,6 +47,9 @@ def _args(parser):
                         help="comma-separated inference backends (unavailable ones skipped); "
                              "the first is run on every setting")
     parser.add_argument("--randomizations", type=int, default=100)
+    parser.add_argument("--held-out-only", action="store_true",
+                        help="run only the library default (CRT, loss, held-out rows) per "
+                             "backend: a cheaper study of one more backend's validity")
     parser.add_argument("--n-jobs", type=int, default=1,
                         help="joblib workers over the seeds (processes; -1: all cores)")
 
@@ -93,6 +96,8 @@ def _model(backend: str, quick: bool, seed: int):
                   n_steps=150 if quick else 1000)
     if backend == "ensemble":
         params["n_ensemble"] = 3
+    if backend == "anchored":  # one member per draw: as many members as draws (S = 100)
+        params["n_ensemble"] = 20 if quick else 100
     if quick and backend in ("hmc", "nuts"):
         params.update(num_samples=20, warmup_steps=20)
     return BayesianMLP(**params)
@@ -210,13 +215,14 @@ def main(argv=None):
     for kind in KINDS:
         for rho in (0.0, 0.6):
             for s in range(2 if q else args.seeds):
-                jobs.append((kind, rho, n_small, s, backends[:1], True,
+                full = not args.held_out_only
+                jobs.append((kind, rho, n_small, s, backends[:1], full,
                              not q and s < args.seeds_default))
                 others = [b for b in backends[1:] if s < (1 if q else seeds_of.get(b, 0))]
                 if others:
-                    jobs.append((kind, rho, n_small, s, others, True, False))
-                jobs.append((kind, rho, n_large, s, backends[:1], s < args.seeds_large_full,
-                             False))
+                    jobs.append((kind, rho, n_small, s, others, full, False))
+                jobs.append((kind, rho, n_large, s, backends[:1],
+                             full and s < args.seeds_large_full, False))
     t0 = time.time()
     parts = run_jobs(jobs, K, q, S, n_jobs=args.n_jobs)
     long = pd.DataFrame([r for part in parts for r in part])
