@@ -105,6 +105,7 @@ def check_target_length(target, n: int) -> None:
 def _statistic_block(X_block, *target_block, fn, draws, target, options):
     """η ``(S, b, d)`` of one block of rows, as numpy (a task of :func:`statistic_row_blocks`)."""
     Xt = torch.as_tensor(np.asarray(X_block), dtype=draws.dtype, device=draws.device)
+    check_finite(Xt)
     if target_block:
         target = np.asarray(target_block[0])
     eta = fn(draws, Xt, target=target, **options)
@@ -175,14 +176,7 @@ def statistic_row_blocks(draws, X, statistic="grad", *, rows_per_block=None, tar
             raise ValueError(f"rows_per_block must be a positive int, got {rows_per_block!r}")
         X = da.from_array(X, chunks=(int(step), d))
     else:
-        if X.ndim != 2 or X.shape[1] != d:
-            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
-        if X.dtype.kind not in "fiu":
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
-        if len(X.chunks[1]) != 1:
-            raise ValueError(
-                f"X: the feature axis is split into {len(X.chunks[1])} chunks; chunk over rows "
-                "only: X.rechunk({1: -1})")
+        check_dask_features(X, d)
         if rows_per_block is not None:
             X = X.rechunk({0: int(rows_per_block)})
     args = [X, "nd"]
@@ -195,3 +189,41 @@ def statistic_row_blocks(draws, X, statistic="grad", *, rows_per_block=None, tar
     return da.blockwise(_statistic_block, "snd", *args, new_axes={"s": S}, dtype=dtype,
                         fn=fn, draws=draws, target=None if per_row else target,
                         options=options, meta=np.empty((0, 0, 0), dtype=dtype))
+
+
+def compute_if_lazy(*arrays):
+    """The arrays as numpy, computing the dask ones together in one pass over their graph
+    (so blocks of a shared input are produced once); numpy arrays pass through.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> a, b = compute_if_lazy(da.ones(3, chunks=2) * 2, np.zeros(2))
+    >>> a.tolist(), b.tolist()
+    ([2.0, 2.0, 2.0], [0.0, 0.0])
+    """
+    from ..evidence import is_dask_array
+
+    lazy = [i for i, a in enumerate(arrays) if is_dask_array(a)]
+    if not lazy:
+        return arrays
+    import dask
+
+    done = dask.compute(*[arrays[i] for i in lazy])
+    out = list(arrays)
+    for i, value in zip(lazy, done):
+        out[i] = np.asarray(value)
+    return tuple(out)
+
+
+def check_dask_features(X, n_features: int):
+    """Validate a dask ``X`` (n, d) without computing it: 2-d, ``d`` columns, real dtype,
+    columns in one chunk. Values (NaN/inf) are checked block by block by the statistic."""
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(f"X must have shape (n, {n_features}), got {X.shape}")
+    if X.dtype.kind not in "fiu":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    if len(X.chunks[1]) != 1:
+        raise ValueError(f"X: the feature axis is split into {len(X.chunks[1])} chunks; chunk "
+                         "over rows only: X.rechunk({1: -1})")
+    return X
