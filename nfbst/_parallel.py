@@ -167,6 +167,10 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
                 out.append(_call(fn, args, kwargs, name))
                 bar.update()
             return out
+        # in-process backends (threading) pin the process-wide pools from several threads:
+        # this process's torch threads and BLAS limits are restored when the map ends
+        threads_before = torch.get_num_threads()
+        restore = threadpool_limits(limits=None)
         runner = joblib.Parallel(n_jobs=workers, return_as="generator")
         results = runner(joblib.delayed(_run)(fn, args, kwargs, name, threads_per_worker)
                          for name, args in zip(names, tasks))
@@ -185,6 +189,8 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
             ) from exc
         finally:
             results.close()
+            torch.set_num_threads(threads_before)
+            restore.restore_original_limits()
         return out
     finally:
         bar.close()

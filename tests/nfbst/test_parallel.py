@@ -49,6 +49,23 @@ def test_parallel_map_on_threads_equals_the_sequential_map_in_task_order():
     assert len(set(seq)) == 6  # independent streams, not one seed repeated
 
 
+def _threads_in_task(i):
+    return torch.get_num_threads()
+
+
+def test_workers_run_one_torch_thread_and_the_callers_threads_are_restored():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with joblib.parallel_config(backend="threading"):
+            seen = parallel_map(_threads_in_task, [(i,) for i in range(8)], n_jobs=2)
+        assert seen == [1] * 8
+        assert torch.get_num_threads() == 2
+        assert parallel_map(_threads_in_task, [(0,)]) == [2]  # sequential: caller's setting
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_a_failing_task_is_named_and_no_partial_result_is_returned():
     with pytest.raises(TaskError, match=r"task 'job 2' failed: ValueError: bad input 2"):
         parallel_map(_fail_on, [(i,) for i in range(4)], names=[f"job {i}" for i in range(4)],
