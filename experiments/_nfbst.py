@@ -58,11 +58,11 @@ def default_test_pvalues(X, y, quick: bool, seed: int, **model_params) -> np.nda
     return test.test().p_value
 
 
-def q_gs(inst: np.ndarray, lambda_: float = 0.5) -> np.ndarray:
+def q_gs(inst: np.ndarray, quantile_lambda: float = 0.5) -> np.ndarray:
     """Global evidence by the paper's Q-GS rule (λ-quantile of instance-wise evidence)."""
     from nfbst.scopes import quantile_rule
 
-    return quantile_rule(inst, np.ones((1, inst.shape[0]), dtype=bool), lambda_)[0]
+    return quantile_rule(inst, np.ones((1, inst.shape[0]), dtype=bool), quantile_lambda)[0]
 
 
 def point_draws(layers) -> object:

@@ -18,7 +18,7 @@ Examples
 
 import importlib.metadata as _metadata
 
-from .bnn import BayesianMLP
+from .bnn import BayesianMLP, BayesianMLPClassifier, BayesianMLPRegressor
 from .evidence import evidence_value
 from .posterior import PosteriorDraws
 from .result import SignificanceResult
@@ -27,6 +27,8 @@ from .statistics import available_statistics, register_statistic
 
 __all__ = [
     "BayesianMLP",
+    "BayesianMLPClassifier",
+    "BayesianMLPRegressor",
     "NFBST",
     "PosteriorDraws",
     "SignificanceResult",

@@ -19,6 +19,8 @@ on the bootstrap replicates, which rejects almost everything as B grows).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
@@ -27,9 +29,12 @@ from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_X_y
-from tqdm.auto import tqdm
 
-from probconstraints._random import check_random_state
+from probconstraints._random import check_random_state_arg
+
+from ._progress import progress
+from ._validation import check_float, check_frame, check_int, check_target
+from ._validation import local_random_state as check_random_state
 
 __all__ = [
     "ols_t_test",
@@ -47,7 +52,20 @@ __all__ = [
 
 # --------------------------------------------------------------------------- helpers
 def _check(X, y, feature_names=None, min_samples=3):
+    if feature_names is None and hasattr(X, "columns"):
+        feature_names = [str(c) for c in X.columns]
+    X = check_frame(X, "X")
+    if hasattr(X, "dtype") and np.asarray(X).dtype.kind in "USO":
+        raise TypeError(f"X must hold numbers, got dtype {np.asarray(X).dtype}")
+    y = check_target(y)
+    if y.dtype.kind not in "biuf":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"y must be numeric, got dtype {y.dtype}") from None
     X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True, ensure_all_finite=True)
+    _check_magnitude(X, "X")
+    _check_magnitude(y, "y")
     if X.shape[0] < min_samples:
         raise ValueError(f"X must have at least {min_samples} rows, got {X.shape[0]}")
     if feature_names is None:
@@ -59,31 +77,66 @@ def _check(X, y, feature_names=None, min_samples=3):
     return X, y, feature_names
 
 
+def _check_magnitude(a, name):
+    """Refuse values whose squares overflow float64 (the normal equations would be inf)."""
+    big = float(np.max(np.abs(a))) if a.size else 0.0
+    if big > 1e150:
+        raise ValueError(f"{name} holds values up to {big:.3g}; squares above float64's range "
+                         "would make every statistic meaningless: rescale the input")
+
+
+def _warn_inestimable(names, idx, why):
+    if len(idx):
+        warnings.warn(
+            f"coefficient(s) of {[names[j] for j in idx]} cannot be estimated ({why}): their "
+            "statistic and p-value are NaN", UserWarning, stacklevel=3)
+
+
 def _design(X, fit_intercept):
     return np.column_stack([np.ones(len(X)), X]) if fit_intercept else X
 
 
 def _fit_linear(X, y, fit_intercept):
-    """OLS on the design of ``X``: design A, coefficients, RSS, (AᵀA)⁺, index of the first slope."""
+    """OLS on the design of ``X``: design A, coefficients, RSS, (AᵀA)⁺, index of the first slope,
+    rank of A and a mask of the slopes that are not identified (``(d,)``)."""
     A = _design(X, fit_intercept)
     if A.shape[0] <= A.shape[1]:
         raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
-    coef, rss, G_inv = _ols(A, y)
-    return A, coef, rss, G_inv, 1 if fit_intercept else 0
+    coef, rss, G_inv, rank, inestimable = _ols(A, y, details=True)
+    k = 1 if fit_intercept else 0
+    return A, coef, rss, G_inv, k, rank, inestimable[k:]
 
 
-def _ols(A, y):
+def _ols(A, y, details=False):
     """Least-squares coefficients, residual sum of squares and (AᵀA)⁺ (rank-safe).
 
-    Columns are scaled to unit norm first so that the rank cut-off is scale-free.
+    Columns are scaled to unit norm first so that the rank cut-off is scale-free; the SVD
+    cut-off is numpy's ``matrix_rank`` default (σ_max · max(n, p) · eps). With
+    ``details=True`` also the rank and a mask of the coefficients that are not identified
+    (their unit vector has a component in the null space of A: a constant column beside the
+    intercept, duplicated or collinear columns).
     """
     norm = np.linalg.norm(A, axis=0)
     norm = np.where(norm > 0, norm, 1.0)
     As = A / norm
-    G_inv = np.linalg.pinv(As.T @ As, rcond=1e-10, hermitian=True) / np.outer(norm, norm)
-    coef = G_inv @ (A.T @ y)
+    U, sv, Vt = np.linalg.svd(As, full_matrices=False)
+    tol = sv.max(initial=0.0) * max(As.shape) * np.finfo(float).eps
+    keep = sv > tol
+    V = Vt[keep].T
+    coef = (V @ ((U[:, keep].T @ y) / sv[keep])) / norm
+    G_inv = ((V / sv[keep] ** 2) @ V.T) / np.outer(norm, norm)
     resid = y - A @ coef
-    return coef, float(resid @ resid), G_inv
+    rss = float(resid @ resid)
+    if not details:
+        return coef, rss, G_inv
+    null = Vt[~keep]  # (p - rank, p) basis of the null space of As
+    inestimable = (np.abs(null) > 1e-8).any(0) if null.size else np.zeros(A.shape[1], bool)
+    return coef, rss, G_inv, int(keep.sum()), inestimable
+
+
+def _zero_residual(rss, y):
+    """The fit is exact up to rounding: no noise to test against."""
+    return rss <= 1e-20 * max(float(y @ y), np.finfo(float).tiny)
 
 
 def _gaussian_loglik(rss, n):
@@ -118,13 +171,24 @@ def ols_t_test(X, y, *, fit_intercept=True, feature_names=None):
     (True, True)
     """
     X, y, names = _check(X, y, feature_names)
-    A, coef, rss, G_inv, k = _fit_linear(X, y, fit_intercept)
-    n, p = A.shape
-    cov = rss / (n - p) * G_inv
-    se = np.sqrt(np.diag(cov))[k:]
-    t = coef[k:] / se
-    return pd.DataFrame({"feature": names, "coef": coef[k:], "std_err": se, "statistic": t,
-                         "p_value": 2 * stats.t.sf(np.abs(t), df=n - p)})
+    A, coef, rss, G_inv, k, rank, bad = _fit_linear(X, y, fit_intercept)
+    n = A.shape[0]
+    dfe = n - rank
+    coef, se = coef[k:].copy(), np.sqrt(np.maximum(rss / dfe * np.diag(G_inv), 0.0))[k:]
+    if _zero_residual(rss, y):
+        warnings.warn("y is fitted exactly (zero residual): there is no noise to test "
+                      "against, so every standard error, statistic and p-value is NaN",
+                      UserWarning, stacklevel=2)
+        bad = np.ones_like(bad)
+        se[:] = np.nan
+    else:
+        _warn_inestimable(names, np.flatnonzero(bad), "the design is rank deficient: a "
+                          "constant column beside the intercept, or duplicated/collinear "
+                          "columns")
+    coef[bad], se[bad] = np.nan, np.nan
+    t = coef / se
+    return pd.DataFrame({"feature": names, "coef": coef, "std_err": se, "statistic": t,
+                         "p_value": 2 * stats.t.sf(np.abs(t), df=dfe)})
 
 
 def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
@@ -155,9 +219,15 @@ def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
     (True, True)
     """
     X, y, names = _check(X, y, feature_names)
-    A, coef, rss, G_inv, k = _fit_linear(X, y, fit_intercept)
+    A, coef, rss, G_inv, k, rank, bad = _fit_linear(X, y, fit_intercept)
     n, p = A.shape
-    if np.linalg.matrix_rank(A) == p:
+    if _zero_residual(rss, y):
+        warnings.warn("y is fitted exactly (zero residual): the likelihood is unbounded, so "
+                      "every statistic and p-value is NaN", UserWarning, stacklevel=2)
+        nan = np.full(len(names), np.nan)
+        return pd.DataFrame({"feature": names, "statistic": nan, "p_value": nan,
+                             "f_statistic": nan, "f_p_value": nan})
+    if rank == p:
         # drop-one RSS without refitting: RSS_{-j} = RSS + β_j² / [(AᵀA)⁻¹]_jj
         rss_red = rss + coef[k:] ** 2 / np.diag(G_inv)[k:]
     else:  # collinear columns: refit explicitly (dropping a redundant column costs nothing)
@@ -165,15 +235,20 @@ def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
                             for j in range(X.shape[1])])
     lr = 2 * (_gaussian_loglik(rss, n) - _gaussian_loglik(rss_red, n))
     lr = np.maximum(lr, 0.0)
-    f = (rss_red - rss) / (rss / (n - p))
+    f = (rss_red - rss) / (rss / (n - rank))
+    # dropping a column that is a combination of the others does not change the fit: the
+    # test of "its coefficient is 0" is then not defined (that coefficient is not identified)
+    _warn_inestimable(names, np.flatnonzero(bad), "the design is rank deficient: a constant "
+                      "column beside the intercept, or duplicated/collinear columns")
+    lr[bad], f[bad] = np.nan, np.nan
     return pd.DataFrame({"feature": names, "statistic": lr, "p_value": stats.chi2.sf(lr, 1),
-                         "f_statistic": f, "f_p_value": stats.f.sf(f, 1, n - p)})
+                         "f_statistic": f, "f_p_value": stats.f.sf(f, 1, n - rank)})
 
 
 def _bootstrap_coefs(X, y, n_bootstraps, n_samples, rng, verbose, desc):
     n = len(X)
     out = np.empty((n_bootstraps, X.shape[1]))
-    for b in tqdm(range(n_bootstraps), disable=not verbose, desc=desc):
+    for b in progress(range(n_bootstraps), verbose, desc=desc):
         idx = rng.randint(0, n, size=n_samples)
         out[b] = _ols(_design(X[idx], True), y[idx])[0][1:]
     return out
@@ -218,15 +293,22 @@ def bootstrap_test(X, y, *, n_bootstraps=1000, confidence=0.95, feature_names=No
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     rng = check_random_state(random_state)
-    coef = _ols(_design(X, True), y)[0][1:]
+    check_int(verbose, "verbose", 0)
+    coef, _, _, _, bad = _ols(_design(X, True), y, details=True)
+    coef, bad = coef[1:], bad[1:]
+    _warn_inestimable(names, np.flatnonzero(bad), "the design is rank deficient: a constant "
+                      "column, or duplicated/collinear columns")
     boot = _bootstrap_coefs(X, y, n_bootstraps, len(X), rng, verbose, "bootstrap")
     a = (1 - confidence) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
     le = (1 + (boot <= 0).sum(0)) / (1 + n_bootstraps)
     ge = (1 + (boot >= 0).sum(0)) / (1 + n_bootstraps)
     p = np.minimum(1.0, 2 * np.minimum(le, ge))
+    stat = coef / boot.std(0, ddof=1)
+    for a in (coef, lo, hi, stat, p):
+        a[bad] = np.nan
     return pd.DataFrame({"feature": names, "coef": coef, "ci_low": lo, "ci_high": hi,
-                         "statistic": coef / boot.std(0, ddof=1), "p_value": p})
+                         "statistic": stat, "p_value": p})
 
 
 # --------------------------------------------------------------------------- paper's variants
@@ -246,9 +328,16 @@ def paper_t_test(X, y, *, feature_names=None):
     """
     X, y, names = _check(X, y, feature_names)
     n, d = X.shape
-    coef, rss, _ = _ols(_design(X, True), y)
+    if n <= d + 1:
+        raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
+    coef, rss, _, _, bad = _ols(_design(X, True), y, details=True)
+    bad = bad[1:]
+    _warn_inestimable(names, np.flatnonzero(bad), "the design is rank deficient: a constant "
+                      "column, or duplicated/collinear columns")
     dfe = n - d - 1
-    se = np.sqrt((rss / dfe) / ((X - X.mean(0)) ** 2).sum(0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt((rss / dfe) / ((X - X.mean(0)) ** 2).sum(0))
+    se[bad] = np.nan
     t = coef[1:] / se
     return pd.DataFrame({"feature": names, "coef": coef[1:], "std_err": se, "statistic": t,
                          "p_value": 2 * stats.t.sf(np.abs(t), df=dfe)})
@@ -301,10 +390,19 @@ def paper_bootstrap_z_test(X, y, *, n_bootstraps=1000, n_samples_per_bootstrap=1
 
 
 # --------------------------------------------------------------------------- model-based tests
+def _sklearn_random_state(random_state):
+    """What scikit-learn accepts: ints as they are (same results as before); None, a RandomState
+    or a numpy Generator as a RandomState that is not numpy's global one."""
+    random_state = check_random_state_arg(random_state)
+    if isinstance(random_state, (int, np.integer)):
+        return random_state
+    return check_random_state(random_state)  # None: fresh entropy, not numpy's global state
+
+
 def _split(X, y, test_size, random_state):
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
-    return train_test_split(X, y, test_size=test_size, random_state=random_state)
+    test_size = check_float(test_size, "test_size", 0, 1)
+    return train_test_split(X, y, test_size=test_size,
+                            random_state=_sklearn_random_state(random_state))
 
 
 def permutation_test(estimator, X, y, *, n_repeats=100, test_size=0.25, scoring=None,
@@ -350,7 +448,8 @@ def permutation_test(estimator, X, y, *, n_repeats=100, test_size=0.25, scoring=
     Xtr, Xte, ytr, yte = _split(X, y, test_size, random_state)
     model = clone(estimator).fit(Xtr, ytr)
     r = permutation_importance(model, Xte, yte, n_repeats=n_repeats, scoring=scoring,
-                               random_state=random_state, n_jobs=n_jobs)
+                               random_state=_sklearn_random_state(random_state),
+                               n_jobs=n_jobs)
     imp = r.importances  # (d, n_repeats)
     p = (1 + (imp <= 0).sum(1)) / (1 + n_repeats)
     return pd.DataFrame({"feature": names, "statistic": imp.mean(1),
@@ -399,7 +498,7 @@ def loco_test(estimator, X, y, *, test_size=0.25, test="t", feature_names=None,
     Xtr, Xte, ytr, yte = _split(X, y, test_size, random_state)
     loss_full = (yte - clone(estimator).fit(Xtr, ytr).predict(Xte)) ** 2
     rows = []
-    for j in tqdm(range(X.shape[1]), disable=not verbose, desc="LOCO"):
+    for j in progress(range(X.shape[1]), verbose, desc="LOCO"):
         keep = np.arange(X.shape[1]) != j
         red = clone(estimator).fit(Xtr[:, keep], ytr)
         d = (yte - red.predict(Xte[:, keep])) ** 2 - loss_full
@@ -528,7 +627,7 @@ def _to_sequential(params, activation, mx, sx, my, sy, index=0):
             b = b - W @ torch.as_tensor(mx)
         if l == L - 1:
             W, b = W * sy, b * sy + my
-        lin = torch.nn.Linear(W.shape[1], W.shape[0])
+        lin = torch.nn.utils.skip_init(torch.nn.Linear, W.shape[1], W.shape[0])  # no RNG
         with torch.no_grad():
             lin.weight.copy_(W.float())
             lin.bias.copy_(b.float())
@@ -623,8 +722,8 @@ def gradient_test(X, y, *, hidden=(20,), activation="relu", n_bootstraps=49, epo
     resid -= resid.mean(1, keepdims=True)
     jobs = [(k, b) for k in range(len(features)) for b in range(n_bootstraps)]
     null = np.empty((len(features), n_bootstraps))
-    for start in tqdm(range(0, len(jobs), chunk_size), disable=not verbose,
-                      desc="gradient bootstrap"):
+    for start in progress(range(0, len(jobs), chunk_size), verbose,
+                          desc="gradient bootstrap"):
         chunk = jobs[start:start + chunk_size]
         Ystar = np.stack([g[k].numpy() + resid[k, rng.randint(0, n, size=n)] for k, _ in chunk])
         params = fit(torch.as_tensor(Ystar, dtype=torch.float32))

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_features, check_features_targets
-from .backends import get_backend
+from probconstraints._random import check_random_state_arg, seed_sequence
+
+from ._validation import (
+    LoadError,
+    check_choice,
+    check_features_targets,
+    check_float,
+    check_float32_range,
+    check_int,
+    load_tensors,
+    read_json,
+    require_keys,
+    validate_estimator_data,
+)
+from .backends import available, get_backend
 from .posterior import PosteriorDraws, check_activation, fold_standardization
+
+TASKS = ("regression", "classification")
 
 PRESETS = {
     # nFBST paper, appendix Table 1 (toy column): Adam lr 0.01, StepLR(50, 0.5), sigma_start
@@ -25,12 +41,42 @@ PRESETS = {
 }
 
 
-class BayesianMLP(BaseEstimator):
+class _TaskDispatch(type(BaseEstimator)):
+    """``BayesianMLP(task=...)`` builds the regressor or classifier (the compatible factory)."""
+
+    def __call__(cls, *args, **params):
+        if cls is BayesianMLP:
+            if args:
+                raise TypeError("BayesianMLP takes keyword arguments only, got "
+                                f"{len(args)} positional argument(s)")
+            task = params.pop("task", "regression")
+            check_choice(task, "task", TASKS)
+            cls = BayesianMLPRegressor if task == "regression" else BayesianMLPClassifier
+        return type(BaseEstimator).__call__(cls, *args, **params)
+
+    @property
+    def __signature__(cls):
+        """The constructor's keyword arguments (and ``task`` for the factory), so that
+        ``inspect.signature(cls)`` does not show ``__call__``'s."""
+        sig = inspect.signature(cls.__init__)
+        params = list(sig.parameters.values())[1:]  # without self
+        if cls is BayesianMLP:
+            params.insert(0, inspect.Parameter("task", inspect.Parameter.KEYWORD_ONLY,
+                                               default="regression"))
+        return sig.replace(parameters=params)
+
+
+class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
     """Bayesian MLP with Gaussian priors; the posterior comes from one of several backends.
 
-    Inputs (and regression targets) are standardised internally; every output, and the
+    ``BayesianMLP(task="regression", ...)`` returns a :class:`BayesianMLPRegressor` and
+    ``BayesianMLP(task="classification", ...)`` a :class:`BayesianMLPClassifier` (both are
+    instances of ``BayesianMLP``); use those classes directly in scikit-learn pipelines. Inputs
+    (and regression targets) are standardised internally; every output, and the
     :class:`~nfbst.posterior.PosteriorDraws` returned by :meth:`sample_posterior`, is in the
-    user's units.
+    user's units. A fitted model's predictions are deterministic: the posterior draws behind
+    :meth:`predict` are fixed at :meth:`fit` (``posterior_seed_``), also for
+    ``random_state=None``.
 
     Parameters
     ----------
@@ -38,6 +84,7 @@ class BayesianMLP(BaseEstimator):
         Hidden layer widths; ``()`` gives Bayesian linear (or softmax) regression.
     activation : {"relu", "tanh", "sigmoid", "gelu"}
     task : {"regression", "classification"}
+        Only for the ``BayesianMLP(...)`` factory: which of the two classes to build.
     inference : {"vi", "ensemble", "hmc", "sgld", "laplace", "anchored", "nuts"}
         The posterior backend (:mod:`nfbst.backends`, one file each).
         ``"vi"``: mean-field Gaussian VI (Bayes-by-backprop, closed-form KL; see
@@ -82,12 +129,26 @@ class BayesianMLP(BaseEstimator):
         Independent chains of ``"hmc"`` and ``"sgld"`` (default 4; R̂ needs at least 2).
     preset : {None, "paper"}
         Use the nFBST paper's VI settings (overrides the corresponding arguments).
-    random_state : int or None
-    verbose : int
-        0 silent; 1 progress bars.
+    random_state : None, int, numpy RandomState or Generator
+        Seeds the fit and the draws behind ``predict``; None (or a RandomState/Generator)
+        draws a seed at fit, kept in ``posterior_seed_``.
+    verbose : int, default 0
+        0 silent; 1 progress bars on a terminal (none in a non-terminal log); 2 progress bars
+        also in logs (updated at most every 10 s).
     device : str
         torch device for the fit ("cpu" or "cuda"); used by ``"vi"`` and ``"ensemble"``,
         the other backends run on the CPU.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` was a DataFrame with string column names; ``predict`` then checks the
+        names and their order.
+    posterior_seed_ : int
+        Seed of the default posterior draws (``sample_posterior``, ``predict``).
+    layer_sizes_, standardization_, backend_
+        The network's widths, the standardisation folded into the draws, the backend.
 
     Examples
     --------
@@ -103,9 +164,9 @@ class BayesianMLP(BaseEstimator):
 
     def __init__(
         self,
+        *,
         hidden=(20, 20, 20),
         activation="relu",
-        task="regression",
         inference="vi",
         prior_scale=1.0,
         noise="learned",
@@ -127,7 +188,6 @@ class BayesianMLP(BaseEstimator):
     ):
         self.hidden = hidden
         self.activation = activation
-        self.task = task
         self.inference = inference
         self.prior_scale = prior_scale
         self.noise = noise
@@ -147,41 +207,63 @@ class BayesianMLP(BaseEstimator):
         self.verbose = verbose
         self.device = device
 
+    task = "regression"
+
     # ------------------------------------------------------------------ settings
     def _settings(self) -> dict:
+        """Every setting checked (type and range) before any work; errors name the argument."""
         s = self.get_params()
+        s["task"] = self.task
         if self.preset is not None:
-            if self.preset not in PRESETS:
-                raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+            check_choice(self.preset, "preset", sorted(PRESETS))
             s.update(PRESETS[self.preset])
         check_activation(s["activation"])
-        if s["task"] not in ("regression", "classification"):
-            raise ValueError(f"task must be 'regression' or 'classification', got {s['task']!r}")
-        hidden = tuple(s["hidden"])
-        if any((not isinstance(h, (int, np.integer))) or h < 1 for h in hidden):
+        check_choice(s["inference"], "inference", available())
+        try:
+            hidden = tuple(s["hidden"])
+        except TypeError:
+            raise TypeError(f"hidden must be a tuple of positive ints, got {s['hidden']!r}"
+                            ) from None
+        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
+               for h in hidden):
             raise ValueError(f"hidden must be a tuple of positive ints, got {s['hidden']!r}")
         s["hidden"] = tuple(int(h) for h in hidden)
         if not (isinstance(s["noise"], str) and s["noise"] == "learned"):
-            if not isinstance(s["noise"], (int, float)) or s["noise"] <= 0:
-                raise ValueError(f"noise must be 'learned' or a positive float, got {s['noise']!r}")
+            if isinstance(s["noise"], str):
+                raise ValueError(f"noise must be 'learned' or a positive float, got "
+                                 f"{s['noise']!r}")
+            check_float(s["noise"], "noise", 0)
         for name in ("prior_scale", "lr", "init_scale"):
-            if not s[name] > 0:
-                raise ValueError(f"{name} must be positive, got {s[name]!r}")
-        for name in ("n_steps", "n_ensemble", "num_samples"):
-            if int(s[name]) < 1:
-                raise ValueError(f"{name} must be >= 1, got {s[name]!r}")
+            s[name] = check_float(s[name], name, 0)
+        s["lr_gamma"] = check_float(s["lr_gamma"], "lr_gamma", 0, 1, high_inclusive=True)
+        for name in ("n_steps", "n_ensemble", "num_samples", "n_chains"):
+            s[name] = check_int(s[name], name, 1)
+        s["warmup_steps"] = check_int(s["warmup_steps"], "warmup_steps", 0)
+        s["batch_size"] = check_int(s["batch_size"], "batch_size", 1, allow_none=True)
+        s["lr_step"] = check_int(s["lr_step"], "lr_step", 1, allow_none=True)
+        check_choice(s["reparam"], "reparam", ("local", "weight"))
+        check_int(s["verbose"], "verbose", 0)
+        check_random_state_arg(s["random_state"])
+        if not isinstance(s["device"], (str, torch.device)):
+            raise TypeError(f"device must be a str such as 'cpu' or 'cuda', got {s['device']!r}")
         get_backend(s["inference"]).check_settings(s)
         return s
 
     # ----------------------------------------------------------------------- fit
     def fit(self, X, y):
-        """Fit the posterior to ``X`` (n, d) and ``y`` (n,) and return ``self``."""
+        """Fit the posterior to ``X`` (n, d) and ``y`` (n,) and return ``self``.
+
+        ``X`` may be a DataFrame of numeric columns (nullable ``Int64``/``Float64`` included);
+        its column names are kept in ``feature_names_in_`` and checked at prediction.
+        """
         s = self._settings()
-        X, y = check_features_targets(X, y, task=s["task"])
+        X, y = validate_estimator_data(self, X, y, reset=True)
+        X, y = check_features_targets(X, y, task=self.task,
+                                      columns=getattr(self, "feature_names_in_", None))
         dev = torch.device(s["device"])
         x_mean, x_scale = X.mean(0), X.std(0)
         Z = torch.as_tensor((X - x_mean) / x_scale, dtype=torch.float32, device=dev)
-        if s["task"] == "regression":
+        if self.task == "regression":
             y_mean, y_scale = float(y.mean()), float(y.std())
             if y_scale == 0:
                 raise ValueError("y is constant: nothing to learn")
@@ -193,14 +275,14 @@ class BayesianMLP(BaseEstimator):
                 raise ValueError("y has a single class: classification needs at least two")
             t = torch.as_tensor(LabelEncoder().fit(self.classes_).transform(y), device=dev)
             y_mean, y_scale, n_out = 0.0, 1.0, len(self.classes_)
-        self.n_features_in_ = X.shape[1]
         self.standardization_ = dict(
             x_mean=x_mean.tolist(), x_scale=x_scale.tolist(), y_mean=y_mean, y_scale=y_scale
         )
         self.layer_sizes_ = (X.shape[1], *s["hidden"], n_out)
         if not isinstance(s["noise"], str):
             s["noise"] = float(s["noise"]) / y_scale  # user's units -> standardised units
-        seed = np.random.SeedSequence(s["random_state"])
+        seed = seed_sequence(s["random_state"])  # fresh entropy for None, fixed here
+        self.posterior_seed_ = int(seed.entropy)
         for name in _BACKEND_ATTRIBUTES:
             self.__dict__.pop(name, None)
         self.backend_ = get_backend(s["inference"])(self.layer_sizes_, s).fit(Z, t, seed)
@@ -212,16 +294,22 @@ class BayesianMLP(BaseEstimator):
     def sample_posterior(self, n_samples: int = 300, random_state=None) -> PosteriorDraws:
         """``n_samples`` posterior weight sets as :class:`PosteriorDraws` in the user's units.
 
-        For an ensemble the draws are split as evenly as possible among the runs; samplers
-        (``"hmc"``, ``"nuts"``) return their last ``n_samples`` kept draws (for ``"hmc"`` the
-        latest draws of every chain, interleaved) and refuse to return more than they kept.
+        ``random_state=None`` gives the draws fixed at fit (``posterior_seed_``), so repeated
+        calls agree. For an ensemble the draws are split as evenly as possible among the runs;
+        samplers (``"hmc"``, ``"nuts"``) return their last ``n_samples`` kept draws (for
+        ``"hmc"`` the latest draws of every chain, interleaved) and refuse to return more than
+        they kept.
         """
         check_is_fitted(self, "layer_sizes_")
-        if int(n_samples) < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples!r}")
-        n_samples = int(n_samples)
-        rs = self.random_state if random_state is None else random_state
-        gen = torch.Generator().manual_seed(int(np.random.SeedSequence(rs).generate_state(1)[0]))
+        n_samples = check_int(n_samples, "n_samples", 1)
+        if random_state is None:
+            seed = getattr(self, "posterior_seed_", None)
+            if seed is None:  # a model saved before posterior_seed_ existed
+                seed = seed_sequence(self.random_state).entropy
+        else:
+            seed = seed_sequence(random_state).entropy
+        gen = torch.Generator().manual_seed(
+            int(np.random.SeedSequence(int(seed)).generate_state(1)[0]))
         W, b, noise = self.backend_.draws(n_samples, gen)
         st = self.standardization_
         W = [w.detach().double() for w in W]
@@ -242,48 +330,33 @@ class BayesianMLP(BaseEstimator):
         )
 
     # ---------------------------------------------------------------- prediction
-    def _predictive_draws(self, n_samples):
-        return self.sample_posterior(n_samples, random_state=self.random_state)
-
-    def predict(self, X, return_std: bool = False, n_samples: int = 200):
-        """Posterior-mean prediction (regression) or the most probable class.
-
-        With ``return_std=True`` (regression) also the predictive sd: the spread of the
-        draws' means plus the likelihood noise.
-        """
+    def _forward(self, X, n_samples):
+        """Validated ``X``, the draws and their outputs ``(S, n, k)`` (float32)."""
         check_is_fitted(self, "layer_sizes_")
-        X = check_features(X, self.n_features_in_)
-        draws = self._predictive_draws(n_samples)
+        if n_samples is None:  # 200 draws, or all a sampler kept if fewer
+            n_samples = min(200, self.backend_.n_available() or 200)
+        n_samples = check_int(n_samples, "n_samples", 1)
+        X = validate_estimator_data(self, X, reset=False)
+        check_float32_range(X, "X")
+        draws = self.sample_posterior(n_samples)
         with torch.no_grad():
-            out = draws.forward(torch.as_tensor(X, dtype=torch.float32))  # (S, n, k)
-        if self.task == "classification":
-            if return_std:
-                raise ValueError("return_std is for regression; use predict_proba")
-            proba = torch.softmax(out, -1).mean(0).numpy()
-            return self.classes_[proba.argmax(1)]
-        mean = out[..., 0].mean(0)
-        if not return_std:
-            return mean.numpy().astype(np.float64)
-        var = out[..., 0].var(0, unbiased=False) + (draws.noise_scale**2).mean()
-        return mean.numpy().astype(np.float64), var.sqrt().numpy().astype(np.float64)
+            out = draws.forward(torch.tensor(X, dtype=torch.float32))  # (S, n, k), a copy
+        return X, draws, out
 
-    def predict_proba(self, X, n_samples: int = 200):
-        """Posterior-mean class probabilities ``(n, n_classes)`` (classification)."""
-        check_is_fitted(self, "layer_sizes_")
-        if self.task != "classification":
-            raise ValueError("predict_proba is for task='classification'")
-        X = check_features(X, self.n_features_in_)
-        draws = self._predictive_draws(n_samples)
-        with torch.no_grad():
-            out = draws.forward(torch.as_tensor(X, dtype=torch.float32))
-        return torch.softmax(out, -1).mean(0).numpy().astype(np.float64)
-
-    def log_likelihood(self, X, y, n_samples: int = 200) -> float:
+    def log_likelihood(self, X, y, n_samples: int | None = None) -> float:
         """Mean test log predictive density per point (regression: log of the mixture of the
         draws' Gaussians, in the user's units; classification: log of the mean probability)."""
         check_is_fitted(self, "layer_sizes_")
-        X, y = check_features_targets(X, y, task=self.task)
-        draws = self._predictive_draws(n_samples)
+        X = validate_estimator_data(self, X, reset=False)
+        X, y = check_features_targets(X, y, task=self.task, constant_ok=True)
+        if self.task == "classification":
+            unknown = np.setdiff1d(y, self.classes_)
+            if unknown.size:
+                raise ValueError(f"y has labels {unknown.tolist()} not seen at fit; classes "
+                                 f"are {self.classes_.tolist()}")
+        if n_samples is None:
+            n_samples = min(200, self.backend_.n_available() or 200)
+        draws = self.sample_posterior(check_int(n_samples, "n_samples", 1))
         with torch.no_grad():
             out = draws.forward(torch.as_tensor(X, dtype=torch.float32)).double()
         if self.task == "regression":
@@ -302,38 +375,131 @@ class BayesianMLP(BaseEstimator):
         os.makedirs(path, exist_ok=True)
         tensors, backend_meta = self.backend_.state_dict()
         torch.save(tensors, os.path.join(path, "bnn.pt"))
+        names = getattr(self, "feature_names_in_", None)
         meta = dict(
+            task=self.task,
             params=self.get_params(),
             layer_sizes=list(self.layer_sizes_),
             standardization=self.standardization_,
             backend=backend_meta,
             classes=None if self.task == "regression" else self.classes_.tolist(),
+            posterior_seed=str(self.posterior_seed_),
+            feature_names_in=None if names is None else [str(c) for c in names],
         )
         with open(os.path.join(path, "bnn.json"), "w") as fh:
             json.dump(meta, fh, default=_json_default)
 
     @classmethod
     def load(cls, path: str) -> BayesianMLP:
-        """Inverse of :meth:`save`; uses ``torch.load(weights_only=True)``."""
-        with open(os.path.join(path, "bnn.json")) as fh:
-            meta = json.load(fh)
-        params = meta["params"]
-        params["hidden"] = tuple(params["hidden"])
-        self = cls(**params)
-        s = self._settings()
-        tensors = torch.load(os.path.join(path, "bnn.pt"), weights_only=True)
-        self.layer_sizes_ = tuple(meta["layer_sizes"])
+        """Inverse of :meth:`save`; uses ``torch.load(weights_only=True)``.
+
+        Every problem (missing or corrupt file, tampered keys or shapes) is a
+        :class:`~nfbst._validation.LoadError` (a ValueError) naming the file.
+        """
+        json_path = os.path.join(os.fspath(path), "bnn.json")
+        pt_path = os.path.join(os.fspath(path), "bnn.pt")
+        meta = read_json(json_path)
+        require_keys(meta, ("params", "layer_sizes", "standardization", "classes"), json_path)
+        if not isinstance(meta["params"], dict):
+            raise LoadError(f"cannot load: {json_path} key 'params' must be an object")
+        params = dict(meta["params"])
+        task = params.pop("task", meta.get("task", "regression"))
+        if task not in TASKS:
+            raise LoadError(f"cannot load: {json_path} has task {task!r}, expected one of "
+                            f"{TASKS}")
+        klass = BayesianMLPRegressor if task == "regression" else BayesianMLPClassifier
+        if cls not in (BayesianMLP, klass):
+            raise LoadError(f"cannot load: {json_path} holds a {klass.__name__}, not a "
+                            f"{cls.__name__}")
+        if isinstance(params.get("hidden"), list):
+            params["hidden"] = tuple(params["hidden"])
+        try:
+            self = klass(**params)
+            s = self._settings()
+        except (TypeError, ValueError) as exc:
+            raise LoadError(f"cannot load: {json_path} has invalid settings: {exc}") from None
+        sizes = meta["layer_sizes"]
+        if (not isinstance(sizes, list) or len(sizes) != len(s["hidden"]) + 2
+                or list(sizes[1:-1]) != list(s["hidden"])
+                or not all(isinstance(v, int) and v >= 1 for v in sizes)):
+            raise LoadError(f"cannot load: {json_path} layer_sizes {sizes!r} do not match "
+                            f"hidden={s['hidden']!r}")
+        self.layer_sizes_ = tuple(sizes)
         self.n_features_in_ = self.layer_sizes_[0]
-        self.standardization_ = meta["standardization"]
+        st = meta["standardization"]
+        require_keys(st, ("x_mean", "x_scale", "y_mean", "y_scale"), json_path,
+                     "standardization key")
+        if len(st["x_mean"]) != self.n_features_in_ or len(st["x_scale"]) != self.n_features_in_:
+            raise LoadError(f"cannot load: {json_path} standardization has "
+                            f"{len(st['x_mean'])} means for {self.n_features_in_} features")
+        self.standardization_ = st
+        if meta.get("feature_names_in") is not None:
+            self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        seed = meta.get("posterior_seed")
+        self.posterior_seed_ = (int(seed) if seed is not None
+                                else int(seed_sequence(s["random_state"]).entropy))
         if meta["classes"] is not None:
             self.classes_ = np.asarray(meta["classes"])
+            if len(self.classes_) != self.layer_sizes_[-1]:
+                raise LoadError(f"cannot load: {json_path} lists {len(self.classes_)} classes "
+                                f"for {self.layer_sizes_[-1]} outputs")
+        elif task == "classification":
+            raise LoadError(f"cannot load: {json_path} has no classes for a classifier")
+        tensors = load_tensors(pt_path)
         # files written before the backends existed hold VI runs or NUTS draws
         backend_meta = meta.get("backend", {"n_runs": meta.get("n_runs", 0)})
         self.backend_ = get_backend(s["inference"])(self.layer_sizes_, s)
-        self.backend_.load_state_dict(tensors, backend_meta)
+        try:
+            self.backend_.load_state_dict(tensors, backend_meta)
+            self.sample_posterior(1)  # shapes agree with layer_sizes
+        except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as exc:
+            raise LoadError(
+                f"cannot load: {pt_path} does not match {json_path} ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())}); the files were tampered with or mixed up"
+            ) from None
         for name, value in self.backend_.estimator_attributes().items():
             setattr(self, name, value)
         return self
+
+
+class BayesianMLPRegressor(RegressorMixin, BayesianMLP):
+    __doc__ = BayesianMLP.__doc__.replace(
+        "    ``BayesianMLP(task=\"regression\", ...)`` returns",
+        "    The regressor (``score`` is the R²). "
+        "``BayesianMLP(task=\"regression\", ...)`` returns")
+
+    task = "regression"
+
+    def predict(self, X, return_std: bool = False, n_samples: int | None = None):
+        """Posterior-mean prediction; with ``return_std=True`` also the predictive sd (the
+        spread of the draws' means plus the likelihood noise). ``n_samples`` posterior draws
+        (default 200, or all a sampler kept if fewer) fixed at fit."""
+        _, draws, out = self._forward(X, n_samples)
+        mean = out[..., 0].mean(0)
+        if not return_std:
+            return mean.numpy().astype(np.float64)
+        var = out[..., 0].var(0, unbiased=False) + (draws.noise_scale**2).mean()
+        return mean.numpy().astype(np.float64), var.sqrt().numpy().astype(np.float64)
+
+
+class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
+    __doc__ = BayesianMLP.__doc__.replace(
+        "    ``BayesianMLP(task=\"regression\", ...)`` returns",
+        "    The classifier (``score`` is the accuracy, ``predict_proba`` the posterior-mean\n"
+        "    class probabilities; a continuous target is refused). "
+        "``BayesianMLP(task=\"regression\", ...)`` returns")
+
+    task = "classification"
+
+    def predict(self, X, n_samples: int | None = None):
+        """The class of largest posterior-mean probability."""
+        check_is_fitted(self, "layer_sizes_")
+        return self.classes_[self.predict_proba(X, n_samples).argmax(1)]
+
+    def predict_proba(self, X, n_samples: int | None = None):
+        """Posterior-mean class probabilities ``(n, n_classes)``."""
+        _, _, out = self._forward(X, n_samples)
+        return torch.softmax(out.double(), -1).mean(0).numpy()
 
 
 _BACKEND_ATTRIBUTES = ("mean_field_", "loss_history_", "nuts_samples_", "diagnostics_")

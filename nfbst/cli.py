@@ -421,7 +421,7 @@ def _run(args) -> int:
 
     t0 = time.perf_counter()
     test.fit(X, y)  # a DataFrame: the feature names come with it
-    res = test.test(X.to_numpy(dtype=float, copy=True), scope=args.scope, regions=regions)
+    res = test.test(X, scope=args.scope, regions=regions)  # the names are checked as at fit
     elapsed = time.perf_counter() - t0
     frame = res.to_frame()
     with pd.option_context("display.max_rows", 200, "display.width", 120):

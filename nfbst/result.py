@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._validation import check_float
 from .multiple_testing import benjamini_hochberg
 
 
@@ -72,9 +73,7 @@ class SignificanceResult:
     def significant(self, alpha: float | None = None) -> np.ndarray:
         """Boolean array: (adjusted) p-value, or evidence when uncalibrated, < alpha, i.e.
         H0 "no effect" rejected."""
-        alpha = self.alpha if alpha is None else float(alpha)
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        alpha = check_float(self.alpha if alpha is None else alpha, "alpha", 0, 1)
         if self.correction == "bh":
             return benjamini_hochberg(self.decision_values, alpha=alpha, axis=-1)[1]
         return self.adjusted_evidence() < alpha

@@ -55,12 +55,13 @@ def region_masks(X: np.ndarray, regions) -> tuple[np.ndarray, list]:
     return arr, names
 
 
-def quantile_rule(instance_evidence: np.ndarray, masks: np.ndarray, lambda_: float) -> np.ndarray:
+def quantile_rule(instance_evidence: np.ndarray, masks: np.ndarray,
+                  quantile_lambda: float) -> np.ndarray:
     """Q-GS: per region, the (1 − λ)-quantile of instance-wise evidence: ``(r, d)``."""
-    if not 0 <= lambda_ <= 1:
-        raise ValueError(f"lambda_ must be in [0, 1], got {lambda_}")
+    if not 0 <= quantile_lambda <= 1:
+        raise ValueError(f"quantile_lambda must be in [0, 1], got {quantile_lambda!r}")
     return np.stack(
-        [np.quantile(instance_evidence[m], 1 - lambda_, axis=0) for m in masks]
+        [np.quantile(instance_evidence[m], 1 - quantile_lambda, axis=0) for m in masks]
     )
 
 

@@ -11,12 +11,23 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
-from tqdm.auto import tqdm
 
-from probconstraints._random import generators
+from probconstraints._random import check_random_state_arg, generators, seed_sequence
 
 from . import crt
-from ._validation import check_features, check_features_targets
+from ._progress import progress
+from ._validation import (
+    check_choice,
+    check_features,
+    check_features_targets,
+    check_float,
+    check_int,
+    check_options,
+    load_tensors,
+    read_json,
+    require_keys,
+    validate_estimator_data,
+)
 from .bnn import BayesianMLP
 from .evidence import evidence_value
 from .posterior import PosteriorDraws
@@ -87,8 +98,9 @@ class NFBST(BaseEstimator):
         Local/global evidence rule, see :mod:`nfbst.scopes`: the average statistic per
         draw, Q-GS (λ-quantile of instance-wise evidence; the paper's) or the aggregated
         statistic (mean squared attribution per draw).
-    lambda_ : float, default 0.5
-        λ of the Q-GS rule.
+    quantile_lambda : float in [0, 1], default 0.5
+        λ of the Q-GS rule (``rule="quantile"``): the share of rows whose evidence may
+        exceed the reported quantile.
     calibration : {"crt", "none"}, default "crt"
         ``"crt"``: add conditional-randomization p-values (:mod:`nfbst.crt`) to local and
         global results (per instance only when ``test(..., calibration="crt")`` asks);
@@ -118,7 +130,23 @@ class NFBST(BaseEstimator):
         ``"paper"``: the paper's configuration (Q-GS, no calibration, the paper's VI
         settings for the default model), for reproducing its tables.
     random_state : None, int, RandomState or Generator
-    verbose : int
+        Seeds the holdout split, the network (when its own ``random_state`` is None), the
+        CRT and randomized statistics (LIME's perturbations) unless ``statistic_options``
+        sets their own ``random_state``.
+    verbose : int, default 0
+        0 silent; 1 progress bars on a terminal; 2 also in non-terminal logs (see
+        :mod:`nfbst._progress`).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` given to :meth:`fit` was a DataFrame with string column names;
+        :meth:`test` then checks the names and their order as scikit-learn does.
+    feature_names_ : list of str
+        Names used in results (``x0, x1, ...`` without a DataFrame).
+    model_, draws_ :
+        The fitted network and its posterior draws.
 
     Examples
     --------
@@ -139,6 +167,7 @@ class NFBST(BaseEstimator):
 
     def __init__(
         self,
+        *,
         statistic="grad",
         model=None,
         n_posterior_samples=300,
@@ -147,7 +176,7 @@ class NFBST(BaseEstimator):
         bandwidth="silverman",
         null=0.0,
         rule="mean",
-        lambda_=0.5,
+        quantile_lambda=0.5,
         calibration="crt",
         crt_statistic="loss",
         n_randomizations=100,
@@ -168,7 +197,7 @@ class NFBST(BaseEstimator):
         self.bandwidth = bandwidth
         self.null = null
         self.rule = rule
-        self.lambda_ = lambda_
+        self.quantile_lambda = quantile_lambda
         self.calibration = calibration
         self.crt_statistic = crt_statistic
         self.n_randomizations = n_randomizations
@@ -192,27 +221,32 @@ class NFBST(BaseEstimator):
         s.update({k: v for k, v in overrides.items() if v is not None})
         if s["calibration"] is None:
             s["calibration"] = "none"
-        if s["rule"] not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {s['rule']!r}")
-        if s["calibration"] not in CALIBRATIONS:
-            raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {s['calibration']!r}")
-        if s["crt_statistic"] not in crt.CRT_STATISTICS:
-            raise ValueError(
-                f"crt_statistic must be one of {crt.CRT_STATISTICS}, got {s['crt_statistic']!r}"
-            )
-        if not (callable(s["sampler"]) or s["sampler"] in crt.SAMPLERS):
-            raise ValueError(
-                f"sampler must be one of {crt.SAMPLERS} or a callable, got {s['sampler']!r}"
-            )
+        check_choice(s["rule"], "rule", RULES)
+        check_choice(s["calibration"], "calibration", CALIBRATIONS)
+        check_choice(s["crt_statistic"], "crt_statistic", crt.CRT_STATISTICS)
+        if not (callable(s["sampler"]) or isinstance(s["sampler"], str)):
+            raise TypeError(f"sampler must be one of {crt.SAMPLERS} or a callable, got "
+                            f"{s['sampler']!r}")
+        if not callable(s["sampler"]):
+            check_choice(s["sampler"], "sampler", crt.SAMPLERS)
         for name in ("n_randomizations", "crt_max_draws", "n_posterior_samples"):
-            v = s[name]
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            s[name] = check_int(s[name], name, 1)
         h = s["holdout"]
-        if h is not None and not (isinstance(h, (float, int)) and 0 < h < 1):
+        if h is not None and (isinstance(h, bool) or not isinstance(h, (float, int))
+                              or not 0 < h < 1):
             raise ValueError(f"holdout must be None or a fraction in (0, 1), got {h!r}")
-        if s["correction"] not in (None, "bh"):
-            raise ValueError(f"correction must be None or 'bh', got {s['correction']!r}")
+        check_choice(s["correction"], "correction", (None, "bh"))
+        s["quantile_lambda"] = check_float(s["quantile_lambda"], "quantile_lambda", 0, 1,
+                                           low_inclusive=True, high_inclusive=True)
+        s["alpha"] = check_float(s["alpha"], "alpha", 0, 1)
+        s["null"] = check_float(s["null"], "null")
+        if not (isinstance(s["bandwidth"], str) or callable(s["bandwidth"])):
+            check_float(s["bandwidth"], "bandwidth", 0)
+        check_int(s["verbose"], "verbose", 0)
+        check_random_state_arg(s["random_state"])
+        if s["statistic_options"] is not None and not isinstance(s["statistic_options"], dict):
+            raise TypeError(f"statistic_options must be None or a dict, got "
+                            f"{s['statistic_options']!r}")
         return s
 
     # ----------------------------------------------------------------------- fit
@@ -223,7 +257,7 @@ class NFBST(BaseEstimator):
         (``holdout_index_``) for :meth:`test`.
         """
         s = self._settings()
-        get_statistic(self.statistic)  # fail early on an unknown name
+        self._check_statistic_options()  # fail early on an unknown name or option
         if self.model is None:
             model = (BayesianMLP(preset="paper") if s["preset"] == "paper"
                      else BayesianMLP(**DEFAULT_MODEL))
@@ -235,7 +269,8 @@ class NFBST(BaseEstimator):
         else:
             raise TypeError(f"model must be a BayesianMLP or None, got {type(self.model).__name__}")
         feature_names = _feature_names(X)
-        X, y = check_features_targets(X, y, task=model.task)
+        X, y = validate_estimator_data(self, X, y, reset=True)
+        X, y = check_features_targets(X, y, task=model.task, columns=feature_names)
         n = X.shape[0]
         train = np.arange(n)
         if s["holdout"] is not None:
@@ -250,7 +285,6 @@ class NFBST(BaseEstimator):
             train = np.sort(perm[n_out:])
         self.model_ = model.fit(X[train], y[train])
         self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
-        self.n_features_in_ = X.shape[1]
         self.feature_names_ = feature_names or [f"x{j}" for j in range(X.shape[1])]
         self.X_fit_, self.y_fit_ = X, y
         self.train_index_ = train
@@ -275,6 +309,26 @@ class NFBST(BaseEstimator):
             raise ValueError(f"feature_names has {len(self.feature_names_)} names for {d} features")
         return self
 
+    def _check_statistic_options(self):
+        """The statistic exists and takes every key of ``statistic_options``."""
+        fn = get_statistic(self.statistic)
+        options = self.statistic_options or {}
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # a builtin without a signature: cannot check
+            return
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        known = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL
+                 and k not in ("draws", "X", "target")]
+        check_options(options, known, f"statistic {self.statistic!r} (statistic_options)")
+
+    def _check_X(self, X) -> np.ndarray:
+        """Test-time ``X``: the fitted width, and the fitted column names and order."""
+        if hasattr(self, "feature_names_in_") or hasattr(X, "columns"):
+            X = validate_estimator_data(self, X, reset=False)
+        return check_features(X, self.n_features_in_)
+
     def _check_fitted(self):
         if not hasattr(self, "draws_"):
             raise NotFittedError("This NFBST instance is not fitted yet; call fit(X, y) first")
@@ -283,15 +337,21 @@ class NFBST(BaseEstimator):
     def statistic_samples(self, X, target=None) -> np.ndarray:
         """Statistic draws η of shape ``(S, n, d)`` for all posterior draws at once."""
         self._check_fitted()
-        X = check_features(X, self.n_features_in_)
+        X = self._check_X(X)
         return self._statistic(X, self.target if target is None else target)
 
     def _statistic(self, X: np.ndarray, target) -> np.ndarray:
         fn = get_statistic(self.statistic)
         Xt = torch.as_tensor(X, dtype=torch.float32)
         options = dict(self.statistic_options or {})
-        if "verbose" in inspect.signature(fn).parameters:
+        params = inspect.signature(fn).parameters
+        if "verbose" in params:
             options.setdefault("verbose", self.verbose)
+        if "random_state" in params and "random_state" not in options:
+            # randomized statistics (LIME) follow NFBST's random_state; an int seed derived
+            # from it, so that every call with an int random_state gives the same statistic
+            seed = seed_sequence(self.random_state).generate_state(1)[0]
+            options["random_state"] = int(seed) % (2**31 - 1)
         eta = fn(self.draws_, Xt, target=target, **options)
         eta = eta.detach().cpu().numpy() if torch.is_tensor(eta) else np.asarray(eta)
         expected = (len(self.draws_), X.shape[0], X.shape[1])
@@ -304,9 +364,9 @@ class NFBST(BaseEstimator):
         return eta
 
     # ---------------------------------------------------------------------- test
-    def test(self, X=None, y=None, scope="global", regions=None, rule=None, lambda_=None,
-             target=None, correction=None, calibration=None, n_randomizations=None,
-             crt_statistic=None) -> SignificanceResult:
+    def test(self, X=None, y=None, *, scope="global", regions=None, rule=None,
+             quantile_lambda=None, target=None, correction=None, calibration=None,
+             n_randomizations=None, crt_statistic=None) -> SignificanceResult:
         """Evidence values (and, calibrated, p-values) of H0: "feature j does not matter".
 
         Parameters
@@ -321,19 +381,18 @@ class NFBST(BaseEstimator):
         scope : {"instance", "local", "global"}
             ``(n, d)``, ``(r, d)`` (needs ``regions``) or ``(d,)`` results.
         regions : masks, dict of masks or callable on X (``scope="local"``)
-        rule, lambda_, target, correction, calibration, n_randomizations, crt_statistic
+        rule, quantile_lambda, target, correction, calibration, n_randomizations, crt_statistic
             Override the estimator's settings for this call (None keeps them;
             ``calibration="none"`` switches the CRT off).
         """
         self._check_fitted()
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-        s = self._settings(rule=rule, lambda_=lambda_, correction=correction,
+        check_choice(scope, "scope", SCOPES)
+        s = self._settings(rule=rule, quantile_lambda=quantile_lambda, correction=correction,
                            calibration=calibration, n_randomizations=n_randomizations,
                            crt_statistic=crt_statistic)
         if scope == "instance" and calibration is None:
             s["calibration"] = None  # per-instance CRT only on request: one row, K draws
-        rule, lam = s["rule"], s["lambda_"]
+        rule, lam = s["rule"], s["quantile_lambda"]
         target = self.target if target is None else target
         Xc, yc, crt_rows = self._test_rows(X, y)
         eta = self._statistic(Xc, target)  # (S, n, d)
@@ -410,10 +469,10 @@ class NFBST(BaseEstimator):
                 raise ValueError("X is required for an NFBST built from draws")
             idx = np.arange(len(fitted)) if holdout is None else holdout
             return fitted[idx], self.y_fit_[idx], None
-        X = check_features(X, self.n_features_in_)
+        X = self._check_X(X)
         if y is not None:
             task = self.draws_.task if isinstance(self.draws_, PosteriorDraws) else "regression"
-            X, y = check_features_targets(X, y, task=task)
+            X, y = check_features_targets(X, y, task=task, constant_ok=True)
         if fitted is None:
             return X, y, None
         if np.array_equal(fitted, X):
@@ -472,7 +531,7 @@ class NFBST(BaseEstimator):
             return -(crt.row_losses(draws, Xb, y, classes) @ m.T)
 
         def rule_stat(eta_j):  # (S, n) -> (r,)
-            return _rule_statistic(eta_j, masks, s["rule"], s["lambda_"], self)
+            return _rule_statistic(eta_j, masks, s["rule"], s["quantile_lambda"], self)
 
         if use_loss:
             T_obs = loss_stat(Xt).numpy()[:, None].repeat(X.shape[1], 1)  # (r, d)
@@ -480,7 +539,7 @@ class NFBST(BaseEstimator):
             T_obs = np.stack([rule_stat(eta[:, :, j]) for j in range(X.shape[1])], 1)
         rngs = generators(self.random_state, X.shape[1])  # one stream per feature
         p = np.empty((masks.shape[0], X.shape[1]))
-        for j in tqdm(range(X.shape[1]), desc="CRT", disable=not self.verbose):
+        for j in progress(range(X.shape[1]), self.verbose, desc="CRT"):
             rng = rngs[j]
             xj = crt.draw_column(sampler, X, j, K, rng)  # (K, n)
             Xk = Xt[None].repeat(K, 1, 1)
@@ -527,28 +586,71 @@ class NFBST(BaseEstimator):
             torch.save(tensors, os.path.join(path, "rows.pt"))
             rows = {"y_fit": np.asarray(self.y_fit_).tolist()}
         with open(os.path.join(path, "nfbst.json"), "w") as fh:
+            names_in = getattr(self, "feature_names_in_", None)
             json.dump({"params": params, "feature_names": self.feature_names_,
-                       "has_model": self.model_ is not None, "rows": rows}, fh)
+                       "has_model": self.model_ is not None, "rows": rows,
+                       "feature_names_in": None if names_in is None else list(names_in)}, fh)
 
     @classmethod
     def load(cls, path: str) -> NFBST:
-        """Inverse of :meth:`save`; evidence computed after loading is identical."""
-        with open(os.path.join(path, "nfbst.json")) as fh:
-            meta = json.load(fh)
-        draws = PosteriorDraws.load(os.path.join(path, "draws"))
-        model = BayesianMLP.load(os.path.join(path, "model")) if meta["has_model"] else None
+        """Inverse of :meth:`save`; evidence computed after loading is identical.
+
+        Every problem (missing or corrupt file, tampered keys or shapes) is a
+        :class:`~nfbst._validation.LoadError` (a ValueError) naming the file.
+        """
+        from ._validation import LoadError
+
+        path = os.fspath(path)
+        json_path = os.path.join(path, "nfbst.json")
+        meta = read_json(json_path)
+        require_keys(meta, ("params", "feature_names", "has_model"), json_path)
         params = meta["params"]
+        if not isinstance(params, dict):
+            raise LoadError(f"cannot load: {json_path} key 'params' must be an object")
+        if "lambda_" in params:  # folders saved before the rename
+            params["quantile_lambda"] = params.pop("lambda_")
+        draws_path = os.path.join(path, "draws")
+        try:
+            draws = PosteriorDraws.load(draws_path)
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+            if isinstance(exc, LoadError):
+                raise
+            raise LoadError(f"cannot load: the draws in {draws_path} cannot be read "
+                            f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+        model = BayesianMLP.load(os.path.join(path, "model")) if meta["has_model"] else None
         if model is not None:
             params["model"] = clone(model)
-        self = cls.from_draws(draws, feature_names=meta["feature_names"], **params)
+        names = meta["feature_names"]
+        if not isinstance(names, list) or len(names) != draws.n_features:
+            raise LoadError(f"cannot load: {json_path} feature_names {names!r} do not match the "
+                            f"{draws.n_features} features of the draws in {draws_path}")
+        try:
+            self = cls.from_draws(draws, feature_names=names, **params)
+            self._settings()
+        except (TypeError, ValueError) as exc:
+            raise LoadError(f"cannot load: {json_path} has invalid settings: "
+                            f"{' '.join(str(exc).split())}") from None
         self.model_ = model
+        if meta.get("feature_names_in") is not None:
+            self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
         if meta.get("rows") is not None:
-            tensors = torch.load(os.path.join(path, "rows.pt"), weights_only=True)
+            rows_path = os.path.join(path, "rows.pt")
+            tensors = load_tensors(rows_path)
+            require_keys(tensors, ("X_fit", "train_index"), rows_path, "tensor")
+            require_keys(meta["rows"], ("y_fit",), json_path, "rows key")
             self.X_fit_ = tensors["X_fit"].numpy()
             self.y_fit_ = np.asarray(meta["rows"]["y_fit"])
             self.train_index_ = tensors["train_index"].numpy()
             if "holdout_index" in tensors:
                 self.holdout_index_ = tensors["holdout_index"].numpy()
+            n = len(self.X_fit_)
+            index = np.concatenate([self.train_index_, getattr(self, "holdout_index_", [])])
+            if (self.X_fit_.ndim != 2 or self.X_fit_.shape[1] != draws.n_features
+                    or len(self.y_fit_) != n or (index.size and not (
+                        (index >= 0).all() and (index < n).all()))):
+                raise LoadError(f"cannot load: {rows_path} (rows of shape "
+                                f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
+                                f"{json_path}) does not match the {draws.n_features} features")
         return self
 
 
@@ -557,7 +659,7 @@ def _feature_names(X):
     return [str(c) for c in cols] if cols is not None else None
 
 
-def _rule_statistic(eta_j: np.ndarray, masks: np.ndarray, rule: str, lambda_: float,
+def _rule_statistic(eta_j: np.ndarray, masks: np.ndarray, rule: str, quantile_lambda: float,
                     test: NFBST) -> np.ndarray:
     """CRT statistic of one feature per region from its draws ``eta_j`` (S, n): large = matters.
 
@@ -567,7 +669,7 @@ def _rule_statistic(eta_j: np.ndarray, masks: np.ndarray, rule: str, lambda_: fl
     """
     if rule == "quantile":
         inst = evidence_value(eta_j, null=test.null, axis=0, bandwidth=test.bandwidth)
-        return 1.0 - quantile_rule(inst[:, None], masks, lambda_)[:, 0]
+        return 1.0 - quantile_rule(inst[:, None], masks, quantile_lambda)[:, 0]
     if rule == "aggregate":
         return aggregate_statistic(eta_j[..., None], masks)[..., 0].mean(0)
     avg = mean_statistic(eta_j[..., None], masks)[..., 0] - test.null  # (S, r)

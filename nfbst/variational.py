@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.functional import softplus
-from tqdm.auto import tqdm
 
+from ._progress import progress
 from ._threads import threads_for
 from .posterior import ACTIVATIONS
 
@@ -207,7 +207,7 @@ def fit_mean_field(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor, s: dict)
 def _optimise(net, Z, t, s, batch, opt, sched, per_epoch, losses):
     n = Z.shape[0]
     perm, pos = None, n
-    for step in tqdm(range(len(losses)), disable=not s["verbose"], desc="VI", leave=False):
+    for step in progress(range(len(losses)), s["verbose"], desc="VI", leave=False):
         if batch == n:
             zb, tb = Z, t
         else:

@@ -14,6 +14,7 @@ import pyro.distributions as dist
 import torch
 from pyro.infer import MCMC, NUTS
 
+from .._progress import show_progress
 from ..posterior import ACTIVATIONS
 from .base import Backend, preserve_global_rng, take_last
 from .diagnostics import summarize, warn_if_unconverged
@@ -59,7 +60,7 @@ def _fit_nuts(Z, t, layer_sizes, s, seed):
     kernel = NUTS(mlp_model, target_accept_prob=0.8)
     mcmc = MCMC(
         kernel, num_samples=int(s["num_samples"]), warmup_steps=int(s["warmup_steps"]),
-        disable_progbar=not s["verbose"],
+        disable_progbar=not show_progress(s["verbose"]),
     )
     mcmc.run(Z.cpu(), t.cpu(), layer_sizes, s["activation"], s["task"], s["prior_scale"],
              s["noise"])

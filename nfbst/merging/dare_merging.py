@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from probconstraints._random import seed_sequence
+
 from ._state import check_experts, check_fraction, check_scaling
 from .task_arithmetic import add_task_vector, task_vectors
 from .ties_merging import ties_combine
 
 
 def torch_generator(random_state) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded from ``random_state`` (int, None or a Generator).
+    """A CPU ``torch.Generator`` from ``random_state`` (None, int, numpy RandomState/Generator,
+    or a ``torch.Generator``, returned as is).
 
     Examples
     --------
@@ -21,13 +24,14 @@ def torch_generator(random_state) -> torch.Generator:
     """
     if isinstance(random_state, torch.Generator):
         return random_state
-    if random_state is not None and (
-        isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))
-    ):
+    try:
+        seq = seed_sequence(random_state)  # None, int, numpy RandomState or Generator
+    except (TypeError, ValueError):
         raise TypeError(
-            f"random_state must be None, an int or a torch.Generator, got {random_state!r}"
-        )
-    seed = int(np.random.SeedSequence(random_state).generate_state(1, dtype=np.uint64)[0])
+            "random_state must be None, an int, a numpy RandomState or Generator, or a "
+            f"torch.Generator, got {random_state!r}"
+        ) from None
+    seed = int(seq.generate_state(1, dtype=np.uint64)[0])
     return torch.Generator().manual_seed(seed)
 
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
-from .._validation import check_features
+from probconstraints._random import check_random_state_arg, seed_sequence
+
+from .._progress import progress
+from .._validation import check_features, check_float, check_int
 from ..evidence import evidence_value
 from ..posterior import PosteriorDraws
 from ..statistics import get_statistic
@@ -166,7 +168,7 @@ def _global_evidence(draws, X, stat, target, bandwidth):
 
 
 def diagnose_merge(
-    base, experts, merged, data_per_task, statistic="grad", alpha=0.05, n_draws=200,
+    base, experts, merged, data_per_task, *, statistic="grad", alpha=0.05, n_draws=200,
     targets=None, relevant=None, feature_names=None, task_names=None,
     bandwidth="silverman", random_state=0, verbose=0,
 ) -> MergeDiagnosis:
@@ -201,10 +203,10 @@ def diagnose_merge(
     feature_names, task_names : list of str, optional
     bandwidth : str or float
         KDE bandwidth of :func:`nfbst.evidence_value`.
-    random_state : int or None
+    random_state : None, int, RandomState or Generator, default 0
         Seeds the draws; expert and merged model of a task share their normal deviates.
-    verbose : int
-        1 shows a progress bar over tasks.
+    verbose : int, default 0
+        1 shows a progress bar over tasks (on a terminal; 2 also in logs).
 
     Returns
     -------
@@ -237,16 +239,20 @@ def diagnose_merge(
             f"data_per_task must be a list of {T} data sets (one per expert), got "
             f"{type(data_per_task).__name__}"
         )
-    if not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    alpha = check_float(alpha, "alpha", 0, 1)
+    n_draws = check_int(n_draws, "n_draws", 2)
+    check_int(verbose, "verbose", 0)
+    check_random_state_arg(random_state)
+    if not (isinstance(bandwidth, str) or callable(bandwidth)):
+        check_float(bandwidth, "bandwidth", 0)
     stat = get_statistic(statistic)
-    seeds = np.random.SeedSequence(random_state).spawn(T)
+    seeds = seed_sequence(random_state).spawn(T)
     rows, ev_e, ev_m, ev_b, eff_e, eff_m = [], [], [], [], [], []
     d = None
-    for t in tqdm(range(T), disable=not verbose, desc="diagnose_merge"):
+    for t in progress(range(T), verbose, desc="diagnose_merge"):
         data = data_per_task[t]
         X = data[0] if isinstance(data, tuple) else data
-        X = np.asarray(X.detach().cpu() if torch.is_tensor(X) else X, dtype=np.float64)
+        X = X.detach().cpu().double().numpy() if torch.is_tensor(X) else X
         X = check_features(X, d, name=f"data_per_task[{t}]")
         d = X.shape[1]
         seed = int(seeds[t].generate_state(1)[0])

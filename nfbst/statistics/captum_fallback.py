@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .._progress import progress
 from ._batching import check_finite, check_target_length, row_batches
 
 CAPTUM_METHODS = ("deeplift", "lrp", "integrated_gradients", "input_x_gradient", "grad",
@@ -48,11 +48,11 @@ def _as_input(draws, X) -> torch.Tensor:
 
 @torch.no_grad()
 def _outputs(draws, X, S, verbose, desc):
-    outs = [draws.module(i)(X) for i in tqdm(range(S), disable=not verbose, desc=desc)]
+    outs = [draws.module(i)(X) for i in progress(range(S), verbose, desc=desc)]
     return torch.stack([o.reshape(X.shape[0], -1) for o in outs])  # (S, n, k)
 
 
-def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 1):
+def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 0):
     """Target class per row ``(n,)`` (``None`` for a single output), as ``output_selector``.
 
     ``None``/``"predicted"`` with several outputs is the class of the posterior-mean
@@ -117,7 +117,7 @@ def _captum_explainer(method: str, net, rule="epsilon", epsilon=1e-9, gamma=0.25
     return Lime(net)
 
 
-def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int = 1,
+def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int = 0,
                           batch_size: int | None = None, **options) -> torch.Tensor:
     """Run a captum method (or lime's tabular explainer) on every ``draws.module(i)``.
 
@@ -176,7 +176,7 @@ def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int 
         options["abs"] = False
     per_row = int(np.prod(X.shape[1:])) * max(int(options.get("n_steps", 1)), 1)
     out = torch.empty(S, *X.shape, dtype=X.dtype, device=X.device)
-    for i in tqdm(range(S), disable=not verbose, desc=f"{method} per draw"):
+    for i in progress(range(S), verbose, desc=f"{method} per draw"):
         net = draws.module(i)
         explainer = _captum_explainer(method, net, **ctor)
         for sl in row_batches(X.shape[0], batch_size, per_row_cost=per_row, budget=2**22):

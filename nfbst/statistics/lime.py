@@ -18,10 +18,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
 
-from probconstraints._random import check_random_state
-
+from .._progress import progress
+from .._validation import local_random_state as check_random_state
 from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches
 from ._targets import output_selector
 
@@ -173,7 +172,7 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
          training_data=None, sample_around_instance: bool = False, random_state=None,
          discretize_continuous: bool = False, discretizer: str = "quartile",
          categorical_features=None, batch_size: int | None = None,
-         verbose: int = 1) -> torch.Tensor:
+         verbose: int = 0) -> torch.Tensor:
     """LIME coefficients of every draw for every instance: ``(S, n, d)``.
 
     Equals ``lime.lime_tabular.LimeTabularExplainer(training_data, mode,
@@ -270,7 +269,7 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
     S, f64 = len(draws), torch.float64
     width_sum = sum(W.shape[1] for W in draws.weights) + d
     out = torch.zeros(S, n, d, dtype=draws.dtype, device=draws.device)
-    bar = tqdm(total=n, disable=not verbose, desc="LIME across draws")
+    bar = progress(total=n, verbose=verbose, desc="LIME across draws")
     for sl in row_batches(n, batch_size, per_row_cost=S * num_samples * width_sum, budget=2**25):
         if sampler is None:
             Zn = _perturbations(rng, Xn[sl], mean, scale, num_samples, sample_around_instance)
@@ -317,7 +316,7 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
                           num_features=None, alpha: float = 1.0, training_data=None,
                           sample_around_instance: bool = False, random_state=None,
                           discretize_continuous: bool = False, discretizer: str = "quartile",
-                          categorical_features=None, verbose: int = 1) -> torch.Tensor:
+                          categorical_features=None, verbose: int = 0) -> torch.Tensor:
     """``lime``'s ``LimeTabularExplainer`` run on each ``draws.module(i)``: ``(S, n, ...)``.
 
     Inputs are flattened to ``(n, D)`` features; every draw gets an explainer seeded
@@ -350,7 +349,7 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
     if seed is None or isinstance(seed, np.random.RandomState):
         seed = int(check_random_state(seed).randint(2**31 - 1))
     out = torch.zeros(len(draws), n, Xf.shape[1], dtype=X.dtype, device=X.device)
-    for i in tqdm(range(len(draws)), disable=not verbose, desc="lime per draw"):
+    for i in progress(range(len(draws)), verbose, desc="lime per draw"):
         net = draws.module(i)
 
         def predict(Z, net=net):

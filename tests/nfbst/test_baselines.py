@@ -1,5 +1,7 @@
 """Classical baselines against closed forms (scipy) and known null / relevant features."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -178,13 +180,62 @@ def test_errors_name_the_argument():
         gradient_test(X, y, features=[9])
 
 
-def test_collinear_columns_give_finite_results_and_zero_lr_for_redundant_columns():
+def _reduced_t_test(A, y, j):
+    """Independent truth: t-test of column j of a full-rank design by numpy lstsq + scipy."""
+    coef, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
+    assert rank == A.shape[1]
+    resid = y - A @ coef
+    dfe = len(y) - rank
+    se = np.sqrt(resid @ resid / dfe * np.linalg.inv(A.T @ A)[j, j])
+    return coef[j], 2 * stats.t.sf(abs(coef[j] / se), dfe)
+
+
+def test_collinear_columns_get_nan_with_a_warning_and_identified_ones_the_reduced_test():
     # energy data: surface area = wall area + 2 * roof area exactly
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
     X = np.column_stack([X, X[:, 1] + 2 * X[:, 2]])
     y = X[:, 0] + X[:, 3] + rng.normal(size=200)
-    assert np.all(np.isfinite(ols_t_test(X, y).p_value))
-    lr = likelihood_ratio_test(X, y)
-    np.testing.assert_allclose(lr.statistic[1:], 0.0, atol=1e-8)
-    assert lr.p_value[0] < 1e-6
+    with pytest.warns(UserWarning, match=r"\['x1', 'x2', 'x3'\] cannot be estimated"):
+        res = ols_t_test(X, y)
+    assert np.isnan(res.p_value[1:]).all() and np.isnan(res.coef[1:]).all()
+    coef0, p0 = _reduced_t_test(np.column_stack([np.ones(200), X[:, :3]]), y, 1)
+    np.testing.assert_allclose([res.coef[0], res.p_value[0]], [coef0, p0], rtol=1e-8)
+    with pytest.warns(UserWarning, match=r"\['x1', 'x2', 'x3'\] cannot be estimated"):
+        lr = likelihood_ratio_test(X, y)
+    assert np.isnan(lr.p_value[1:]).all() and lr.p_value[0] < 1e-6
+
+
+@pytest.mark.parametrize(
+    "make, bad",
+    [
+        (lambda X: np.column_stack([X, np.full(len(X), 3.0)]), ["x2"]),  # constant + intercept
+        (lambda X: np.column_stack([X, X[:, 1]]), ["x1", "x2"]),  # duplicated column
+    ],
+)
+def test_rank_deficient_design_never_reports_p_values_for_inestimable_coefficients(make, bad):
+    rng = np.random.default_rng(1)
+    X0 = rng.normal(size=(50, 2))
+    y = X0[:, 0] + rng.normal(size=50)
+    X = make(X0)
+    assert np.linalg.matrix_rank(np.column_stack([np.ones(50), X])) == 3  # the truth: rank 3
+    for fn in (ols_t_test, likelihood_ratio_test, paper_t_test):
+        with pytest.warns(UserWarning, match=re.escape(str(bad)) + " cannot be estimated"):
+            res = fn(X, y)
+        nan = res.feature.isin(bad).to_numpy()
+        assert np.isnan(res.p_value[nan]).all() and np.isfinite(res.p_value[~nan]).all()
+    coef0, p0 = _reduced_t_test(np.column_stack([np.ones(50), X0]), y, 1)
+    with pytest.warns(UserWarning):
+        res = ols_t_test(X, y)
+    np.testing.assert_allclose([res.coef[0], res.p_value[0]], [coef0, p0], rtol=1e-8)
+
+
+def test_zero_residual_fit_reports_nan_with_a_warning():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20, 2))
+    y = 1.0 + 2 * X[:, 0] - X[:, 1]  # exact: no noise
+    with pytest.warns(UserWarning, match="zero residual"):
+        res = ols_t_test(X, y)
+    assert np.isnan(res.p_value).all() and np.isnan(res.std_err).all()
+    with pytest.warns(UserWarning, match="zero residual"):
+        assert np.isnan(likelihood_ratio_test(X, y).p_value).all()

@@ -147,11 +147,12 @@ def test_save_load_reproduces_posterior_draws(tmp_path):
     "X, y, exc, words",
     [
         (np.array([[1.0, np.nan], [2.0, 3.0]]), np.array([1.0, 2.0]), ValueError, "NaN"),
-        (np.ones((5, 2)) * np.arange(5)[:, None], np.ones(4), ValueError, "different lengths"),
-        (np.array([[1.0, 2.0]]), np.array([1.0]), ValueError, "at least 2"),
+        (np.ones((5, 2)) * np.arange(5)[:, None], np.ones(4), ValueError,
+         r"inconsistent numbers of samples: \[5, 4\]"),
+        (np.array([[1.0, 2.0]]), np.array([1.0]), ValueError, r"1 sample\(s\).*minimum of 2"),
         (np.column_stack([np.arange(5.0), np.ones(5)]), np.arange(5.0), ValueError, "constant"),
         (np.array([["a", "b"], ["c", "d"]]), np.array([1.0, 2.0]), TypeError, "numbers"),
-        (np.arange(10.0).reshape(5, 2), np.ones((5, 2)), ValueError, "1-D"),
+        (np.arange(10.0).reshape(5, 2), np.ones((5, 2)), ValueError, r"1d array.*\(5, 2\)"),
     ],
 )
 def test_bad_training_input_raises_clear_error(X, y, exc, words):
@@ -164,7 +165,7 @@ def test_unfitted_and_wrong_width_use_raise():
         BayesianMLP().sample_posterior(3)
     X, y = _linear_data()
     bnn = BayesianMLP(hidden=(2,), n_steps=5).fit(X, y)
-    with pytest.raises(ValueError, match="fitted with 3"):
+    with pytest.raises(ValueError, match="X has 4 features, but .* is expecting 3 features"):
         bnn.predict(np.ones((2, 4)))
     with pytest.raises(ValueError, match="activation"):
         BayesianMLP(activation="swish").fit(X, y)

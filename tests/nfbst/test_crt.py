@@ -177,7 +177,7 @@ def test_paper_preset_is_q_gs_without_calibration_or_holdout():
 def test_constant_column_is_refused_by_the_crt():
     rng = np.random.default_rng(6)
     X = np.column_stack([rng.normal(size=(40, 2)), np.ones(40)])
-    with pytest.raises(ValueError, match=r"constant column\(s\) \[2\]"):
+    with pytest.raises(ValueError, match=r"feature\(s\) \[2\] are constant"):
         NFBST.from_draws(_linear_draws(np.ones(3))).test(X, X[:, 0])
 
 
@@ -208,7 +208,7 @@ def test_bad_sampler_output_is_refused(sampler, match):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(n_randomizations=2.7), "n_randomizations must be a positive integer, got 2.7"),
+        (dict(n_randomizations=2.7), "n_randomizations must be an int >= 1, got 2.7"),
         (dict(n_randomizations=0), "n_randomizations"),
         (dict(n_posterior_samples=2.7), "n_posterior_samples"),
         (dict(holdout=1.5), "holdout must be None or a fraction"),

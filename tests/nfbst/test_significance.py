@@ -41,7 +41,7 @@ def test_scopes_have_documented_shapes_and_quantile_rule(toy_test):
     assert inst.evidence.shape == (200, 8)
     glob = test.test(Xs, scope="global")
     np.testing.assert_allclose(glob.evidence, np.median(inst.evidence, axis=0))
-    strict = test.test(Xs, scope="global", lambda_=0.1)
+    strict = test.test(Xs, scope="global", quantile_lambda=0.1)
     np.testing.assert_allclose(strict.evidence, np.quantile(inst.evidence, 0.9, axis=0))
     masks = {"x3<0": Xs[:, 3] < 0, "x3>=0": Xs[:, 3] >= 0}
     loc = test.test(Xs, scope="local", regions=masks)

@@ -80,8 +80,10 @@ def test_fallback_runs_on_a_conv_net_and_deeplift_stays_complete(capsys):
     draws = _conv_draws()
     X = torch.randn(4, 1, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     eta = get_statistic("deeplift")(draws, X, target=1, verbose=1)
+    assert capsys.readouterr().err == ""  # verbose=1: bars only on a terminal, not in logs
+    eta = get_statistic("deeplift")(draws, X, target=1, verbose=2)
     assert eta.shape == (3, 4, 1, 5, 5)
-    assert "deeplift per draw" in capsys.readouterr().err  # tqdm progress bar
+    assert "deeplift per draw" in capsys.readouterr().err  # verbose=2: a tqdm bar in logs too
     with torch.no_grad():
         f = torch.stack([draws.module(i)(X)[:, 1] - draws.module(i)(0 * X)[:, 1]
                          for i in range(3)])
