@@ -16,9 +16,10 @@ the same code::
         BayesianMLP(inference="ensemble", n_ensemble=8).fit(X, y)
 
 In a worker that shares the machine with others (``n_jobs != 1``) torch and the BLAS pools
-run one thread each (more would oversubscribe the cores). A task that raises, or a worker
-that dies, stops the whole map with a :class:`TaskError` naming the task: no partial list
-of results is ever returned as complete.
+run one thread each (more would oversubscribe the cores). A task that raises stops the whole
+map with its own exception type (a ``ValueError`` stays one) and a message naming the task;
+a worker or cluster that dies gives a :class:`TaskError` naming the task it was waiting for.
+No partial list of results is ever returned as complete.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ __all__ = ["TaskError", "check_n_jobs", "effective_n_jobs", "task_seeds", "paral
 
 
 class TaskError(RuntimeError):
-    """A task of :func:`parallel_map` failed; the message names the task and the cause."""
+    """A task of :func:`parallel_map` did not complete (its worker or the cluster died, or
+    its exception type cannot carry the task's name); the message names the task."""
 
 
 def check_n_jobs(n_jobs, name: str = "n_jobs"):
@@ -89,11 +91,24 @@ def task_seeds(random_state, n: int) -> list[np.random.SeedSequence]:
     return root.spawn(int(n))
 
 
+def _named(exc: Exception, name: str) -> Exception:
+    """``exc``'s type with the task named in the message (a ValueError stays a ValueError),
+    or a :class:`TaskError` when that type cannot be built from one message."""
+    message = f"task {name!r} failed: {type(exc).__name__}: {exc}"
+    try:
+        named = type(exc)(message)
+        if str(named) == message:
+            return named
+    except Exception:  # noqa: BLE001 (any constructor signature)
+        pass
+    return TaskError(message)
+
+
 def _call(fn, args, kwargs, name):
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
-        raise TaskError(f"task {name!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise _named(exc, name) from exc
 
 
 def _run(fn, args, kwargs, name, threads):
@@ -140,8 +155,10 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
 
     Raises
     ------
+    Exception
+        A task's own exception type, its message naming the task.
     TaskError
-        When a task raises or its worker dies; the message names the task.
+        When a worker or the cluster dies; the message names the task.
 
     Examples
     --------
@@ -150,7 +167,7 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
     >>> parallel_map(divmod, [(1, 1), (1, 0)], names=["ok", "zero"])
     Traceback (most recent call last):
     ...
-    nfbst._parallel.TaskError: task 'zero' failed: ZeroDivisionError: ...
+    ZeroDivisionError: task 'zero' failed: ZeroDivisionError: integer division or modulo by zero
     """
     tasks = [tuple(t) for t in tasks]
     if names is None:
@@ -178,10 +195,10 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
             for _ in tasks:  # in task order
                 out.append(next(results))
                 bar.update()
-        except TaskError as exc:  # raised by the task itself, named there
-            raise TaskError(f"{exc} ({len(out)} of {len(tasks)} {desc} had finished; no "
-                            "partial result is returned)") from exc
-        except Exception as exc:  # the worker or the cluster failed, not the task's code
+        except Exception as exc:
+            if str(exc).startswith("task '"):  # raised by the task's code, named there
+                raise
+            # the worker or the cluster failed, not the task's code
             raise TaskError(
                 f"task {names[len(out)]!r} (or one running beside it) did not complete: "
                 f"{type(exc).__name__}: {exc} ({len(out)} of {len(tasks)} {desc} had "

@@ -227,3 +227,14 @@ def check_dask_features(X, n_features: int):
         raise ValueError(f"X: the feature axis is split into {len(X.chunks[1])} chunks; chunk "
                          "over rows only: X.rechunk({1: -1})")
     return X
+
+
+def lazy_region_means(eta, masks: np.ndarray, square: bool = False):
+    """Per draw, the mean (of the square) of a lazy ``eta`` (S, n, d) over each region's
+    rows: a lazy ``(S, r, d)`` float64 array reduced block by block over the rows."""
+    import dask.array as da
+
+    x = eta.astype(np.float64)
+    if square:
+        x = x * x
+    return da.stack([x[:, np.flatnonzero(m)].mean(1) for m in np.asarray(masks, bool)], axis=1)

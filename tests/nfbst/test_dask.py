@@ -129,3 +129,26 @@ def test_dask_evidence_per_cell_null_and_bandwidth_match_numpy():
                                                       verbose=0))
     got = evidence_value(eta, null=da.from_array(null, chunks=(30, 2)), axis=0).compute()
     np.testing.assert_array_equal(got, evidence_value(eta_np, null=null, axis=0, verbose=0))
+
+
+def test_nfbst_test_streams_a_dask_x_and_equals_the_in_memory_test():
+    from nfbst import NFBST
+
+    X, y = _data(n=200, d=3)
+    test = NFBST(model=BayesianMLP(hidden=(4,), n_steps=60, random_state=0),
+                 n_posterior_samples=40, random_state=0).fit(X, y)
+    Xd = da.from_array(X, chunks=(70, 3))
+    for scope, rule in (("instance", "mean"), ("global", "mean"), ("global", "aggregate"),
+                        ("global", "quantile")):
+        got = test.test(Xd, scope=scope, rule=rule, calibration="none")
+        ref = test.test(X, scope=scope, rule=rule, calibration="none")
+        np.testing.assert_array_equal(got.evidence, ref.evidence)
+        np.testing.assert_allclose(got.statistic_mean, ref.statistic_mean, rtol=1e-6)
+    masks = np.stack([X[:, 0] < 0, X[:, 0] >= 0])
+    got = test.test(Xd, scope="local", regions=masks, calibration="none")
+    ref = test.test(X, scope="local", regions=masks, calibration="none")
+    np.testing.assert_array_equal(got.evidence, ref.evidence)
+    with pytest.raises(ValueError, match="calibration='crt' needs the rows in memory"):
+        test.test(Xd, calibration="crt")
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 3\), got \(200, 2\)"):
+        test.test(Xd[:, :2], calibration="none")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from nfbst import BayesianMLP
 from nfbst.evidence import evidence_value, kde_bandwidth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,11 @@ def test_cuda_without_cuda_is_a_value_error_naming_the_argument():
         kde_bandwidth(eta, device="cuda:1")
     with pytest.raises(ValueError, match=r"device must be a torch device.*got 'gpu0'"):
         evidence_value(eta, device="gpu0")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match=r"device='cuda' but CUDA is not available"):
+        BayesianMLP(device="cuda", n_steps=5).fit(X, X[:, 0])  # before any work
+    with pytest.raises(ValueError, match=r"n_jobs must be None or a non-zero int.*got 0"):
+        BayesianMLP(n_jobs=0, n_steps=5).fit(X, X[:, 0])
 
 
 def test_device_comparison_cpu_against_cpu_is_exact_for_every_check():

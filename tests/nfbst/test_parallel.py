@@ -12,7 +12,7 @@ from nfbst import NFBST, BayesianMLP
 from nfbst._device import check_device
 from nfbst._parallel import TaskError, check_n_jobs, effective_n_jobs, parallel_map, task_seeds
 from nfbst.backends.base import chain_groups
-from nfbst.crt import loss_crt_pvalues
+from nfbst.crt import LinearConditional, loss_crt_pvalues
 from nfbst.posterior import PosteriorDraws
 
 
@@ -66,12 +66,14 @@ def test_workers_run_one_torch_thread_and_the_callers_threads_are_restored():
         torch.set_num_threads(before)
 
 
-def test_a_failing_task_is_named_and_no_partial_result_is_returned():
-    with pytest.raises(TaskError, match=r"task 'job 2' failed: ValueError: bad input 2"):
-        parallel_map(_fail_on, [(i,) for i in range(4)], names=[f"job {i}" for i in range(4)],
-                     n_jobs=2)
-    with pytest.raises(TaskError, match="task 'job 2' failed"):  # sequential: the same error
-        parallel_map(_fail_on, [(i,) for i in range(4)], names=[f"job {i}" for i in range(4)])
+def test_a_failing_task_keeps_its_error_type_and_is_named():
+    # a ValueError in a worker stays a ValueError (callers validate with it), named
+    names = [f"job {i}" for i in range(4)]
+    with joblib.parallel_config(backend="threading"):
+        with pytest.raises(ValueError, match=r"task 'job 2' failed: ValueError: bad input 2"):
+            parallel_map(_fail_on, [(i,) for i in range(4)], names=names, n_jobs=2)
+    with pytest.raises(ValueError, match="task 'job 2' failed"):  # sequential: the same
+        parallel_map(_fail_on, [(i,) for i in range(4)], names=names)
 
 
 def test_a_dying_worker_is_a_task_error_naming_a_task():
@@ -121,18 +123,41 @@ def test_posterior_is_bit_identical_for_any_number_of_workers(inference, params)
     assert torch.equal(out[0], out[1]) and torch.equal(out[0], out[2])
 
 
-def test_crt_per_feature_tasks_equal_nfbst_crt_pvalues_for_any_n_jobs():
-    # reference: NFBST.test's own CRT loop on the same draws, rows and random_state
+def _crt_reference(draws, X, y, K, random_state):
+    """The global loss CRT written out: feature j's K copies from the j-th stream, p-value
+    (1 + #{T_null >= T_obs}) / (K + 1) with T = -mean squared error of the mean prediction."""
+    from probconstraints._random import generators
+
+    cond = LinearConditional(X)
+    mean_pred = lambda A: draws.forward(torch.as_tensor(A, dtype=torch.float32))[..., 0] \
+        .double().mean(0).numpy()  # noqa: E731
+    T_obs = -np.mean((mean_pred(X) - y) ** 2)
+    p = []
+    for j, rng in enumerate(generators(random_state, X.shape[1])):
+        xj = cond(X, j, K, rng)
+        T_null = []
+        for k in range(K):
+            Xk = X.copy()
+            Xk[:, j] = xj[k]
+            T_null.append(-np.mean((mean_pred(Xk) - y) ** 2))
+        p.append((1 + np.sum(np.array(T_null) >= T_obs - 1e-5 * abs(T_obs))) / (K + 1))
+    return np.array(p)
+
+
+def test_crt_per_feature_tasks_equal_a_written_out_crt_for_any_n_jobs():
     X, y = _data(n=80, d=3)
-    W = [torch.tensor([[[1.0, 0.0, 0.0]]]).repeat(8, 1, 1) + 0.05 * torch.randn(8, 1, 3)]
+    W = [torch.tensor([[[1.0, 0.0, 0.0]]]).repeat(8, 1, 1) + 0.05 * torch.randn(
+        8, 1, 3, generator=torch.Generator().manual_seed(0))]
     draws = PosteriorDraws(W, [torch.zeros(8, 1)])
-    ref = NFBST.from_draws(draws, n_randomizations=19, random_state=4).test(
-        X, y, scope="global", calibration="crt").p_value
+    ref = _crt_reference(draws, X, y, 19, random_state=4)
     p1 = loss_crt_pvalues(draws, X, y, n_randomizations=19, random_state=4)
     with joblib.parallel_config(backend="threading"):  # processes: tests/nfbst/test_dask.py
         p2 = loss_crt_pvalues(draws, X, y, n_randomizations=19, random_state=4, n_jobs=2)
     np.testing.assert_array_equal(p1[0], ref)
     np.testing.assert_array_equal(p2, p1)
+    nfbst_p = NFBST.from_draws(draws, n_randomizations=19, random_state=4, n_jobs=2).test(
+        X, y, scope="global", calibration="crt").p_value
+    np.testing.assert_array_equal(nfbst_p, ref)
     assert p1[0, 0] == pytest.approx(1 / 20) and p1[0, 2] > 0.05
 
 
