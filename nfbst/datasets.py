@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from probconstraints._random import seed_sequence
+
 TOY_RELEVANT = np.array([True] * 7 + [False])
 
 
@@ -24,7 +26,7 @@ def make_toy(n_samples: int = 10_000, noise: float = 1.0, random_state=None):
     >>> X.shape, y.shape
     ((100, 8), (100,))
     """
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed_sequence(random_state))
     X = rng.uniform(-1.0, 1.0, size=(n_samples, 8))
     y = (
         8 + X[:, 0] ** 2 + X[:, 1] * X[:, 2] + np.cos(X[:, 3]) + np.exp(X[:, 4] * X[:, 5])
@@ -74,7 +76,7 @@ def make_simulation(dataset: int = 1, n_samples: int | None = None, n_features: 
     n_features, n_relevant : int, default 100 and 50
     noise : float, default 0.1
         Standard deviation of ε (the paper's code: ``0.1 * randn``).
-    random_state : int or None
+    random_state : None, int, numpy RandomState or Generator
         Seeds both the generating network and the sample.
 
     Returns
@@ -103,7 +105,7 @@ def make_simulation(dataset: int = 1, n_samples: int | None = None, n_features: 
     n_samples = default_n if n_samples is None else int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be positive, got {n_samples}")
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed_sequence(random_state))
     gen = torch.Generator().manual_seed(int(rng.integers(2**31 - 1)))
     layers: list = []
     sizes = [n_features, *hidden, 1]
@@ -176,7 +178,7 @@ def load_energy(path=None, noise_columns: int = 8, random_state=0):
     ----------
     path : str or Path, optional
     noise_columns : int, default 8
-    random_state : int or None
+    random_state : None, int, numpy RandomState or Generator
         Seeds the noise columns.
 
     Returns
@@ -210,7 +212,7 @@ def load_energy(path=None, noise_columns: int = 8, random_state=0):
     feat = np.loadtxt(folder / "index_features.txt", dtype=int).ravel()
     target = int(np.loadtxt(folder / "index_target.txt", dtype=int))
     X, y = raw[:, feat], raw[:, target]
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed_sequence(random_state))
     X = np.column_stack([X, rng.standard_normal((len(X), noise_columns))])
     n_splits = int(np.loadtxt(folder / "n_splits.txt")) if (folder / "n_splits.txt").is_file() \
         else 20
