@@ -16,7 +16,7 @@ import argparse
 import time
 
 import numpy as np
-import torch
+from _timing import best_time, pin_threads
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KernelDensity
 
@@ -57,10 +57,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="1,000 x 100 cells, 40 ref cells")
     parser.add_argument("--n-jobs", type=int, default=2, help="threads for evidence_value")
     parser.add_argument("--ref-cells", type=int, default=300, help="cells timed with sklearn")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="best of this many timings per side (default 3 quick, 1 full)")
     args = parser.parse_args(argv)
     S, n, d = (300, 1_000, 100) if args.quick else (300, 10_000, 100)
     n_ref = 40 if args.quick else args.ref_cells
-    torch.set_num_threads(args.n_jobs)
+    repeats = args.repeats or (3 if args.quick else 1)
+    pin_threads(args.n_jobs)  # ours and scikit-learn's BLAS alike
+    print(f"best of {repeats} repeats per side")
     n_cells = n * d
 
     t0 = time.perf_counter()
@@ -69,9 +73,10 @@ def main(argv=None):
           f"generated in {time.perf_counter() - t0:.1f} s")
 
     evidence_value(eta[:, :20], axis=0, verbose=0)  # warm-up (FFT plans, thread pool)
-    t0, c0 = time.perf_counter(), time.process_time()
-    ev = evidence_value(eta, null=0.0, axis=0, n_jobs=args.n_jobs, verbose=0)
-    t_ours, cpu_ours = time.perf_counter() - t0, time.process_time() - c0
+    c0 = time.process_time()
+    t_ours, ev = best_time(lambda: evidence_value(eta, null=0.0, axis=0, n_jobs=args.n_jobs,
+                                                  verbose=0), repeats)
+    cpu_ours = (time.process_time() - c0) / repeats
     print(f"nfbst evidence_value (silverman, {args.n_jobs} threads): {t_ours:.1f} s wall for "
           f"{n_cells:,} cells = {1e6 * t_ours / n_cells:.1f} us/cell "
           f"[limit 60 s at 10,000 x 100: {'PASS' if t_ours <= 60 or args.quick else 'FAIL'}]; "
@@ -84,18 +89,17 @@ def main(argv=None):
     pick = rng.choice(n_cells, size=n_ref, replace=False)
     cells = np.ascontiguousarray(flat[:, pick].T.astype(np.float64))  # (n_ref, S)
 
-    t0 = time.perf_counter()
-    ref_paper = np.array([paper_cell(x) for x in cells])
-    t_paper = (time.perf_counter() - t0) / n_ref
+    t_paper, ref_paper = best_time(lambda: np.array([paper_cell(x) for x in cells]), repeats)
+    t_paper /= n_ref
     h_rule = kde_bandwidth(cells, axis=1)
-    t0 = time.perf_counter()
-    ref_fixed = np.array([fixed_cell(x, h) for x, h in zip(cells, h_rule)])
-    t_fixed = (time.perf_counter() - t0) / n_ref
+    t_fixed, ref_fixed = best_time(
+        lambda: np.array([fixed_cell(x, h) for x, h in zip(cells, h_rule)]), repeats)
+    t_fixed /= n_ref
 
     n_sub = min(n_cells, 2_000)
-    t0 = time.perf_counter()
-    evidence_value(flat[:, :n_sub], axis=0, bandwidth="paper_cv", n_jobs=args.n_jobs, verbose=0)
-    t_ours_cv = (time.perf_counter() - t0) / n_sub
+    t_ours_cv, _ = best_time(lambda: evidence_value(
+        flat[:, :n_sub], axis=0, bandwidth="paper_cv", n_jobs=args.n_jobs, verbose=0), repeats)
+    t_ours_cv /= n_sub
     ours_cv = evidence_value(cells, axis=1, bandwidth="paper_cv", verbose=0)
 
     print(f"\nsklearn per cell, paper pipeline (GridSearchCV 4 bandwidths x 5 folds + count): "

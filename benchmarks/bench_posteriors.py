@@ -15,7 +15,8 @@ d = 10, for each configuration in ``CONFIGS`` (edit the dict to add one), best o
 ``--repeats2`` wall times, ratios to the first entry (the previous default: VI 3×20 and Q-GS,
 no randomization test).
 
-Both parts pin ``torch.set_num_threads`` to ``--threads`` (printed). Run under the machine's
+Both parts pin torch and the BLAS/OpenMP pools to ``--threads`` (``_timing.pin_threads``,
+printed). Run under the machine's
 heavy-work lock:  flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_posteriors.py
 """
 
@@ -27,6 +28,7 @@ import warnings
 
 import numpy as np
 import torch
+from _timing import pin_threads
 
 # Part 1: (label, BayesianMLP keyword arguments) on the 1x5 tanh MLP
 SAMPLERS = {
@@ -126,7 +128,7 @@ def main(argv=None):
     parser.add_argument("--repeats2", type=int, default=1, help="part 2, per configuration")
     parser.add_argument("--part", choices=["1", "2", "both"], default="both")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    pin_threads(args.threads)
     print(f"torch threads: {torch.get_num_threads()}; best of {args.repeats} repeats in part 1 "
           f"(pyro: 1), {args.repeats2} in part 2", flush=True)
     if args.part in ("1", "both"):

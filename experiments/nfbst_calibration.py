@@ -50,7 +50,8 @@ def _args(parser):
     parser.add_argument("--held-out-only", action="store_true",
                         help="run only the library default (CRT, loss, held-out rows) per "
                              "backend: a cheaper study of one more backend's validity")
-    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--n-jobs", type=int, default=1,
+                        help="joblib workers over the seeds (processes; -1: all cores)")
 
 
 def make_data(kind: str, rho: float, n: int, rng: np.random.Generator):
@@ -181,9 +182,25 @@ def summarize(long: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def main(argv=None):
-    from joblib import Parallel, delayed
+def run_jobs(jobs, K, quick, S, n_jobs=None) -> list:
+    """:func:`run_seed` of every job, side by side on ``n_jobs`` joblib workers.
 
+    Each data set and fit is seeded by its own job (``seed`` and the setting), so the rows
+    are identical for any ``n_jobs`` or joblib backend (``joblib.parallel_config(backend=
+    "dask")`` runs the study on a Dask cluster); a failed job stops the study with an error
+    naming it.
+    """
+    from nfbst._parallel import parallel_map
+
+    jobs = [job for job in jobs if job[4]]
+    names = [f"{kind}, rho={rho:g}, n={n}, seed={s}, backends={','.join(bk)}"
+             for kind, rho, n, s, bk, _, _ in jobs]
+    return parallel_map(run_seed, [(kind, rho, n, s, bk, K, quick, S, full, lib)
+                                   for kind, rho, n, s, bk, full, lib in jobs],
+                        n_jobs=n_jobs, names=names, desc="calibration jobs")
+
+
+def main(argv=None):
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
     q = args.quick
     backends = available_backends(["vi"] if q else args.backends.split(","))
@@ -207,10 +224,7 @@ def main(argv=None):
                 jobs.append((kind, rho, n_large, s, backends[:1],
                              full and s < args.seeds_large_full, False))
     t0 = time.time()
-    parts = Parallel(n_jobs=args.n_jobs)(
-        delayed(run_seed)(kind, rho, n, s, bk, K, q, S, full, lib)
-        for kind, rho, n, s, bk, full, lib in jobs if bk
-    )
+    parts = run_jobs(jobs, K, q, S, n_jobs=args.n_jobs)
     long = pd.DataFrame([r for part in parts for r in part])
     summary = summarize(long)
     valid = summary.pivot_table(index=["method", "backend"], columns="setting",

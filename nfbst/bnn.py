@@ -15,6 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from probconstraints._random import check_random_state_arg, seed_sequence
 
+from ._device import check_device
+from ._parallel import check_n_jobs
 from ._validation import (
     LoadError,
     check_choice,
@@ -136,8 +138,14 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         0 silent; 1 progress bars on a terminal (none in a non-terminal log); 2 progress bars
         also in logs (updated at most every 10 s).
     device : str
-        torch device for the fit ("cpu" or "cuda"); used by ``"vi"`` and ``"ensemble"``,
-        the other backends run on the CPU.
+        torch device ("cpu" or "cuda") of the fit (every backend but ``"nuts"``), of the
+        draws of ``sample_posterior`` and of ``predict``; a device that is not available is
+        a ``ValueError`` naming it.
+    n_jobs : int, optional
+        Joblib workers for the independent parts of the fit: ensemble runs, groups of chains
+        (``"hmc"``, ``"sgld"``) and of anchored members (scikit-learn convention: None is 1
+        unless a ``joblib.parallel_config`` context says otherwise; see ``nfbst._parallel``).
+        The result does not depend on it.
 
     Attributes
     ----------
@@ -185,6 +193,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         random_state=None,
         verbose=0,
         device="cpu",
+        n_jobs=None,
     ):
         self.hidden = hidden
         self.activation = activation
@@ -206,6 +215,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.n_jobs = n_jobs
 
     task = "regression"
 
@@ -246,6 +256,8 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         check_random_state_arg(s["random_state"])
         if not isinstance(s["device"], (str, torch.device)):
             raise TypeError(f"device must be a str such as 'cpu' or 'cuda', got {s['device']!r}")
+        check_device(s["device"])
+        check_n_jobs(s["n_jobs"])
         get_backend(s["inference"]).check_settings(s)
         return s
 
@@ -324,10 +336,12 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         else:
             W, b = fold_standardization(W, b, x_mean, x_scale)
             noise = None
-        return PosteriorDraws(
+        draws = PosteriorDraws(
             [w.float() for w in W], [v.float() for v in b], self.activation, self.task,
             None if noise is None else noise.float(),
         )
+        dev = check_device(self.device)
+        return draws if dev.type == "cpu" else draws.to(device=dev)
 
     # ---------------------------------------------------------------- prediction
     def _forward(self, X, n_samples):
@@ -341,6 +355,8 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         draws = self.sample_posterior(n_samples)
         with torch.no_grad():
             out = draws.forward(torch.tensor(X, dtype=torch.float32))  # (S, n, k), a copy
+        if out.device.type != "cpu":  # the draws live on self.device; results on the CPU
+            draws, out = draws.to(device="cpu"), out.cpu()
         return X, draws, out
 
     def log_likelihood(self, X, y, n_samples: int | None = None) -> float:
@@ -358,9 +374,9 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             n_samples = min(200, self.backend_.n_available() or 200)
         draws = self.sample_posterior(check_int(n_samples, "n_samples", 1))
         with torch.no_grad():
-            out = draws.forward(torch.as_tensor(X, dtype=torch.float32)).double()
+            out = draws.forward(torch.as_tensor(X, dtype=torch.float32)).double().cpu()
         if self.task == "regression":
-            sd = draws.noise_scale.double()[:, None]
+            sd = draws.noise_scale.double().cpu()[:, None]
             yt = torch.as_tensor(y, dtype=torch.float64)[None, :]
             logp = torch.distributions.Normal(out[..., 0], sd).log_prob(yt)
         else:

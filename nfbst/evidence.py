@@ -24,6 +24,7 @@ from scipy import special, stats
 from tqdm.auto import tqdm
 
 from . import _kde
+from ._device import check_device
 
 PAPER_BANDWIDTH_GRID = (0.01, 0.05, 0.1, 1.0)
 """The nFBST code's absolute bandwidth grid, searched by 5-fold CV per cell."""
@@ -265,7 +266,7 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
     cells = _Cells(samples, axis)
     _check_draws(cells.S, bandwidth, cv_folds)
     grid = _grid_option(cv_grid, bandwidth) if bandwidth in _CV else None
-    dev = torch.device("cpu") if device is None else torch.device(device)
+    dev = check_device(device)
 
     def run(c0, c1):
         X = cells.chunk(c0, c1)
@@ -335,12 +336,16 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     -------
     ndarray of float64 with the shape of ``samples`` without ``axis``, values in [0, 1]
     (multiples of 1/m). Cells whose draws are all equal get 1.0 if they equal ``null``,
-    else 0.0.
+    else 0.0. For a ``dask.array`` input: a lazy ``dask.array`` of float64 chunked as the
+    input's cell axes (call ``.compute()``, or ``.to_zarr(...)`` for a grid that does not
+    fit in memory); each task computes one block of cells with all its draws, so memory is
+    bounded by a few input blocks, and the values equal the numpy result.
 
     Raises
     ------
     ValueError
-        Non-finite samples, null or bandwidth; fewer than 2 draws; bad option values.
+        Non-finite samples, null or bandwidth; fewer than 2 draws; bad option values; a
+        dask array whose draws axis is split into several chunks.
     TypeError
         Non-numeric samples.
 
@@ -353,8 +358,22 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     >>> ev = evidence_value(draws, null=0.0, axis=0)
     >>> bool(ev[0] > 0.5), bool(ev[1] < 0.01)
     (True, True)
+
+    A grid larger than memory as a ``dask.array`` chunked over rows (all draws in a chunk):
+
+    >>> import dask.array as da
+    >>> eta = da.from_array(rng.normal(size=(300, 1000, 4)), chunks=(300, 250, 4))
+    >>> ev = evidence_value(eta, axis=0)            # lazy, chunks (250, 4)
+    >>> ev.chunks
+    ((250, 250, 250, 250), (4,))
+    >>> bool(np.array_equal(ev.compute(), evidence_value(eta.compute(), axis=0)))
+    True
     """
     _check_option(method, ("kde", "gaussian"), "method")
+    if is_dask_array(samples):
+        return _dask_evidence(samples, null, axis, dict(
+            bandwidth=bandwidth, method=method, cv_grid=cv_grid, cv_folds=cv_folds,
+            algorithm=algorithm, chunk_size=chunk_size, device=device))
     if method == "gaussian":
         return gaussian_evidence(samples, null=null, axis=axis)
     _check_option(algorithm, _ALGORITHMS, "algorithm")
@@ -368,7 +387,7 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     nulls = _per_cell(null, cells.cell_shape, "null")
     h_all = _per_cell(bandwidth, cells.cell_shape, "bandwidth", positive=True) if fixed else None
     grid = _grid_option(cv_grid, bandwidth) if not fixed and bandwidth in _CV else None
-    dev = torch.device("cpu") if device is None else torch.device(device)
+    dev = check_device(device)
     S = cells.S
 
     def run(c0, c1):
@@ -392,6 +411,65 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     parts = _map_chunks(run, cells.n_cells, _chunk_size(chunk_size, S), n_jobs, verbose,
                         "evidence")
     return np.concatenate(parts).reshape(cells.cell_shape)
+
+
+def is_dask_array(x) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask)."""
+    return type(x).__module__.split(".")[0] == "dask" and hasattr(x, "chunks") \
+        and hasattr(x, "map_blocks")
+
+
+def _dask_evidence(samples, null, axis, options):
+    """:func:`evidence_value` of a dask array, block by block (lazy dask array out)."""
+    import dask.array as da
+
+    if samples.dtype.kind not in "fiu":
+        raise TypeError(f"samples must hold real numbers, got dtype {samples.dtype}")
+    axis = _check_axis(axis, samples.ndim)
+    if len(samples.chunks[axis]) != 1:
+        raise ValueError(
+            f"samples: the draws axis (axis={axis}, {samples.shape[axis]} draws) is split into "
+            f"{len(samples.chunks[axis])} chunks; every cell needs all its draws in one chunk. "
+            f"Chunk the other axes (rows) instead: samples.rechunk({{{axis}: -1}})"
+        )
+    _check_draws(samples.shape[axis], options["bandwidth"]
+                 if isinstance(options["bandwidth"], str) else None, options["cv_folds"])
+    _check_option(options["algorithm"], _ALGORITHMS, "algorithm")
+    check_device(options["device"])
+    if isinstance(options["bandwidth"], str):
+        _check_option(options["bandwidth"], _RULES + _CV, "bandwidth")
+    cell_shape = tuple(n for i, n in enumerate(samples.shape) if i != axis)
+    cell_chunks = tuple(c for i, c in enumerate(samples.chunks) if i != axis)
+    out_ind = tuple(range(len(cell_shape)))
+    in_ind = tuple(out_ind[:axis]) + (len(cell_shape),) + tuple(out_ind[axis:])
+    args, names = [samples, in_ind], []
+    for name in ("null", "bandwidth"):
+        value = null if name == "null" else options["bandwidth"]
+        if name == "bandwidth" and isinstance(value, str):
+            continue
+        if is_dask_array(value):
+            value = da.broadcast_to(value, cell_shape).rechunk(cell_chunks)
+        else:  # validated here (finite, broadcastable) before any work
+            full = _per_cell(value, cell_shape, name, positive=name == "bandwidth")
+            if np.ndim(value) == 0:
+                options = {**options, name: float(full[0])} if name == "bandwidth" else options
+                null = float(full[0]) if name == "null" else null
+                continue
+            value = da.from_array(full.reshape(cell_shape), chunks=cell_chunks)
+        args += [value, out_ind]
+        names.append(name)
+    kwargs = {k: v for k, v in options.items() if k not in names}
+    if "null" not in names:
+        kwargs["null"] = null
+    return da.blockwise(_evidence_block, out_ind, *args, names=tuple(names), axis=axis,
+                        concatenate=True, dtype=np.float64, meta=np.empty((0,) * len(out_ind)),
+                        **kwargs)
+
+
+def _evidence_block(block, *arrays, names, axis, **kwargs):
+    """One block of a dask evidence grid (one thread: dask runs the blocks side by side)."""
+    kwargs.update(zip(names, arrays))
+    return evidence_value(np.asarray(block), axis=axis, n_jobs=1, verbose=0, **kwargs)
 
 
 def _count_inside(xs, null, h, algorithm) -> torch.Tensor:

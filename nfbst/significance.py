@@ -29,11 +29,17 @@ from ._validation import (
     validate_estimator_data,
 )
 from .bnn import BayesianMLP
-from .evidence import evidence_value
+from .evidence import evidence_value, is_dask_array
 from .posterior import PosteriorDraws
 from .result import SignificanceResult
 from .scopes import aggregate_statistic, mean_statistic, quantile_rule, region_masks
 from .statistics import get_statistic
+from .statistics._batching import (
+    check_dask_features,
+    compute_if_lazy,
+    lazy_region_means,
+    statistic_row_blocks,
+)
 
 SCOPES = ("instance", "local", "global")
 RULES = ("quantile", "aggregate", "mean")
@@ -136,6 +142,10 @@ class NFBST(BaseEstimator):
     verbose : int, default 0
         0 silent; 1 progress bars on a terminal; 2 also in non-terminal logs (see
         :mod:`nfbst._progress`).
+    n_jobs : int, optional
+        Joblib workers for the default network's independent fits and for the CRT (one task
+        per feature); None is 1 unless a ``joblib.parallel_config`` context says otherwise.
+        Results do not depend on it (:mod:`nfbst._parallel`).
 
     Attributes
     ----------
@@ -188,6 +198,7 @@ class NFBST(BaseEstimator):
         preset=None,
         random_state=None,
         verbose=0,
+        n_jobs=None,
     ):
         self.statistic = statistic
         self.model = model
@@ -209,6 +220,7 @@ class NFBST(BaseEstimator):
         self.preset = preset
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ settings
     def _settings(self, **overrides) -> dict:
@@ -261,7 +273,8 @@ class NFBST(BaseEstimator):
         if self.model is None:
             model = (BayesianMLP(preset="paper") if s["preset"] == "paper"
                      else BayesianMLP(**DEFAULT_MODEL))
-            model.set_params(random_state=self.random_state, verbose=self.verbose)
+            model.set_params(random_state=self.random_state, verbose=self.verbose,
+                             n_jobs=self.n_jobs)
         elif isinstance(self.model, BayesianMLP):
             model = clone(self.model)
             if model.random_state is None:
@@ -342,7 +355,6 @@ class NFBST(BaseEstimator):
 
     def _statistic(self, X: np.ndarray, target) -> np.ndarray:
         fn = get_statistic(self.statistic)
-        Xt = torch.as_tensor(X, dtype=torch.float32)
         options = dict(self.statistic_options or {})
         params = inspect.signature(fn).parameters
         if "verbose" in params:
@@ -352,7 +364,9 @@ class NFBST(BaseEstimator):
             # from it, so that every call with an int random_state gives the same statistic
             seed = seed_sequence(self.random_state).generate_state(1)[0]
             options["random_state"] = int(seed) % (2**31 - 1)
-        eta = fn(self.draws_, Xt, target=target, **options)
+        if is_dask_array(X):  # lazy (S, n, d), computed by row blocks as evidence needs them
+            return statistic_row_blocks(self.draws_, X, fn, target=target, **options)
+        eta = fn(self.draws_, torch.as_tensor(X, dtype=torch.float32), target=target, **options)
         eta = eta.detach().cpu().numpy() if torch.is_tensor(eta) else np.asarray(eta)
         expected = (len(self.draws_), X.shape[0], X.shape[1])
         if eta.shape != expected:
@@ -371,9 +385,11 @@ class NFBST(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like (n, d), optional
+        X : array-like (n, d) or dask.array, optional
             Rows to test on. Default: the held-out rows when ``holdout`` was set, else the
-            rows given to :meth:`fit`.
+            rows given to :meth:`fit`. A ``dask.array`` chunked over rows is streamed: the
+            statistic and the evidence are computed block by block (memory: a few blocks of
+            S × rows × d), for evidence only (``calibration="none"``; regions as masks).
         y : array-like (n,), optional
             Targets of ``X``, needed by ``calibration="crt"`` with ``crt_statistic="loss"``;
             taken from :meth:`fit` when ``X`` is omitted or is exactly the fitted (or
@@ -394,8 +410,16 @@ class NFBST(BaseEstimator):
             s["calibration"] = None  # per-instance CRT only on request: one row, K draws
         rule, lam = s["rule"], s["quantile_lambda"]
         target = self.target if target is None else target
-        Xc, yc, crt_rows = self._test_rows(X, y)
-        eta = self._statistic(Xc, target)  # (S, n, d)
+        if is_dask_array(X):
+            if s["calibration"] == "crt":
+                raise ValueError("calibration='crt' needs the rows in memory; test a dask X "
+                                 "with calibration='none' (evidence), the CRT on a sample")
+            check_dask_features(X, self.n_features_in_)
+            Xc, yc, crt_rows = X, None, None
+        else:
+            Xc, yc, crt_rows = self._test_rows(X, y)
+        eta = self._statistic(Xc, target)  # (S, n, d), lazy for a dask X
+        device = getattr(self.draws_, "device", None)  # evidence where the draws live
         names = None
         if scope == "local":
             if regions is None:
@@ -406,8 +430,8 @@ class NFBST(BaseEstimator):
         details = {"n_draws": eta.shape[0], "n_rows": eta.shape[1], "rule": rule}
         if scope == "instance" or rule == "quantile":
             inst = evidence_value(eta, null=self.null, axis=0, bandwidth=self.bandwidth,
-                                  verbose=self.verbose)
-            mean, sd = eta.mean(0), eta.std(0)
+                                  verbose=self.verbose, device=device)
+            inst, mean, sd = compute_if_lazy(inst, eta.mean(0), eta.std(0))
             labels = ("statistic_mean", "statistic_sd")
             if scope == "instance":
                 ev = inst
@@ -418,14 +442,19 @@ class NFBST(BaseEstimator):
                 labels = ("mean_abs_statistic", "mean_statistic_sd")
                 details["instance_evidence"] = inst
         else:
+            lazy = is_dask_array(eta)
             if rule == "aggregate":
-                agg, null = aggregate_statistic(eta, masks), 0.0  # (S, r, d)
+                agg = lazy_region_means(eta, masks, square=True) if lazy else \
+                    aggregate_statistic(eta, masks)  # (S, r, d)
+                null = 0.0
                 labels = ("mean_sq_statistic", "mean_sq_statistic_sd")
             else:
-                agg, null = mean_statistic(eta, masks), self.null
+                agg = lazy_region_means(eta, masks) if lazy else mean_statistic(eta, masks)
+                null = self.null
                 labels = ("mean_statistic", "mean_statistic_sd")
+            (agg,) = compute_if_lazy(agg)
             ev = evidence_value(agg, null=null, axis=0, bandwidth=self.bandwidth,
-                                verbose=self.verbose)
+                                verbose=self.verbose, device=device)
             mean, sd = agg.mean(0), agg.std(0)
         p_value = None
         if s["calibration"] == "crt":
@@ -523,6 +552,11 @@ class NFBST(BaseEstimator):
         S = len(self.draws_)
         draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
         classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
+        if use_loss:  # one joblib task per feature, on the draws' device (nfbst.crt)
+            return crt.loss_crt_pvalues(
+                draws, X, y, masks, sampler=sampler, n_randomizations=K,
+                random_state=self.random_state, classes=classes, n_jobs=self.n_jobs,
+                verbose=self.verbose)
         Xt = torch.as_tensor(X, dtype=torch.float32)
         m = torch.as_tensor(masks, dtype=torch.float64)
         m = m / m.sum(1, keepdim=True)  # (r, n) row averages per region

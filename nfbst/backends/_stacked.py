@@ -87,7 +87,11 @@ class StackedMLP:
     def forward(self, theta: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
         """Outputs ``(C, n, k)`` of every row on the shared inputs ``Z`` (n, d)."""
         W, b, _ = self.unpack(theta)
-        h = torch.matmul(Z, W[0].transpose(1, 2)) + b[0][:, None, :]
+        # one bmm per layer (not a matmul folded into one GEMM over all rows): each row's
+        # result then does not depend on how many rows are stacked, so chains and members
+        # give the same numbers whatever their grouping into joblib tasks
+        h = torch.baddbmm(b[0][:, None, :], Z.expand(theta.shape[0], -1, -1),
+                          W[0].transpose(1, 2))
         for Wl, bl in zip(W[1:], b[1:]):
             h = torch.baddbmm(bl[:, None, :], self.act(h), Wl.transpose(1, 2))
         return h

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._parallel import effective_n_jobs, parallel_map
 from .._threads import threads_for
 from ._stacked import StackedMLP
-from .base import Backend, generator, take_last
+from .base import Backend, chain_groups, generator, take_last
 
 
 class AnchoredBackend(Backend):
@@ -39,24 +41,28 @@ class AnchoredBackend(Backend):
     def fit(self, Z, t, seed):
         s = self.s
         reg = s["task"] == "regression"
-        Z = Z.double().cpu()  # runs on the CPU
-        t = t.double().cpu() if reg else t.cpu()
+        Z = Z.double()  # on the fit's device (BayesianMLP(device=...))
+        t = t.double() if reg else t
         M = int(s["n_ensemble"])
-        noise_seed, init_seed, anchor_seed = seed.spawn(3)
-        with threads_for(M * Z.shape[0] * max(self.layer_sizes), Z.device):
-            if reg and isinstance(s["noise"], str):
+        noise_seed, member_seed = seed.spawn(2)
+        if reg and isinstance(s["noise"], str):
+            with threads_for(Z.shape[0] * max(self.layer_sizes), Z.device):
                 self.noise = _map_noise(self._model("learned"), Z, t, s, generator(noise_seed))
-            else:
-                self.noise = float(s["noise"]) if reg else 1.0
-            model = self._model(self.noise)
-            gen = generator(anchor_seed)
-            anchors = s["prior_scale"] * torch.randn(M, model.n_params, generator=gen,
-                                                     dtype=torch.float64)
-            targets = t[None, :] + self.noise * torch.randn(M, Z.shape[0], generator=gen,
-                                                            dtype=torch.float64) if reg else t
-            theta = model.init(M, generator(init_seed), dtype=torch.float64)
-            self.members, self.loss_history = _fit_anchored(model, theta, anchors, Z, targets,
-                                                            s)
+        else:
+            self.noise = float(s["noise"]) if reg else 1.0
+        # member m's start, anchor and target noise from its own stream: the members do
+        # not depend on how they are split among joblib workers (n_jobs)
+        seeds = member_seed.spawn(M)
+        n_jobs = s.get("n_jobs") if Z.device.type == "cpu" else 1
+        groups = chain_groups(M, effective_n_jobs(n_jobs))
+        parts = parallel_map(
+            _fit_group, [(self.layer_sizes, s, self.noise, [seeds[m] for m in g], Z, t)
+                         for g in groups],
+            n_jobs=n_jobs, names=[f"anchored members {g[0]}-{g[-1]}" for g in groups],
+            desc="anchored members")
+        self.members = torch.cat([members for members, _ in parts])
+        sizes = np.array([len(g) for g in groups], dtype=np.float64)
+        self.loss_history = (np.stack([loss for _, loss in parts]) * sizes[:, None]).sum(0) / M
         return self
 
     def n_available(self):
@@ -77,6 +83,29 @@ class AnchoredBackend(Backend):
         return self
 
 
+def _fit_group(layer_sizes, s, noise, seeds, Z, t):
+    """Anchored MAP fits of a group of members (a task of ``parallel_map``): ``(members (G,
+    P) on the CPU, mean loss per step)``; groups from :func:`~nfbst.backends.base.chain_groups`."""
+    reg = s["task"] == "regression"
+    model = StackedMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], noise)
+    dev = Z.device
+    theta, anchors, targets = [], [], []
+    for sd in seeds:
+        init_seed, anchor_seed = sd.spawn(2)
+        theta.append(model.init(1, generator(init_seed), dtype=torch.float64))
+        gen = generator(anchor_seed)
+        anchors.append(s["prior_scale"] * torch.randn(1, model.n_params, generator=gen,
+                                                      dtype=torch.float64))
+        if reg:
+            targets.append(noise * torch.randn(1, Z.shape[0], generator=gen,
+                                               dtype=torch.float64))
+    theta, anchors = torch.cat(theta).to(dev), torch.cat(anchors).to(dev)
+    targets = t[None, :] + torch.cat(targets).to(dev) if reg else t
+    with threads_for(len(seeds) * Z.shape[0] * max(layer_sizes), dev):
+        members, losses = _fit_anchored(model, theta, anchors, Z, targets, s)
+    return members.cpu(), losses
+
+
 def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
     """Minimise every member's anchored loss (summed over members, per row) with Adam."""
     theta = theta.clone().requires_grad_(True)
@@ -85,7 +114,7 @@ def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.01 * s["lr"])
     n = Z.shape[0]
     prior_var = s["prior_scale"] ** 2
-    losses = torch.empty(steps)
+    losses = torch.empty(steps, device=Z.device)
     for k in tqdm(range(steps), disable=not s["verbose"], desc="anchored", leave=False):
         out = model.forward(theta, Z)  # (M, n, k)
         if model.task == "classification":
@@ -102,12 +131,12 @@ def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
         losses[k] = loss.detach() / theta.shape[0]
     if not torch.isfinite(losses[-1]):
         raise FloatingPointError("anchored ensemble diverged (non-finite loss); lower lr")
-    return theta.detach(), losses.numpy()
+    return theta.detach(), losses.cpu().numpy()
 
 
 def _map_noise(model: StackedMLP, Z, t, s, gen) -> float:
     """Noise sd of the MAP network under the HalfNormal(1) prior (standardised units)."""
-    theta = model.init(1, gen, dtype=torch.float64).requires_grad_(True)
+    theta = model.init(1, gen, dtype=torch.float64).to(Z.device).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=s["lr"])
     steps = int(s["n_steps"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.01 * s["lr"])

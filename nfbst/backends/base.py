@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from .._parallel import effective_n_jobs, parallel_map
 from ._stacked import StackedMLP, check_positive_int
 
 # name -> "module:Class", imported on first use so that optional heavy dependencies (pyro's
@@ -122,6 +123,35 @@ def preserve_global_rng():
         pyro.get_param_store().set_state(store)
 
 
+def chain_groups(C: int, workers: int) -> list[np.ndarray]:
+    """Contiguous groups of ``C`` chains (or members) for ``workers`` tasks, each starting at
+    an even index and none of one chain unless ``C == 1``.
+
+    Torch's batched kernels process the rows of a stack in pairs: a row's rounding is the
+    same in any stack where it sits at the same parity, and a lone row takes yet another path
+    (measured on CPU, float64). With these groups every chain gets bit-for-bit the numbers of
+    the single-group (sequential) run.
+
+    Examples
+    --------
+    >>> [g.tolist() for g in chain_groups(7, 3)]
+    [[0, 1], [2, 3], [4, 5, 6]]
+    >>> [g.tolist() for g in chain_groups(4, 1)]
+    [[0, 1, 2, 3]]
+    """
+    pairs = [np.arange(i, i + 2) for i in range(0, C - 1, 2)] or [np.arange(C)]
+    if C % 2 and C > 1:  # an odd last chain joins the last pair
+        pairs[-1] = np.arange(C - 3, C)
+    k = max(1, min(int(workers), C // 2))
+    return [np.concatenate([pairs[u] for u in part])
+            for part in np.array_split(np.arange(len(pairs)), k)]
+
+
+def stacked_model(layer_sizes, s: dict) -> StackedMLP:
+    """The :class:`StackedMLP` of the settings ``s`` (``noise`` in standardised units)."""
+    return StackedMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], s["noise"])
+
+
 def generator(seed: np.random.SeedSequence, device="cpu") -> torch.Generator:
     """A torch generator seeded from a numpy ``SeedSequence``."""
     return torch.Generator(device=device).manual_seed(int(seed.generate_state(1)[0]))
@@ -145,9 +175,24 @@ class ChainBackend(Backend):
         return per_chain
 
     def _model(self) -> StackedMLP:
-        s = self.s
-        return StackedMLP(self.layer_sizes, s["activation"], s["task"], s["prior_scale"],
-                          s["noise"])
+        return stacked_model(self.layer_sizes, self.s)
+
+    def run_chain_groups(self, fn, theta0, chain_seeds, Z, t, *args) -> list:
+        """``fn(layer_sizes, s, theta0[g], seeds[g], Z, t, *args)`` per group g of chains.
+
+        The chains are split into as many contiguous groups (:func:`chain_groups`) as there
+        are joblib workers (``n_jobs``, :mod:`nfbst._parallel`; one group when sequential,
+        and on a GPU), each advanced in one batched pass. Chain c draws from its own stream
+        ``chain_seeds[c]``, so the draws do not depend on the grouping: identical for any
+        ``n_jobs`` or joblib backend.
+        """
+        C = theta0.shape[0]
+        n_jobs = self.s.get("n_jobs") if Z.device.type == "cpu" else 1
+        groups = chain_groups(C, effective_n_jobs(n_jobs))
+        tasks = [(self.layer_sizes, self.s, theta0[g], [chain_seeds[c] for c in g], Z, t, *args)
+                 for g in groups]
+        names = [f"{self.name} chains {g[0]}-{g[-1]}" for g in groups]
+        return parallel_map(fn, tasks, n_jobs=n_jobs, names=names, desc=f"{self.name} chains")
 
     def n_available(self):
         return self.samples.shape[0] * self.samples.shape[1]

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .._threads import threads_for
 from ._stacked import StackedMLP
-from .base import ChainBackend, generator
+from .base import ChainBackend, generator, stacked_model
 from .diagnostics import summarize, warn_if_unconverged
 
 TARGET_ACCEPT = 0.8
@@ -30,6 +30,39 @@ DIVERGENCE = 1000.0  # energy error that counts as a divergent trajectory (as in
 
 
 # --------------------------------------------------------------------------- sampler
+class ChainStreams:
+    """One random stream per chain: chain c's numbers never depend on the other chains.
+
+    Draws are made on the CPU from chain c's ``torch.Generator`` and moved to ``device``, so
+    a group of chains gives the same draws whether it runs alone, beside others (joblib tasks)
+    or on a GPU.
+    """
+
+    def __init__(self, gens, dtype, device):
+        self.gens, self.dtype, self.device = list(gens), dtype, torch.device(device)
+
+    @classmethod
+    def spawn(cls, gen: torch.Generator, C: int, dtype, device="cpu"):
+        """``C`` streams seeded from one generator (for a single-generator caller)."""
+        seeds = torch.randint(2**62, (C,), generator=gen).tolist()
+        return cls([torch.Generator().manual_seed(int(v)) for v in seeds], dtype, device)
+
+    def randn(self, P: int) -> torch.Tensor:
+        """``(C, P)`` standard normals, row c from chain c."""
+        return torch.stack([torch.randn(P, generator=g, dtype=self.dtype)
+                            for g in self.gens]).to(self.device)
+
+    def rand(self) -> torch.Tensor:
+        """``(C,)`` uniforms."""
+        return torch.cat([torch.rand(1, generator=g, dtype=self.dtype)
+                          for g in self.gens]).to(self.device)
+
+    def randint(self, highs) -> torch.Tensor:
+        """``(C,)`` integers, ``[0, highs[c])`` for chain c."""
+        return torch.cat([torch.randint(int(h), (1,), generator=g)
+                          for g, h in zip(self.gens, highs)])
+
+
 class DualAveraging:
     """Per-chain step-size adaptation (Hoffman & Gelman 2014, Eq. 6; γ=0.05, t0=10, κ=0.75)."""
 
@@ -91,7 +124,7 @@ def _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, n_steps, uturn: bool)
     e = eps[:, None]
     e_inv_mass = e * inv_mass
     active = n_steps > 0
-    taken = torch.zeros(C, dtype=torch.long)
+    taken = torch.zeros(C, dtype=torch.long, device=theta.device)
     all_moving = 0 if uturn else int(n_steps.min())  # steps every chain takes
     for k in range(int(n_steps.max())):
         p_half = pp + 0.5 * e * gg
@@ -102,6 +135,8 @@ def _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, n_steps, uturn: bool)
             th, pp, gg, ll = th_new, p_new, g_new, ll_new
             taken += 1
             continue
+        if k == all_moving:  # chains whose n_steps == all_moving are done already
+            active = active & (taken < n_steps)
         a = active[:, None]
         th = torch.where(a, th_new, th)
         pp = torch.where(a, p_new, pp)
@@ -133,9 +168,9 @@ def _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen):
     """Per chain, double or halve ε until one leapfrog step's acceptance crosses 1/2
     (Hoffman & Gelman 2014, Alg. 4)."""
     C = theta.shape[0]
-    eps = torch.ones(C, dtype=theta.dtype)
-    p = torch.randn(theta.shape, generator=gen, dtype=theta.dtype) / inv_mass.sqrt()
-    one = torch.ones(C, dtype=torch.long)
+    eps = torch.ones(C, dtype=theta.dtype, device=theta.device)
+    p = gen.randn(theta.shape[1]) / inv_mass.sqrt()
+    one = torch.ones(C, dtype=torch.long, device=theta.device)
 
     def log_ratio(eps):
         th, l1, _, p1, _ = _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, one, False)
@@ -144,7 +179,7 @@ def _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen):
 
     r = log_ratio(eps)
     direction = torch.where(r > math.log(0.5), 1.0, -1.0).to(theta.dtype)
-    searching = torch.ones(C, dtype=torch.bool)
+    searching = torch.ones(C, dtype=torch.bool, device=theta.device)
     for _ in range(60):
         eps = torch.where(searching, eps * 2.0 ** direction, eps)
         r = log_ratio(eps)
@@ -166,7 +201,8 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
         Starting points ``(C, P)``.
     num_warmup, num_keep : int
         Warm-up iterations (adaptation; discarded) and kept draws per chain.
-    gen : torch.Generator
+    gen : torch.Generator or ChainStreams
+        One generator (``C`` chain streams are seeded from it) or the chains' own streams.
 
     Returns
     -------
@@ -187,54 +223,66 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
     True
     """
     C, P = theta0.shape
-    dtype = theta0.dtype
+    dtype, device = theta0.dtype, theta0.device
+    rng = gen if isinstance(gen, ChainStreams) else ChainStreams.spawn(gen, C, dtype, device)
+    if len(rng.gens) != C:
+        raise ValueError(f"gen holds {len(rng.gens)} chain streams for {C} chains")
     theta = theta0.clone()
     lp, g = logp_grad(theta)
     if not bool(torch.isfinite(lp).all()):
         raise FloatingPointError("HMC: non-finite log density at the starting points")
-    inv_mass = torch.ones(C, P, dtype=dtype)
-    eps = _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen)
+    inv_mass = torch.ones(C, P, dtype=dtype, device=device)
+    eps = _initial_step_size(logp_grad, theta, lp, g, inv_mass, rng)
     da = DualAveraging(eps)
     init, term, ends = adaptation_windows(num_warmup) if num_warmup > 0 else (0, 0, [])
-    w_count, w_mean, w_m2 = 0, torch.zeros(C, P, dtype=dtype), torch.zeros(C, P, dtype=dtype)
-    lengths: list[torch.Tensor] = []
-    recent: list[int] = []  # U-turn step counts in warm-up
-    samples = torch.empty(C, num_keep, P, dtype=dtype)
-    acc_sum = torch.zeros(C, dtype=dtype)
+    w_count = 0
+    w_mean = torch.zeros(C, P, dtype=dtype, device=device)
+    w_m2 = torch.zeros(C, P, dtype=dtype, device=device)
+    # per chain: U-turn step counts in warm-up and trajectory lengths of the terminal window
+    recent: list[list[int]] = [[] for _ in range(C)]
+    lengths: list[list[float]] = [[] for _ in range(C)]
+    samples = torch.empty(C, num_keep, P, dtype=dtype, device=device)
+    acc_sum = torch.zeros(C, dtype=dtype, device=device)
     steps_sum = 0
-    n_div = torch.zeros(C, dtype=torch.long)
+    n_div = torch.zeros(C, dtype=torch.long, device=device)
     T = None
-    full = torch.full((C,), MAX_LEAPFROG, dtype=torch.long)
+    full = torch.full((C,), MAX_LEAPFROG, dtype=torch.long, device=device)
     for it in tqdm(range(num_warmup + num_keep), disable=not verbose, desc=desc, leave=False):
         warm = it < num_warmup
         if not warm and T is None:
             eps = da.final if num_warmup > 0 else eps
-            T = torch.cat(lengths) if lengths else 10 * eps
-        p = torch.randn(C, P, generator=gen, dtype=dtype) / inv_mass.sqrt()
+            eps_cpu = eps.cpu().tolist()
+            T = [torch.tensor(lengths[c] or [10 * eps_cpu[c]], dtype=dtype) for c in range(C)]
+        p = rng.randn(P) / inv_mass.sqrt()
         if warm:
-            # outside the terminal window a trajectory stops at 2x the recent median U-turn
-            # length: the lock-step batch then waits for no straggler, and warm-up needs
-            # exploration, not exact U-turns (the recorded lengths all come from the
+            # outside the terminal window a trajectory stops at 2x the chain's recent median
+            # U-turn length: the lock-step batch then waits for no straggler, and warm-up
+            # needs exploration, not exact U-turns (the recorded lengths all come from the
             # terminal window, uncapped)
             terminal = it >= num_warmup - term
-            n_steps = full if terminal or not recent else torch.full_like(
-                full, int(min(MAX_LEAPFROG, max(8, 2 * float(np.median(recent[-4 * C:]))))))
+            n_steps = full if terminal else torch.tensor(
+                [MAX_LEAPFROG if not r else int(min(MAX_LEAPFROG, max(8, 2 * float(
+                    np.median(r[-8:]))))) for r in recent], dtype=torch.long, device=device)
         else:
-            pick = torch.randint(len(T), (C,), generator=gen)
-            n_steps = torch.ceil(T[pick] / eps).long().clamp(1, MAX_LEAPFROG)
+            pick = rng.randint([len(Tc) for Tc in T])
+            length = torch.stack([Tc[k] for Tc, k in zip(T, pick.tolist())]).to(device)
+            n_steps = torch.ceil(length / eps).long().clamp(1, MAX_LEAPFROG)
         th1, lp1, g1, p1, taken = _trajectory(
             logp_grad, theta, lp, g, p, eps, inv_mass, n_steps, uturn=warm)
         div = _diverged(lp, p, lp1, p1, inv_mass)
         a = _accept_prob(lp, p, lp1, p1, inv_mass)
-        accept = torch.rand(C, generator=gen, dtype=dtype) < a
+        accept = rng.rand() < a
         theta = torch.where(accept[:, None], th1, theta)
         lp = torch.where(accept, lp1, lp)
         g = torch.where(accept[:, None], g1, g)
         if warm:
-            recent.extend(taken[~div].tolist())  # capped ones too, so the cap can grow
-            if it >= num_warmup - term:
-                ok = ~div
-                lengths.append((taken * eps)[ok])
+            taken_c, div_c = taken.tolist(), div.tolist()
+            length_c = (taken * eps).tolist()
+            for c in range(C):
+                if not div_c[c]:
+                    recent[c].append(taken_c[c])  # capped ones too, so the cap can grow
+                    if it >= num_warmup - term:
+                        lengths[c].append(length_c[c])
             eps = da.update(a)
             if init <= it < num_warmup - term:
                 w_count += 1
@@ -245,7 +293,7 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
                     var = w_m2 / max(w_count - 1, 1)
                     inv_mass = (w_count / (w_count + 5.0)) * var + 1e-3 * (5.0 / (w_count + 5.0))
                     w_count, w_mean, w_m2 = 0, torch.zeros_like(w_mean), torch.zeros_like(w_m2)
-                    eps = _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen)
+                    eps = _initial_step_size(logp_grad, theta, lp, g, inv_mass, rng)
                     da.restart(eps)
         else:
             samples[:, it - num_warmup] = theta
@@ -257,7 +305,7 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
         accept_rate=float(acc_sum.mean() / max(num_keep, 1)),
         mean_leapfrog=steps_sum / max(num_keep * C, 1),
         n_divergent=int(n_div.sum()),
-        trajectory_lengths=T if T is not None else torch.empty(0),
+        trajectory_lengths=torch.cat(T) if T is not None else torch.empty(0),
     )
     return samples, info
 
@@ -281,26 +329,42 @@ class HMCBackend(ChainBackend):
         model = self._model()
         C = int(s["n_chains"])
         keep = math.ceil(int(s["num_samples"]) / C)
-        Z = Z.double().cpu()  # small networks: the sampler runs on the CPU
-        t = t.double().cpu() if s["task"] == "regression" else t.cpu()
+        Z = Z.double()  # on the fit's device (BayesianMLP(device=...))
+        t = t.double() if s["task"] == "regression" else t
         init_seed, run_seed = seed.spawn(2)
-        theta0 = model.init(C, generator(init_seed), dtype=torch.float64)
-
-        def logp_grad(theta):
-            return model.log_post_grad(theta, Z, t)
-
-        work = C * Z.shape[0] * max(self.layer_sizes)
-        with threads_for(work, Z.device):
-            samples, info = run_hmc(logp_grad, theta0, int(s["warmup_steps"]), keep,
-                                    generator(run_seed), s["verbose"], desc="HMC")
+        theta0 = model.init(C, generator(init_seed), dtype=torch.float64).to(Z.device)
+        parts = self.run_chain_groups(_hmc_group, theta0, run_seed.spawn(C), Z, t,
+                                      int(s["warmup_steps"]), keep)
+        samples = torch.cat([smp for smp, _ in parts]).cpu()
+        infos = [info for _, info in parts]
+        sizes = [smp.shape[0] for smp, _ in parts]
         self.samples = samples
-        self.diagnostics = _diagnostics(model, samples, Z, identifiable=len(self.layer_sizes) == 2)
+        self.diagnostics = _diagnostics(model, samples, Z.cpu(),
+                                        identifiable=len(self.layer_sizes) == 2)
         self.diagnostics.update(
-            step_size=info["step_size"].tolist(), accept_rate=info["accept_rate"],
-            mean_leapfrog=info["mean_leapfrog"], n_divergent=info["n_divergent"],
+            step_size=torch.cat([i["step_size"] for i in infos]).tolist(),
+            accept_rate=float(np.average([i["accept_rate"] for i in infos], weights=sizes)),
+            mean_leapfrog=float(np.average([i["mean_leapfrog"] for i in infos], weights=sizes)),
+            n_divergent=sum(i["n_divergent"] for i in infos),
         )
         warn_if_unconverged(self.diagnostics, "BayesianMLP(inference='hmc')")
         return self
+
+
+def _hmc_group(layer_sizes, s, theta0, seeds, Z, t, num_warmup, keep):
+    """A group of chains, advanced together (a task of :meth:`ChainBackend.run_chain_groups`):
+    chain c draws from its own stream ``seeds[c]``, so its draws do not depend on the group."""
+    model = stacked_model(layer_sizes, s)
+    rng = ChainStreams([generator(sd) for sd in seeds], theta0.dtype, theta0.device)
+
+    def logp_grad(theta):
+        return model.log_post_grad(theta, Z, t)
+
+    with threads_for(theta0.shape[0] * Z.shape[0] * max(layer_sizes), Z.device):
+        samples, info = run_hmc(logp_grad, theta0, num_warmup, keep, rng, s["verbose"],
+                                desc="HMC")
+    info = {k: v.cpu() if torch.is_tensor(v) else v for k, v in info.items()}
+    return samples.cpu(), info
 
 
 def _diagnostics(model: StackedMLP, samples: torch.Tensor, Z: torch.Tensor,

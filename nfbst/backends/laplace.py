@@ -70,15 +70,16 @@ class LaplaceBackend(Backend):
         s = self.s
         init_seed, sample_seed = seed.spawn(2)
         dtype = torch.float64
-        Z = Z.to(dtype).cpu()  # runs on the CPU
+        dev = Z.device  # the fit's device (BayesianMLP(device=...))
+        Z = Z.to(dtype)
         reg = s["task"] == "regression"
-        t = t.to(dtype).cpu() if reg else t.cpu()
+        t = t.to(dtype) if reg else t
         n = Z.shape[0]
-        net = _module(self.layer_sizes, s["activation"], dtype, generator(init_seed))
+        net = _module(self.layer_sizes, s["activation"], dtype, generator(init_seed)).to(dev)
         learn_noise = reg and isinstance(s["noise"], str)
-        log_sd = torch.zeros((), dtype=dtype, requires_grad=learn_noise)
+        log_sd = torch.zeros((), dtype=dtype, device=dev, requires_grad=learn_noise)
         if reg and not learn_noise:
-            log_sd = torch.tensor(math.log(s["noise"]), dtype=dtype)
+            log_sd = torch.tensor(math.log(s["noise"]), dtype=dtype, device=dev)
         prec0 = 1.0 / s["prior_scale"] ** 2
         # laplace-torch's curvature code draws from torch's global RNG (not for anything
         # the result depends on); keep the user's global state as it was
@@ -96,13 +97,13 @@ class LaplaceBackend(Backend):
                 batch_size=batch))
             self.prior_precision, self.noise = _optimise_marglik(la, prec0, sigma, learn_noise)
             self.structure = structure
-            self.mean = la.mean.detach().clone()
-            if structure == "full":
-                self.scale = la.posterior_scale.detach().clone()  # (P, P) Cholesky factor
+            self.mean = la.mean.detach().cpu().clone()
+            if structure == "full":  # (P, P) Cholesky factor; draws() samples on the CPU
+                self.scale = la.posterior_scale.detach().cpu().clone()
                 self.bank = None
-            else:
-                gen = generator(sample_seed)
-                self.bank = la.sample(int(s["num_samples"]), generator=gen).detach().clone()
+            else:  # laplace-torch samples on its device (a CUDA bank uses CUDA's stream)
+                gen = generator(sample_seed, device=dev)
+                self.bank = la.sample(int(s["num_samples"]), generator=gen).detach().cpu()
                 self.scale = None
         return self
 
@@ -155,7 +156,7 @@ def _fit_map(net, log_sd, Z, t, reg, prec, s):
     steps = int(s["n_steps"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.01 * s["lr"])
     n = Z.shape[0]
-    losses = torch.empty(steps)
+    losses = torch.empty(steps, device=Z.device)
     for k in range(steps):
         out = net(Z)
         if reg:
@@ -171,13 +172,16 @@ def _fit_map(net, log_sd, Z, t, reg, prec, s):
         losses[k] = loss.detach()
     if not torch.isfinite(losses[-1]):
         raise FloatingPointError("Laplace: the MAP fit diverged (non-finite loss); lower lr")
-    return losses.numpy()
+    return losses.cpu().numpy()
 
 
 def _optimise_marglik(la, prec0, sigma0, learn_noise):
     """Scalar prior precision (and noise sd) maximising laplace-torch's marginal likelihood."""
-    log_prec = torch.tensor(math.log(prec0), dtype=torch.float64, requires_grad=True)
-    log_sigma = torch.tensor(math.log(sigma0), dtype=torch.float64, requires_grad=learn_noise)
+    dev = la.mean.device
+    log_prec = torch.tensor(math.log(prec0), dtype=torch.float64, device=dev,
+                            requires_grad=True)
+    log_sigma = torch.tensor(math.log(sigma0), dtype=torch.float64, device=dev,
+                             requires_grad=learn_noise)
     opt = torch.optim.Adam([log_prec, log_sigma] if learn_noise else [log_prec], lr=0.1)
     for _ in range(MARGLIK_STEPS):
         opt.zero_grad()

@@ -36,9 +36,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .._threads import threads_for
-from .base import ChainBackend, generator
+from .base import ChainBackend, generator, stacked_model
 from .diagnostics import warn_if_unconverged
-from .hmc import _diagnostics
+from .hmc import ChainStreams, _diagnostics
 
 STEP_SIZE = 0.25
 EMA = 0.99
@@ -64,68 +64,86 @@ class SGLDBackend(ChainBackend):
         s = self.s
         model = self._model()
         C = int(s["n_chains"])
-        keep = math.ceil(int(s["num_samples"]) / C)
-        thin = int(s["n_steps"]) // keep
-        Z = Z.double().cpu()  # runs on the CPU
-        t = t.double().cpu() if s["task"] == "regression" else t.cpu()
+        Z = Z.double()  # on the fit's device (BayesianMLP(device=...))
+        t = t.double() if s["task"] == "regression" else t
         n = Z.shape[0]
         batch = min(int(s["batch_size"] or (n if n <= 4096 else 1024)), n)
         init_seed, run_seed = seed.spawn(2)
-        gen = generator(run_seed)
-        theta = model.init(C, generator(init_seed), dtype=torch.float64)
-        prior_prec = torch.full((model.n_params,), 1.0 / s["prior_scale"] ** 2,
-                                dtype=torch.float64)
-        if model.learn_noise:
-            prior_prec[-1] = 1.0
-        perm, pos = None, n
-
-        def grad(theta):
-            nonlocal perm, pos
-            if batch == n:
-                return model.log_post_grad(theta, Z, t)[1]
-            if pos + batch > n:
-                perm, pos = torch.randperm(n, generator=gen), 0
-            idx = perm[pos:pos + batch]
-            pos += batch
-            return model.log_post_grad(theta, Z[idx], t[idx], lik_scale=n / batch)[1]
-
-        warm = int(s["warmup_steps"])
-        climb, fisher = warm // 4, warm // 2
-        total = warm + keep * thin
-        V = torch.zeros_like(theta)
-        w_n, w_mean, w_m2 = 0, torch.zeros_like(theta), torch.zeros_like(theta)
-        samples = torch.empty(C, keep, model.n_params, dtype=torch.float64)
-        G = None
-        with threads_for(C * batch * max(self.layer_sizes), Z.device):
-            for k in tqdm(range(total), disable=not s["verbose"], desc="SGLD", leave=False):
-                g = grad(theta)
-                if k < warm:
-                    V = EMA * V + (1 - EMA) * g.square()
-                if k < climb:  # RMSprop ascent towards the mode (bias-corrected average)
-                    v_hat = V / (1 - EMA ** (k + 1))
-                    theta = theta + s["lr"] * g / (v_hat.sqrt() + 1e-8)
-                    continue
-                if k < fisher:
-                    G = 1.0 / (V / (1 - EMA ** (k + 1)) + prior_prec)
-                elif k == warm:  # metric := regularised sample variance of the late burn-in,
-                    var = w_m2 / max(w_n - 1, 1)  # at most FISHER_CAP x the Fisher metric
-                    G = (w_n / (w_n + 5.0)) * var + 1e-3 * (5.0 / (w_n + 5.0))
-                    G = torch.minimum(G, FISHER_CAP / (V / (1 - EMA ** k) + prior_prec))
-                noise = torch.randn(theta.shape, generator=gen, dtype=theta.dtype)
-                theta = theta + 0.5 * STEP_SIZE * G * g + (STEP_SIZE * G).sqrt() * noise
-                if fisher <= k < warm:
-                    w_n += 1
-                    delta = theta - w_mean
-                    w_mean = w_mean + delta / w_n
-                    w_m2 = w_m2 + delta * (theta - w_mean)
-                j = k - warm + 1
-                if k >= warm and j % thin == 0:
-                    samples[:, j // thin - 1] = theta
+        theta0 = model.init(C, generator(init_seed), dtype=torch.float64).to(Z.device)
+        # chain c's Langevin noise from its own stream; the minibatch order is shared by
+        # every chain (the batched pass evaluates all chains on one minibatch)
+        batch_seed, *chain_seeds = run_seed.spawn(C + 1)
+        parts = self.run_chain_groups(_sgld_group, theta0, chain_seeds, Z, t, batch, batch_seed)
+        samples = torch.cat(parts).cpu()
         if not bool(torch.isfinite(samples).all()):
             raise FloatingPointError(
                 "SGLD diverged (non-finite draws); raise warmup_steps or lower lr")
         self.samples = samples
-        self.diagnostics = _diagnostics(model, samples, Z, identifiable=len(self.layer_sizes) == 2)
-        self.diagnostics.update(batch_size=batch, thin=thin, step_size=STEP_SIZE)
+        self.diagnostics = _diagnostics(model, samples, Z.cpu(),
+                                        identifiable=len(self.layer_sizes) == 2)
+        self.diagnostics.update(batch_size=batch, thin=int(s["n_steps"]) // samples.shape[1],
+                                step_size=STEP_SIZE)
         warn_if_unconverged(self.diagnostics, "BayesianMLP(inference='sgld')")
         return self
+
+
+def _sgld_group(layer_sizes, s, theta, seeds, Z, t, batch, batch_seed):
+    """SGLD on a group of chains (a task of :meth:`ChainBackend.run_chain_groups`):
+    draws ``(C, keep, P)``, independent of how the chains are grouped."""
+    model = stacked_model(layer_sizes, s)
+    C = theta.shape[0]
+    keep = math.ceil(int(s["num_samples"]) / int(s["n_chains"]))
+    thin = int(s["n_steps"]) // keep
+    n = Z.shape[0]
+    dev = Z.device
+    rng = ChainStreams([generator(sd) for sd in seeds], torch.float64, dev)
+    batch_gen = generator(batch_seed)
+    prior_prec = torch.full((model.n_params,), 1.0 / s["prior_scale"] ** 2,
+                            dtype=torch.float64, device=dev)
+    if model.learn_noise:
+        prior_prec[-1] = 1.0
+    perm, pos = None, n
+
+    def grad(theta):
+        nonlocal perm, pos
+        if batch == n:
+            return model.log_post_grad(theta, Z, t)[1]
+        if pos + batch > n:
+            perm, pos = torch.randperm(n, generator=batch_gen).to(dev), 0
+        idx = perm[pos:pos + batch]
+        pos += batch
+        return model.log_post_grad(theta, Z[idx], t[idx], lik_scale=n / batch)[1]
+
+    warm = int(s["warmup_steps"])
+    climb, fisher = warm // 4, warm // 2
+    total = warm + keep * thin
+    V = torch.zeros_like(theta)
+    w_n, w_mean, w_m2 = 0, torch.zeros_like(theta), torch.zeros_like(theta)
+    samples = torch.empty(C, keep, model.n_params, dtype=torch.float64, device=dev)
+    G = None
+    with threads_for(C * batch * max(layer_sizes), dev):
+        for k in tqdm(range(total), disable=not s["verbose"], desc="SGLD", leave=False):
+            g = grad(theta)
+            if k < warm:
+                V = EMA * V + (1 - EMA) * g.square()
+            if k < climb:  # RMSprop ascent towards the mode (bias-corrected average)
+                v_hat = V / (1 - EMA ** (k + 1))
+                theta = theta + s["lr"] * g / (v_hat.sqrt() + 1e-8)
+                continue
+            if k < fisher:
+                G = 1.0 / (V / (1 - EMA ** (k + 1)) + prior_prec)
+            elif k == warm:  # metric := regularised sample variance of the late burn-in,
+                var = w_m2 / max(w_n - 1, 1)  # at most FISHER_CAP x the Fisher metric
+                G = (w_n / (w_n + 5.0)) * var + 1e-3 * (5.0 / (w_n + 5.0))
+                G = torch.minimum(G, FISHER_CAP / (V / (1 - EMA ** k) + prior_prec))
+            noise = rng.randn(model.n_params)
+            theta = theta + 0.5 * STEP_SIZE * G * g + (STEP_SIZE * G).sqrt() * noise
+            if fisher <= k < warm:
+                w_n += 1
+                delta = theta - w_mean
+                w_mean = w_mean + delta / w_n
+                w_m2 = w_m2 + delta * (theta - w_mean)
+            j = k - warm + 1
+            if k >= warm and j % thin == 0:
+                samples[:, j // thin - 1] = theta
+    return samples.cpu()

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import torch
 
+from .._parallel import parallel_map
 from ..variational import MeanFieldMLP, fit_mean_field
 from .base import Backend
+
+
+def _fit_run(layer_sizes, s, seed, Z, t):
+    """One VI run (a task of :func:`~nfbst._parallel.parallel_map`): ``(net, losses)``."""
+    net = MeanFieldMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], s["noise"],
+                       s["init_scale"], seed=seed, reparam=s["reparam"]).to(Z.device)
+    return net, fit_mean_field(net, Z, t, s)
 
 
 class VIBackend(Backend):
@@ -24,11 +32,17 @@ class VIBackend(Backend):
         )
 
     def fit(self, Z, t, seed):
-        self.nets, self.loss_history = [], []
-        for child in seed.spawn(self._runs()):
-            net = self._net(int(child.generate_state(1)[0])).to(Z.device)
-            self.loss_history.append(fit_mean_field(net, Z, t, self.s))
-            self.nets.append(net)
+        """Fit the runs, side by side on ``n_jobs`` joblib workers (one seed per run, so the
+        result does not depend on ``n_jobs`` or the backend)."""
+        runs = self._runs()
+        seeds = [int(child.generate_state(1)[0]) for child in seed.spawn(runs)]
+        # worker processes get CPU tensors; a CUDA fit stays in this process
+        n_jobs = self.s.get("n_jobs") if Z.device.type == "cpu" else 1
+        fitted = parallel_map(_fit_run, [(self.layer_sizes, self.s, sd, Z, t) for sd in seeds],
+                              n_jobs=n_jobs, names=[f"{self.name} run {r}" for r in range(runs)],
+                              desc=f"{self.name} runs", verbose=self.s["verbose"])
+        self.nets = [net for net, _ in fitted]
+        self.loss_history = [losses for _, losses in fitted]
         return self
 
     def draws(self, n, gen):

@@ -100,3 +100,141 @@ def check_target_length(target, n: int) -> None:
             f"target must be None, 'predicted', an int or an array of length n={n}; got "
             f"shape {arr.shape}"
         )
+
+
+def _statistic_block(X_block, *target_block, fn, draws, target, options):
+    """η ``(S, b, d)`` of one block of rows, as numpy (a task of :func:`statistic_row_blocks`)."""
+    Xt = torch.as_tensor(np.asarray(X_block), dtype=draws.dtype, device=draws.device)
+    check_finite(Xt)
+    if target_block:
+        target = np.asarray(target_block[0])
+    eta = fn(draws, Xt, target=target, **options)
+    eta = eta.detach().cpu().numpy() if torch.is_tensor(eta) else np.asarray(eta)
+    if not np.all(np.isfinite(eta)):
+        raise ValueError("statistic returned NaN or infinite values")
+    return eta
+
+
+def statistic_row_blocks(draws, X, statistic="grad", *, rows_per_block=None, target=None,
+                         **options):
+    """Statistic draws η ``(S, n, d)`` as a lazy ``dask.array``, one task per block of rows.
+
+    Nothing is computed until the result is: each block of rows is pushed through the draws
+    on its own (on the draws' device), so ``evidence_value`` of the result streams over
+    the rows with memory bounded by a few blocks of ``S × rows_per_block × d`` values.
+
+    Parameters
+    ----------
+    draws : PosteriorDraws
+    X : array-like or dask.array (n, d)
+        A dask array keeps its row chunks (its columns must be one chunk); anything else is
+        split into blocks of ``rows_per_block`` rows.
+    statistic : str or callable
+        A registered statistic (``nfbst.statistics.available_statistics()``) or a callable
+        ``f(draws, X, target=None, **options) -> (S, n, d)``.
+    rows_per_block : int, optional
+        Rows per block (default: about 2^24 statistic values per block).
+    target : None, int, str or array-like (n,)
+        Passed to the statistic; a per-row array is split with the rows.
+    **options
+        Passed to the statistic.
+
+    Returns
+    -------
+    dask.array.Array of shape ``(S, n, d)``, chunks ``((S,), row blocks, (d,))``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from nfbst.posterior import PosteriorDraws
+    >>> from nfbst.evidence import evidence_value
+    >>> draws = PosteriorDraws([torch.randn(50, 3, 2), torch.randn(50, 1, 3)],
+    ...                        [torch.zeros(50, 3), torch.zeros(50, 1)], activation="tanh")
+    >>> X = np.random.default_rng(0).normal(size=(1000, 2))
+    >>> eta = statistic_row_blocks(draws, X, "grad", rows_per_block=400)
+    >>> eta.chunks
+    ((50,), (400, 400, 200), (2,))
+    >>> ev = evidence_value(eta, axis=0).compute()      # streamed block by block
+    >>> ev.shape
+    (1000, 2)
+    """
+    import dask.array as da
+
+    from ..evidence import is_dask_array
+    from . import get_statistic
+
+    fn = get_statistic(statistic)
+    S, d = len(draws), draws.n_features
+    if not is_dask_array(X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != d:
+            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
+        if X.dtype.kind not in "fiu":
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        step = rows_per_block or max(1, 2**24 // max(S * d, 1))
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+            raise ValueError(f"rows_per_block must be a positive int, got {rows_per_block!r}")
+        X = da.from_array(X, chunks=(int(step), d))
+    else:
+        check_dask_features(X, d)
+        if rows_per_block is not None:
+            X = X.rechunk({0: int(rows_per_block)})
+    args = [X, "nd"]
+    per_row = target is not None and not isinstance(target, (int, np.integer, str))
+    if per_row:
+        t = target if is_dask_array(target) else np.asarray(target)
+        check_target_length(t if not is_dask_array(t) else np.empty(t.shape[0]), X.shape[0])
+        args += [da.asarray(t).rechunk((X.chunks[0],)), "n"]
+    dtype = np.dtype(str(draws.dtype).replace("torch.", ""))
+    return da.blockwise(_statistic_block, "snd", *args, new_axes={"s": S}, dtype=dtype,
+                        fn=fn, draws=draws, target=None if per_row else target,
+                        options=options, meta=np.empty((0, 0, 0), dtype=dtype))
+
+
+def compute_if_lazy(*arrays):
+    """The arrays as numpy, computing the dask ones together in one pass over their graph
+    (so blocks of a shared input are produced once); numpy arrays pass through.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> a, b = compute_if_lazy(da.ones(3, chunks=2) * 2, np.zeros(2))
+    >>> a.tolist(), b.tolist()
+    ([2.0, 2.0, 2.0], [0.0, 0.0])
+    """
+    from ..evidence import is_dask_array
+
+    lazy = [i for i, a in enumerate(arrays) if is_dask_array(a)]
+    if not lazy:
+        return arrays
+    import dask
+
+    done = dask.compute(*[arrays[i] for i in lazy])
+    out = list(arrays)
+    for i, value in zip(lazy, done):
+        out[i] = np.asarray(value)
+    return tuple(out)
+
+
+def check_dask_features(X, n_features: int):
+    """Validate a dask ``X`` (n, d) without computing it: 2-d, ``d`` columns, real dtype,
+    columns in one chunk. Values (NaN/inf) are checked block by block by the statistic."""
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(f"X must have shape (n, {n_features}), got {X.shape}")
+    if X.dtype.kind not in "fiu":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    if len(X.chunks[1]) != 1:
+        raise ValueError(f"X: the feature axis is split into {len(X.chunks[1])} chunks; chunk "
+                         "over rows only: X.rechunk({1: -1})")
+    return X
+
+
+def lazy_region_means(eta, masks: np.ndarray, square: bool = False):
+    """Per draw, the mean (of the square) of a lazy ``eta`` (S, n, d) over each region's
+    rows: a lazy ``(S, r, d)`` float64 array reduced block by block over the rows."""
+    import dask.array as da
+
+    x = eta.astype(np.float64)
+    if square:
+        x = x * x
+    return da.stack([x[:, np.flatnonzero(m)].mean(1) for m in np.asarray(masks, bool)], axis=1)
