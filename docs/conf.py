@@ -24,7 +24,6 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
@@ -54,17 +53,11 @@ autosummary_ignore_module_all = False  # members of a module page = its __all__
 autosummary_imported_members = False
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
-numpydoc_show_class_members = False  # the class template lists methods itself
+numpydoc_show_class_members = False  # autoclass :members: (class template) documents them
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
 
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-}
-# no network on the build machines: intersphinx inventories are not fetched
-intersphinx_disabled_reftypes = ["*"]
-intersphinx_mapping = {}
 
 # ------------------------------------------------------------------- HTML
 html_theme = "pydata_sphinx_theme"

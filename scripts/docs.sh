@@ -8,7 +8,17 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 stamp=.venv/.docs-installed-$(cat pyproject.toml scripts/constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet -c scripts/constraints.txt -e ".[docs]"
+    # the `docs` extra's requirements, read from pyproject.toml and installed on their own:
+    # `pip install -e ".[docs]"` would re-resolve the project's dependencies and bring back
+    # the torchvision wheel that scripts/setup_env.sh removes (it breaks laplace-torch)
+    mapfile -t reqs < <(.venv/bin/python -c '
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    from pip._vendor import tomli as tomllib
+extra = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["docs"]
+print("\n".join(extra))')
+    .venv/bin/python -m pip install --quiet -c scripts/constraints.txt "${reqs[@]}"
     rm -f .venv/.docs-installed-*
     touch "$stamp"
 fi
