@@ -64,6 +64,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"probconstraints {release}"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+# single pages without a section: no empty navigation column
+html_sidebars = {"index": [], "changelog": [], "citing": []}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
