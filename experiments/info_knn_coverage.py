@@ -100,7 +100,7 @@ def main(argv=None):
     """Run the experiment; returns the summary table."""
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _add_arguments)
     if not 0 < args.confidence < 1:
-        raise ValueError(f"--confidence must be in (0, 1); received {args.confidence}")
+        raise ValueError(f"--confidence must be in (0, 1); got {args.confidence}")
     runs = run(args)
     runs.to_csv(args.out / "runs.csv", index=False)
     summary = summarise(runs, args.confidence)

@@ -62,10 +62,18 @@ import numpy as np
 from infotheory import discrete as _discrete
 from infotheory import gaussian as _gaussian
 from infotheory import knn as _knn
-from infotheory._validation import check_continuous, check_k, check_labels, check_same_length
+from infotheory._validation import (
+    check_continuous,
+    check_discrete_labels,
+    check_k,
+    check_labels,
+    check_n_jobs,
+    check_same_length,
+    check_verbose,
+)
 from infotheory.estimate import Estimate, analytic_interval, bootstrap_interval
 from infotheory.tasks import gaussian_mi_from_covariance
-from probconstraints._random import check_random_state
+from probconstraints._random import check_random_state, check_random_state_arg
 
 __all__ = ["conditional_mutual_information", "entropy", "mutual_information"]
 
@@ -94,19 +102,41 @@ def _kinds(arrays, names, discrete):
     flags = list(discrete)
     if len(flags) != len(arrays):
         raise ValueError(f"discrete must be None, a bool or {len(arrays)} bools "
-                         f"(one per {', '.join(names)}); received {discrete!r}")
+                         f"(one per {', '.join(names)}); got {discrete!r}")
     return [bool(f) for f in flags]
 
 
 def _as_array(x, name):
     if x is None:
-        raise TypeError(f"{name} must be an array-like; received None")
+        raise TypeError(f"{name} must be an array-like; got None")
     return check_labels(x, name)
+
+
+def _check_common(ci, confidence, n_resamples, random_state, n_jobs):
+    """Validate the shared keyword arguments before any work; return n_jobs as an int."""
+    if ci not in (None, "bootstrap", "analytic"):
+        raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; got {ci!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float | np.floating) \
+            or not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) \
+            or n_resamples < 2:
+        raise ValueError(f"n_resamples must be an integer >= 2; got {n_resamples!r}")
+    check_random_state_arg(random_state)
+    return check_n_jobs(n_jobs)
+
+
+def _check_labels_not_continuous(arrays, names, kinds, method):
+    """Refuse continuous floats in the variables treated as discrete (see
+    :func:`infotheory._validation.check_discrete_labels`)."""
+    for arr, name, disc in zip(arrays, names, kinds):
+        if disc:
+            check_discrete_labels(arr, name, f"discrete=True or method={method!r}")
 
 
 def _check_choice(method, allowed, what):
     if method not in allowed:
-        raise ValueError(f"method for {what} must be one of {allowed}; received {method!r}")
+        raise ValueError(f"method for {what} must be one of {allowed}; got {method!r}")
 
 
 def _default_k(k, method):
@@ -127,7 +157,7 @@ def _interval(ci, value, *, std_error=None, statistic=None, n=None, confidence, 
     if ci == "bootstrap":
         return bootstrap_interval(statistic, n, n_resamples=n_resamples, confidence=confidence,
                                   random_state=random_state)
-    raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; received {ci!r}")
+    raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; got {ci!r}")
 
 
 def _half_sample_interval(ci, value, terms, shift, recompute, *, confidence, n_resamples,
@@ -142,12 +172,12 @@ def _half_sample_interval(ci, value, terms, shift, recompute, *, confidence, n_r
                                method=method)
     n = len(terms) if n is None else int(n)
     if n < 8:
-        raise ValueError(f"ci='bootstrap' for k-NN estimators needs n >= 8; received n={n}")
+        raise ValueError(f"ci='bootstrap' for k-NN estimators needs n >= 8; got n={n}")
     if int(n_resamples) < 2:
-        raise ValueError(f"n_resamples must be >= 2; received {n_resamples}")
+        raise ValueError(f"n_resamples must be >= 2; got {n_resamples}")
     level = float(confidence)
     if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; received {confidence}")
+        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence}")
     rng = check_random_state(random_state)
     # a stream of its own, so the interval does not change the estimate's random draws
     rng = check_random_state(rng.randint(2**31) + 7919)
@@ -242,7 +272,7 @@ def _copula_ksg(arrays, k, kind, random_state, n_jobs):
 # ----------------------------------------------------------------------------- entropy
 def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None, ci=None,
             confidence: float = 0.95, n_resamples: int = 200, random_state=None,
-            n_jobs: int = 1) -> Estimate:
+            n_jobs=None) -> Estimate:
     """Entropy H(X) (discrete) or differential entropy h(X) (continuous), in nats.
 
     Parameters
@@ -263,10 +293,10 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
     confidence : float, default=0.95
     n_resamples : int, default=200
         Bootstrap replicates.
-    random_state : int, RandomState or None
+    random_state : None, int, RandomState or Generator
         Seed of jitter and resampling.
-    n_jobs : int, default=1
-        Threads of the neighbour searches.
+    n_jobs : int or None, default=None
+        Threads of the neighbour searches: None means 1, -1 all cores.
 
     Returns
     -------
@@ -282,9 +312,13 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
     True
     """
     _check_choice(method, ENTROPY_METHODS, "entropy")
+    n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     arr = _as_array(X, "X")
     n = arr.shape[0]
     (is_disc,) = _kinds([arr], ["X"], discrete)
+    if method in DISCRETE:
+        is_disc = True
+    _check_labels_not_continuous([arr], ["X"], [is_disc], method)
     if method == "auto":
         if is_disc:
             cells = len(np.unique(_discrete.encode_labels(arr)))
@@ -313,13 +347,17 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
         return Estimate(value, method=method, n=n, quantity="entropy", ci=interval,
                         ci_level=confidence if ci else None, ci_method=ci)
     k = check_k(_default_k(k, method), n)
-    (Xp,) = _prep([Xc], random_state, standardize=False)
-    terms = _knn.kl_entropy_terms(Xp, k, "euclidean", n_jobs)
+    # h(X) = h(X / c) + d log c: the k-NN search runs on data scaled to |x| <= 1
+    Xp, log_scale = _knn.prepare_continuous(Xc, "X", standardize=False, return_log_scale=True,
+                                            random_state=check_random_state(
+                                                random_state).randint(2**31))
+    terms = _knn.kl_entropy_terms(Xp, k, "euclidean", n_jobs) + log_scale
 
     def recompute(idx, seed):
-        (Xh,) = _prep([Xc[idx]], seed, standardize=False)
+        Xh, ls = _knn.prepare_continuous(Xc[idx], "X", standardize=False,
+                                         return_log_scale=True, random_state=seed)
         return float(np.mean(_knn.kl_entropy_terms(Xh, min(k, len(idx) - 1), "euclidean",
-                                                   n_jobs)))
+                                                   n_jobs))) + ls
 
     interval = _half_sample_interval(ci, np.mean(terms), terms, 0.0, recompute,
                                      confidence=confidence, n_resamples=n_resamples,
@@ -331,7 +369,7 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
 # ----------------------------------------------------------------------------- MI
 def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_categories=None,
                        ci=None, confidence: float = 0.95, n_resamples: int = 200,
-                       random_state=None, n_jobs: int = 1, verbose: int = 0,
+                       random_state=None, n_jobs=None, verbose: int = 0,
                        **neural_options) -> Estimate:
     """Mutual information I(X;Y) in nats, with the same call for every estimator.
 
@@ -355,15 +393,17 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
         the held-out rows with the trained critic fixed.
     confidence : float, default=0.95
     n_resamples : int, default=200
-    random_state : int, RandomState or None
+    random_state : None, int, RandomState or Generator
         Seed of jitter, reference samples, resampling and network training.
-    n_jobs : int, default=1
-        Threads of the neighbour searches.
+    n_jobs : int or None, default=None
+        Threads of the neighbour searches (torch threads of the neural methods): None means 1,
+        -1 all cores.
     verbose : int, default=0
         Progress bar for neural training when > 0.
     **neural_options
-        Passed to :class:`infotheory.neural.NeuralMIEstimator` (``critic``, ``hidden``,
-        ``batch_size``, ``max_steps``, ...).
+        Only for the neural methods: passed to :class:`infotheory.neural.NeuralMIEstimator`
+        (``critic``, ``hidden``, ``batch_size``, ``max_steps``, ...). Any other keyword is
+        refused with a TypeError naming it.
 
     Returns
     -------
@@ -381,10 +421,16 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     0.6931
     """
     _check_choice(method, MI_METHODS, "mutual_information")
+    n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
+    verbose = check_verbose(verbose)
+    _check_neural_options(method, neural_options)
     auto_continuous = False
     x, y = _as_array(X, "X"), _as_array(Y, "Y")
     n = check_same_length(X=x, Y=y)
     dx, dy = _kinds([x, y], ["X", "Y"], discrete)
+    if method in DISCRETE:
+        dx = dy = True
+    _check_labels_not_continuous([x, y], ["X", "Y"], [dx, dy], method)
     if method == "auto":
         if dx and dy:
             cells = len(np.unique(_discrete.encode_labels(x, y)))
@@ -412,7 +458,7 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     if method == "mixed":
         if dx == dy:
             raise ValueError("method='mixed' needs one discrete and one continuous variable; "
-                             f"received discrete X={dx}, discrete Y={dy}")
+                             f"got discrete X={dx}, discrete Y={dy}")
         cont, labels = (y, x) if dx else (x, y)
         k = check_k(_default_k(k, method), n)
         scores = _gaussian.copula_normalize(check_continuous(cont, "X" if dy else "Y"))
@@ -429,7 +475,7 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
         return done(np.mean(terms), _half_sample_interval(ci, np.mean(terms), terms, 0.0,
                                                           recompute, **common), k=k)
     if dx or dy:
-        raise ValueError(f"method={method!r} needs continuous X and Y; received a discrete "
+        raise ValueError(f"method={method!r} needs continuous X and Y; got a discrete "
                          f"{'X' if dx else 'Y'} (dtype {(x if dx else y).dtype}); pass "
                          "discrete=False to treat numeric labels as numbers")
     Xc, Yc = check_continuous(x, "X"), check_continuous(y, "Y")
@@ -483,10 +529,27 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     from infotheory.neural import NeuralMIEstimator
 
     est = NeuralMIEstimator(bound=method, random_state=random_state, verbose=verbose,
-                            **neural_options).fit(Xc, Yc)
+                            n_jobs=n_jobs, **neural_options).fit(Xc, Yc)
     interval = _interval(ci, est.estimate_, statistic=est.held_out_statistic, n=est.n_test_,
                          **common)
     return done(est.estimate_, interval, train_curve=est.history_, steps=est.n_steps_)
+
+
+def _check_neural_options(method, options):
+    """Refuse keyword options that the chosen method would ignore, naming them."""
+    if not options:
+        return
+    if method not in NEURAL:
+        raise TypeError(f"unknown keyword option(s) {sorted(options)} for method={method!r}; "
+                        f"extra keywords are only for the neural methods {NEURAL}")
+    from infotheory.neural import NeuralMIEstimator
+
+    allowed = set(NeuralMIEstimator().get_params()) - {"bound", "random_state", "verbose",
+                                                        "n_jobs"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(f"unknown keyword option(s) {unknown} for method={method!r}; the "
+                        f"neural options are {sorted(allowed)}")
 
 
 def _gaussian_interval(ci, value, data, common):
@@ -501,7 +564,7 @@ def _gaussian_interval(ci, value, data, common):
 def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, discrete=None,
                                    n_categories=None, ci=None, confidence: float = 0.95,
                                    n_resamples: int = 200, random_state=None,
-                                   n_jobs: int = 1) -> Estimate:
+                                   n_jobs=None) -> Estimate:
     """Conditional mutual information I(X;Y|Z) in nats.
 
     Parameters
@@ -519,8 +582,9 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
     ci : {None, "bootstrap", "analytic"}
     confidence : float, default=0.95
     n_resamples : int, default=200
-    random_state : int, RandomState or None
-    n_jobs : int, default=1
+    random_state : None, int, RandomState or Generator
+    n_jobs : int or None, default=None
+        Threads of the neighbour searches: None means 1, -1 all cores.
 
     Returns
     -------
@@ -534,9 +598,13 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
     1.0
     """
     _check_choice(method, CMI_METHODS, "conditional_mutual_information")
+    n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
     n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
     kinds = _kinds(arrays, ["X", "Y", "Z"], discrete)
+    if method in DISCRETE:
+        kinds = [True, True, True]
+    _check_labels_not_continuous(arrays, ["X", "Y", "Z"], kinds, method)
     if method == "auto":
         if all(kinds):
             cells = len(np.unique(_discrete.encode_labels(*arrays)))
@@ -545,7 +613,7 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
             method = "copula_ksg"
         else:
             raise ValueError("conditional MI of mixed discrete and continuous variables is not "
-                             f"supported; received discrete (X, Y, Z) = {tuple(kinds)}")
+                             f"supported; got discrete (X, Y, Z) = {tuple(kinds)}")
     common = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state,
                   method=method)
 
@@ -564,7 +632,7 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
             x[idx], y[idx], z[idx], method, n_categories=n_categories)
         return done(value, _interval(ci, value, std_error=se, statistic=stat, n=n, **common))
     if any(kinds):
-        raise ValueError(f"method={method!r} needs continuous X, Y and Z; received discrete "
+        raise ValueError(f"method={method!r} needs continuous X, Y and Z; got discrete "
                          f"(X, Y, Z) = {tuple(kinds)}")
     cont = [check_continuous(a, name) for a, name in zip(arrays, "XYZ")]
     if method in ("ksg", "ksg1"):

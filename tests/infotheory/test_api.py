@@ -127,7 +127,7 @@ def test_same_seed_gives_identical_results():
     assert float(a) == float(b) and a.ci == b.ci
 
 
-def test_errors_name_argument_expected_and_received():
+def test_errors_name_argument_expected_and_got():
     x, y, _ = _pair(n=100)
     with pytest.raises(ValueError, match="same number of samples"):
         mutual_information(x, y[:50])
