@@ -475,6 +475,7 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
         return done(np.mean(terms), _half_sample_interval(ci, np.mean(terms), terms, 0.0,
                                                           recompute, **common), k=k)
     if dx or dy:
+        check_continuous(x if dx else y, "X" if dx else "Y")  # text: a TypeError naming it
         raise ValueError(f"method={method!r} needs continuous X and Y; got a discrete "
                          f"{'X' if dx else 'Y'} (dtype {(x if dx else y).dtype}); pass "
                          "discrete=False to treat numeric labels as numbers")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
+from infotheory._validation import convert_base
 from probconstraints._random import check_random_state
 
 __all__ = ["Estimate", "analytic_interval", "bootstrap_interval"]
@@ -78,7 +79,7 @@ class Estimate(float):
 
     def to(self, base: float) -> float:
         """The estimate in the unit of logarithm ``base`` (2 for bits, 10 for hartleys)."""
-        return float(self) / math.log(base)
+        return convert_base(float(self), base)
 
     def __repr__(self) -> str:
         text = f"Estimate({float(self):.6g} nats, method={self.method!r}, n={self.n}"

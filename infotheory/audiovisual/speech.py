@@ -351,8 +351,11 @@ def add_noise(audio, snr_db: float, active=None, *, random_state=None) -> np.nda
     """
     x = np.asarray(audio)
     x = x / 32768.0 if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
-    snr = float(snr_db)
-    if np.isnan(snr):
+    try:
+        snr = float(snr_db)
+    except (TypeError, ValueError):
+        snr = float("nan")
+    if np.isnan(snr) or isinstance(snr_db, bool | str):
         raise ValueError(f"snr_db must be a number or inf; got {snr_db!r}")
     if np.isinf(snr):
         return x
