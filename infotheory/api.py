@@ -39,6 +39,19 @@ known exactly (1 to 5 replicates, more at small n), and subtracted; (4) for MI t
 not allowed to fall below the Gaussian-copula estimate, which for one-dimensional X and Y is a
 lower bound on the MI.
 
+Inputs
+------
+Arrays, lists, pandas Series and DataFrames. pandas columns are read one by one: numbers
+(nullable ``Int64``/``Float64``/``boolean`` included) as numbers, text (pandas 3's ``str``),
+``category`` and object columns as labels; missing values (``pd.NA``, NaN, None) are refused
+with the column's name. Floats are continuous unless ``discrete`` says otherwise, and
+discrete methods refuse continuous floats (see :mod:`infotheory.discrete`). Data of any
+magnitude (1e-300 to 1e300) is scaled safely before any neighbour search or covariance, so MI
+is scale invariant in practice as in theory. Keyword options that the chosen method would
+ignore are refused with a TypeError naming them; ``n_jobs=None`` means 1 and ``random_state``
+takes None, an int, a RandomState or a Generator; nothing touches the global random state of
+numpy, torch or ``random`` when ``random_state`` is given.
+
 Intervals
 ---------
 ``ci="bootstrap"`` for the k-NN estimators recomputes the whole estimator on half-samples
@@ -58,6 +71,7 @@ mean of the per-point terms, which treats them as independent.
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from infotheory import discrete as _discrete
 from infotheory import gaussian as _gaussian
@@ -84,6 +98,8 @@ NEURAL = ("mine", "nwj", "infonce", "smile", "doe")
 MI_METHODS = ("auto", *DISCRETE, *KNN_MI, "mixed", *GAUSS, *NEURAL)
 #: above this total dimension dx + dy, "auto" MI uses the Gaussian copula instead of k-NN
 AUTO_MAX_KNN_DIM = 20
+#: smallest sample for the cross-fitted kernel-CCA term of "auto" (each half fits a CCA)
+AUTO_CCA_MIN_N = 200
 CMI_METHODS = ("auto", *DISCRETE, "ksg", "ksg1", "copula_ksg", *GAUSS)
 ENTROPY_METHODS = ("auto", *DISCRETE, "kl", "gaussian")
 
@@ -194,11 +210,70 @@ def _radial(z: np.ndarray) -> np.ndarray:
     return z if z.shape[1] == 1 else np.linalg.norm(z, axis=1, keepdims=True)
 
 
+#: random Fourier features per variable of the cross-fitted CCA term of "auto"
+AUTO_CCA_FEATURES = 300
+#: ridge added to the standardised feature covariances of that CCA
+AUTO_CCA_RIDGE = 1e-2
+
+
+def _random_features(z: np.ndarray, rng) -> np.ndarray:
+    """[z, sqrt(2/D) cos(z W + b)]: the scores and D random Fourier features of a Gaussian
+    kernel of bandwidth sqrt(d), about the distance between rows of d normal scores."""
+    d = z.shape[1]
+    W = rng.standard_normal((d, AUTO_CCA_FEATURES)) / np.sqrt(d)
+    b = rng.uniform(0.0, 2.0 * np.pi, AUTO_CCA_FEATURES)
+    return np.hstack([z, np.sqrt(2.0 / AUTO_CCA_FEATURES) * np.cos(z @ W + b)])
+
+
+def _cca_projections(zx, zy, fit, apply, rng):
+    """Kernel CCA (random features, ridge) fitted on rows ``fit``, applied to rows ``apply``:
+    the first min(dx, dy) canonical variates of X and of Y on the ``apply`` rows."""
+    feats = []
+    for z in (zx, zy):
+        F = _random_features(z, rng)
+        mu, sd = F[fit].mean(0), F[fit].std(0) + 1e-12
+        feats.append((F - mu) / sd)
+    Fx, Fy = feats
+    m = len(fit)
+    cxx = Fx[fit].T @ Fx[fit] / m + AUTO_CCA_RIDGE * np.eye(Fx.shape[1])
+    cyy = Fy[fit].T @ Fy[fit] / m + AUTO_CCA_RIDGE * np.eye(Fy.shape[1])
+    cxy = Fx[fit].T @ Fy[fit] / m
+    lx, ly = np.linalg.cholesky(cxx), np.linalg.cholesky(cyy)
+    whitened = np.linalg.solve(lx, np.linalg.solve(ly, cxy.T).T)      # Lx^-1 Cxy Ly^-T
+    u, _, vt = np.linalg.svd(whitened)
+    r = min(zx.shape[1], zy.shape[1])
+    wx = np.linalg.solve(lx.T, u[:, :r])
+    wy = np.linalg.solve(ly.T, vt[:r].T)
+    return Fx[apply] @ wx, Fy[apply] @ wy
+
+
+def _cross_fitted_cca_terms(zx, zy, k, seed, n_jobs):
+    """Copula-KSG of kernel-CCA variates, cross-fitted: per-point terms (bias removed).
+
+    The rows are split in two halves; the CCA fitted on one half maps the other half, whose
+    MI is then estimated by bias-corrected copula-KSG, and the other way round. The maps are
+    functions of X alone and of Y alone, fitted on rows that are not evaluated, so by data
+    processing the estimate targets a quantity <= I(X;Y) however the fit went.
+    """
+    rng = np.random.default_rng(seed)
+    with threadpool_limits(limits=1):
+        perm = rng.permutation(len(zx))
+        halves = (np.sort(perm[: len(zx) // 2]), np.sort(perm[len(zx) // 2:]))
+        terms = []
+        for fit, apply in (halves, halves[::-1]):
+            gx, hy = _cca_projections(zx, zy, fit, apply, rng)
+            t, bias, _ = _copula_ksg([gx, hy], k, "mi", int(rng.integers(2**31)), n_jobs)
+            terms.append(t - bias)
+    return np.concatenate(terms)
+
+
 def _auto_continuous(Xc, Yc, k, random_state, n_jobs):
     """``auto`` for continuous X, Y with dx + dy <= 20: value, per-point terms, shift, details.
 
     The largest of estimates of quantities that are all <= I(X;Y): copula-KSG of (X, Y), the
-    Gaussian-copula estimate and copula-KSG of the radial summaries of the normal scores.
+    Gaussian-copula estimate, copula-KSG of the radial summaries of the normal scores and,
+    when X or Y has more than one column and n >= AUTO_CCA_MIN_N, cross-fitted copula-KSG of
+    kernel-CCA variates (see the module notes).
     """
     rng = check_random_state(random_state)
     terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", rng.randint(2**31), n_jobs)
@@ -208,6 +283,10 @@ def _auto_continuous(Xc, Yc, k, random_state, n_jobs):
         r_terms, r_bias, _ = _copula_ksg([_radial(scores[0]), _radial(scores[1])], k, "mi",
                                          rng.randint(2**31), n_jobs)
         cands["radial_copula_ksg"] = (float(np.mean(r_terms)) - r_bias, r_terms, -r_bias)
+        if len(Xc) >= AUTO_CCA_MIN_N:
+            c_terms = _cross_fitted_cca_terms(scores[0], scores[1], k, rng.randint(2**31),
+                                              n_jobs)
+            cands["kcca_copula_ksg"] = (float(np.mean(c_terms)), c_terms, 0.0)
     chosen = max(cands, key=lambda name: cands[name][0])
     value, t, shift = cands[chosen]
     details = {name: c[0] for name, c in cands.items()}

@@ -19,6 +19,12 @@ Methods
     Posterior mean of the entropy under the Nemenman-Shafee-Bialek mixture of Dirichlet priors
     (Nemenman, Shafee & Bialek 2002, NIPS 14), integrated numerically over the concentration.
 
+Continuous floats are refused: a float array with non-integer values, more than half of them
+distinct, raises a ValueError naming the argument (every value would be its own label, so the
+"MI" of independent continuous data would be the log of the sample size). Integer-valued floats
+and repeated values pass; bin continuous data first, or use the k-NN estimators of
+:mod:`infotheory.knn` (``mutual_information(..., method="ksg")``).
+
 The alphabet size K used by James-Stein and NSB is ``n_categories`` when given, otherwise the
 number of observed categories of each variable (and their product for joint quantities).
 """
