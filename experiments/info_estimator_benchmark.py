@@ -51,6 +51,16 @@ def _options(parser):
     parser.add_argument("--no-neural", action="store_true", help="skip the neural bounds")
     parser.add_argument("--rerender", action="store_true",
                         help="rebuild the tables and figure from the runs.csv in --out")
+    parser.add_argument("--estimators", default=None,
+                        help="comma-separated subset of the estimators to run (default all)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first seed of the tasks of dimension <= 5 (with --seeds: a chunk)")
+    parser.add_argument("--low-only", action="store_true",
+                        help="only the tasks of dimension <= 5")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace the matching rows of the runs.csv in --out (same task, "
+                             "estimator and seed) instead of starting a new one; rows of "
+                             "estimators this version no longer produces are dropped")
     parser.add_argument("--n-jobs", type=int, default=None,
                         help="worker processes over the runs (default 1)")
     parser.add_argument("--verbose", type=int, default=0)
@@ -78,14 +88,30 @@ def _plan(args):
             runs += [("multinormal-sparse-3-3-2-2.0", "infonce", 0)]
         return runs
     n_seeds = args.seeds or 10
+    first = args.first_seed
     runs = []
     for tid, task in BENCHMARK_TASKS.items():
+        if args.low_only and not _low(task):
+            continue
         methods = CLASSICAL if _low(task) else ["ksg", "auto", "gaussian_copula"]
-        seeds = n_seeds if _low(task) else 3
-        runs += [(tid, m, s) for m in methods for s in range(seeds)]
+        seeds = range(first, first + n_seeds) if _low(task) else range(3)
+        runs += [(tid, m, s) for m in methods for s in seeds]
         if _low(task) and not args.no_neural:
             runs += [(tid, m, s) for m in NEURAL for s in range(args.neural_seeds)]
+    if args.estimators:
+        keep = set(args.estimators.split(","))
+        runs = [r for r in runs if r[1] in keep]
     return runs
+
+
+def merge_runs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with its rows of the same (task, estimator, seed) as ``new`` replaced, and rows
+    of estimators that the current version does not produce dropped."""
+    known = {*CLASSICAL, *NEURAL, "gaussian", *NESTED}
+    key = ["task", "estimator", "seed"]
+    old = old[old.estimator.isin(known)]
+    stale = old.set_index(key).index.isin(new.set_index(key).index)
+    return pd.concat([old[~stale], new], ignore_index=True)
 
 
 def _group(task) -> str:
@@ -224,6 +250,8 @@ def main(argv=None):
         runs = pd.read_csv(args.out / "runs.csv")
     else:
         runs = run(args)
+        if args.merge and (args.out / "runs.csv").exists():
+            runs = merge_runs(pd.read_csv(args.out / "runs.csv"), runs)
         runs.to_csv(args.out / "runs.csv", index=False)
     per_task, summary, order = summarise(runs)
     n = args.n or (1000 if args.quick else 5000)
@@ -245,8 +273,13 @@ def main(argv=None):
                 notes=_checks(per_task, runs, table, chosen))
     fig, _ = plot(per_task, order)
     save_figure(fig, args.out, "errors")
-    if not args.rerender:          # COMMAND keeps the run that produced runs.csv
-        write_command(args)
+    if not args.rerender:          # COMMAND keeps the run(s) that produced runs.csv
+        if args.merge and (args.out / "COMMAND").exists():
+            earlier = (args.out / "COMMAND").read_text()
+            write_command(args)
+            (args.out / "COMMAND").write_text(earlier + (args.out / "COMMAND").read_text())
+        else:
+            write_command(args)
     if args.verbose:
         print((args.out / "summary.md").read_text())
     return runs
