@@ -48,29 +48,33 @@ def prepare_continuous(X, name: str, *, standardize: bool = True, noise: float =
                        random_state=None, return_log_scale: bool = False):
     """Validate ``X`` as (n, d) floats, scale columns to unit variance and break ties.
 
-    Columns are first divided by their largest |value| (``standardize=True``) or the whole
-    array by its largest |value| (``standardize=False``, which keeps the geometry), so data
-    near the float range (1e300, 1e-300) neither overflows nor underflows. ``noise`` times
-    max(1, mean |x|) of Gaussian jitter is then added to every column (as scikit-learn's
-    ``mutual_info_regression`` does) so that repeated values do not give zero neighbour
-    distances; it changes nothing else measurable. With ``return_log_scale`` the result is
-    ``(X, d log c)``, c the common scale divided out (entropy adds it back; 0 when
-    ``standardize=True``).
+    With ``standardize=True`` columns are first divided by their largest |value|, so data near
+    the float range (1e300, 1e-300) neither overflows nor underflows. With
+    ``return_log_scale=True`` (entropy) the whole array is divided by its largest |value| c
+    and the result is ``(X, d log c)`` (h(X) = h(X / c) + d log c; the Euclidean searches of
+    the entropy estimators square distances, which would overflow at 1e300). Otherwise
+    (``standardize=False``) the data keeps its geometry: max-norm neighbour searches do not
+    square distances. ``noise`` times max(1, mean |x|) of Gaussian jitter is then added to
+    every column (as scikit-learn's ``mutual_info_regression`` does) so that repeated values
+    do not give zero neighbour distances; it changes nothing else measurable.
     """
     X = check_continuous(X, name)
+    log_scale = 0.0
     if standardize:
         X, _ = finite_scale(X)
         std = X.std(axis=0)
         X[:, std > 0] /= std[std > 0]
-        log_scale = 0.0
-    else:
+    elif return_log_scale:
         c = float(np.max(np.abs(X)))
         c = c if c > 0 else 1.0
         X = X / c
         log_scale = X.shape[1] * float(np.log(c))
+    else:
+        X = X.copy()
     if noise:
         rng = check_random_state(random_state)
-        X += noise * np.maximum(1.0, np.mean(np.abs(X), axis=0)) * rng.standard_normal(X.shape)
+        mean_abs = np.sum(np.abs(X) / X.shape[0], axis=0)       # no overflow near 1e308
+        X += noise * np.maximum(1.0, mean_abs) * rng.standard_normal(X.shape)
     return (X, log_scale) if return_log_scale else X
 
 
