@@ -4,8 +4,11 @@ Re-runs the protocol of "Beyond Normal" (NeurIPS 2023) on :data:`infotheory.BENC
 n = 5,000 samples per task and seed, estimate minus ground truth, averaged over seeds.
 Classical estimators run on every task (10 seeds for tasks of dimension <= 5, 3 above); the
 neural bounds (InfoNCE, DoE) on the tasks of dimension <= 5 with 1 seed, to keep the CPU
-budget. ``auto`` is chosen among a few candidates on a fixed two thirds of the tasks of
-dimension <= 5 and reported separately on the held-out third (``selection.md``). Writes
+budget. ``auto`` is chosen among nested candidates on a fixed two thirds of the tasks of
+dimension <= 5 and reported separately on the held-out third (``selection.md``): every term of
+the library's ``auto`` is recorded in its details, so one run gives copula-KSG alone (floored
+at the Gaussian copula), the previous ``auto`` (+ the radial term) and the current one (+ the
+cross-fitted kernel-CCA term). Writes
 ``runs.csv`` (one row per task, estimator and seed), ``errors.csv/.md`` (mean error per task and
 estimator), ``selection.csv/.md``, ``summary.csv/.md`` (mean absolute error per task group and
 the acceptance checks) and ``errors.png`` (heat map of the mean errors).
@@ -18,19 +21,24 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from joblib import Parallel, delayed
 
 from experiments._common import parse_args, save_figure, write_command, write_table
 from infotheory import BENCHMARK_TASKS, mutual_information
+from infotheory._validation import progress
 
 NAME = "info_estimator_benchmark"
-CLASSICAL = ["ksg", "auto", "auto_k2", "gaussian_copula"]
+CLASSICAL = ["ksg", "auto", "gaussian_copula"]
 NEURAL = ["infonce", "doe"]
 QUICK_TASKS = ["1v1-normal-0.75", "half_cube-1v1-normal-0.75", "student-identity-2-2-1",
                "multinormal-sparse-3-3-2-2.0"]
 #: the auto variants compared on the selection tasks (columns of errors.csv)
-CANDIDATES = {"copula_ksg (k=1), previous auto": "copula_ksg_k1", "auto (k=1)": "auto",
-              "auto (k=2)": "auto_k2"}
+CANDIDATES = {"copula_ksg (k=1)": "copula_ksg_k1",
+              "previous auto (+ radial)": "auto_previous",
+              "auto (+ radial, + cross-fitted kernel CCA)": "auto"}
+#: the terms of each nested candidate, as recorded in ``Estimate.details`` of ``auto``
+NESTED = {"copula_ksg_k1": ("copula_ksg", "gaussian_copula"),
+          "auto_previous": ("copula_ksg", "gaussian_copula", "radial_copula_ksg")}
 TARGET_MAE, TARGET_MAX = 0.05, 0.15
 
 
@@ -43,7 +51,19 @@ def _options(parser):
     parser.add_argument("--no-neural", action="store_true", help="skip the neural bounds")
     parser.add_argument("--rerender", action="store_true",
                         help="rebuild the tables and figure from the runs.csv in --out")
-    parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--estimators", default=None,
+                        help="comma-separated subset of the estimators to run (default all)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first seed of the tasks of dimension <= 5 (with --seeds: a chunk)")
+    parser.add_argument("--low-only", action="store_true",
+                        help="only the tasks of dimension <= 5")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace the matching rows of the runs.csv in --out (same task, "
+                             "estimator and seed) instead of starting a new one; rows of "
+                             "estimators this version no longer produces are dropped")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="worker processes over the runs (default 1)")
+    parser.add_argument("--verbose", type=int, default=0)
 
 
 def split_tasks(task_ids, seed: int = 0):
@@ -68,14 +88,30 @@ def _plan(args):
             runs += [("multinormal-sparse-3-3-2-2.0", "infonce", 0)]
         return runs
     n_seeds = args.seeds or 10
+    first = args.first_seed
     runs = []
     for tid, task in BENCHMARK_TASKS.items():
+        if args.low_only and not _low(task):
+            continue
         methods = CLASSICAL if _low(task) else ["ksg", "auto", "gaussian_copula"]
-        seeds = n_seeds if _low(task) else 3
-        runs += [(tid, m, s) for m in methods for s in range(seeds)]
+        seeds = range(first, first + n_seeds) if _low(task) else range(3)
+        runs += [(tid, m, s) for m in methods for s in seeds]
         if _low(task) and not args.no_neural:
             runs += [(tid, m, s) for m in NEURAL for s in range(args.neural_seeds)]
+    if args.estimators:
+        keep = set(args.estimators.split(","))
+        runs = [r for r in runs if r[1] in keep]
     return runs
+
+
+def merge_runs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with its rows of the same (task, estimator, seed) as ``new`` replaced, and rows
+    of estimators that the current version does not produce dropped."""
+    known = {*CLASSICAL, *NEURAL, "gaussian", *NESTED}
+    key = ["task", "estimator", "seed"]
+    old = old[old.estimator.isin(known)]
+    stale = old.set_index(key).index.isin(new.set_index(key).index)
+    return pd.concat([old[~stale], new], ignore_index=True)
 
 
 def _group(task) -> str:
@@ -86,37 +122,41 @@ def _group(task) -> str:
     return "Gaussian / Student-t / transformed, dim <= 5"
 
 
+def _one(tid, method, seed, n, quick):
+    task = BENCHMARK_TASKS[tid]
+    X, Y = task.sample(n, random_state=seed)
+    options = {"max_steps": 100 if quick else 2000} if method in NEURAL else {}
+    start = time.perf_counter()
+    est = mutual_information(X, Y, method=method, random_state=seed, **options)
+    seconds = time.perf_counter() - start
+    base = dict(task=tid, group=_group(task), dim_x=task.dim_x, dim_y=task.dim_y,
+                truth=task.mutual_information, seed=seed, seconds=seconds)
+    rows = [dict(base, estimator=method, estimate=float(est),
+                 error=float(est) - task.mutual_information,
+                 chosen=est.details.get("chosen", est.method))]
+    if method == "auto" and "copula_ksg" in est.details:
+        for name, terms in NESTED.items():      # the nested, earlier versions of auto
+            vals = {t: est.details[t] for t in terms if t in est.details}
+            best = max(vals, key=vals.get)
+            rows.append(dict(base, estimator=name, estimate=vals[best],
+                             error=vals[best] - task.mutual_information, chosen=best))
+    return rows
+
+
 def run(args) -> pd.DataFrame:
     n = args.n or (1000 if args.quick else 5000)
-    rows = []
     plan = _plan(args)
-    for tid, method, seed in tqdm(plan, disable=not args.verbose, desc=NAME):
-        task = BENCHMARK_TASKS[tid]
-        X, Y = task.sample(n, random_state=seed)
-        options = {"max_steps": 100 if args.quick else 2000} if method in NEURAL else {}
-        if method.startswith("auto_k"):
-            options["k"] = int(method[-1])
-        start = time.perf_counter()
-        est = mutual_information(X, Y, method="auto" if method.startswith("auto") else method,
-                                 random_state=seed, **options)
-        seconds = time.perf_counter() - start
-        base = dict(task=tid, group=_group(task), dim_x=task.dim_x, dim_y=task.dim_y,
-                    truth=task.mutual_information, seed=seed, seconds=seconds)
-        rows.append(dict(base, estimator=method, estimate=float(est),
-                         error=float(est) - task.mutual_information,
-                         chosen=est.details.get("chosen", est.method)))
-        if method == "auto" and "copula_ksg" in est.details:
-            # the previous auto: copula-KSG (k=1) floored at the Gaussian copula
-            old = max(est.details["copula_ksg"], est.details["gaussian_copula"])
-            rows.append(dict(base, estimator="copula_ksg_k1", estimate=old,
-                             error=old - task.mutual_information, chosen="copula_ksg"))
-    return pd.DataFrame(rows)
+    jobs = (delayed(_one)(tid, m, s, n, args.quick)
+            for tid, m, s in progress(plan, args.verbose, NAME))
+    out = Parallel(n_jobs=args.n_jobs or 1)(jobs)
+    return pd.DataFrame([row for rows in out for row in rows])
 
 
 def summarise(runs: pd.DataFrame):
     per_task = (runs.groupby(["task", "group", "truth", "estimator"], sort=False)["error"]
                 .mean().unstack("estimator").reset_index())
-    order = [m for m in ["ksg", "copula_ksg_k1", *CLASSICAL[1:], "gaussian", *NEURAL]
+    order = [m for m in ["ksg", "copula_ksg_k1", "auto_previous", *CLASSICAL[1:], "gaussian",
+                         *NEURAL]
              if m in per_task.columns]
     per_task = per_task[["task", "group", "truth", *order]]
     summary = []
@@ -210,17 +250,21 @@ def main(argv=None):
         runs = pd.read_csv(args.out / "runs.csv")
     else:
         runs = run(args)
+        if args.merge and (args.out / "runs.csv").exists():
+            runs = merge_runs(pd.read_csv(args.out / "runs.csv"), runs)
         runs.to_csv(args.out / "runs.csv", index=False)
     per_task, summary, order = summarise(runs)
     n = args.n or (1000 if args.quick else 5000)
     write_table(per_task, args.out, "errors", floatfmt="+.3f",
                 title=f"Mean error (estimate - truth, nats), n = {n}",
                 notes="auto = the largest of copula-KSG (normal scores, KSG k=1, "
-                      "Gaussian-reference bias correction), the Gaussian-copula estimate and "
-                      "copula-KSG of the radial summaries ||Z_X||, ||Z_Y|| when dx + dy <= 20; "
-                      "gaussian_copula above. auto_k2: the same with k = 2. "
-                      "copula_ksg_k1: the previous auto (no radial term). ksg: textbook KSG "
-                      "(k=3). Neural bounds: 2000 steps, fewer seeds (see summary).")
+                      "Gaussian-reference bias correction), the Gaussian-copula estimate, "
+                      "copula-KSG of the radial summaries ||Z_X||, ||Z_Y|| and cross-fitted "
+                      "copula-KSG of kernel-CCA variates (random Fourier features) when "
+                      "dx + dy <= 20; gaussian_copula above. auto_previous: the same without "
+                      "the kernel-CCA term; copula_ksg_k1: without the radial term either. "
+                      "ksg: textbook KSG (k=3). Neural bounds: 2000 steps, fewer seeds (see "
+                      "summary).")
     table, chosen = selection_table(per_task)
     write_table(table, args.out, "selection", floatfmt=".3f",
                 title="auto candidates: mean and worst absolute error (nats), per split")
@@ -229,8 +273,13 @@ def main(argv=None):
                 notes=_checks(per_task, runs, table, chosen))
     fig, _ = plot(per_task, order)
     save_figure(fig, args.out, "errors")
-    if not args.rerender:          # COMMAND keeps the run that produced runs.csv
-        write_command(args)
+    if not args.rerender:          # COMMAND keeps the run(s) that produced runs.csv
+        if args.merge and (args.out / "COMMAND").exists():
+            earlier = (args.out / "COMMAND").read_text()
+            write_command(args)
+            (args.out / "COMMAND").write_text(earlier + (args.out / "COMMAND").read_text())
+        else:
+            write_command(args)
     if args.verbose:
         print((args.out / "summary.md").read_text())
     return runs

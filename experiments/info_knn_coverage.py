@@ -16,10 +16,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from tqdm.auto import tqdm
 
 from experiments._common import parse_args, save_figure, write_command, write_table
 from infotheory import BENCHMARK_TASKS, mutual_information
+from infotheory._validation import progress
 
 NAME = "info_knn_coverage"
 PLAN = {  # estimator -> tasks (k-NN bias small at n = 1000 on these)
@@ -44,7 +44,7 @@ def run(args) -> pd.DataFrame:
     resamples = 10 if args.quick else args.resamples
     jobs = [(m, t, r) for m, tasks in plan.items() for t in tasks for r in range(reps)]
     rows = []
-    for method, tid, rep in tqdm(jobs, disable=not args.verbose, desc=NAME):
+    for method, tid, rep in progress(jobs, args.verbose, NAME):
         task = BENCHMARK_TASKS[tid]
         X, Y = task.sample(n, random_state=1000 + rep)
         row = dict(estimator=method, task=tid, truth=task.mutual_information, rep=rep)
@@ -100,7 +100,7 @@ def main(argv=None):
     """Run the experiment; returns the summary table."""
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _add_arguments)
     if not 0 < args.confidence < 1:
-        raise ValueError(f"--confidence must be in (0, 1); received {args.confidence}")
+        raise ValueError(f"--confidence must be in (0, 1); got {args.confidence}")
     runs = run(args)
     runs.to_csv(args.out / "runs.csv", index=False)
     summary = summarise(runs, args.confidence)

@@ -40,7 +40,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from infotheory._validation import check_base, check_labels, check_same_length, convert_base
+from infotheory._validation import (
+    check_base,
+    check_discrete_labels,
+    check_labels,
+    check_same_length,
+    convert_base,
+)
 from infotheory.discrete import (
     discrete_conditional_mutual_information,
     discrete_mutual_information,
@@ -70,19 +76,19 @@ def _check_pmf(p, name: str, ndim: int | None = None) -> np.ndarray:
         arr = np.asarray(p, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a numeric array (a probability table); "
-                        f"received {type(p).__name__}") from None
+                        f"got {type(p).__name__}") from None
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D probability table; "
-                         f"received shape {arr.shape}")
+                         f"got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} must not be empty; received shape {arr.shape}")
+        raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf; expected finite probabilities")
     if np.any(arr < 0):
-        raise ValueError(f"{name} must be non-negative; received minimum {arr.min()}")
+        raise ValueError(f"{name} must be non-negative; got minimum {arr.min()}")
     total = arr.sum()
     if abs(total - 1.0) > 1e-8:
-        raise ValueError(f"{name} must sum to 1; received a table summing to {total!r} "
+        raise ValueError(f"{name} must sum to 1; got a table summing to {total!r} "
                          "(divide a count table by its sum)")
     return arr / total
 
@@ -221,7 +227,7 @@ def empirical_pmf(*xs) -> np.ndarray:
            [0.  , 0.5 ]])
     """
     if len(xs) == 0:
-        raise ValueError("empirical_pmf needs at least one label array; received none")
+        raise ValueError("empirical_pmf needs at least one label array; got none")
     arrays = [check_labels(x, f"xs[{i}]") for i, x in enumerate(xs)]
     check_same_length(**{f"xs[{i}]": a for i, a in enumerate(arrays)})
     codes = [encode_labels(a) for a in arrays]
@@ -317,7 +323,7 @@ class PIDResult:
         import matplotlib.pyplot as plt
 
         if kind not in ("bar", "venn"):
-            raise ValueError(f"kind must be 'bar' or 'venn'; received {kind!r}")
+            raise ValueError(f"kind must be 'bar' or 'venn'; got {kind!r}")
         if ax is None:
             _, ax = plt.subplots(figsize=(4.5, 3.2))
         if kind == "bar":
@@ -520,9 +526,9 @@ def pid_pmf(p_avt, measure: str = "imin", base=None, *, source_names=("A", "V"),
     (0.311, 0.5)
     """
     if measure not in PID_MEASURES:
-        raise ValueError(f"measure must be one of {PID_MEASURES}; received {measure!r}")
+        raise ValueError(f"measure must be one of {PID_MEASURES}; got {measure!r}")
     if len(source_names) != 2:
-        raise ValueError(f"source_names must hold two names; received {source_names!r}")
+        raise ValueError(f"source_names must hold two names; got {source_names!r}")
     p = _check_pmf(p_avt, "p_avt", ndim=3)
     log_b = check_base(base)
     i_a, i_v = _mi2(p.sum(1)), _mi2(p.sum(0))
@@ -573,7 +579,9 @@ def partial_information_decomposition(a, v, t, measure: str = "imin", base=None,
     >>> round(r.synergy, 2), round(r.redundancy, 2)
     (1.0, 0.0)
     """
-    return pid_pmf(empirical_pmf(a, v, t), measure=measure, base=base, **kwargs)
+    arrays = [check_discrete_labels(check_labels(x, name), name, "the plug-in PID")
+              for x, name in zip((a, v, t), "avt")]
+    return pid_pmf(empirical_pmf(*arrays), measure=measure, base=base, **kwargs)
 
 
 def co_information(x, y, z, method: str = "plugin", *, base=None) -> float:

@@ -19,6 +19,12 @@ Methods
     Posterior mean of the entropy under the Nemenman-Shafee-Bialek mixture of Dirichlet priors
     (Nemenman, Shafee & Bialek 2002, NIPS 14), integrated numerically over the concentration.
 
+Continuous floats are refused: a float array with non-integer values, more than half of them
+distinct, raises a ValueError naming the argument (every value would be its own label, so the
+"MI" of independent continuous data would be the log of the sample size). Integer-valued floats
+and repeated values pass; bin continuous data first, or use the k-NN estimators of
+:mod:`infotheory.knn` (``mutual_information(..., method="ksg")``).
+
 The alphabet size K used by James-Stein and NSB is ``n_categories`` when given, otherwise the
 number of observed categories of each variable (and their product for joint quantities).
 """
@@ -29,7 +35,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, logsumexp, polygamma
 
-from infotheory._validation import check_labels, check_same_length, convert_base
+from infotheory._validation import (
+    check_discrete_labels,
+    check_labels,
+    check_same_length,
+    convert_base,
+)
 
 __all__ = [
     "DISCRETE_METHODS",
@@ -45,7 +56,7 @@ DISCRETE_METHODS = ("plugin", "miller_madow", "james_stein", "nsb")
 
 def _check_method(method) -> str:
     if method not in DISCRETE_METHODS:
-        raise ValueError(f"method must be one of {DISCRETE_METHODS}; received {method!r}")
+        raise ValueError(f"method must be one of {DISCRETE_METHODS}; got {method!r}")
     return method
 
 
@@ -88,7 +99,7 @@ def encode_labels(*xs) -> np.ndarray:
     array([0, 0, 1])
     """
     if len(xs) == 0:
-        raise ValueError("encode_labels needs at least one label array; received none")
+        raise ValueError("encode_labels needs at least one label array; got none")
     arrays = [check_labels(x, f"xs[{i}]") for i, x in enumerate(xs)]
     check_same_length(**{f"xs[{i}]": a for i, a in enumerate(arrays)})
     codes, card = _encode_one(arrays[0])
@@ -100,7 +111,8 @@ def encode_labels(*xs) -> np.ndarray:
 
 def _prepare(xs, names, n_categories):
     """Validate and code each variable; return codes and alphabet sizes."""
-    arrays = [check_labels(x, name) for x, name in zip(xs, names)]
+    arrays = [check_discrete_labels(check_labels(x, name), name, "a discrete estimator")
+              for x, name in zip(xs, names)]
     check_same_length(**dict(zip(names, arrays)))
     coded = [_encode_one(a) for a in arrays]
     codes = [c for c, _ in coded]
@@ -109,11 +121,11 @@ def _prepare(xs, names, n_categories):
         given = np.atleast_1d(n_categories)
         if given.shape != (len(xs),):
             raise ValueError(f"n_categories must give one alphabet size per variable "
-                             f"({len(xs)}); received {n_categories!r}")
+                             f"({len(xs)}); got {n_categories!r}")
         for name, k_obs, k in zip(names, sizes, given):
             if not float(k).is_integer() or k < k_obs:
                 raise ValueError(f"n_categories for {name} must be an integer >= the {k_obs} "
-                                 f"observed categories; received {k}")
+                                 f"observed categories; got {k}")
         sizes = [float(k) for k in given]
     return codes, [float(k) for k in sizes]
 
@@ -280,7 +292,7 @@ def discrete_joint_entropy(*xs, method: str = "plugin", n_categories=None, base=
     2.0
     """
     if len(xs) == 0:
-        raise ValueError("discrete_joint_entropy needs at least one label array; received none")
+        raise ValueError("discrete_joint_entropy needs at least one label array; got none")
     method = _check_method(method)
     names = [f"xs[{i}]" for i in range(len(xs))]
     codes, sizes = _prepare(xs, names, n_categories)

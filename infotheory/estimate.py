@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
+from infotheory._validation import convert_base
 from probconstraints._random import check_random_state
 
 __all__ = ["Estimate", "analytic_interval", "bootstrap_interval"]
@@ -78,7 +79,7 @@ class Estimate(float):
 
     def to(self, base: float) -> float:
         """The estimate in the unit of logarithm ``base`` (2 for bits, 10 for hartleys)."""
-        return float(self) / math.log(base)
+        return convert_base(float(self), base)
 
     def __repr__(self) -> str:
         text = f"Estimate({float(self):.6g} nats, method={self.method!r}, n={self.n}"
@@ -100,7 +101,7 @@ def _rebuild(value, method, n, quantity, ci, ci_level, ci_method, details):
 
 def _check_level(confidence) -> float:
     if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; received {confidence}")
+        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence}")
     return float(confidence)
 
 
@@ -147,7 +148,7 @@ def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, *,
     """
     level = _check_level(confidence)
     if int(n_resamples) < 2:
-        raise ValueError(f"n_resamples must be >= 2; received {n_resamples}")
+        raise ValueError(f"n_resamples must be >= 2; got {n_resamples}")
     rng = check_random_state(random_state)
     reps = np.array([statistic(rng.randint(0, n, size=n)) for _ in range(int(n_resamples))])
     alpha = (1.0 - level) / 2.0

@@ -14,7 +14,7 @@ from scipy.linalg import cho_factor
 from scipy.special import digamma, ndtri
 from scipy.stats import rankdata
 
-from infotheory._validation import check_continuous, check_same_length
+from infotheory._validation import check_continuous, check_same_length, finite_scale
 
 __all__ = [
     "canonical_correlations",
@@ -92,15 +92,17 @@ def gaussian_entropy(X, *, bias_correction: bool = True) -> float:
     X = check_continuous(X, "X", min_samples=3)
     n, d = X.shape
     if n <= d + 1:
-        raise ValueError(f"X needs more samples than dimensions + 1 ({d + 1}); received {n}")
-    return _entropy_from_cov(np.atleast_2d(np.cov(X, rowvar=False)), n, bias_correction)
+        raise ValueError(f"X needs more samples than dimensions + 1 ({d + 1}); got {n}")
+    X, scale = finite_scale(X)        # h(X) = h(X / c) + sum log c; no overflow at 1e300
+    return (_entropy_from_cov(np.atleast_2d(np.cov(X, rowvar=False)), n, bias_correction)
+            + float(np.sum(np.log(scale))))
 
 
 def _mi_from_blocks(arrays, n, bias_correction, terms):
-    data = np.hstack(arrays)
+    data = finite_scale(np.hstack(arrays))[0]     # MI is invariant under column scaling
     if n <= data.shape[1] + 1:
         raise ValueError(f"need more samples than total dimensions + 1 ({data.shape[1] + 1}); "
-                         f"received {n}")
+                         f"got {n}")
     cov = np.atleast_2d(np.cov(data, rowvar=False))
     bounds = np.cumsum([0] + [a.shape[1] for a in arrays])
     total = 0.0
@@ -182,6 +184,7 @@ def canonical_correlations(X, Y) -> np.ndarray:
     check_same_length(X=X, Y=Y)
 
     def whiten(A):
+        A = finite_scale(A)[0]
         A = A - A.mean(axis=0)
         q, _ = np.linalg.qr(A)
         return q

@@ -22,7 +22,14 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from sklearn.neighbors import KDTree
 
-from infotheory._validation import check_continuous, check_k, check_labels, check_same_length
+from infotheory._validation import (
+    check_continuous,
+    check_k,
+    check_labels,
+    check_n_jobs,
+    check_same_length,
+    finite_scale,
+)
 from infotheory.discrete import encode_labels
 from probconstraints._random import check_random_state
 
@@ -38,21 +45,37 @@ _LEAF = 20  # leaf size of the KD-trees (fastest of 10-80 for d <= 10 in our tim
 
 
 def prepare_continuous(X, name: str, *, standardize: bool = True, noise: float = 1e-10,
-                       random_state=None) -> np.ndarray:
+                       random_state=None, return_log_scale: bool = False):
     """Validate ``X`` as (n, d) floats, scale columns to unit variance and break ties.
 
-    ``noise`` times max(1, mean |x|) of Gaussian jitter is added to every column (as
-    scikit-learn's ``mutual_info_regression`` does) so that repeated values do not give zero
-    neighbour distances; it changes nothing else measurable.
+    With ``standardize=True`` columns are first divided by their largest |value|, so data near
+    the float range (1e300, 1e-300) neither overflows nor underflows. With
+    ``return_log_scale=True`` (entropy) the whole array is divided by its largest |value| c
+    and the result is ``(X, d log c)`` (h(X) = h(X / c) + d log c; the Euclidean searches of
+    the entropy estimators square distances, which would overflow at 1e300). Otherwise
+    (``standardize=False``) the data keeps its geometry: max-norm neighbour searches do not
+    square distances. ``noise`` times max(1, mean |x|) of Gaussian jitter is then added to
+    every column (as scikit-learn's ``mutual_info_regression`` does) so that repeated values
+    do not give zero neighbour distances; it changes nothing else measurable.
     """
-    X = check_continuous(X, name).copy()
+    X = check_continuous(X, name)
+    log_scale = 0.0
     if standardize:
+        X, _ = finite_scale(X)
         std = X.std(axis=0)
         X[:, std > 0] /= std[std > 0]
+    elif return_log_scale:
+        c = float(np.max(np.abs(X)))
+        c = c if c > 0 else 1.0
+        X = X / c
+        log_scale = X.shape[1] * float(np.log(c))
+    else:
+        X = X.copy()
     if noise:
         rng = check_random_state(random_state)
-        X += noise * np.maximum(1.0, np.mean(np.abs(X), axis=0)) * rng.standard_normal(X.shape)
-    return X
+        mean_abs = np.sum(np.abs(X) / X.shape[0], axis=0)       # no overflow near 1e308
+        X += noise * np.maximum(1.0, mean_abs) * rng.standard_normal(X.shape)
+    return (X, log_scale) if return_log_scale else X
 
 
 def _count_1d(x: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
@@ -124,11 +147,11 @@ def kl_entropy_terms(X: np.ndarray, k: int = 3, metric: str = "euclidean",
     eps = dist[:, -1]
     if np.any(eps <= 0):
         raise ValueError("X has repeated rows closer than the k-th neighbour; add noise or "
-                         "remove duplicates (received zero neighbour distances)")
+                         "remove duplicates (got zero neighbour distances)")
     return digamma(n) - digamma(k) + _unit_ball_log_volume(d, metric) + d * np.log(eps)
 
 
-def kl_entropy(X, k: int = 3, *, metric: str = "euclidean", n_jobs: int = 1,
+def kl_entropy(X, k: int = 3, *, metric: str = "euclidean", n_jobs=None,
                noise: float = 1e-10, random_state=None) -> float:
     """Kozachenko-Leonenko differential entropy h(X) in nats.
 
@@ -140,8 +163,8 @@ def kl_entropy(X, k: int = 3, *, metric: str = "euclidean", n_jobs: int = 1,
         Neighbour order.
     metric : {"euclidean", "chebyshev"}
         Norm of the neighbour search; the estimate is the same in expectation.
-    n_jobs : int, default=1
-        Threads of the KD-tree queries (-1 for all cores).
+    n_jobs : int or None, default=None
+        Threads of the KD-tree queries: None means 1, -1 all cores.
     noise : float, default=1e-10
         Relative tie-breaking jitter (see :func:`prepare_continuous`).
     random_state : int, RandomState or None
@@ -159,10 +182,11 @@ def kl_entropy(X, k: int = 3, *, metric: str = "euclidean", n_jobs: int = 1,
     True
     """
     if metric not in ("euclidean", "chebyshev"):
-        raise ValueError(f"metric must be 'euclidean' or 'chebyshev'; received {metric!r}")
-    X = prepare_continuous(X, "X", standardize=False, noise=noise, random_state=random_state)
+        raise ValueError(f"metric must be 'euclidean' or 'chebyshev'; got {metric!r}")
+    X, log_scale = prepare_continuous(X, "X", standardize=False, noise=noise,
+                                      random_state=random_state, return_log_scale=True)
     k = check_k(k, X.shape[0])
-    return float(np.mean(kl_entropy_terms(X, k, metric, n_jobs)))
+    return float(np.mean(kl_entropy_terms(X, k, metric, check_n_jobs(n_jobs)))) + log_scale
 
 
 def ksg_terms(X: np.ndarray, Y: np.ndarray, k: int = 3, variant: int = 1,
@@ -183,7 +207,7 @@ def ksg_terms(X: np.ndarray, Y: np.ndarray, k: int = 3, variant: int = 1,
 
 
 def ksg_mutual_information(X, Y, k: int = 3, *, variant: int = 1, standardize: bool = True,
-                           n_jobs: int = 1, noise: float = 1e-10, random_state=None) -> float:
+                           n_jobs=None, noise: float = 1e-10, random_state=None) -> float:
     """Kraskov-Stoegbauer-Grassberger estimate of I(X;Y) in nats (max-norm neighbours).
 
     Parameters
@@ -197,8 +221,8 @@ def ksg_mutual_information(X, Y, k: int = 3, *, variant: int = 1, standardize: b
         the marginal extents of the k neighbours).
     standardize : bool, default=True
         Scale every column to unit variance first, as Kraskov et al. do.
-    n_jobs : int, default=1
-        Threads of the KD-tree queries (-1 for all cores).
+    n_jobs : int or None, default=None
+        Threads of the KD-tree queries: None means 1, -1 all cores.
     noise : float, default=1e-10
         Relative tie-breaking jitter.
     random_state : int, RandomState or None
@@ -219,7 +243,7 @@ def ksg_mutual_information(X, Y, k: int = 3, *, variant: int = 1, standardize: b
     True
     """
     if variant not in (1, 2):
-        raise ValueError(f"variant must be 1 or 2; received {variant!r}")
+        raise ValueError(f"variant must be 1 or 2; got {variant!r}")
     X = prepare_continuous(X, "X", standardize=standardize, noise=noise,
                            random_state=random_state)
     Y = prepare_continuous(Y, "Y", standardize=standardize, noise=noise,
@@ -227,7 +251,7 @@ def ksg_mutual_information(X, Y, k: int = 3, *, variant: int = 1, standardize: b
                            check_random_state(random_state).randint(2**31))
     check_same_length(X=X, Y=Y)
     k = check_k(k, X.shape[0])
-    return float(np.mean(ksg_terms(X, Y, k, variant, n_jobs)))
+    return float(np.mean(ksg_terms(X, Y, k, variant, check_n_jobs(n_jobs))))
 
 
 def ksg_cmi_terms(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, k: int = 3,
@@ -242,7 +266,7 @@ def ksg_cmi_terms(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, k: int = 3,
 
 
 def ksg_conditional_mutual_information(X, Y, Z, k: int = 3, *, standardize: bool = True,
-                                       n_jobs: int = 1, noise: float = 1e-10,
+                                       n_jobs=None, noise: float = 1e-10,
                                        random_state=None) -> float:
     """Conditional mutual information I(X;Y|Z) in nats (Frenzel-Pompe KSG, algorithm 1).
 
@@ -251,7 +275,8 @@ def ksg_conditional_mutual_information(X, Y, Z, k: int = 3, *, standardize: bool
     X, Y, Z : array-like of shape (n, d_*) or (n,)
     k : int, default=3
     standardize : bool, default=True
-    n_jobs : int, default=1
+    n_jobs : int or None, default=None
+        Threads of the KD-tree queries: None means 1, -1 all cores.
     noise : float, default=1e-10
     random_state : int, RandomState or None
 
@@ -275,7 +300,7 @@ def ksg_conditional_mutual_information(X, Y, Z, k: int = 3, *, standardize: bool
     Z = prepare_continuous(Z, "Z", standardize=standardize, noise=noise, random_state=seeds[2])
     check_same_length(X=X, Y=Y, Z=Z)
     k = check_k(k, X.shape[0])
-    return float(np.mean(ksg_cmi_terms(X, Y, Z, k, n_jobs)))
+    return float(np.mean(ksg_cmi_terms(X, Y, Z, k, check_n_jobs(n_jobs))))
 
 
 def mixed_terms(X: np.ndarray, labels: np.ndarray, k: int = 3, n_jobs: int = 1) -> np.ndarray:
@@ -288,7 +313,7 @@ def mixed_terms(X: np.ndarray, labels: np.ndarray, k: int = 3, n_jobs: int = 1) 
     X, labels = X[keep], labels[keep]
     n = X.shape[0]
     if n < 2:
-        raise ValueError("mixed MI needs at least one label that occurs twice; received none")
+        raise ValueError("mixed MI needs at least one label that occurs twice; got none")
     radius = np.empty(n)
     k_all = np.empty(n)
     for lab in np.unique(labels):
@@ -303,7 +328,7 @@ def mixed_terms(X: np.ndarray, labels: np.ndarray, k: int = 3, n_jobs: int = 1) 
 
 
 def mixed_mutual_information(X, labels, k: int = 3, *, standardize: bool = True,
-                             n_jobs: int = 1, noise: float = 1e-10, random_state=None) -> float:
+                             n_jobs=None, noise: float = 1e-10, random_state=None) -> float:
     """I(X;L) between continuous X and discrete labels L, in nats (Ross 2014).
 
     Parameters
@@ -314,7 +339,8 @@ def mixed_mutual_information(X, labels, k: int = 3, *, standardize: bool = True,
         Discrete labels of any dtype (rows of a 2-D array are joint labels).
     k : int, default=3
     standardize : bool, default=True
-    n_jobs : int, default=1
+    n_jobs : int or None, default=None
+        Threads of the KD-tree queries: None means 1, -1 all cores.
     noise : float, default=1e-10
     random_state : int, RandomState or None
 
@@ -335,4 +361,4 @@ def mixed_mutual_information(X, labels, k: int = 3, *, standardize: bool = True,
     labels = check_labels(labels, "labels")
     check_same_length(X=X, labels=labels)
     k = check_k(k, X.shape[0])
-    return float(np.mean(mixed_terms(X, encode_labels(labels), k, n_jobs)))
+    return float(np.mean(mixed_terms(X, encode_labels(labels), k, check_n_jobs(n_jobs))))

@@ -33,10 +33,21 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from torch import nn
-from tqdm.auto import tqdm
 
-from infotheory._validation import check_continuous, check_same_length
-from probconstraints._random import check_random_state
+from infotheory._validation import (
+    check_continuous,
+    check_n_jobs,
+    check_same_length,
+    check_verbose,
+    finite_scale,
+    progress,
+)
+from probconstraints._random import (
+    check_random_state,
+    check_random_state_arg,
+    isolated_rng,
+    torch_generator,
+)
 
 __all__ = ["BOUNDS", "NeuralMIEstimator", "neural_mutual_information"]
 
@@ -146,13 +157,16 @@ class NeuralMIEstimator(BaseEstimator):
     ema_rate : float, default=0.01
         MINE moving-average rate.
     device : str, default="cpu"
-    n_jobs : int, default=1
-        torch CPU threads during ``fit`` (restored afterwards); small critics run fastest on
-        one thread, and many threads on a loaded machine are much slower.
-    random_state : int, RandomState or None
-        Seeds the split, the batches and the initialisation.
+    n_jobs : int or None, default=None
+        torch CPU threads during ``fit`` (restored afterwards): None means 1, -1 all cores;
+        small critics run fastest on one thread, and many threads on a loaded machine are
+        much slower.
+    random_state : None, int, RandomState or Generator
+        Seeds the split, the batches and the initialisation (through a local
+        ``torch.Generator``; torch's, numpy's and ``random``'s global states are left as they
+        were).
     verbose : int, default=0
-        Progress bar when > 0.
+        Progress bar when > 0 (in a non-terminal log it redraws at most once a minute).
 
     Attributes
     ----------
@@ -175,7 +189,7 @@ class NeuralMIEstimator(BaseEstimator):
     def __init__(self, bound="infonce", critic="separable", hidden=(16,), embed_dim=8,
                  batch_size=256, learning_rate=3e-3, weight_decay=0.1, max_steps=3000,
                  eval_every=100, patience=8, test_size=0.2, clip=5.0, ema_rate=0.01, device="cpu",
-                 n_jobs=1, random_state=None, verbose=0):
+                 n_jobs=None, random_state=None, verbose=0):
         self.bound = bound
         self.critic = critic
         self.hidden = hidden
@@ -196,16 +210,45 @@ class NeuralMIEstimator(BaseEstimator):
 
     # -- checks and data -------------------------------------------------------------------
     def _check_params(self, n):
+        def positive_int(name, low=1):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}; got {v!r}")
+
+        def positive_float(name, allow_zero=False):
+            v = getattr(self, name)
+            ok = (not isinstance(v, bool) and isinstance(v, int | float | np.floating)
+                  and np.isfinite(v) and (v >= 0 if allow_zero else v > 0))
+            if not ok:
+                raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} "
+                                 f"0; got {v!r}")
+
+        for name in ("embed_dim", "max_steps", "eval_every", "patience"):
+            positive_int(name)
+        positive_int("batch_size", 2)
+        for name in ("learning_rate", "clip"):
+            positive_float(name)
+        positive_float("weight_decay", allow_zero=True)
+        if not 0.0 < float(self.ema_rate) <= 1.0:
+            raise ValueError(f"ema_rate must lie in (0, 1]; got {self.ema_rate!r}")
+        hidden = self.hidden
+        if isinstance(hidden, int | np.integer) or not all(
+                isinstance(h, int | np.integer) and not isinstance(h, bool) and h >= 1
+                for h in hidden):
+            raise ValueError(f"hidden must be a tuple of positive ints (layer widths); "
+                             f"got {hidden!r}")
+        check_random_state_arg(self.random_state)
+        check_verbose(self.verbose)
         if self.bound not in BOUNDS:
-            raise ValueError(f"bound must be one of {BOUNDS}; received {self.bound!r}")
+            raise ValueError(f"bound must be one of {BOUNDS}; got {self.bound!r}")
         if self.critic not in ("separable", "joint"):
-            raise ValueError(f"critic must be 'separable' or 'joint'; received {self.critic!r}")
+            raise ValueError(f"critic must be 'separable' or 'joint'; got {self.critic!r}")
         if not 0.0 < self.test_size < 1.0:
-            raise ValueError(f"test_size must lie in (0, 1); received {self.test_size}")
+            raise ValueError(f"test_size must lie in (0, 1); got {self.test_size}")
         n_test = int(round(n * self.test_size))
         if min(n_test, n - n_test) < 4 or self.batch_size < 2:
             raise ValueError(f"too few samples for a train/test split with batch_size "
-                             f"{self.batch_size}: received n={n}")
+                             f"{self.batch_size}: got n={n}")
         return n_test
 
     def _tensor(self, a):
@@ -257,7 +300,7 @@ class NeuralMIEstimator(BaseEstimator):
     def fit(self, X, Y):
         """Split, train with early stopping, and store the held-out estimate; returns self."""
         threads = torch.get_num_threads()
-        torch.set_num_threads(max(1, int(self.n_jobs)))
+        torch.set_num_threads(check_n_jobs(self.n_jobs))
         try:
             return self._fit(X, Y)
         finally:
@@ -269,21 +312,26 @@ class NeuralMIEstimator(BaseEstimator):
         n = check_same_length(X=X, Y=Y)
         n_test = self._check_params(n)
         rng = check_random_state(self.random_state)
-        torch.manual_seed(int(rng.randint(2**31)))
+        # initialisation from a local generator; torch's global state is restored afterwards
+        gen = torch_generator(int(rng.randint(2**31))) if self.random_state is not None \
+            else None
         perm = rng.permutation(n)
         test, train = perm[:n_test], perm[n_test:]
+        X, cx = finite_scale(X)          # data near the float range: no overflow in std
+        Y, cy = finite_scale(Y)
         mx, sx = X[train].mean(0), X[train].std(0) + 1e-12
         my, sy = Y[train].mean(0), Y[train].std(0) + 1e-12
         xt, yt = self._tensor((X - mx) / sx), self._tensor((Y - my) / sy)
         self.x_test_, self.y_test_ = xt[test], yt[test]
         x_tr, y_tr = xt[train], yt[train]
-        self.model_ = self._build(X.shape[1], Y.shape[1]).to(self.device)
+        with isolated_rng(gen):
+            self.model_ = self._build(X.shape[1], Y.shape[1]).to(self.device)
         opt = torch.optim.AdamW(self.model_.parameters(), lr=self.learning_rate,
                                 weight_decay=self.weight_decay)
         self._ema = None
         b = min(self.batch_size, len(train))
         best, best_state, bad, self.history_ = -np.inf, None, 0, []
-        bar = tqdm(range(1, self.max_steps + 1), disable=not self.verbose, desc=self.bound)
+        bar = progress(range(1, self.max_steps + 1), check_verbose(self.verbose), self.bound)
         step = 0
         for step in bar:
             idx = torch.as_tensor(rng.randint(0, len(train), size=b), device=self.device)
@@ -308,7 +356,7 @@ class NeuralMIEstimator(BaseEstimator):
         self.n_steps_ = step
         self.n_test_ = n_test
         self.estimate_ = self._evaluate(self.x_test_, self.y_test_)
-        self._scaling = (mx, sx, my, sy)
+        self._scaling = (mx * cx, sx * cx, my * cy, sy * cy)
         return self
 
     def _check_fitted(self):

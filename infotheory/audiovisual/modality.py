@@ -17,9 +17,14 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
-from infotheory._validation import check_continuous, check_labels, check_same_length
+from infotheory._validation import (
+    check_continuous,
+    check_labels,
+    check_n_jobs,
+    check_same_length,
+    progress,
+)
 from infotheory.decomposition import (
     PID_MEASURES,
     PIDResult,
@@ -27,13 +32,14 @@ from infotheory.decomposition import (
     partial_information_decomposition,
 )
 from infotheory.discrete import discrete_entropy, discrete_mutual_information, encode_labels
+from probconstraints._random import check_random_state_arg
 
 __all__ = ["ModalityAnalysis", "discretize", "modality_information"]
 
 
 def discretize(X, n_clusters: int, *, random_state=None, n_init: int = 1,
                standardize: bool = True, max_fit_samples: int = 20000,
-               n_jobs: int | None = 1) -> np.ndarray:
+               n_jobs: int | None = None) -> np.ndarray:
     """Quantise feature vectors into ``n_clusters`` k-means units.
 
     Parameters
@@ -42,7 +48,7 @@ def discretize(X, n_clusters: int, *, random_state=None, n_init: int = 1,
         Continuous features (finite).
     n_clusters : int
         Codebook size k.
-    random_state : int or None
+    random_state : None, int, RandomState or Generator
         Seed of the k-means initialisation and of the fitting subsample.
     n_init : int
         k-means restarts.
@@ -50,9 +56,9 @@ def discretize(X, n_clusters: int, *, random_state=None, n_init: int = 1,
         Scale each feature to unit variance first.
     max_fit_samples : int
         Fit the codebook on at most this many rows (drawn at random), then assign all rows.
-    n_jobs : int or None
-        Threads of the k-means BLAS/OpenMP pools (None: library default, all cores). One
-        thread is the default because oversubscribed cores slow k-means down many-fold.
+    n_jobs : int or None, default=None
+        Threads of the k-means BLAS/OpenMP pools: None means 1 (oversubscribed cores slow
+        k-means down many-fold), -1 all cores.
 
     Returns
     -------
@@ -67,15 +73,18 @@ def discretize(X, n_clusters: int, *, random_state=None, n_init: int = 1,
     """
     X = check_continuous(X, "X")
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
-        raise TypeError(f"n_clusters must be an integer; received {type(n_clusters).__name__}")
+        raise TypeError(f"n_clusters must be an integer; got {type(n_clusters).__name__}")
     if not 1 <= n_clusters <= len(X):
-        raise ValueError(f"n_clusters must be in [1, n_samples={len(X)}]; received {n_clusters}")
+        raise ValueError(f"n_clusters must be in [1, n_samples={len(X)}]; got {n_clusters}")
     if standardize:
         X = StandardScaler().fit_transform(X)
+    check_random_state_arg(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(2**31 - 1))
     rng = np.random.default_rng(random_state)
     fit = X if len(X) <= max_fit_samples else X[rng.choice(len(X), max_fit_samples, False)]
     seed = int(rng.integers(2**31 - 1))
-    with threadpool_limits(limits=n_jobs):
+    with threadpool_limits(limits=check_n_jobs(n_jobs)):
         km = KMeans(n_clusters=int(n_clusters), n_init=n_init, random_state=seed).fit(fit)
         return km.predict(X)
 
@@ -119,7 +128,7 @@ class ModalityAnalysis:
         measure = measures[0] if measure is None else measure
         if (k, measure) not in self.pids:
             raise ValueError(f"(k, measure) must be one of {sorted(self.pids, key=str)}; "
-                             f"received {(k, measure)!r}")
+                             f"got {(k, measure)!r}")
         return self.pids[(k, measure)]
 
     def plot(self, measure: str | None = None):
@@ -138,7 +147,7 @@ class ModalityAnalysis:
 def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
                          method: str = "miller_madow", pid_measures=("imin",), base=None,
                          names=("audio", "video", "text"), random_state=None, n_init: int = 1,
-                         n_jobs: int | None = 1, pid_kwargs=None, n_shuffles: int = 0,
+                         n_jobs: int | None = None, pid_kwargs=None, n_shuffles: int = 0,
                          verbose: int = 0) -> ModalityAnalysis:
     """Information that audio and video units carry about text units, over a k sweep.
 
@@ -162,7 +171,7 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
         Seed of the k-means runs.
     n_init : int
         k-means restarts.
-    n_jobs : int or None
+    n_jobs : int or None, default=None
         k-means threads (see :func:`discretize`).
     pid_kwargs : dict, optional
         Extra arguments of :func:`~infotheory.decomposition.pid_pmf` (BROJA ``tol``,
@@ -196,7 +205,7 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
     check_same_length(audio=a, video=v, text=text)
     for m in pid_measures:
         if m not in PID_MEASURES:
-            raise ValueError(f"pid_measures must be drawn from {PID_MEASURES}; received {m!r}")
+            raise ValueError(f"pid_measures must be drawn from {PID_MEASURES}; got {m!r}")
     ks = [n_clusters] if isinstance(n_clusters, int | np.integer) else list(n_clusters)
     if a_given and v_given:
         ks = ["given"]
@@ -207,7 +216,7 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
     na, nv, nt = names
     rows, pids = [], {}
     h_t = discrete_entropy(text, method=method) / log_b
-    for i, k in enumerate(tqdm(ks, disable=verbose <= 0, desc="codebook sizes")):
+    for i, k in enumerate(progress(ks, verbose, "codebook sizes")):
         ua = a if a_given else discretize(a, int(k), random_state=int(seeds[i, 0]),
                                           n_init=n_init, n_jobs=n_jobs)
         uv = v if v_given else discretize(v, int(k), random_state=int(seeds[i, 1]),

@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.fft import dct
-from tqdm.auto import tqdm
+
+from infotheory._validation import progress
 
 __all__ = [
     "DEFAULT_RATES",
@@ -195,7 +196,7 @@ class _Espeak:
         if voice != self.voice:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise ValueError(f"voice must be an eSpeak NG voice name such as 'en-us' or "
-                                 f"'en-us+f2'; received {voice!r}")
+                                 f"'en-us+f2'; got {voice!r}")
             self.voice = voice
         self.lib.espeak_SetParameter(1, int(rate), 0)           # espeakRATE
         self._chunks, self._events = [], []
@@ -250,12 +251,12 @@ def synthesize(text: str, voice: str = "en-us", rate: int = 175):
     (22050, ['K', 'AE', 'T'])
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be a str; received {type(text).__name__}")
+        raise TypeError(f"text must be a str; got {type(text).__name__}")
     if not text.strip():
-        raise ValueError(f"text must contain something to speak; received {text!r}")
+        raise ValueError(f"text must contain something to speak; got {text!r}")
     if isinstance(rate, bool) or not isinstance(rate, int | np.integer) or not 80 <= rate <= 450:
         raise ValueError(f"rate must be an integer in [80, 450] words per minute; "
-                         f"received {rate!r}")
+                         f"got {rate!r}")
     with _LOCK:
         engine = _Espeak.get()
         audio, events = engine.synth(text, voice, int(rate))
@@ -317,7 +318,7 @@ def acoustic_features(audio, sample_rate: int = 22050, *, n_mels: int = 40, n_mf
     x = np.asarray(audio)
     y = (x / 32768.0 if np.issubdtype(x.dtype, np.integer) else x).astype(np.float32)
     if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"audio must be a non-empty 1-D signal; received shape {y.shape}")
+        raise ValueError(f"audio must be a non-empty 1-D signal; got shape {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("audio contains NaN or inf; expected finite samples")
     spec = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True)) ** 2
@@ -350,9 +351,12 @@ def add_noise(audio, snr_db: float, active=None, *, random_state=None) -> np.nda
     """
     x = np.asarray(audio)
     x = x / 32768.0 if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64)
-    snr = float(snr_db)
-    if np.isnan(snr):
-        raise ValueError(f"snr_db must be a number or inf; received {snr_db!r}")
+    try:
+        snr = float(snr_db)
+    except (TypeError, ValueError):
+        snr = float("nan")
+    if np.isnan(snr) or isinstance(snr_db, bool | str):
+        raise ValueError(f"snr_db must be a number or inf; got {snr_db!r}")
     if np.isinf(snr):
         return x
     ref = x if active is None else x[np.asarray(active, bool)]
@@ -419,7 +423,7 @@ class SpeechCorpus:
         idx = np.asarray(utterances, dtype=int).ravel()
         if idx.size == 0 or idx.min() < 0 or idx.max() >= len(self.utterances):
             raise ValueError(f"utterances must be indices in [0, {len(self.utterances)}); "
-                             f"received {utterances!r}")
+                             f"got {utterances!r}")
         frames, mels, mfccs, segs, audio, rows = [], [], [], [], [], []
         a0 = f0 = 0
         for new, old in enumerate(idx):
@@ -455,7 +459,7 @@ class SpeechCorpus:
         """
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or len(X) != len(self.frames):
-            raise ValueError(f"X must have shape (n_frames={len(self.frames)}, d); received "
+            raise ValueError(f"X must have shape (n_frames={len(self.frames)}, d); got "
                              f"{X.shape}")
         width = _check_int(width, "width", 0)
         start = self.utterances["frame_start"].to_numpy()[self.frames["utterance"].to_numpy()]
@@ -481,7 +485,7 @@ class SpeechCorpus:
         ndarray of shape (n_frames, n_features)
         """
         if kind not in ("mfcc", "logmel"):
-            raise ValueError(f"kind must be 'mfcc' or 'logmel'; received {kind!r}")
+            raise ValueError(f"kind must be 'mfcc' or 'logmel'; got {kind!r}")
         if np.isinf(snr_db) and snr_db > 0:
             return self.mfcc if kind == "mfcc" else self.logmel
         rng = np.random.default_rng(random_state)
@@ -518,7 +522,7 @@ def default_cache_dir() -> Path:
 
 def _check_int(value, name, low):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; received {value!r}")
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
     return int(value)
 
 
@@ -585,14 +589,14 @@ def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0, phrase_length=
     lo, hi = (int(v) for v in phrase_length)
     if not 1 <= lo <= hi:
         raise ValueError(f"phrase_length must be (low, high) with 1 <= low <= high; "
-                         f"received {phrase_length!r}")
+                         f"got {phrase_length!r}")
     voices, rates = [str(v) for v in voices], [int(r) for r in rates]
     if not voices or not rates:
-        raise ValueError(f"voices and rates must be non-empty; received voices={voices!r}, "
+        raise ValueError(f"voices and rates must be non-empty; got voices={voices!r}, "
                          f"rates={rates!r}")
     n_mels, n_mfcc = _check_int(n_mels, "n_mels", 2), _check_int(n_mfcc, "n_mfcc", 1)
     if n_mfcc > n_mels:
-        raise ValueError(f"n_mfcc must be <= n_mels={n_mels}; received {n_mfcc}")
+        raise ValueError(f"n_mfcc must be <= n_mels={n_mels}; got {n_mfcc}")
     rng = np.random.default_rng(random_state)
     if texts is None:
         texts = _texts(n_words, n_phrases, (lo, hi), rng) if n_words else []
@@ -663,7 +667,7 @@ def _build(settings, verbose) -> SpeechCorpus:
     a0 = f0 = 0
     spoken = _fresh_synthesis(jobs, settings["seed"])
     for u, ((text, voice, rate), (audio, seg, sr)) in enumerate(
-            tqdm(list(zip(jobs, spoken)), disable=verbose <= 0, desc="features")):
+            progress(list(zip(jobs, spoken)), verbose, "features")):
         logmel, mfcc = acoustic_features(audio, sr, n_mels=settings["n_mels"],
                                          n_mfcc=settings["n_mfcc"])
         if not (np.all(np.isfinite(logmel)) and np.all(np.isfinite(mfcc))):

@@ -95,10 +95,10 @@ def _smooth(x: np.ndarray, s: float) -> np.ndarray:
 
 def _check_nonneg(value, name: str, upper: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise TypeError(f"{name} must be a number; received {type(value).__name__}")
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
     if not np.isfinite(value) or value < 0 or (upper is not None and value >= upper):
         bound = f" and < {upper}" if upper is not None else ""
-        raise ValueError(f"{name} must be finite, >= 0{bound}; received {value}")
+        raise ValueError(f"{name} must be finite, >= 0{bound}; got {value}")
     return float(value)
 
 
@@ -142,18 +142,18 @@ def make_av_corpus(n_frames: int = 20000, *, viseme_map="lee", d_audio: int = 12
     """
     for name, val in (("n_frames", n_frames), ("d_audio", d_audio), ("d_video", d_video)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
-            raise ValueError(f"{name} must be a positive integer; received {val!r}")
+            raise ValueError(f"{name} must be a positive integer; got {val!r}")
     audio_noise = _check_nonneg(audio_noise, "audio_noise")
     video_noise = _check_nonneg(video_noise, "video_noise")
     coarticulation = _check_nonneg(coarticulation, "coarticulation", upper=1.0)
     lo, hi = frames_per_phoneme
     if not 1 <= lo <= hi:
         raise ValueError(f"frames_per_phoneme must be (lo, hi) with 1 <= lo <= hi; "
-                         f"received {frames_per_phoneme!r}")
+                         f"got {frames_per_phoneme!r}")
     s_lo, s_hi = silence_frames
     if not 0 <= s_lo <= s_hi:
         raise ValueError(f"silence_frames must be (lo, hi) with 0 <= lo <= hi; "
-                         f"received {silence_frames!r}")
+                         f"got {silence_frames!r}")
     vm = get_viseme_map(viseme_map)
     rng = np.random.default_rng(random_state)
     lex = _lexicon(int(n_words))

@@ -159,7 +159,7 @@ def get_viseme_map(viseme_map) -> VisemeMap:
     if isinstance(viseme_map, str):
         if viseme_map not in VISEME_MAPS:
             raise ValueError(f"viseme_map must be one of {sorted(VISEME_MAPS)} or a dict; "
-                             f"received {viseme_map!r}")
+                             f"got {viseme_map!r}")
         return VISEME_MAPS[viseme_map]
     if isinstance(viseme_map, dict):
         classes: dict = {}
@@ -167,7 +167,7 @@ def get_viseme_map(viseme_map) -> VisemeMap:
             classes.setdefault(str(vis), []).append(str(ph).upper())
         return VisemeMap("custom", {k: tuple(v) for k, v in classes.items()}, "user map")
     raise TypeError(f"viseme_map must be a name, a VisemeMap or a dict; "
-                    f"received {type(viseme_map).__name__}")
+                    f"got {type(viseme_map).__name__}")
 
 
 def normalize_phoneme(phone: str, schwa: bool = False) -> str:

@@ -127,7 +127,7 @@ def test_same_seed_gives_identical_results():
     assert float(a) == float(b) and a.ci == b.ci
 
 
-def test_errors_name_argument_expected_and_received():
+def test_errors_name_argument_expected_and_got():
     x, y, _ = _pair(n=100)
     with pytest.raises(ValueError, match="same number of samples"):
         mutual_information(x, y[:50])
@@ -172,3 +172,25 @@ def test_auto_radial_term_does_not_inflate_gaussian_mi():
     auto = mutual_information(X, Y, random_state=0)
     assert auto.details["radial_copula_ksg"] < auto.details["copula_ksg"] - 0.5
     assert abs(float(auto) - task.mutual_information) < 0.05
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_auto_kernel_cca_term_recovers_spiral_mi_that_copula_ksg_misses(seed):
+    # the spiral is a diffeomorphism of X and of Y (MI unchanged, margins still N(0, I)); the
+    # cross-fitted kernel-CCA variates partly unwind it, plain copula-KSG is biased down
+    task = BENCHMARK_TASKS["spiral-multinormal-sparse-3-3-2-2.0"]
+    X, Y = task.sample(3000, random_state=seed)
+    auto = mutual_information(X, Y, random_state=seed)
+    assert auto.details["copula_ksg"] < task.mutual_information - 0.2
+    assert auto.details["kcca_copula_ksg"] > auto.details["copula_ksg"] + 0.04
+    assert auto.details["chosen"] == "kcca_copula_ksg"
+
+
+def test_auto_kernel_cca_term_finds_no_mi_in_independent_data():
+    # cross-fitted: the CCA maps come from the other half of the rows, so they cannot align
+    # noise in the rows they are evaluated on
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        X, Y = rng.standard_normal((2000, 3)), rng.standard_normal((2000, 3))
+        auto = mutual_information(X, Y, random_state=seed)
+        assert auto.details["kcca_copula_ksg"] < 0.05

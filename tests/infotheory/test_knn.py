@@ -120,3 +120,20 @@ def test_ksg_seeded_results_identical_and_errors_named():
         ksg_mutual_information(bad, y)
     with pytest.raises(ValueError, match="variant must be 1 or 2"):
         ksg_mutual_information(x, y, variant=3)
+
+
+def test_ksg_without_standardising_keeps_the_joint_geometry_of_differently_scaled_variables():
+    # reference: KSG-1 written directly with scikit-learn KDTree counts on the raw data
+    from sklearn.neighbors import KDTree
+
+    rng = np.random.default_rng(5)
+    X = 5.0 * rng.standard_normal((1500, 2))
+    Y = X[:, :1] / 5.0 + 0.5 * rng.standard_normal((1500, 1))
+    k, n = 3, 1500
+    XY = np.hstack([X, Y])
+    eps = np.nextafter(KDTree(XY, metric="chebyshev").query(XY, k=k + 1)[0][:, -1], 0)
+    nx = KDTree(X, metric="chebyshev").query_radius(X, eps, count_only=True) - 1
+    ny = KDTree(Y, metric="chebyshev").query_radius(Y, eps, count_only=True) - 1
+    reference = digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1))
+    ours = ksg_mutual_information(X, Y, k=k, standardize=False, noise=0)
+    assert ours == pytest.approx(reference, abs=1e-12)

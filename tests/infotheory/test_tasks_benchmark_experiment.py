@@ -29,3 +29,14 @@ def test_task_split_is_two_thirds_one_third_disjoint_and_fixed():
     assert len(low) == 33 and (len(sel), len(held)) == (22, 11)
     assert not set(sel) & set(held) and set(sel) | set(held) == set(low)
     assert split_tasks(reversed(low)) == (sel, held)
+
+
+def test_merge_replaces_matching_runs_and_drops_retired_estimators():
+    from experiments.info_estimator_benchmark import merge_runs
+
+    old = pd.DataFrame({"task": ["a", "a", "a", "b"],
+                        "estimator": ["auto", "ksg", "auto_k2", "auto"],
+                        "seed": [0, 0, 0, 1], "error": [1.0, 2.0, 3.0, 4.0]})
+    new = pd.DataFrame({"task": ["a"], "estimator": ["auto"], "seed": [0], "error": [9.0]})
+    merged = merge_runs(old, new).set_index(["task", "estimator", "seed"])["error"]
+    assert merged.to_dict() == {("a", "ksg", 0): 2.0, ("b", "auto", 1): 4.0, ("a", "auto", 0): 9.0}
