@@ -30,9 +30,10 @@ import joblib
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from probconstraints._random import seed_sequence
+
+from ._progress import progress
 
 __all__ = ["TaskError", "check_n_jobs", "effective_n_jobs", "task_seeds", "parallel_map"]
 
@@ -141,7 +142,7 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
     desc : str
         What the tasks are (progress bar and errors).
     verbose : int
-        ``>= 1`` shows a tqdm bar over the tasks.
+        ``1`` shows a bar over the tasks on a terminal, ``2`` also in logs (``nfbst._progress``).
     threads_per_worker : int
         Torch and BLAS threads of each task when running in parallel (default 1); the
         sequential run (one worker) keeps the caller's settings.
@@ -176,7 +177,7 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
     if len(names) != len(tasks):
         raise ValueError(f"names must have one entry per task ({len(tasks)}), got {len(names)}")
     workers = min(effective_n_jobs(n_jobs), max(len(tasks), 1))
-    bar = tqdm(total=len(tasks), desc=desc, disable=not verbose or len(tasks) <= 1)
+    bar = progress(total=len(tasks), desc=desc, verbose=verbose if len(tasks) > 1 else 0)
     out = []
     try:
         if workers == 1:

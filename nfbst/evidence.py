@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 from scipy import special, stats
-from tqdm.auto import tqdm
 
 from . import _kde
 from ._device import check_device
+from ._progress import progress
 
 PAPER_BANDWIDTH_GRID = (0.01, 0.05, 0.1, 1.0)
 """The nFBST code's absolute bandwidth grid, searched by 5-fold CV per cell."""
@@ -148,14 +148,14 @@ def _sorted_finite(X: np.ndarray) -> np.ndarray:
 def _map_chunks(fn, n_cells: int, step: int, n_jobs, verbose, desc: str) -> list:
     """``fn(c0, c1)`` over the chunks, in order, on ``n_jobs`` threads (joblib)."""
     if n_jobs is None:
-        n_jobs = torch.get_num_threads()
+        n_jobs = 1
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be None, -1 or a positive int, got {n_jobs!r}")
     bounds = [(c0, min(c0 + step, n_cells)) for c0 in range(0, n_cells, step)]
     if not bounds:
         return [np.empty(0)]
-    bar = tqdm(total=len(bounds), desc=desc, unit="chunk",
-               disable=verbose == 0 or len(bounds) <= 1)
+    bar = progress(total=len(bounds), desc=desc, unit="chunk",
+                   verbose=verbose if len(bounds) > 1 else 0)
     if n_jobs == 1 or len(bounds) == 1:
         out = []
         for b in bounds:
@@ -217,7 +217,7 @@ def _chunk_bandwidth(X, xs, bandwidth, grid, cv_folds) -> torch.Tensor:
 
 
 def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_folds=5,
-                  chunk_size=None, n_jobs=None, device=None, verbose=1):
+                  chunk_size=None, n_jobs=None, device=None, verbose=0):
     """Gaussian-KDE bandwidth of the draws along ``axis``, for every other cell.
 
     Parameters
@@ -239,12 +239,13 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
     chunk_size : int, optional
         Cells processed at a time (bounds memory).
     n_jobs : int, optional
-        Threads working on chunks side by side (joblib, shared memory); default
-        ``torch.get_num_threads()``. While they run, torch's intra-op pool is set to 1 thread.
+        Threads working on chunks side by side (joblib, shared memory). None means 1 (as in
+        scikit-learn): one chunk at a time, each using torch's intra-op threads. With more,
+        torch's intra-op pool is set to 1 thread while they run.
     device : str or torch.device, optional
         Where to compute (default: CPU).
-    verbose : int
-        0 silences the progress bar shown when there is more than one chunk.
+    verbose : int, default 0
+        1 shows a progress bar over the chunks on a terminal, 2 also in logs (``nfbst._progress``).
 
     Returns
     -------
@@ -290,7 +291,7 @@ def _check_draws(S: int, bandwidth, cv_folds) -> None:
 # ------------------------------------------------------------------------------ evidence
 def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="kde",
                    cv_grid=None, cv_folds=5, algorithm="auto", chunk_size=None, n_jobs=None,
-                   device=None, verbose=1):
+                   device=None, verbose=0):
     """FBST evidence value ``Ev(H0: eta = null)`` of the draws along ``axis``, per cell.
 
     ``Ev = 1 - (1/m) sum_i 1[p_hat(eta_i) > p_hat(null)]`` (nFBST paper Eq. 10) with
@@ -325,12 +326,13 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     chunk_size : int, optional
         Cells per chunk (bounds memory; default about 2^17 / m, which stays in cache).
     n_jobs : int, optional
-        Threads working on chunks side by side (joblib, shared memory); default
-        ``torch.get_num_threads()``. While they run, torch's intra-op pool is set to 1 thread.
+        Threads working on chunks side by side (joblib, shared memory). None means 1 (as in
+        scikit-learn): one chunk at a time, each using torch's intra-op threads. With more,
+        torch's intra-op pool is set to 1 thread while they run.
     device : str or torch.device, optional
         Torch device for the computation (default: CPU; sorting always runs on the CPU).
-    verbose : int
-        0 silences the progress bar shown when there is more than one chunk.
+    verbose : int, default 0
+        1 shows a progress bar over the chunks on a terminal, 2 also in logs (``nfbst._progress``).
 
     Returns
     -------

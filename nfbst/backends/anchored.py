@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .._parallel import effective_n_jobs, parallel_map
+from .._progress import progress
 from .._threads import threads_for
 from ._stacked import StackedMLP
 from .base import Backend, chain_groups, generator, take_last
@@ -115,7 +115,7 @@ def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
     n = Z.shape[0]
     prior_var = s["prior_scale"] ** 2
     losses = torch.empty(steps, device=Z.device)
-    for k in tqdm(range(steps), disable=not s["verbose"], desc="anchored", leave=False):
+    for k in progress(range(steps), verbose=s["verbose"], desc="anchored", leave=False):
         out = model.forward(theta, Z)  # (M, n, k)
         if model.task == "classification":
             logp = torch.log_softmax(out, -1)

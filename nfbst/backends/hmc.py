@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .._progress import progress
 from .._threads import threads_for
 from ._stacked import StackedMLP
 from .base import ChainBackend, generator, stacked_model
@@ -247,7 +247,7 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
     n_div = torch.zeros(C, dtype=torch.long, device=device)
     T = None
     full = torch.full((C,), MAX_LEAPFROG, dtype=torch.long, device=device)
-    for it in tqdm(range(num_warmup + num_keep), disable=not verbose, desc=desc, leave=False):
+    for it in progress(range(num_warmup + num_keep), verbose=verbose, desc=desc, leave=False):
         warm = it < num_warmup
         if not warm and T is None:
             eps = da.final if num_warmup > 0 else eps

@@ -33,8 +33,8 @@ from __future__ import annotations
 import math
 
 import torch
-from tqdm.auto import tqdm
 
+from .._progress import progress
 from .._threads import threads_for
 from .base import ChainBackend, generator, stacked_model
 from .diagnostics import warn_if_unconverged
@@ -122,7 +122,7 @@ def _sgld_group(layer_sizes, s, theta, seeds, Z, t, batch, batch_seed):
     samples = torch.empty(C, keep, model.n_params, dtype=torch.float64, device=dev)
     G = None
     with threads_for(C * batch * max(layer_sizes), dev):
-        for k in tqdm(range(total), disable=not s["verbose"], desc="SGLD", leave=False):
+        for k in progress(range(total), verbose=s["verbose"], desc="SGLD", leave=False):
             g = grad(theta)
             if k < warm:
                 V = EMA * V + (1 - EMA) * g.square()
