@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._batching import is_batched_mlp, mlp_row_cost
+from ._batching import is_batched_mlp, mlp_row_cost, statistic_row_blocks
 from .captum_fallback import per_draw_attributions
 from .deeplift import deeplift
 from .gradient import gradient
@@ -107,4 +107,5 @@ __all__ = [
     "integrated_gradients",
     "lime",
     "per_draw_attributions",
+    "statistic_row_blocks",
 ]
