@@ -84,6 +84,11 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         Weight λ of the constraint term.
     epochs, batch_size, lr, weight_decay, sigma_init, sigma_target :
         Training settings, as in :class:`LogicTrainer`.
+    classes : array-like or None
+        Every class label the model predicts, including classes with no labelled row — a class
+        learned only through the constraint, like the hidden digit of the rotated-digits
+        experiment. ``None`` (default): the labels present in ``y``. The constraint indexes
+        the module's outputs in the sorted order of these labels.
     random_state : None, int, numpy RandomState or Generator
         Seeds the re-initialisation of the module, the data order and the training (through
         ``torch.Generator`` objects; torch's global generator is left as it was).
@@ -115,7 +120,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, module=None, constraint=None, *, encoding="dual", encoding_params=None,
                  constraint_weight=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
-                 sigma_init=0.5, sigma_target=0.5, random_state=None, verbose=0):
+                 sigma_init=0.5, sigma_target=0.5, classes=None, random_state=None, verbose=0):
         self.module = module
         self.constraint = constraint
         self.encoding = encoding
@@ -127,6 +132,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.sigma_init = sigma_init
         self.sigma_target = sigma_target
+        self.classes = classes
         self.random_state = random_state
         self.verbose = verbose
 
@@ -188,6 +194,21 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
                              f"got {sizes}")
         return out
 
+    def _encode_labels(self, y):
+        """``(classes_, y as indices into classes_)``, from ``y`` or the ``classes`` given."""
+        if self.classes is None:
+            return np.unique(y, return_inverse=True)
+        classes = np.asarray(self.classes)
+        if classes.ndim != 1 or len(classes) == 0:
+            raise ValueError(f"classes must be a non-empty 1-D list of labels, "
+                             f"got {self.classes!r}")
+        classes = np.unique(classes)
+        unknown = [v.item() if hasattr(v, "item") else v
+                   for v in np.setdiff1d(np.unique(y), classes)]
+        if unknown:
+            raise ValueError(f"y has labels {unknown} that are not in classes={classes.tolist()}")
+        return classes, np.searchsorted(classes, y)
+
     def fit(self, X, y, X_unlabeled=None):
         """Fit on labelled ``(X, y)`` and unlabelled ``X_unlabeled`` (array or tuple of views).
 
@@ -199,7 +220,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         _check_frame(X, "X")
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
         check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        self.classes_, y_enc = self._encode_labels(y)
         if len(self.classes_) < 2:
             raise ValueError(f"ConstrainedClassifier needs samples of at least 2 classes in y, "
                              f"got 1 class: {self.classes_[0]!r}")

@@ -81,3 +81,29 @@ def test_fit_leaves_the_global_torch_generator_alone():
     ll.ConstrainedClassifier(module, _confident, epochs=2,
                              random_state=np.random.RandomState(0)).fit(X, y, U)
     assert torch.equal(before, torch.get_rng_state())
+
+
+def test_classes_argument_keeps_a_class_without_labelled_rows_and_predicts_it():
+    # the hidden class (2) has no labelled row: without `classes` it would vanish from classes_
+    # and the constraint's output indices would point at the wrong labels
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2)).astype(np.float32)
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    labelled = y != 2
+    # every unlabelled row here has x0 > 0.5: the constraint says it is class 2
+    def fn(out, batch):
+        return out.softmax(-1)[:, 2] == 1.0
+
+    clf = ll.ConstrainedClassifier(None, fn, classes=[0, 1, 2], epochs=40, lr=0.01,
+                                   random_state=0)
+    clf.fit(X[labelled], y[labelled], X_unlabeled=X[~labelled])
+    assert clf.classes_.tolist() == [0, 1, 2]
+    hidden = clf.predict(X[~labelled])
+    assert (hidden == 2).mean() > 0.8
+
+
+def test_classes_argument_refuses_labels_outside_it():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    y = np.arange(30) % 3
+    with pytest.raises(ValueError, match=r"labels \[2\] that are not in classes=\[0, 1\]"):
+        ll.ConstrainedClassifier(None, classes=[0, 1], epochs=1).fit(X, y)
