@@ -35,6 +35,7 @@ from probconstraints._random import check_random_state_arg
 from ._progress import progress
 from ._validation import check_float, check_frame, check_int, check_target
 from ._validation import local_random_state as check_random_state
+from .posterior import ACTIVATIONS, PosteriorDraws, check_activation, fold_standardization
 
 __all__ = [
     "ols_t_test",
@@ -513,10 +514,6 @@ def loco_test(estimator, X, y, *, test_size=0.25, test="t", feature_names=None,
 
 
 # --------------------------------------------------------------------------- plain networks
-_ACT = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-        "gelu": torch.nn.functional.gelu}
-
-
 def _init_mlps(m, sizes, gen):
     """LeCun-uniform weights of m independent MLPs: list of (W (m,out,in), b (m,out))."""
     params = []
@@ -550,7 +547,7 @@ def _train_mlps(X, Y, hidden, activation, epochs, lr, weight_decay, seed, mask=N
     gen = torch.Generator().manual_seed(int(seed))
     m = Y.shape[0]
     params = _init_mlps(m, [X.shape[1], *hidden, 1], gen)
-    act = _ACT[activation]
+    act = ACTIVATIONS[activation][0]
     opt = torch.optim.Adam([t for p in params for t in p], lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.5)
     Xin = X if mask is None else X[None] * mask[:, None, :]
@@ -605,8 +602,7 @@ def fit_mlp(X, y, *, hidden=(20, 20, 20), activation="relu", epochs=1000, lr=0.0
     True
     """
     X, y, _ = _check(X, y)
-    if activation not in _ACT:
-        raise ValueError(f"activation must be one of {sorted(_ACT)}, got {activation!r}")
+    check_activation(activation)
     Xs, ys, (mx, sx, my, sy) = _standardise(X, y)
     seed = check_random_state(random_state).randint(2**31 - 1)
     params = _train_mlps(torch.as_tensor(Xs, dtype=torch.float32),
@@ -616,25 +612,18 @@ def fit_mlp(X, y, *, hidden=(20, 20, 20), activation="relu", epochs=1000, lr=0.0
 
 
 def _to_sequential(params, activation, mx, sx, my, sy, index=0):
-    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
-            "gelu": torch.nn.GELU}
-    layers = []
-    L = len(params)
-    for l, (W, b) in enumerate(params):
-        W, b = W[index].double().clone(), b[index].double().clone()
-        if l == 0:
-            W = W / torch.as_tensor(sx)[None, :]
-            b = b - W @ torch.as_tensor(mx)
-        if l == L - 1:
-            W, b = W * sy, b * sy + my
-        lin = torch.nn.utils.skip_init(torch.nn.Linear, W.shape[1], W.shape[0])  # no RNG
-        with torch.no_grad():
-            lin.weight.copy_(W.float())
-            lin.bias.copy_(b.float())
-        layers.append(lin)
-        if l < L - 1:
-            layers.append(acts[activation]())
-    return torch.nn.Sequential(*layers).eval()
+    """Network ``index`` of the stacked ``params`` in the user's units, as a Sequential.
+
+    The standardisation is folded in float64 by :func:`~nfbst.posterior.fold_standardization`
+    and the result rounded to float32, then built by :meth:`PosteriorDraws.module`.
+    """
+    W = [w[index:index + 1].double() for w, _ in params]
+    b = [c[index:index + 1].double() for _, c in params]
+    W, b = fold_standardization(W, b, torch.as_tensor(mx), torch.as_tensor(sx),
+                                torch.tensor([float(my)], dtype=torch.float64),
+                                torch.tensor([float(sy)], dtype=torch.float64))
+    draws = PosteriorDraws([w.float() for w in W], [c.float() for c in b], activation=activation)
+    return draws.module(0)
 
 
 def _mean_sq_grad(params, X, act, mask=None):
@@ -692,8 +681,7 @@ def gradient_test(X, y, *, hidden=(20,), activation="relu", n_bootstraps=49, epo
     True
     """
     X, y, names = _check(X, y, feature_names, min_samples=8)
-    if activation not in _ACT:
-        raise ValueError(f"activation must be one of {sorted(_ACT)}, got {activation!r}")
+    check_activation(activation)
     if not (isinstance(n_bootstraps, int | np.integer) and n_bootstraps >= 1):
         raise ValueError(f"n_bootstraps must be a positive integer, got {n_bootstraps!r}")
     n, d = X.shape
@@ -701,7 +689,7 @@ def gradient_test(X, y, *, hidden=(20,), activation="relu", n_bootstraps=49, epo
     if any(not 0 <= j < d for j in features):
         raise ValueError(f"features must be column indices in [0, {d}), got {features}")
     rng = check_random_state(random_state)
-    act = _ACT[activation]
+    act = ACTIVATIONS[activation][0]
     Xs, ys, _ = _standardise(X, y)
     Xt = torch.as_tensor(Xs, dtype=torch.float32)
     yt = torch.as_tensor(ys, dtype=torch.float32)
