@@ -69,31 +69,33 @@ def point_draws(layers) -> object:
     """A plain network as one-draw :class:`~nfbst.posterior.PosteriorDraws`.
 
     ``layers`` is a ``torch.nn.Sequential`` of Linear + activation modules or a fitted
-    scikit-learn ``MLPRegressor`` / ``MLPClassifier``.
+    scikit-learn ``MLPRegressor`` / ``MLPClassifier``. Its weights become a point-mass
+    :class:`~nfbst.merging.MeanFieldPosterior` (std 0) whose :meth:`point` is the draw.
     """
-    from nfbst.posterior import PosteriorDraws
+    from nfbst.merging import MeanFieldPosterior
+    from nfbst.posterior import ACTIVATIONS
 
-    if hasattr(layers, "coefs_"):  # scikit-learn MLP
-        W = [torch.as_tensor(c.T, dtype=torch.float32)[None] for c in layers.coefs_]
-        b = [torch.as_tensor(c, dtype=torch.float32)[None] for c in layers.intercepts_]
+    if hasattr(layers, "coefs_"):  # scikit-learn MLP: coefs_ are (in, out)
+        mean = {}
+        for l, (W, b) in enumerate(zip(layers.coefs_, layers.intercepts_)):
+            mean[f"{l}.weight"], mean[f"{l}.bias"] = torch.as_tensor(W.T), torch.as_tensor(b)
+        activation = layers.activation
         task = "classification" if hasattr(layers, "classes_") else "regression"
-        return PosteriorDraws(W, b, activation=layers.activation, task=task)
-    lin = [m for m in layers if isinstance(m, torch.nn.Linear)]
-    act = next((type(m).__name__.lower() for m in layers
-                if not isinstance(m, torch.nn.Linear)), "relu")
-    W = [m.weight.detach().float()[None] for m in lin]
-    b = [m.bias.detach().float()[None] for m in lin]
-    return PosteriorDraws(W, b, activation=act)
+    else:
+        mean = {k: v.detach() for k, v in layers.state_dict().items()}
+        by_class = {cls: name for name, (_, cls) in ACTIVATIONS.items()}
+        activation = next((by_class[type(m)] for m in layers if type(m) in by_class), "relu")
+        task = "regression"
+    std = {k: torch.zeros_like(v) for k, v in mean.items()}
+    return MeanFieldPosterior(mean, std, activation=activation, task=task).point()
 
 
-def point_attribution(draws, X, statistic: str, **options) -> np.ndarray:
+def point_attribution(draws, X, statistic: str, target=None, **options) -> np.ndarray:
     """Attribution of a one-draw network: ``(n, d)``."""
-    from nfbst.statistics import get_statistic
+    from nfbst.significance import NFBST
 
-    eta = get_statistic(statistic)(draws, torch.as_tensor(np.asarray(X), dtype=torch.float32),
-                                   **options)
-    eta = eta.detach().numpy() if torch.is_tensor(eta) else np.asarray(eta)
-    return eta[0]
+    test = NFBST.from_draws(draws, statistic=statistic, statistic_options=options, verbose=0)
+    return test.statistic_samples(np.asarray(X), target=target)[0]
 
 
 def precision_recall_f1(selected: np.ndarray, truth: np.ndarray) -> dict:

@@ -161,7 +161,9 @@ class PosteriorDraws:
         layers: list[nn.Module] = []
         act_cls = ACTIVATIONS[self.activation][1]
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            lin = nn.Linear(W.shape[2], W.shape[1], dtype=self.dtype, device=self.device)
+            # skip_init: no draw from torch's global generator (the weights are overwritten)
+            lin = nn.utils.skip_init(nn.Linear, W.shape[2], W.shape[1], dtype=self.dtype,
+                                     device=self.device)
             with torch.no_grad():
                 lin.weight.copy_(W[i])
                 lin.bias.copy_(b[i])

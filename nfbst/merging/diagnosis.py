@@ -4,8 +4,9 @@ For every task ``t`` the nFBST evidence of ``H0: η_j = 0`` (η the attribution 
 e.g. the input gradient) is computed on that task's data for the expert and for the merged
 network: instance-wise evidence from the posterior draws (``evidence_value`` over the draw
 axis), then the Q-GS rule (global evidence = median of the instance-wise evidence, nFBST
-paper §1.7). A feature *keeps*, *loses* or *gains* significance when the expert's and the
-merged model's global evidence fall on different sides of ``alpha``.
+paper §1.7), both by :meth:`nfbst.NFBST.test` on ``NFBST.from_draws``. A feature *keeps*,
+*loses* or *gains* significance when the expert's and the merged model's global evidence fall
+on different sides of ``alpha``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from probconstraints._random import check_random_state_arg, seed_sequence
 
 from .._progress import progress
 from .._validation import check_features, check_float, check_int
-from ..evidence import evidence_value
 from ..posterior import PosteriorDraws
+from ..significance import NFBST
 from ..statistics import get_statistic
 from .posteriors import MeanFieldPosterior
 
@@ -159,12 +160,15 @@ def _draws_for(model, t, experts, n_draws, seed, name):
     )
 
 
-def _global_evidence(draws, X, stat, target, bandwidth):
-    eta = stat(draws, X, target=target)  # (S, n, d)
-    eta = eta.detach().cpu().double().numpy() if torch.is_tensor(eta) else np.asarray(eta)
-    inst = evidence_value(eta, null=0.0, axis=0, bandwidth=bandwidth, verbose=0)  # (n, d)
-    ev = np.median(inst, axis=0)  # Q-GS with lambda = 0.5: the median over instances (d,)
-    return ev, np.abs(eta).mean(axis=(0, 1))
+def _global_evidence(draws, X, statistic, target, bandwidth, seed):
+    """Q-GS global evidence (λ = 0.5: the median instance-wise evidence) of H0: η_j = 0 by
+    :meth:`nfbst.NFBST.test`, and the mean absolute statistic over draws and rows: ``(d,)``."""
+    test = NFBST.from_draws(draws, statistic=statistic, bandwidth=bandwidth, rule="quantile",
+                            quantile_lambda=0.5, calibration="none", random_state=seed,
+                            verbose=0)
+    eta = test.statistic_samples(X, target=target)  # (S, n, d)
+    ev = test.test(X, scope="global", target=target).evidence
+    return ev, np.abs(eta.astype(np.float64)).mean(axis=(0, 1))
 
 
 def diagnose_merge(
@@ -245,7 +249,7 @@ def diagnose_merge(
     check_random_state_arg(random_state)
     if not (isinstance(bandwidth, str) or callable(bandwidth)):
         check_float(bandwidth, "bandwidth", 0)
-    stat = get_statistic(statistic)
+    get_statistic(statistic)  # an unknown name fails before any work
     seeds = seed_sequence(random_state).spawn(T)
     rows, ev_e, ev_m, ev_b, eff_e, eff_m = [], [], [], [], [], []
     d = None
@@ -265,16 +269,15 @@ def diagnose_merge(
             target = _pick(list(targets), t, T, "targets")
         else:
             target = None if de.n_outputs == 1 else t
-        Xt = torch.as_tensor(X, dtype=de.dtype)
-        e_exp, a_exp = _global_evidence(de, Xt, stat, target, bandwidth)
-        e_mer, a_mer = _global_evidence(dm, Xt.to(dm.dtype), stat, target, bandwidth)
+        e_exp, a_exp = _global_evidence(de, X, statistic, target, bandwidth, seed)
+        e_mer, a_mer = _global_evidence(dm, X, statistic, target, bandwidth, seed)
         ev_e.append(e_exp)
         ev_m.append(e_mer)
         eff_e.append(a_exp)
         eff_m.append(a_mer)
         if base is not None:
             db = _draws_for(_pick(base, t, T, "base"), t, experts, n_draws, seed, "base")
-            ev_b.append(_global_evidence(db, Xt.to(db.dtype), stat, target, bandwidth)[0])
+            ev_b.append(_global_evidence(db, X, statistic, target, bandwidth, seed)[0])
     ev_e, ev_m = np.stack(ev_e), np.stack(ev_m)
     ev_b = np.stack(ev_b) if ev_b else None
     tn = list(task_names) if task_names is not None else [f"task{t}" for t in range(T)]
