@@ -90,10 +90,12 @@ from typing import NamedTuple
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from infotheory import discrete as _discrete
-from infotheory import gaussian as _gaussian
-from infotheory import knn as _knn
-from infotheory._validation import (
+from probconstraints._random import check_random_state, check_random_state_arg
+
+from . import discrete as _discrete
+from . import gaussian as _gaussian
+from . import knn as _knn
+from ._validation import (
     check_continuous,
     check_discrete_labels,
     check_k,
@@ -102,8 +104,7 @@ from infotheory._validation import (
     check_same_length,
     check_verbose,
 )
-from infotheory.estimate import Estimate, analytic_interval, bootstrap_interval
-from probconstraints._random import check_random_state, check_random_state_arg
+from .estimate import Estimate, analytic_interval, bootstrap_interval
 
 __all__ = ["MICall", "conditional_mutual_information", "entropy", "mutual_information",
            "register_mi_estimator"]

@@ -14,7 +14,7 @@ from scipy.linalg import cho_factor
 from scipy.special import digamma, ndtri
 from scipy.stats import rankdata
 
-from infotheory._validation import check_continuous, check_same_length, finite_scale
+from ._validation import check_continuous, check_same_length, finite_scale
 
 __all__ = [
     "canonical_correlations",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import digamma, gammaln, ndtr
 
-from infotheory.gaussian import gaussian_mi_from_covariance  # public here too
+from .gaussian import gaussian_mi_from_covariance  # public here too
 
 __all__ = [
     "BENCHMARK_TASKS",
