@@ -8,35 +8,35 @@ the neural estimators (torch) live in :mod:`infotheory.neural` and load on first
 
 import importlib.metadata as _metadata
 
-from infotheory.api import conditional_mutual_information, entropy, mutual_information
-from infotheory.decomposition import (
+from .api import conditional_mutual_information, entropy, mutual_information
+from .decomposition import (
     PIDResult,
     co_information,
     co_information_pmf,
     partial_information_decomposition,
     pid_pmf,
 )
-from infotheory.discrete import (
+from .discrete import (
     discrete_conditional_mutual_information,
     discrete_entropy,
     discrete_joint_entropy,
     discrete_mutual_information,
     encode_labels,
 )
-from infotheory.estimate import Estimate
-from infotheory.gaussian import (
+from .estimate import Estimate
+from .gaussian import (
     copula_normalize,
     gaussian_conditional_mutual_information,
     gaussian_entropy,
     gaussian_mutual_information,
 )
-from infotheory.knn import (
+from .knn import (
     kl_entropy,
     ksg_conditional_mutual_information,
     ksg_mutual_information,
     mixed_mutual_information,
 )
-from infotheory.tasks import BENCHMARK_TASKS
+from .tasks import BENCHMARK_TASKS
 
 __all__ = [
     "BENCHMARK_TASKS",

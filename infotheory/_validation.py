@@ -40,8 +40,8 @@ def _column(s: pd.Series, name: str, col) -> np.ndarray:
         return s.to_numpy(dtype=np.int64)
     if pd.api.types.is_float_dtype(dtype):
         return s.to_numpy(dtype=np.float64)
-    raise TypeError(f"{where} has dtype {dtype}, which is neither numbers nor labels; convert "
-                    f"it first (e.g. to numbers or strings)")
+    raise TypeError(f"{where} must hold numbers or labels (convert it first, e.g. to numbers or "
+                    f"strings); got dtype {dtype}")
 
 
 def as_array(x, name: str) -> np.ndarray:

@@ -83,13 +83,19 @@ mean of the per-point terms, which treats them as independent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from infotheory import discrete as _discrete
-from infotheory import gaussian as _gaussian
-from infotheory import knn as _knn
-from infotheory._validation import (
+from probconstraints._random import check_random_state, check_random_state_arg
+
+from . import discrete as _discrete
+from . import gaussian as _gaussian
+from . import knn as _knn
+from ._validation import (
     check_continuous,
     check_discrete_labels,
     check_k,
@@ -98,17 +104,15 @@ from infotheory._validation import (
     check_same_length,
     check_verbose,
 )
-from infotheory.estimate import Estimate, analytic_interval, bootstrap_interval
-from infotheory.tasks import gaussian_mi_from_covariance
-from probconstraints._random import check_random_state, check_random_state_arg
+from .estimate import Estimate, analytic_interval, bootstrap_interval
 
-__all__ = ["conditional_mutual_information", "entropy", "mutual_information"]
+__all__ = ["MICall", "conditional_mutual_information", "entropy", "mutual_information",
+           "register_mi_estimator"]
 
 DISCRETE = _discrete.DISCRETE_METHODS
 KNN_MI = ("ksg", "ksg1", "ksg2", "copula_ksg")
 GAUSS = ("gaussian", "gaussian_copula")
 NEURAL = ("mine", "nwj", "infonce", "smile", "doe")
-MI_METHODS = ("auto", *DISCRETE, *KNN_MI, "mixed", *GAUSS, *NEURAL)
 #: above this total dimension dx + dy, "auto" MI uses the Gaussian copula instead of k-NN
 AUTO_MAX_KNN_DIM = 20
 #: smallest sample for the cross-fitted kernel-CCA term of "auto" (each half fits a CCA)
@@ -350,13 +354,9 @@ def _copula_ksg(arrays, k, kind, random_state, n_jobs):
         ref_arrays = [ref[:, dims[i]:dims[i + 1]] for i in range(len(arrays))]
         ref_means.append(np.mean(fn(*_prep(ref_arrays, rng.randint(2**31)), k=k, n_jobs=n_jobs)))
     if kind == "mi":
-        truth = gaussian_mi_from_covariance(corr, dims[1])
+        truth = _gaussian.gaussian_mi_from_covariance(corr, dims[1])
     else:
-        xz = np.r_[dims[0]:dims[1], dims[2]:dims[3]]
-        yz = np.r_[dims[1]:dims[2], dims[2]:dims[3]]
-        z = np.r_[dims[2]:dims[3]]
-        ld = lambda idx: np.linalg.slogdet(corr[np.ix_(idx, idx)])[1]  # noqa: E731
-        truth = 0.5 * (ld(xz) + ld(yz) - np.linalg.slogdet(corr)[1] - ld(z))
+        truth = _gaussian.gaussian_cmi_from_covariance(corr, dims[1], dims[2] - dims[1])
     bias = float(np.mean(ref_means)) - truth
     return terms, bias, scores
 
@@ -426,8 +426,8 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
                                                              n_categories=n_categories),
             n=n, confidence=confidence, n_resamples=n_resamples, random_state=random_state,
             method=method)
-        return Estimate(value, method=method, n=n, quantity="entropy", ci=interval,
-                        ci_level=confidence if ci else None, ci_method=ci)
+        return _result(value, interval, None, method=method, n=n, ci=ci,
+                       confidence=confidence, quantity="entropy")
     Xc = check_continuous(arr, "X")
     if method == "gaussian":
         value = _gaussian.gaussian_entropy(Xc)
@@ -436,8 +436,8 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
             statistic=lambda idx: _gaussian.gaussian_entropy(Xc[idx]), n=n,
             confidence=confidence, n_resamples=n_resamples, random_state=random_state,
             method=method)
-        return Estimate(value, method=method, n=n, quantity="entropy", ci=interval,
-                        ci_level=confidence if ci else None, ci_method=ci)
+        return _result(value, interval, None, method=method, n=n, ci=ci,
+                       confidence=confidence, quantity="entropy")
     k = check_k(_default_k(k, method), n)
     # h(X) = h(X / c) + d log c: the k-NN search runs on data scaled to |x| <= 1
     Xp, log_scale = _knn.prepare_continuous(Xc, "X", standardize=False, return_log_scale=True,
@@ -454,8 +454,8 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
     interval = _half_sample_interval(ci, np.mean(terms), terms, 0.0, recompute,
                                      confidence=confidence, n_resamples=n_resamples,
                                      random_state=random_state, method=method)
-    return Estimate(np.mean(terms), method="kl", n=n, quantity="entropy", ci=interval,
-                    ci_level=confidence if ci else None, ci_method=ci, details={"k": k})
+    return _result(np.mean(terms), interval, {"k": k}, method="kl", n=n, ci=ci,
+                   confidence=confidence, quantity="entropy")
 
 
 # ----------------------------------------------------------------------------- MI
@@ -512,120 +512,51 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     >>> round(float(mutual_information(["a", "b"] * 50, [0, 1] * 50, method="plugin")), 4)
     0.6931
     """
-    _check_choice(method, MI_METHODS, "mutual_information")
+    _check_choice(method, ("auto", *_MI_ESTIMATORS), "mutual_information")
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     verbose = check_verbose(verbose)
     _check_neural_options(method, neural_options)
-    auto_continuous = False
     x, y = _as_array(X, "X"), _as_array(Y, "Y")
     n = check_same_length(X=x, Y=y)
     dx, dy = _kinds([x, y], ["X", "Y"], discrete)
-    if method in DISCRETE:
+    spec = _MI_ESTIMATORS.get(method)
+    if spec is not None and spec.data == "discrete":
         dx = dy = True
     _check_labels_not_continuous([x, y], ["X", "Y"], [dx, dy], method)
     if method == "auto":
-        if dx and dy:
-            cells = len(np.unique(_discrete.encode_labels(x, y)))
-            method = "miller_madow" if n >= 5 * cells else "nsb"
-        elif dx or dy:
-            method = "mixed"
-        elif x.size // n + y.size // n > AUTO_MAX_KNN_DIM:
-            method = "gaussian_copula"
-        else:
-            method, auto_continuous = "copula_ksg", True
-    common = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state,
-                  method=method)
+        method, spec = _auto_mi_estimator(x, y, n, dx, dy)
+    if spec.data == "continuous":
+        x, y = _continuous_pair(x, y, dx, dy, method)
+    call = MICall(x=x, y=y, n=n, method=method, discrete=(dx, dy), k=k,
+                  n_categories=n_categories, ci=ci, confidence=confidence,
+                  n_resamples=n_resamples, random_state=random_state, n_jobs=n_jobs,
+                  verbose=verbose, options=neural_options)
+    value, interval, details = spec.handler(call)
+    return _result(value, interval, details, method=method, n=n, ci=ci, confidence=confidence)
 
-    def done(value, interval=None, **details):
-        return Estimate(value, method=method, n=n, ci=interval,
-                        ci_level=confidence if ci else None, ci_method=ci, details=details)
 
-    if method in DISCRETE:
-        value = _discrete.discrete_mutual_information(x, y, method, n_categories=n_categories)
-        codes = [_discrete.encode_labels(x), _discrete.encode_labels(y)]
-        se = _plugin_local_se(codes, [(1, [0]), (1, [1]), (-1, [0, 1])], n)
-        stat = lambda idx: _discrete.discrete_mutual_information(  # noqa: E731
-            x[idx], y[idx], method, n_categories=n_categories)
-        return done(value, _interval(ci, value, std_error=se, statistic=stat, n=n, **common))
-    if method == "mixed":
-        if dx == dy:
-            raise ValueError("method='mixed' needs one discrete and one continuous variable; "
-                             f"got discrete X={dx}, discrete Y={dy}")
-        cont, labels = (y, x) if dx else (x, y)
-        k = check_k(_default_k(k, method), n)
-        scores = _gaussian.copula_normalize(check_continuous(cont, "X" if dy else "Y"))
-        cont_c = check_continuous(cont, "X" if dy else "Y")
-        codes = _discrete.encode_labels(labels)
-        (cp,) = _prep([scores], random_state)
-        terms = _knn.mixed_terms(cp, codes, k, n_jobs)
+def _auto_mi_estimator(x, y, n, dx, dy):
+    """What ``method="auto"`` picks for MI (see the module notes): (method name, estimator)."""
+    if dx and dy:
+        cells = len(np.unique(_discrete.encode_labels(x, y)))
+        method = "miller_madow" if n >= 5 * cells else "nsb"
+    elif dx or dy:
+        method = "mixed"
+    elif x.size // n + y.size // n > AUTO_MAX_KNN_DIM:
+        method = "gaussian_copula"
+    else:     # reported as "copula_ksg", estimated as the largest of four lower estimates
+        return "copula_ksg", _MIEstimator(_mi_auto_continuous, "continuous")
+    return method, _MI_ESTIMATORS[method]
 
-        def recompute(idx, seed):
-            (ch,) = _prep([_gaussian.copula_normalize(cont_c[idx])], seed)
-            return float(np.mean(_knn.mixed_terms(ch, _discrete.encode_labels(codes[idx]), k,
-                                                  n_jobs)))
 
-        return done(np.mean(terms), _half_sample_interval(ci, np.mean(terms), terms, 0.0,
-                                                          recompute, **common), k=k)
+def _continuous_pair(x, y, dx, dy, method):
+    """X and Y as 2-D float arrays, or the error that names the discrete one."""
     if dx or dy:
         check_continuous(x if dx else y, "X" if dx else "Y")  # text: a TypeError naming it
         raise ValueError(f"method={method!r} needs continuous X and Y; got a discrete "
                          f"{'X' if dx else 'Y'} (dtype {(x if dx else y).dtype}); pass "
                          "discrete=False to treat numeric labels as numbers")
-    Xc, Yc = check_continuous(x, "X"), check_continuous(y, "Y")
-    if method in ("ksg", "ksg1", "ksg2"):
-        k = check_k(_default_k(k, method), n)
-        variant = 2 if method == "ksg2" else 1
-        Xp, Yp = _prep([Xc, Yc], random_state)
-        terms = _knn.ksg_terms(Xp, Yp, k, variant, n_jobs)
-
-        def recompute(idx, seed):
-            return float(np.mean(_knn.ksg_terms(*_prep([Xc[idx], Yc[idx]], seed), k, variant,
-                                                n_jobs)))
-
-        return done(np.mean(terms), _half_sample_interval(ci, np.mean(terms), terms, 0.0,
-                                                          recompute, **common), k=k)
-    if auto_continuous:
-        k = check_k(_default_k(k, method), n)
-        value, terms, shift, details = _auto_continuous(Xc, Yc, k, random_state, n_jobs)
-
-        def recompute(idx, seed):
-            return _auto_continuous(Xc[idx], Yc[idx], k, seed, n_jobs)[0]
-
-        if terms is None and ci == "analytic":         # the Gaussian-copula estimate won
-            interval = _gaussian_interval(ci, value, [_gaussian.copula_normalize(Xc),
-                                                      _gaussian.copula_normalize(Yc)], common)
-        else:
-            interval = _half_sample_interval(ci, value, terms, shift, recompute, n=n, **common)
-        return done(value, interval, **details)
-    if method == "copula_ksg":
-        k = check_k(_default_k(k, method), n)
-        terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", random_state, n_jobs)
-
-        def recompute(idx, seed):
-            t, b, sc = _copula_ksg([Xc[idx], Yc[idx]], k, "mi", seed, n_jobs)
-            return max(float(np.mean(t)) - b, _gaussian.gaussian_mutual_information(*sc))
-
-        knn_value = float(np.mean(terms)) - bias
-        gauss = _gaussian.gaussian_mutual_information(*scores)
-        if gauss > knn_value:
-            return done(gauss, _gaussian_interval(ci, gauss, scores, common), k=k,
-                        ksg=knn_value, reference_bias=bias, gaussian_copula=gauss,
-                        chosen="gaussian_copula")
-        return done(knn_value, _half_sample_interval(ci, knn_value, terms, -bias, recompute,
-                                                     **common), k=k,
-                    ksg=knn_value, reference_bias=bias, gaussian_copula=gauss, chosen="ksg")
-    if method in GAUSS:
-        data = [Xc, Yc] if method == "gaussian" else [_gaussian.copula_normalize(Xc),
-                                                     _gaussian.copula_normalize(Yc)]
-        value = _gaussian.gaussian_mutual_information(*data)
-        return done(value, _gaussian_interval(ci, value, data, common))
-    from infotheory.neural import NeuralMIEstimator
-
-    est = NeuralMIEstimator(bound=method, random_state=random_state, verbose=verbose,
-                            n_jobs=n_jobs, **neural_options).fit(Xc, Yc)
-    interval = _interval(ci, est.estimate_, statistic=est.held_out_statistic, n=est.n_test_,
-                         **common)
-    return done(est.estimate_, interval, train_curve=est.history_, steps=est.n_steps_)
+    return check_continuous(x, "X"), check_continuous(y, "Y")
 
 
 def _check_neural_options(method, options):
@@ -635,7 +566,7 @@ def _check_neural_options(method, options):
     if method not in NEURAL:
         raise TypeError(f"unknown keyword option(s) {sorted(options)} for method={method!r}; "
                         f"extra keywords are only for the neural methods {NEURAL}")
-    from infotheory.neural import NeuralMIEstimator
+    from .neural import NeuralMIEstimator
 
     allowed = set(NeuralMIEstimator().get_params()) - {"bound", "random_state", "verbose",
                                                         "n_jobs"}
@@ -645,12 +576,241 @@ def _check_neural_options(method, options):
                         f"neural options are {sorted(allowed)}")
 
 
-def _gaussian_interval(ci, value, data, common):
+def _result(value, interval, details, *, method, n, ci, confidence,
+            quantity="mutual_information"):
+    """The one place where the front doors build their :class:`Estimate`."""
+    return Estimate(value, method=method, n=n, quantity=quantity, ci=interval,
+                    ci_level=confidence if ci else None, ci_method=ci, details=details)
+
+
+# ----------------------------------------------------------------------------- MI estimators
+@dataclass(frozen=True)
+class MICall:
+    """What an MI estimator registered with :func:`register_mi_estimator` receives.
+
+    The front door has validated every argument, resolved ``"auto"`` and read the data.
+
+    Attributes
+    ----------
+    x, y : ndarray
+        One row per sample: 2-D float arrays for ``data="continuous"`` estimators, labels
+        (or floats) as read for ``"discrete"`` and ``"any"``.
+    n : int
+        Number of samples.
+    method : str
+        The method name (what ``"auto"`` resolved to).
+    discrete : (bool, bool)
+        Whether X and Y are treated as discrete.
+    k, n_categories, ci, confidence, n_resamples, random_state, n_jobs, verbose
+        The caller's arguments (``n_jobs`` as an int).
+    options : dict
+        Extra keyword options (only the neural methods accept any).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    n: int
+    method: str
+    discrete: tuple
+    k: int | None
+    n_categories: object
+    ci: str | None
+    confidence: float
+    n_resamples: int
+    random_state: object
+    n_jobs: int
+    verbose: int
+    options: dict
+
+    def neighbours(self) -> int:
+        """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"``)."""
+        return check_k(_default_k(self.k, self.method), self.n)
+
+    def interval(self, value, *, std_error=None, statistic=None, n=None):
+        """The requested interval (None when ``ci`` is None): ``"analytic"`` from
+        ``std_error``, ``"bootstrap"`` by resampling the rows given to ``statistic(idx)``."""
+        return _interval(self.ci, value, std_error=std_error, statistic=statistic,
+                         n=self.n if n is None else n, **self._common())
+
+    def half_sample_interval(self, value, terms, shift, recompute, n=None):
+        """k-NN interval: per-point ``terms`` (analytic) or ``recompute(idx, seed)`` on
+        half-samples (bootstrap); see the module notes."""
+        return _half_sample_interval(self.ci, value, terms, shift, recompute, n=n,
+                                     **self._common())
+
+    def _common(self):
+        return dict(confidence=self.confidence, n_resamples=self.n_resamples,
+                    random_state=self.random_state, method=self.method)
+
+
+class _MIEstimator(NamedTuple):
+    handler: Callable[[MICall], tuple]
+    data: str
+
+
+#: method name -> estimator, in the order of ``MI_METHODS``
+_MI_ESTIMATORS: dict[str, _MIEstimator] = {}
+_MI_DATA = ("discrete", "continuous", "any")
+
+
+def register_mi_estimator(name: str, handler: Callable[[MICall], tuple], *,
+                          data: str = "continuous") -> Callable[[MICall], tuple]:
+    """Make ``handler`` available as ``mutual_information(X, Y, method=name)``.
+
+    Parameters
+    ----------
+    name : str
+        The new method name (not ``"auto"`` nor one already registered).
+    handler : callable
+        ``handler(call: MICall) -> (value, interval, details)``: the estimate in nats, the
+        interval (``call.interval(...)`` or ``call.half_sample_interval(...)``; None when
+        ``call.ci`` is None) and a dict stored in ``Estimate.details``.
+    data : {"continuous", "discrete", "any"}, default="continuous"
+        ``"continuous"``: X and Y arrive as 2-D float arrays (discrete data is refused before
+        the handler runs); ``"discrete"``: both are treated as labels (continuous floats are
+        refused); ``"any"``: as read, the handler checks them.
+
+    Returns
+    -------
+    handler
+
+    Examples
+    --------
+    See ``CONTRIBUTING.md`` ("Adding an MI estimator").
+    """
+    if not isinstance(name, str) or name == "auto" or name in _MI_ESTIMATORS:
+        raise ValueError(f"name must be a new method name (not 'auto' nor one of "
+                         f"{tuple(_MI_ESTIMATORS)}); got {name!r}")
+    if not callable(handler):
+        raise TypeError(f"handler must be callable; got {handler!r}")
+    if data not in _MI_DATA:
+        raise ValueError(f"data must be one of {_MI_DATA}; got {data!r}")
+    _MI_ESTIMATORS[name] = _MIEstimator(handler, data)
+    return handler
+
+
+def _mi_discrete(call):
+    x, y, method = call.x, call.y, call.method
+    value = _discrete.discrete_mutual_information(x, y, method, n_categories=call.n_categories)
+    codes = [_discrete.encode_labels(x), _discrete.encode_labels(y)]
+    se = _plugin_local_se(codes, [(1, [0]), (1, [1]), (-1, [0, 1])], call.n)
+    stat = lambda idx: _discrete.discrete_mutual_information(  # noqa: E731
+        x[idx], y[idx], method, n_categories=call.n_categories)
+    return value, call.interval(value, std_error=se, statistic=stat), {}
+
+
+def _mi_mixed(call):
+    dx, dy = call.discrete
+    if dx == dy:
+        raise ValueError("method='mixed' needs one discrete and one continuous variable; "
+                         f"got discrete X={dx}, discrete Y={dy}")
+    cont, labels = (call.y, call.x) if dx else (call.x, call.y)
+    k = call.neighbours()
+    scores = _gaussian.copula_normalize(check_continuous(cont, "X" if dy else "Y"))
+    cont_c = check_continuous(cont, "X" if dy else "Y")
+    codes = _discrete.encode_labels(labels)
+    (cp,) = _prep([scores], call.random_state)
+    terms = _knn.mixed_terms(cp, codes, k, call.n_jobs)
+
+    def recompute(idx, seed):
+        (ch,) = _prep([_gaussian.copula_normalize(cont_c[idx])], seed)
+        return float(np.mean(_knn.mixed_terms(ch, _discrete.encode_labels(codes[idx]), k,
+                                              call.n_jobs)))
+
+    value = np.mean(terms)
+    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
+
+
+def _mi_ksg(call):
+    Xc, Yc = call.x, call.y
+    k = call.neighbours()
+    variant = 2 if call.method == "ksg2" else 1
+    Xp, Yp = _prep([Xc, Yc], call.random_state)
+    terms = _knn.ksg_terms(Xp, Yp, k, variant, call.n_jobs)
+
+    def recompute(idx, seed):
+        return float(np.mean(_knn.ksg_terms(*_prep([Xc[idx], Yc[idx]], seed), k, variant,
+                                            call.n_jobs)))
+
+    value = np.mean(terms)
+    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
+
+
+def _mi_auto_continuous(call):
+    Xc, Yc = call.x, call.y
+    k = call.neighbours()
+    value, terms, shift, details = _auto_continuous(Xc, Yc, k, call.random_state, call.n_jobs)
+
+    def recompute(idx, seed):
+        return _auto_continuous(Xc[idx], Yc[idx], k, seed, call.n_jobs)[0]
+
+    if terms is None and call.ci == "analytic":         # the Gaussian-copula estimate won
+        interval = _gaussian_interval(call, value, [_gaussian.copula_normalize(Xc),
+                                                    _gaussian.copula_normalize(Yc)])
+    else:
+        interval = call.half_sample_interval(value, terms, shift, recompute, n=call.n)
+    return value, interval, details
+
+
+def _mi_copula_ksg(call):
+    Xc, Yc = call.x, call.y
+    k = call.neighbours()
+    terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", call.random_state, call.n_jobs)
+
+    def recompute(idx, seed):
+        t, b, sc = _copula_ksg([Xc[idx], Yc[idx]], k, "mi", seed, call.n_jobs)
+        return max(float(np.mean(t)) - b, _gaussian.gaussian_mutual_information(*sc))
+
+    knn_value = float(np.mean(terms)) - bias
+    gauss = _gaussian.gaussian_mutual_information(*scores)
+    details = dict(k=k, ksg=knn_value, reference_bias=bias, gaussian_copula=gauss)
+    if gauss > knn_value:
+        return gauss, _gaussian_interval(call, gauss, scores), dict(details,
+                                                                      chosen="gaussian_copula")
+    return (knn_value, call.half_sample_interval(knn_value, terms, -bias, recompute),
+            dict(details, chosen="ksg"))
+
+
+def _mi_gaussian(call):
+    Xc, Yc = call.x, call.y
+    data = [Xc, Yc] if call.method == "gaussian" else [_gaussian.copula_normalize(Xc),
+                                                       _gaussian.copula_normalize(Yc)]
+    value = _gaussian.gaussian_mutual_information(*data)
+    return value, _gaussian_interval(call, value, data), {}
+
+
+def _mi_neural(call):
+    from .neural import NeuralMIEstimator
+
+    est = NeuralMIEstimator(bound=call.method, random_state=call.random_state,
+                            verbose=call.verbose, n_jobs=call.n_jobs,
+                            **call.options).fit(call.x, call.y)
+    interval = call.interval(est.estimate_, statistic=est.held_out_statistic, n=est.n_test_)
+    return est.estimate_, interval, dict(train_curve=est.history_, steps=est.n_steps_)
+
+
+def _gaussian_interval(call, value, data):
     rho = _gaussian.canonical_correlations(*data)
     n = data[0].shape[0]
-    return _interval(ci, value, std_error=float(np.sqrt(np.sum(rho**2) / n)),
-                     statistic=lambda idx: _gaussian.gaussian_mutual_information(
-                         data[0][idx], data[1][idx]), n=n, **common)
+    return call.interval(value, std_error=float(np.sqrt(np.sum(rho**2) / n)),
+                         statistic=lambda idx: _gaussian.gaussian_mutual_information(
+                             data[0][idx], data[1][idx]), n=n)
+
+
+# the handler table: one line per method (see CONTRIBUTING.md, "Adding an MI estimator")
+for _name in DISCRETE:
+    register_mi_estimator(_name, _mi_discrete, data="discrete")
+for _name in ("ksg", "ksg1", "ksg2"):
+    register_mi_estimator(_name, _mi_ksg)
+register_mi_estimator("copula_ksg", _mi_copula_ksg)
+register_mi_estimator("mixed", _mi_mixed, data="any")
+for _name in GAUSS:
+    register_mi_estimator(_name, _mi_gaussian)
+for _name in NEURAL:
+    register_mi_estimator(_name, _mi_neural)
+del _name
+#: the built-in MI methods (the handler table may hold more: :func:`register_mi_estimator`)
+MI_METHODS = ("auto", *_MI_ESTIMATORS)
 
 
 # ----------------------------------------------------------------------------- CMI
@@ -711,9 +871,8 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
                   method=method)
 
     def done(value, interval=None, **details):
-        return Estimate(value, method=method, n=n, quantity="conditional_mutual_information",
-                        ci=interval, ci_level=confidence if ci else None, ci_method=ci,
-                        details=details)
+        return _result(value, interval, details, method=method, n=n, ci=ci,
+                       confidence=confidence, quantity="conditional_mutual_information")
 
     if method in DISCRETE:
         x, y, z = arrays

@@ -40,14 +40,14 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from infotheory._validation import (
+from ._validation import (
     check_base,
     check_discrete_labels,
     check_labels,
     check_same_length,
     convert_base,
 )
-from infotheory.discrete import (
+from .discrete import (
     discrete_conditional_mutual_information,
     discrete_mutual_information,
     encode_labels,

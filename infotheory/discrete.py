@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, logsumexp, polygamma
 
-from infotheory._validation import (
+from ._validation import (
     check_discrete_labels,
     check_labels,
     check_same_length,

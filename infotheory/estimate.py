@@ -8,8 +8,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
-from infotheory._validation import convert_base
 from probconstraints._random import check_random_state
+
+from ._validation import convert_base
 
 __all__ = ["Estimate", "analytic_interval", "bootstrap_interval"]
 

@@ -22,7 +22,9 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from sklearn.neighbors import KDTree
 
-from infotheory._validation import (
+from probconstraints._random import check_random_state
+
+from ._validation import (
     check_continuous,
     check_k,
     check_labels,
@@ -30,8 +32,7 @@ from infotheory._validation import (
     check_same_length,
     finite_scale,
 )
-from infotheory.discrete import encode_labels
-from probconstraints._random import check_random_state
+from .discrete import encode_labels
 
 __all__ = [
     "kl_entropy",

@@ -34,19 +34,20 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from infotheory._validation import (
+from probconstraints._random import (
+    check_random_state,
+    check_random_state_arg,
+    isolated_rng,
+    torch_generator,
+)
+
+from ._validation import (
     check_continuous,
     check_n_jobs,
     check_same_length,
     check_verbose,
     finite_scale,
     progress,
-)
-from probconstraints._random import (
-    check_random_state,
-    check_random_state_arg,
-    isolated_rng,
-    torch_generator,
 )
 
 __all__ = ["BOUNDS", "NeuralMIEstimator", "neural_mutual_information"]

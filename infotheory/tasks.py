@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import digamma, gammaln, ndtr
 
+from .gaussian import gaussian_mi_from_covariance  # public here too
+
 __all__ = [
     "BENCHMARK_TASKS",
     "Task",
@@ -82,19 +84,6 @@ class Task:
             raise ValueError(f"n must be a positive integer; got {n}")
         rng = np.random.default_rng(random_state)
         return self.sampler(int(n), rng)
-
-
-def gaussian_mi_from_covariance(cov, dim_x: int) -> float:
-    """I(X;Y) = 1/2 log(det S_xx det S_yy / det S) for a joint Gaussian with covariance ``cov``.
-
-    Examples
-    --------
-    >>> round(gaussian_mi_from_covariance([[1, 0.75], [0.75, 1]], 1), 4)
-    0.4133
-    """
-    cov = np.asarray(cov, dtype=float)
-    ld = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
-    return float(0.5 * (ld(cov[:dim_x, :dim_x]) + ld(cov[dim_x:, dim_x:]) - ld(cov)))
 
 
 def _gaussian_sampler(cov: np.ndarray, dim_x: int) -> Sampler:

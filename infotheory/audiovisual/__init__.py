@@ -13,13 +13,13 @@
 * :mod:`~infotheory.audiovisual.rendering` — tables and figures.
 """
 
-from infotheory.audiovisual.articulatory import articulatory_stream
-from infotheory.audiovisual.lexical import build_lexicon, lexical_information, unit_strings
-from infotheory.audiovisual.modality import ModalityAnalysis, discretize, modality_information
-from infotheory.audiovisual.rendering import plot_lexical_information, plot_modality_sweep
-from infotheory.audiovisual.speech import SpeechCorpus, make_speech_corpus, synthesize
-from infotheory.audiovisual.synthetic import AVCorpus, make_av_corpus
-from infotheory.audiovisual.visemes import (
+from .articulatory import articulatory_stream
+from .lexical import build_lexicon, lexical_information, unit_strings
+from .modality import ModalityAnalysis, discretize, modality_information
+from .rendering import plot_lexical_information, plot_modality_sweep
+from .speech import SpeechCorpus, make_speech_corpus, synthesize
+from .synthetic import AVCorpus, make_av_corpus
+from .visemes import (
     CMU_PHONEMES,
     VISEME_MAPS,
     VisemeMap,

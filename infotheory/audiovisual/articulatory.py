@@ -119,7 +119,7 @@ def articulatory_stream(corpus, *, fps: float = 25.0, noise: float = 0.05,
                          f"speaker_spread={speaker_spread!r}")
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
     rng = np.random.default_rng(seed + 1)
-    from infotheory.audiovisual.speech import HOP
+    from .speech import HOP
 
     sr = corpus.sample_rate
     out = np.empty((len(corpus.frames), 4))

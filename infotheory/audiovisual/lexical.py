@@ -18,9 +18,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from infotheory._validation import check_base
-from infotheory.audiovisual.visemes import get_viseme_map, normalize_phoneme
-from infotheory.decomposition import entropy_pmf
+from .._validation import check_base
+from ..decomposition import entropy_pmf
+from .visemes import get_viseme_map, normalize_phoneme
 
 __all__ = ["build_lexicon", "lexical_information", "unit_strings"]
 
@@ -80,7 +80,8 @@ def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
             if len(rows) == n_words:
                 break
     if len(rows) < n_words:
-        raise ValueError(f"n_words={n_words} exceeds the {len(rows)} pronounceable words")
+        raise ValueError(f"n_words must be at most {len(rows)} (the pronounceable words); "
+                         f"got {n_words}")
     lex = pd.DataFrame(rows, columns=["word", "frequency", "pronunciation"])
     lex.insert(1, "probability", lex["frequency"] / lex["frequency"].sum())
     return lex

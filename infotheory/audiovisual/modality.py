@@ -18,21 +18,22 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from infotheory._validation import (
+from probconstraints._random import check_random_state_arg
+
+from .._validation import (
     check_continuous,
     check_labels,
     check_n_jobs,
     check_same_length,
     progress,
 )
-from infotheory.decomposition import (
+from ..decomposition import (
     PID_MEASURES,
     PIDResult,
     co_information,
     partial_information_decomposition,
 )
-from infotheory.discrete import discrete_entropy, discrete_mutual_information, encode_labels
-from probconstraints._random import check_random_state_arg
+from ..discrete import discrete_entropy, discrete_mutual_information, encode_labels
 
 __all__ = ["ModalityAnalysis", "discretize", "modality_information"]
 
@@ -139,7 +140,7 @@ class ModalityAnalysis:
         >>> t = np.arange(200) % 4
         >>> fig = modality_information(t, t // 2, t).plot()
         """
-        from infotheory.audiovisual.rendering import plot_modality_sweep
+        from .rendering import plot_modality_sweep
 
         return plot_modality_sweep(self, measure=measure)
 

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.fft import dct
 
-from infotheory._validation import progress
+from .._validation import progress
 
 __all__ = [
     "DEFAULT_RATES",
@@ -527,7 +527,7 @@ def _check_int(value, name, low):
 
 
 def _texts(n_words, n_phrases, phrase_length, rng):
-    from infotheory.audiovisual.lexical import build_lexicon
+    from .lexical import build_lexicon
 
     lex = build_lexicon(max(n_words, 2))
     words = list(lex["word"][:n_words])

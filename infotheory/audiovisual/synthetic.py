@@ -23,9 +23,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from infotheory.audiovisual.lexical import build_lexicon
-from infotheory.audiovisual.visemes import get_viseme_map, normalize_phoneme
-from infotheory.decomposition import empirical_pmf, entropy_pmf
+from ..decomposition import empirical_pmf, entropy_pmf
+from .lexical import build_lexicon
+from .visemes import get_viseme_map, normalize_phoneme
 
 __all__ = ["AVCorpus", "make_av_corpus"]
 

@@ -8,9 +8,9 @@ from infotheory.gaussian import (
     copula_normalize,
     gaussian_conditional_mutual_information,
     gaussian_entropy,
+    gaussian_mi_from_covariance,
     gaussian_mutual_information,
 )
-from infotheory.tasks import gaussian_mi_from_covariance
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.25, 0.5, 0.9])
