@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from .._progress import progress
-from ._batching import check_finite, check_target_length, row_batches
+from ._batching import check_finite, row_batches
+from ._targets import per_draw_targets
 
 CAPTUM_METHODS = ("deeplift", "lrp", "integrated_gradients", "input_x_gradient", "grad",
                   "saliency", "captum_lime")
@@ -44,43 +45,6 @@ def _as_input(draws, X) -> torch.Tensor:
     if X.ndim < 2 or X.shape[0] < 1:
         raise ValueError(f"X must have shape (n, ...) with n >= 1, got {tuple(X.shape)}")
     return check_finite(X)
-
-
-@torch.no_grad()
-def _outputs(draws, X, S, verbose, desc):
-    outs = [draws.module(i)(X) for i in progress(range(S), verbose, desc=desc)]
-    return torch.stack([o.reshape(X.shape[0], -1) for o in outs])  # (S, n, k)
-
-
-def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 0):
-    """Target class per row ``(n,)`` (``None`` for a single output), as ``output_selector``.
-
-    ``None``/``"predicted"`` with several outputs is the class of the posterior-mean
-    probabilities (the softmax of each draw's outputs, averaged over draws).
-    """
-    n = X.shape[0]
-    check_target_length(target, n)
-    with torch.no_grad():
-        k = draws.module(0)(X[:1]).reshape(1, -1).shape[1]
-    if target is None or (isinstance(target, str) and target == "predicted"):
-        if k == 1:
-            return None
-        if getattr(draws, "task", None) == "regression":
-            raise ValueError(f"the network has {k} outputs: pass target=<output index>")
-        probs = torch.softmax(_outputs(draws, X, len(draws), verbose, "posterior mean"), -1)
-        return probs.mean(0).argmax(-1)
-    if isinstance(target, str):
-        raise ValueError(f"target must be None, 'predicted', an int or an array, got {target!r}")
-    if isinstance(target, (int, np.integer)):
-        if not 0 <= int(target) < k:
-            raise ValueError(f"target must be in [0, {k}), got {target}")
-        return torch.full((n,), int(target), dtype=torch.long, device=X.device)
-    idx = torch.as_tensor(np.asarray(target.cpu() if torch.is_tensor(target) else target))
-    if idx.dtype.is_floating_point or idx.dtype == torch.bool:
-        raise TypeError(f"target must hold integer class indices, got dtype {idx.dtype}")
-    if idx.numel() and (idx.min() < 0 or idx.max() >= k):
-        raise ValueError(f"target indices must be in [0, {k})")
-    return idx.long().to(X.device)
 
 
 def _captum_explainer(method: str, net, rule="epsilon", epsilon=1e-9, gamma=0.25, eps=1e-10):

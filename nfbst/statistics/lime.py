@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from .._progress import progress
 from .._validation import local_random_state as check_random_state
 from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches
-from ._targets import output_selector
+from ._targets import output_selector, per_draw_targets
 
 SELECTIONS = ("auto", "none", "highest_weights", "forward_selection", "lasso_path")
 
@@ -333,8 +333,6 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
     """
     from lime.lime_tabular import LimeTabularExplainer
     from sklearn.linear_model import Ridge
-
-    from .captum_fallback import per_draw_targets
 
     X = check_finite(X)
     n, shape = X.shape[0], X.shape[1:]
