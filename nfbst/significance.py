@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import warnings
@@ -34,6 +33,7 @@ from .posterior import PosteriorDraws
 from .result import SignificanceResult
 from .scopes import aggregate_statistic, mean_statistic, quantile_rule, region_masks
 from .statistics import get_statistic
+from .statistics._base import statistic_parameters
 from .statistics._batching import (
     check_dask_features,
     compute_if_lazy,
@@ -326,15 +326,11 @@ class NFBST(BaseEstimator):
         """The statistic exists and takes every key of ``statistic_options``."""
         fn = get_statistic(self.statistic)
         options = self.statistic_options or {}
-        try:
-            params = inspect.signature(fn).parameters
-        except (TypeError, ValueError):  # a builtin without a signature: cannot check
+        params = statistic_parameters(fn)
+        if params.names is None or params.var_keyword:  # no signature, or **options: no check
             return
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return
-        known = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL
-                 and k not in ("draws", "X", "target")]
-        check_options(options, known, f"statistic {self.statistic!r} (statistic_options)")
+        check_options(options, list(params.names),
+                      f"statistic {self.statistic!r} (statistic_options)")
 
     def _check_X(self, X) -> np.ndarray:
         """Test-time ``X``: the fitted width, and the fitted column names and order."""
@@ -356,10 +352,10 @@ class NFBST(BaseEstimator):
     def _statistic(self, X: np.ndarray, target) -> np.ndarray:
         fn = get_statistic(self.statistic)
         options = dict(self.statistic_options or {})
-        params = inspect.signature(fn).parameters
-        if "verbose" in params:
+        params = statistic_parameters(fn)
+        if params.takes("verbose"):
             options.setdefault("verbose", self.verbose)
-        if "random_state" in params and "random_state" not in options:
+        if params.takes("random_state") and "random_state" not in options:
             # randomized statistics (LIME) follow NFBST's random_state; an int seed derived
             # from it, so that every call with an int random_state gives the same statistic
             seed = seed_sequence(self.random_state).generate_state(1)[0]

@@ -11,7 +11,9 @@ Built-in: ``"grad"`` (signed input gradient), ``"deeplift"`` (rescale rule), ``"
 the stacked weights of a :class:`~nfbst.posterior.PosteriorDraws` and equals the captum/lime
 method run on every ``draws.module(i)``; for any other draws object with ``__len__`` and
 ``module(i)`` (e.g. a Bayesian CNN) it falls back to that per-draw loop
-(:func:`per_draw_attributions`, with a progress bar).
+(:func:`per_draw_attributions`, with a progress bar). The choice is made in one place,
+:func:`nfbst.statistics._base.batched_statistic`, which each statistic module applies to its
+batched rule; a new statistic is one module plus one ``register_statistic`` line below.
 
 Examples
 --------
@@ -28,10 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._batching import is_batched_mlp, mlp_row_cost, statistic_row_blocks
+from ._batching import statistic_row_blocks
 from .captum_fallback import per_draw_attributions
 from .deeplift import deeplift
-from .gradient import gradient
+from .gradient import gradient, input_gradient
 from .input_x_gradient import input_x_gradient
 from .integrated_gradients import integrated_gradients
 from .lime import lime
@@ -66,25 +68,6 @@ def get_statistic(name_or_fn) -> Callable:
 def available_statistics() -> list[str]:
     """Names of the registered statistics."""
     return sorted(_REGISTRY)
-
-
-def input_gradient(draws, X, target=None, batch_size: int | None = None, verbose: int = 1):
-    """Signed input gradient ``(S, n, d)``: batched for MLP draws, captum ``Saliency`` otherwise.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from nfbst.posterior import PosteriorDraws
-    >>> W = [torch.tensor([[[2.0, -1.0]]])]; b = [torch.zeros(1, 1)]
-    >>> input_gradient(PosteriorDraws(W, b), torch.zeros(1, 2))[0, 0]
-    tensor([ 2., -1.])
-    """
-    if is_batched_mlp(draws):
-        if batch_size is None:  # a few MB of temporaries per batch, reused
-            batch_size = max(1, 2**21 // mlp_row_cost(draws))
-        return gradient(draws, X, target=target, batch_size=batch_size)
-    return per_draw_attributions(draws, X, "grad", target=target, verbose=verbose,
-                                 batch_size=batch_size)
 
 
 register_statistic("grad", input_gradient)

@@ -1,4 +1,4 @@
-"""Row batches, baselines and the draws-type dispatch shared by the statistics."""
+"""Row batches, baselines and input checks shared by the statistics."""
 
 from __future__ import annotations
 
@@ -6,18 +6,39 @@ import numpy as np
 import torch
 
 
-def is_batched_mlp(draws) -> bool:
-    """True when ``draws`` is a :class:`~nfbst.posterior.PosteriorDraws` (stacked MLP)."""
-    from ..posterior import PosteriorDraws
-
-    return isinstance(draws, PosteriorDraws)
-
-
 def check_finite(X: torch.Tensor, name: str = "X") -> torch.Tensor:
     """Refuse NaN or infinite values in ``X``."""
     if not torch.isfinite(X).all():
         raise ValueError(f"{name} must be finite; got NaN or inf values")
     return X
+
+
+def check_draws(draws) -> int:
+    """Number of draws of an object with ``__len__`` and ``module(i)`` (the per-draw path)."""
+    if not (hasattr(draws, "__len__") and callable(getattr(draws, "module", None))):
+        raise TypeError(
+            "draws must have __len__ and module(i) returning a torch.nn.Module; got "
+            f"{type(draws).__name__}"
+        )
+    S = len(draws)
+    if S < 1:
+        raise ValueError(f"draws must hold at least one draw, got {S}")
+    return S
+
+
+def per_draw_input(draws, X) -> torch.Tensor:
+    """``X`` as a finite tensor ``(n, ...)`` with the dtype and device of ``draws.module(0)``."""
+    net = draws.module(0)
+    p = next(iter(net.parameters()), None)
+    dtype = p.dtype if p is not None else torch.get_default_dtype()
+    device = p.device if p is not None else torch.device("cpu")
+    X = X if torch.is_tensor(X) else torch.as_tensor(np.asarray(X))
+    if not (X.dtype.is_floating_point or X.dtype in (torch.int32, torch.int64)):
+        raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+    X = X.to(dtype=dtype, device=device)
+    if X.ndim < 2 or X.shape[0] < 1:
+        raise ValueError(f"X must have shape (n, ...) with n >= 1, got {tuple(X.shape)}")
+    return check_finite(X)
 
 
 def resolve_baselines(draws, X: torch.Tensor, baselines) -> torch.Tensor:

@@ -3,8 +3,9 @@
 Any draws object with ``__len__`` and ``module(i)`` (returning a ``torch.nn.Module`` that maps
 a batch of inputs to outputs), e.g. the draws of a Bayesian CNN, is explained by running the
 reference implementation on each sampled network in turn, with a progress bar. The
-registered statistics call :func:`per_draw_attributions` automatically when ``draws`` is
-not a :class:`~nfbst.posterior.PosteriorDraws`.
+registered statistics name their per-draw method with :func:`captum_per_draw`, and
+:func:`~nfbst.statistics._base.batched_statistic` calls it when ``draws`` is not a
+:class:`~nfbst.posterior.PosteriorDraws`.
 """
 
 from __future__ import annotations
@@ -13,74 +14,13 @@ import numpy as np
 import torch
 
 from .._progress import progress
-from ._batching import check_finite, check_target_length, row_batches
+from ._batching import check_draws, per_draw_input, row_batches
+from ._targets import per_draw_targets
+from .lime import lime_tabular_per_draw
 
 CAPTUM_METHODS = ("deeplift", "lrp", "integrated_gradients", "input_x_gradient", "grad",
                   "saliency", "captum_lime")
 METHODS = CAPTUM_METHODS + ("lime",)
-
-
-def _check_draws(draws) -> int:
-    if not (hasattr(draws, "__len__") and callable(getattr(draws, "module", None))):
-        raise TypeError(
-            "draws must have __len__ and module(i) returning a torch.nn.Module; got "
-            f"{type(draws).__name__}"
-        )
-    S = len(draws)
-    if S < 1:
-        raise ValueError(f"draws must hold at least one draw, got {S}")
-    return S
-
-
-def _as_input(draws, X) -> torch.Tensor:
-    net = draws.module(0)
-    p = next(iter(net.parameters()), None)
-    dtype = p.dtype if p is not None else torch.get_default_dtype()
-    device = p.device if p is not None else torch.device("cpu")
-    X = X if torch.is_tensor(X) else torch.as_tensor(np.asarray(X))
-    if not (X.dtype.is_floating_point or X.dtype in (torch.int32, torch.int64)):
-        raise TypeError(f"X must be numeric, got dtype {X.dtype}")
-    X = X.to(dtype=dtype, device=device)
-    if X.ndim < 2 or X.shape[0] < 1:
-        raise ValueError(f"X must have shape (n, ...) with n >= 1, got {tuple(X.shape)}")
-    return check_finite(X)
-
-
-@torch.no_grad()
-def _outputs(draws, X, S, verbose, desc):
-    outs = [draws.module(i)(X) for i in progress(range(S), verbose, desc=desc)]
-    return torch.stack([o.reshape(X.shape[0], -1) for o in outs])  # (S, n, k)
-
-
-def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 0):
-    """Target class per row ``(n,)`` (``None`` for a single output), as ``output_selector``.
-
-    ``None``/``"predicted"`` with several outputs is the class of the posterior-mean
-    probabilities (the softmax of each draw's outputs, averaged over draws).
-    """
-    n = X.shape[0]
-    check_target_length(target, n)
-    with torch.no_grad():
-        k = draws.module(0)(X[:1]).reshape(1, -1).shape[1]
-    if target is None or (isinstance(target, str) and target == "predicted"):
-        if k == 1:
-            return None
-        if getattr(draws, "task", None) == "regression":
-            raise ValueError(f"the network has {k} outputs: pass target=<output index>")
-        probs = torch.softmax(_outputs(draws, X, len(draws), verbose, "posterior mean"), -1)
-        return probs.mean(0).argmax(-1)
-    if isinstance(target, str):
-        raise ValueError(f"target must be None, 'predicted', an int or an array, got {target!r}")
-    if isinstance(target, (int, np.integer)):
-        if not 0 <= int(target) < k:
-            raise ValueError(f"target must be in [0, {k}), got {target}")
-        return torch.full((n,), int(target), dtype=torch.long, device=X.device)
-    idx = torch.as_tensor(np.asarray(target.cpu() if torch.is_tensor(target) else target))
-    if idx.dtype.is_floating_point or idx.dtype == torch.bool:
-        raise TypeError(f"target must hold integer class indices, got dtype {idx.dtype}")
-    if idx.numel() and (idx.min() < 0 or idx.max() >= k):
-        raise ValueError(f"target indices must be in [0, {k})")
-    return idx.long().to(X.device)
 
 
 def _captum_explainer(method: str, net, rule="epsilon", epsilon=1e-9, gamma=0.25, eps=1e-10):
@@ -159,11 +99,9 @@ def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int 
     method = attribution
     if method not in METHODS:
         raise ValueError(f"attribution must be one of {METHODS}, got {method!r}")
-    S = _check_draws(draws)
-    X = _as_input(draws, X)
+    S = check_draws(draws)
+    X = per_draw_input(draws, X)
     if method == "lime":
-        from .lime import lime_tabular_per_draw
-
         return lime_tabular_per_draw(draws, X, target=target, verbose=verbose, **options)
     tgt = per_draw_targets(draws, X, target, verbose=verbose)
     ctor = {k: options.pop(k) for k in ("rule", "epsilon", "gamma", "eps") if k in options}
@@ -187,3 +125,29 @@ def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int 
             tb = None if tgt is None else tgt[sl]
             out[i, sl] = explainer.attribute(X[sl], target=tb, **opts).detach()
     return out
+
+
+def captum_per_draw(attribution: str, ignore: tuple[str, ...] = ()):
+    """The per-draw path of a statistic: :func:`per_draw_attributions` with ``attribution``.
+
+    ``ignore`` names options of the batched rule that the per-draw method does not take.
+
+    Examples
+    --------
+    >>> import torch
+    >>> class Draws:
+    ...     def __len__(self): return 2
+    ...     def module(self, i): return torch.nn.Linear(3, 1).requires_grad_(False)
+    >>> captum_per_draw("grad")(Draws(), torch.zeros(4, 3), verbose=0).shape
+    torch.Size([2, 4, 3])
+    """
+    if attribution not in METHODS:
+        raise ValueError(f"attribution must be one of {METHODS}, got {attribution!r}")
+
+    def per_draw(draws, X, **options):
+        for name in ignore:
+            options.pop(name, None)
+        return per_draw_attributions(draws, X, attribution, **options)
+
+    per_draw.__name__ = f"{attribution}_per_draw"
+    return per_draw

@@ -12,11 +12,11 @@ from __future__ import annotations
 import torch
 
 from ._activations import activation_derivative
+from ._base import batched_statistic
 from ._batching import (
     check_finite,
     check_target_length,
     empty_statistic,
-    is_batched_mlp,
     mlp_row_cost,
     resolve_baselines,
     row_batches,
@@ -25,6 +25,7 @@ from ._batching import (
 )
 from ._propagation import backprop_with_multipliers
 from ._targets import output_selector
+from .captum_fallback import captum_per_draw
 
 
 def rescale_multipliers(act, name: str, z: torch.Tensor, z0: torch.Tensor, eps: float):
@@ -36,6 +37,7 @@ def rescale_multipliers(act, name: str, z: torch.Tensor, z0: torch.Tensor, eps: 
 
 
 @torch.no_grad()
+@batched_statistic(per_draw=captum_per_draw("deeplift"))
 def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
              batch_size: int | None = None, verbose: int = 1) -> torch.Tensor:
     """DeepLIFT attributions of the target output for all draws: ``(S, n, d)``.
@@ -73,11 +75,6 @@ def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
     >>> eta[0, 0]
     tensor([3., 6.])
     """
-    if not is_batched_mlp(draws):
-        from .captum_fallback import per_draw_attributions
-
-        return per_draw_attributions(draws, X, "deeplift", target=target, verbose=verbose,
-                                     batch_size=batch_size, baselines=baselines, eps=eps)
     X = check_finite(draws.as_tensor(X))
     n = X.shape[0]
     check_target_length(target, n)

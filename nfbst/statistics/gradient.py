@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import torch
 
+from ._base import batched_statistic
+from ._batching import mlp_row_cost
 from ._propagation import backprop_with_multipliers, derivative_multiplier
 from ._targets import output_selector
+from .captum_fallback import captum_per_draw
 
 
 def backprop_to_input(draws, pre, seed: torch.Tensor) -> torch.Tensor:
@@ -56,3 +59,20 @@ def gradient(draws, X, target=None, batch_size: int | None = None) -> torch.Tens
         seed = output_selector(draws, xb, tb)
         out[:, start:start + step] = backprop_to_input(draws, pre, seed)
     return out
+
+
+@batched_statistic(per_draw=captum_per_draw("grad"))
+def input_gradient(draws, X, target=None, batch_size: int | None = None, verbose: int = 1):
+    """Signed input gradient ``(S, n, d)``: batched for MLP draws, captum ``Saliency`` otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nfbst.posterior import PosteriorDraws
+    >>> W = [torch.tensor([[[2.0, -1.0]]])]; b = [torch.zeros(1, 1)]
+    >>> input_gradient(PosteriorDraws(W, b), torch.zeros(1, 2))[0, 0]
+    tensor([ 2., -1.])
+    """
+    if batch_size is None:  # a few MB of temporaries per batch, reused
+        batch_size = max(1, 2**21 // mlp_row_cost(draws))
+    return gradient(draws, X, target=target, batch_size=batch_size)

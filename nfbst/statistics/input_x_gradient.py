@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from ._batching import check_finite, is_batched_mlp, mlp_row_cost
+from ._base import batched_statistic
+from ._batching import check_finite, mlp_row_cost
+from .captum_fallback import captum_per_draw
 from .gradient import gradient
 
 
 @torch.no_grad()
+@batched_statistic(per_draw=captum_per_draw("input_x_gradient"))
 def input_x_gradient(draws, X, target=None, batch_size: int | None = None,
                      verbose: int = 1) -> torch.Tensor:
     """Input times the input gradient of the target output, for all draws: ``(S, n, d)``.
@@ -39,11 +42,6 @@ def input_x_gradient(draws, X, target=None, batch_size: int | None = None,
     >>> input_x_gradient(PosteriorDraws(W, b), torch.tensor([[3.0, 3.0]]))[0, 0]
     tensor([ 6., -3.])
     """
-    if not is_batched_mlp(draws):
-        from .captum_fallback import per_draw_attributions
-
-        return per_draw_attributions(draws, X, "input_x_gradient", target=target,
-                                     verbose=verbose, batch_size=batch_size)
     X = check_finite(draws.as_tensor(X))
     if batch_size is None:
         batch_size = max(1, 2**21 // mlp_row_cost(draws))

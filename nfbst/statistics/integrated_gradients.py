@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._base import batched_statistic
 from ._batching import (
     check_finite,
     check_target_length,
     empty_statistic,
-    is_batched_mlp,
     resolve_baselines,
     row_batches,
     slice_rows,
@@ -29,6 +29,7 @@ from ._propagation import (
     hidden_pre_activations,
 )
 from ._targets import output_selector
+from .captum_fallback import per_draw_attributions
 
 METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid",
            "gausslegendre")
@@ -64,7 +65,15 @@ def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(1 / n, 1, n), steps
 
 
+def _per_draw(draws, X, n_steps, method, **options) -> torch.Tensor:
+    """captum's ``IntegratedGradients`` on each draw, after the same quadrature checks."""
+    quadrature(method, n_steps)
+    return per_draw_attributions(draws, X, "integrated_gradients", n_steps=n_steps,
+                                 method=method, **options)
+
+
 @torch.no_grad()
+@batched_statistic(per_draw=_per_draw)
 def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 50,
                          method: str = "gausslegendre", batch_size: int | None = None,
                          verbose: int = 1) -> torch.Tensor:
@@ -106,13 +115,6 @@ def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 5
     True
     """
     alphas, steps = quadrature(method, n_steps)
-    if not is_batched_mlp(draws):
-        from .captum_fallback import per_draw_attributions
-
-        return per_draw_attributions(
-            draws, X, "integrated_gradients", target=target, verbose=verbose,
-            batch_size=batch_size, baselines=baselines, n_steps=n_steps, method=method,
-        )
     X = check_finite(draws.as_tensor(X))
     n = X.shape[0]
     check_target_length(target, n)

@@ -21,8 +21,15 @@ from sklearn.preprocessing import StandardScaler
 
 from .._progress import progress
 from .._validation import local_random_state as check_random_state
-from ._batching import check_finite, check_target_length, is_batched_mlp, row_batches
-from ._targets import output_selector
+from ._base import batched_statistic
+from ._batching import (
+    check_draws,
+    check_finite,
+    check_target_length,
+    per_draw_input,
+    row_batches,
+)
+from ._targets import output_selector, per_draw_targets
 
 SELECTIONS = ("auto", "none", "highest_weights", "forward_selection", "lasso_path")
 
@@ -166,7 +173,14 @@ def _explained_outputs(draws, Z: torch.Tensor, classes: torch.Tensor | None) -> 
     return probs.gather(-1, idx)[..., 0]
 
 
+def _lime_per_draw(draws, X, batch_size=None, **options) -> torch.Tensor:
+    """The per-draw path of :func:`lime`: ``lime``'s explainer on each ``draws.module(i)``."""
+    check_draws(draws)
+    return lime_tabular_per_draw(draws, per_draw_input(draws, X), **options)
+
+
 @torch.no_grad()
+@batched_statistic(per_draw=_lime_per_draw)
 def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | None = None,
          feature_selection: str = "auto", num_features: int | None = None, alpha: float = 1.0,
          training_data=None, sample_around_instance: bool = False, random_state=None,
@@ -235,17 +249,6 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
     >>> bool((eta == lime(draws, X, num_samples=200, random_state=0, verbose=0)).all())
     True
     """
-    if not is_batched_mlp(draws):
-        from .captum_fallback import per_draw_attributions
-
-        return per_draw_attributions(
-            draws, X, "lime", target=target, verbose=verbose, num_samples=num_samples,
-            kernel_width=kernel_width, feature_selection=feature_selection,
-            num_features=num_features, alpha=alpha, training_data=training_data,
-            sample_around_instance=sample_around_instance, random_state=random_state,
-            discretize_continuous=discretize_continuous, discretizer=discretizer,
-            categorical_features=categorical_features,
-        )
     X = check_finite(draws.as_tensor(X))
     n, d = X.shape
     check_target_length(target, n)
@@ -333,8 +336,6 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
     """
     from lime.lime_tabular import LimeTabularExplainer
     from sklearn.linear_model import Ridge
-
-    from .captum_fallback import per_draw_targets
 
     X = check_finite(X)
     n, shape = X.shape[0], X.shape[1:]

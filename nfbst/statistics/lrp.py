@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import torch
 
+from ._base import batched_statistic
 from ._batching import (
     check_finite,
     check_target_length,
     empty_statistic,
-    is_batched_mlp,
     mlp_row_cost,
     row_batches,
     slice_target,
 )
 from ._targets import output_selector
+from .captum_fallback import captum_per_draw
 
 RULES = ("epsilon", "gamma", "zplus", "alpha_beta")
 
@@ -74,6 +75,7 @@ def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None, out=N
 
 
 @torch.no_grad()
+@batched_statistic(per_draw=captum_per_draw("lrp", ignore=("alpha", "beta")))
 def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: float = 0.25,
         alpha: float = 1.0, beta: float = 0.0, batch_size: int | None = None,
         verbose: int = 1) -> torch.Tensor:
@@ -113,12 +115,6 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
     >>> lrp(PosteriorDraws(W, b), torch.tensor([[1.0, 1.0]]))[0, 0]
     tensor([ 2., -1.])
     """
-    if not is_batched_mlp(draws):
-        from .captum_fallback import per_draw_attributions
-
-        return per_draw_attributions(draws, X, "lrp", target=target, verbose=verbose,
-                                     batch_size=batch_size, rule=rule, epsilon=epsilon,
-                                     gamma=gamma)
     rules = _check_rules(rule, len(draws.weights))
     X = check_finite(draws.as_tensor(X))
     n = X.shape[0]
