@@ -25,7 +25,7 @@ from joblib import Parallel, delayed
 
 from experiments._common import parse_args, save_figure, write_command, write_table
 from infotheory import BENCHMARK_TASKS, mutual_information
-from infotheory._validation import progress
+from probconstraints._progress import progress
 
 NAME = "info_estimator_benchmark"
 CLASSICAL = ["ksg", "auto", "gaussian_copula"]
@@ -147,7 +147,7 @@ def run(args) -> pd.DataFrame:
     n = args.n or (1000 if args.quick else 5000)
     plan = _plan(args)
     jobs = (delayed(_one)(tid, m, s, n, args.quick)
-            for tid, m, s in progress(plan, args.verbose, NAME))
+            for tid, m, s in progress(plan, verbose=args.verbose, desc=NAME))
     out = Parallel(n_jobs=args.n_jobs or 1)(jobs)
     return pd.DataFrame([row for rows in out for row in rows])
 

@@ -19,7 +19,7 @@ from scipy.stats import norm
 
 from experiments._common import parse_args, save_figure, write_command, write_table
 from infotheory import BENCHMARK_TASKS, mutual_information
-from infotheory._validation import progress
+from probconstraints._progress import progress
 
 NAME = "info_knn_coverage"
 PLAN = {  # estimator -> tasks (k-NN bias small at n = 1000 on these)
@@ -44,7 +44,7 @@ def run(args) -> pd.DataFrame:
     resamples = 10 if args.quick else args.resamples
     jobs = [(m, t, r) for m, tasks in plan.items() for t in tasks for r in range(reps)]
     rows = []
-    for method, tid, rep in progress(jobs, args.verbose, NAME):
+    for method, tid, rep in progress(jobs, verbose=args.verbose, desc=NAME):
         task = BENCHMARK_TASKS[tid]
         X, Y = task.sample(n, random_state=1000 + rep)
         row = dict(estimator=method, task=tid, truth=task.mutual_information, rep=rep)

@@ -19,7 +19,6 @@ __all__ = [
     "check_verbose",
     "convert_base",
     "finite_scale",
-    "progress",
 ]
 
 
@@ -120,18 +119,6 @@ def check_verbose(verbose, name: str = "verbose") -> int:
     if not isinstance(verbose, numbers.Integral) or verbose < 0:
         raise ValueError(f"{name} must be an integer >= 0; got {verbose!r}")
     return int(verbose)
-
-
-def progress(iterable, verbose: int, desc: str, **kwargs):
-    """A tqdm bar when ``verbose > 0``; in a non-terminal log it redraws at most every 60 s, so
-    a log file gets a few lines, not one carriage return per step."""
-    import sys
-
-    from tqdm.auto import tqdm
-
-    tty = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
-    return tqdm(iterable, disable=verbose <= 0, desc=desc,
-                mininterval=0.1 if tty else 60.0, **kwargs)
 
 
 def check_continuous(x, name: str, min_samples: int = 2) -> np.ndarray:

@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
+from probconstraints._progress import progress
 from probconstraints._random import (
     check_random_state,
     check_random_state_arg,
@@ -47,7 +48,6 @@ from ._validation import (
     check_same_length,
     check_verbose,
     finite_scale,
-    progress,
 )
 
 __all__ = ["BOUNDS", "NeuralMIEstimator", "neural_mutual_information"]
@@ -167,7 +167,8 @@ class NeuralMIEstimator(BaseEstimator):
         ``torch.Generator``; torch's, numpy's and ``random``'s global states are left as they
         were).
     verbose : int, default=0
-        Progress bar when > 0 (in a non-terminal log it redraws at most once a minute).
+        1: a progress bar on a terminal; 2: also in a non-terminal log, redrawn at most every
+        10 s (``probconstraints._progress``).
 
     Attributes
     ----------
@@ -332,7 +333,8 @@ class NeuralMIEstimator(BaseEstimator):
         self._ema = None
         b = min(self.batch_size, len(train))
         best, best_state, bad, self.history_ = -np.inf, None, 0, []
-        bar = progress(range(1, self.max_steps + 1), check_verbose(self.verbose), self.bound)
+        bar = progress(range(1, self.max_steps + 1), verbose=check_verbose(self.verbose),
+                       desc=self.bound)
         step = 0
         for step in bar:
             idx = torch.as_tensor(rng.randint(0, len(train), size=b), device=self.device)

@@ -31,9 +31,8 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from probconstraints._progress import progress
 from probconstraints._random import seed_sequence
-
-from ._progress import progress
 
 __all__ = ["TaskError", "check_n_jobs", "effective_n_jobs", "task_seeds", "parallel_map"]
 
@@ -142,7 +141,8 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
     desc : str
         What the tasks are (progress bar and errors).
     verbose : int
-        ``1`` shows a bar over the tasks on a terminal, ``2`` also in logs (``nfbst._progress``).
+        ``1`` shows a bar over the tasks on a terminal, ``2`` also in logs
+        (``probconstraints._progress``).
     threads_per_worker : int
         Torch and BLAS threads of each task when running in parallel (default 1); the
         sequential run (one worker) keeps the caller's settings.

@@ -22,9 +22,10 @@ import torch
 from joblib import Parallel, delayed
 from scipy import special, stats
 
+from probconstraints._progress import progress
+
 from . import _kde
 from ._device import check_device
-from ._progress import progress
 
 PAPER_BANDWIDTH_GRID = (0.01, 0.05, 0.1, 1.0)
 """The nFBST code's absolute bandwidth grid, searched by 5-fold CV per cell."""
@@ -245,7 +246,8 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
     device : str or torch.device, optional
         Where to compute (default: CPU).
     verbose : int, default 0
-        1 shows a progress bar over the chunks on a terminal, 2 also in logs (``nfbst._progress``).
+        1 shows a progress bar over the chunks on a terminal, 2 also in logs
+        (``probconstraints._progress``).
 
     Returns
     -------
@@ -332,7 +334,8 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     device : str or torch.device, optional
         Torch device for the computation (default: CPU; sorting always runs on the CPU).
     verbose : int, default 0
-        1 shows a progress bar over the chunks on a terminal, 2 also in logs (``nfbst._progress``).
+        1 shows a progress bar over the chunks on a terminal, 2 also in logs
+        (``probconstraints._progress``).
 
     Returns
     -------

@@ -11,10 +11,10 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
+from probconstraints._progress import progress
 from probconstraints._random import check_random_state_arg, generators, seed_sequence
 
 from . import crt
-from ._progress import progress
 from ._validation import (
     check_choice,
     check_features,
@@ -141,7 +141,7 @@ class NFBST(BaseEstimator):
         sets their own ``random_state``.
     verbose : int, default 0
         0 silent; 1 progress bars on a terminal; 2 also in non-terminal logs (see
-        :mod:`nfbst._progress`).
+        :mod:`probconstraints._progress`).
     n_jobs : int, optional
         Joblib workers for the default network's independent fits and for the CRT (one task
         per feature); None is 1 unless a ``joblib.parallel_config`` context says otherwise.

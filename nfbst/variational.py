@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from ._progress import progress
+from probconstraints._progress import progress
+
 from ._threads import threads_for
 from .posterior import ACTIVATIONS
 

@@ -18,6 +18,7 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from probconstraints._progress import progress
 from probconstraints._random import check_random_state_arg
 
 from .._validation import (
@@ -25,7 +26,6 @@ from .._validation import (
     check_labels,
     check_n_jobs,
     check_same_length,
-    progress,
 )
 from ..decomposition import (
     PID_MEASURES,
@@ -184,7 +184,8 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
         values are 0, so they show the estimator's bias at each k; the plug-in one is the
         bias that inflates the PID atoms (mostly synergy).
     verbose : int
-        Show a progress bar over k when > 0.
+        1 shows a progress bar over k on a terminal, 2 also in logs
+        (``probconstraints._progress``).
 
     Returns
     -------
@@ -217,7 +218,7 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
     na, nv, nt = names
     rows, pids = [], {}
     h_t = discrete_entropy(text, method=method) / log_b
-    for i, k in enumerate(progress(ks, verbose, "codebook sizes")):
+    for i, k in enumerate(progress(ks, verbose=verbose, desc="codebook sizes")):
         ua = a if a_given else discretize(a, int(k), random_state=int(seeds[i, 0]),
                                           n_init=n_init, n_jobs=n_jobs)
         uv = v if v_given else discretize(v, int(k), random_state=int(seeds[i, 1]),

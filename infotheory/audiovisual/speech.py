@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.fft import dct
 
-from .._validation import progress
+from probconstraints._progress import progress
 
 __all__ = [
     "DEFAULT_RATES",
@@ -667,7 +667,7 @@ def _build(settings, verbose) -> SpeechCorpus:
     a0 = f0 = 0
     spoken = _fresh_synthesis(jobs, settings["seed"])
     for u, ((text, voice, rate), (audio, seg, sr)) in enumerate(
-            progress(list(zip(jobs, spoken)), verbose, "features")):
+            progress(list(zip(jobs, spoken)), verbose=verbose, desc="features")):
         logmel, mfcc = acoustic_features(audio, sr, n_mels=settings["n_mels"],
                                          n_mfcc=settings["n_mfcc"])
         if not (np.all(np.isfinite(logmel)) and np.all(np.isfinite(mfcc))):

@@ -22,8 +22,9 @@ import math
 import numpy as np
 import torch
 
+from probconstraints._progress import progress
+
 from .._parallel import effective_n_jobs, parallel_map
-from .._progress import progress
 from .._threads import threads_for
 from ._stacked import StackedMLP
 from .base import Backend, chain_groups, generator, take_last

@@ -18,7 +18,8 @@ import math
 import numpy as np
 import torch
 
-from .._progress import progress
+from probconstraints._progress import progress
+
 from .._threads import threads_for
 from ._stacked import StackedMLP
 from .base import ChainBackend, generator, stacked_model

@@ -14,7 +14,8 @@ import pyro.distributions as dist
 import torch
 from pyro.infer import MCMC, NUTS
 
-from .._progress import show_progress
+from probconstraints._progress import show_progress
+
 from ..posterior import ACTIVATIONS
 from .base import Backend, preserve_global_rng, take_last
 from .diagnostics import summarize, warn_if_unconverged

@@ -34,7 +34,8 @@ import math
 
 import torch
 
-from .._progress import progress
+from probconstraints._progress import progress
+
 from .._threads import threads_for
 from .base import ChainBackend, generator, stacked_model
 from .diagnostics import warn_if_unconverged

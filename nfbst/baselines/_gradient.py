@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._progress import progress
+from probconstraints._progress import progress
+
 from .._validation import local_random_state as check_random_state
 from ..posterior import ACTIVATIONS, PosteriorDraws, check_activation, fold_standardization
 from ._common import _check

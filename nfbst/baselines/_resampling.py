@@ -9,9 +9,9 @@ from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 
+from probconstraints._progress import progress
 from probconstraints._random import check_random_state_arg
 
-from .._progress import progress
 from .._validation import check_float, check_int
 from .._validation import local_random_state as check_random_state
 from ._common import _check, _design, _ols, _warn_inestimable

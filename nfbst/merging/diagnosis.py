@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from probconstraints._progress import progress
 from probconstraints._random import check_random_state_arg, seed_sequence
 
-from .._progress import progress
 from .._validation import check_features, check_float, check_int
 from ..posterior import PosteriorDraws
 from ..significance import NFBST

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._progress import progress
+from probconstraints._progress import progress
+
 from ._batching import check_target_length
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._progress import progress
+from probconstraints._progress import progress
+
 from ._batching import check_draws, per_draw_input, row_batches
 from ._targets import per_draw_targets
 from .lime import lime_tabular_per_draw

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from .._progress import progress
+from probconstraints._progress import progress
+
 from .._validation import local_random_state as check_random_state
 from ._base import batched_statistic
 from ._batching import (

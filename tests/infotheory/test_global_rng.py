@@ -15,10 +15,10 @@ import pytest
 import torch
 
 import infotheory as it
-from infotheory._validation import progress
 from infotheory.audiovisual.modality import discretize
 from infotheory.audiovisual.speech import add_noise
 from infotheory.neural import NeuralMIEstimator
+from probconstraints._progress import progress
 
 RNG = np.random.default_rng(1)
 N = 300
@@ -83,12 +83,13 @@ def test_same_int_seed_gives_the_same_neural_estimate_whatever_the_global_torch_
     assert a == b
 
 
-def test_progress_bar_is_off_by_default_and_rare_in_a_log_file(monkeypatch):
+def test_progress_bar_is_off_by_default_and_in_logs_and_rare_when_asked(monkeypatch):
     log = io.StringIO()
     monkeypatch.setattr("sys.stderr", log)
-    for _ in progress(range(500), 0, "quiet"):
-        pass
+    for verbose in (0, 1):  # 1: a bar on a terminal only; this "stderr" is a log
+        for _ in progress(range(500), verbose=verbose, desc="quiet"):
+            pass
     assert log.getvalue() == ""
-    for _ in progress(range(500), 1, "steps", file=log):
+    for _ in progress(range(500), verbose=2, desc="steps", file=log):
         pass
     assert 0 < log.getvalue().count("\r") <= 3      # start and end, not one per step

@@ -1,4 +1,4 @@
-"""Progress bars on request, the same way everywhere in ``nfbst``.
+"""Progress bars on request, the same way in ``nfbst``, ``infotheory`` and ``logiclearn``.
 
 ``verbose=0`` (the default): no bar. ``verbose=1``: a tqdm bar when stderr is a terminal, none
 in a non-terminal log (no carriage-return lines piling up in CI logs or files). ``verbose>=2``:
