@@ -87,9 +87,7 @@ def test_progress_bar_is_off_by_default_and_in_logs_and_rare_when_asked(monkeypa
     log = io.StringIO()
     monkeypatch.setattr("sys.stderr", log)
     for verbose in (0, 1):  # 1: a bar on a terminal only; this "stderr" is a log
-        for _ in progress(range(500), verbose=verbose, desc="quiet"):
-            pass
+        list(progress(range(500), verbose=verbose, desc="quiet"))
     assert log.getvalue() == ""
-    for _ in progress(range(500), verbose=2, desc="steps", file=log):
-        pass
+    list(progress(range(500), verbose=2, desc="steps", file=log))
     assert 0 < log.getvalue().count("\r") <= 3      # start and end, not one per step
