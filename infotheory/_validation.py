@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Hashable, Sized
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 
-def _column(s: pd.Series, name: str, col) -> np.ndarray:
+def _column(s: pd.Series, name: str, col: Hashable | None) -> np.ndarray:
     """One pandas column as numpy: numbers (nullable ones included) as numbers, categories and
     text as object labels; missing values (pd.NA, NaN, None) refused, naming the column."""
     where = name if col is None else f"{name} column {col!r}"
@@ -43,7 +44,7 @@ def _column(s: pd.Series, name: str, col) -> np.ndarray:
                     f"strings); got dtype {dtype}")
 
 
-def as_array(x, name: str) -> np.ndarray:
+def as_array(x: object, name: str) -> np.ndarray:
     """``x`` as a numpy array; pandas objects column by column (see :func:`_column`).
 
     A DataFrame whose columns are all numeric becomes a numeric array; if any column holds
@@ -100,7 +101,7 @@ def finite_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return X / scale, scale
 
 
-def check_n_jobs(n_jobs, name: str = "n_jobs") -> int:
+def check_n_jobs(n_jobs: object, name: str = "n_jobs") -> int:
     """scikit-learn's convention: None means 1, -1 all cores, -2 all but one; 0 is refused."""
     if n_jobs is None:
         return 1
@@ -112,7 +113,7 @@ def check_n_jobs(n_jobs, name: str = "n_jobs") -> int:
     return int(effective_n_jobs(int(n_jobs)))
 
 
-def check_verbose(verbose, name: str = "verbose") -> int:
+def check_verbose(verbose: object, name: str = "verbose") -> int:
     """``verbose`` as an int >= 0 (bools accepted)."""
     if isinstance(verbose, bool):
         return int(verbose)
@@ -121,7 +122,7 @@ def check_verbose(verbose, name: str = "verbose") -> int:
     return int(verbose)
 
 
-def check_continuous(x, name: str, min_samples: int = 2) -> np.ndarray:
+def check_continuous(x: object, name: str, min_samples: int = 2) -> np.ndarray:
     """Return ``x`` as a float64 array of shape (n, d); refuse NaN/inf and ragged input.
 
     A 1-D input of length n is read as n samples of one variable.
@@ -156,7 +157,7 @@ def check_continuous(x, name: str, min_samples: int = 2) -> np.ndarray:
     return arr
 
 
-def check_labels(x, name: str) -> np.ndarray:
+def check_labels(x: object, name: str) -> np.ndarray:
     """Return label array ``x`` (any dtype) as shape (n,) or (n, d); refuse NaN/None."""
     arr = as_array(x, name)
     if arr.ndim == 0:
@@ -175,7 +176,7 @@ def check_labels(x, name: str) -> np.ndarray:
     return arr
 
 
-def check_same_length(**arrays) -> int:
+def check_same_length(**arrays: Sized) -> int:
     """Check that all arrays share their first dimension; return it."""
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -184,31 +185,34 @@ def check_same_length(**arrays) -> int:
     return next(iter(lengths.values()))
 
 
-def check_k(k, n: int, name: str = "k") -> int:
+def check_k(k: object, n: int, name: str = "k") -> int:
     """Check the neighbour count ``k``: an integer with 1 <= k < n."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {type(k).__name__} {k!r}")
-    if k < 1:
+    value = int(k)
+    if value < 1:
         raise ValueError(f"{name} must be >= 1; got {k}")
-    if k >= n:
+    if value >= n:
         raise ValueError(
             f"too few samples for {name}={k}: need more than {k} samples, got {n}"
         )
-    return int(k)
+    return value
 
 
-def check_base(base) -> float:
+def check_base(base: object) -> float:
     """Check a logarithm base (None or e means nats); return log(base)."""
     if base is None:
         return 1.0
     if isinstance(base, bool) or not isinstance(base, numbers.Real):
         raise TypeError(f"base must be a positive number other than 1 or None; "
                         f"got {type(base).__name__} {base!r}")
-    if not base > 0 or base == 1 or not np.isfinite(base):
+    # as a float: np.log of a Fraction fails, and of a float32 loses precision
+    value = float(base)
+    if not value > 0 or value == 1 or not np.isfinite(value):
         raise ValueError(f"base must be a positive number other than 1 or None; got {base}")
-    return float(np.log(base))
+    return float(np.log(value))
 
 
-def convert_base(value_nats: float, base) -> float:
+def convert_base(value_nats: float, base: object) -> float:
     """Convert a value in nats to the unit of ``base`` (bits for 2)."""
     return float(value_nats) / check_base(base)

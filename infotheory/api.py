@@ -83,14 +83,15 @@ mean of the per-point terms, which treats them as independent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, TypeAlias, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike
 from threadpoolctl import threadpool_limits
 
-from probconstraints._random import check_random_state, check_random_state_arg
+from probconstraints._random import RandomStateLike, check_random_state, check_random_state_arg
 
 from . import discrete as _discrete
 from . import gaussian as _gaussian
@@ -106,6 +107,11 @@ from ._validation import (
 )
 from .estimate import Estimate, analytic_interval, bootstrap_interval
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .neural import NeuralOptions
+
 __all__ = ["MICall", "conditional_mutual_information", "entropy", "mutual_information",
            "register_mi_estimator"]
 
@@ -120,13 +126,22 @@ AUTO_CCA_MIN_N = 200
 CMI_METHODS = ("auto", *DISCRETE, "ksg", "ksg1", "copula_ksg", *GAUSS)
 ENTROPY_METHODS = ("auto", *DISCRETE, "kl", "gaussian")
 
+#: a confidence interval (low, high) in nats
+Interval: TypeAlias = tuple[float, float]
+#: what an estimator handler returns: the estimate in nats, the interval (None when no
+#: interval was asked for) and the details stored in ``Estimate.details``
+HandlerResult: TypeAlias = tuple[SupportsFloat, "Interval | None", dict[str, Any]]
+#: ``discrete=``: None (from the dtypes), one bool for all variables, or one bool per variable
+Discrete: TypeAlias = "bool | Sequence[bool] | None"
+
 
 # ----------------------------------------------------------------------------- helpers
 def _is_discrete(arr: np.ndarray) -> bool:
     return np.asarray(arr).dtype.kind not in "fc"
 
 
-def _kinds(arrays, names, discrete):
+def _kinds(arrays: Sequence[np.ndarray], names: Sequence[str],
+           discrete: Discrete) -> list[bool]:
     """Per-variable discreteness: from dtype, or forced by ``discrete`` (bool or sequence)."""
     if discrete is None:
         return [_is_discrete(a) for a in arrays]
@@ -139,13 +154,14 @@ def _kinds(arrays, names, discrete):
     return [bool(f) for f in flags]
 
 
-def _as_array(x, name):
+def _as_array(x: object, name: str) -> np.ndarray:
     if x is None:
         raise TypeError(f"{name} must be an array-like; got None")
     return check_labels(x, name)
 
 
-def _check_common(ci, confidence, n_resamples, random_state, n_jobs):
+def _check_common(ci: str | None, confidence: float, n_resamples: int,
+                  random_state: RandomStateLike, n_jobs: int | None) -> int:
     """Validate the shared keyword arguments before any work; return n_jobs as an int."""
     if ci not in (None, "bootstrap", "analytic"):
         raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; got {ci!r}")
@@ -159,7 +175,8 @@ def _check_common(ci, confidence, n_resamples, random_state, n_jobs):
     return check_n_jobs(n_jobs)
 
 
-def _check_labels_not_continuous(arrays, names, kinds, method):
+def _check_labels_not_continuous(arrays: Sequence[np.ndarray], names: Sequence[str],
+                                 kinds: Sequence[bool], method: str) -> None:
     """Refuse continuous floats in the variables treated as discrete (see
     :func:`infotheory._validation.check_discrete_labels`)."""
     for arr, name, disc in zip(arrays, names, kinds):
@@ -167,19 +184,21 @@ def _check_labels_not_continuous(arrays, names, kinds, method):
             check_discrete_labels(arr, name, f"discrete=True or method={method!r}")
 
 
-def _check_choice(method, allowed, what):
+def _check_choice(method: str, allowed: Sequence[str], what: str) -> None:
     if method not in allowed:
         raise ValueError(f"method for {what} must be one of {allowed}; got {method!r}")
 
 
-def _default_k(k, method):
+def _default_k(k: int | None, method: str) -> int:
     if k is None:
         return 1 if method == "copula_ksg" else 3
     return k
 
 
-def _interval(ci, value, *, std_error=None, statistic=None, n=None, confidence, n_resamples,
-              random_state, method):
+def _interval(ci: str | None, value: float, *, std_error: float | None = None,
+              statistic: Callable[[np.ndarray], SupportsFloat] | None = None, n: int,
+              confidence: float, n_resamples: int, random_state: RandomStateLike,
+              method: str) -> Interval | None:
     if ci is None:
         return None
     if ci == "analytic":
@@ -188,22 +207,36 @@ def _interval(ci, value, *, std_error=None, statistic=None, n=None, confidence, 
                              f"use ci='bootstrap'")
         return analytic_interval(value, std_error, confidence)
     if ci == "bootstrap":
+        if statistic is None:
+            raise ValueError(f"ci='bootstrap' is not available for method={method!r}; "
+                             f"use ci='analytic'")
         return bootstrap_interval(statistic, n, n_resamples=n_resamples, confidence=confidence,
                                   random_state=random_state)
     raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; got {ci!r}")
 
 
-def _half_sample_interval(ci, value, terms, shift, recompute, *, confidence, n_resamples,
-                          random_state, method, n=None):
+def _half_sample_interval(ci: str | None, value: float, terms: np.ndarray | None, shift: float,
+                          recompute: Callable[[np.ndarray, int], float], *, confidence: float,
+                          n_resamples: int, random_state: RandomStateLike, method: str,
+                          n: int | None = None) -> Interval | None:
     """k-NN interval: ``"analytic"`` from the per-point terms (independence assumed),
     ``"bootstrap"`` by recomputing the estimator on half-samples (see the module notes)."""
     if ci is None:
         return None
     if ci != "bootstrap":
+        if terms is None:
+            raise ValueError(f"ci={ci!r} for method={method!r} needs the per-point terms; "
+                             f"got terms=None")
         return _terms_interval(ci, terms, shift, confidence=confidence,
                                n_resamples=n_resamples, random_state=random_state,
                                method=method)
-    n = len(terms) if n is None else int(n)
+    if n is None:
+        if terms is None:
+            raise ValueError(f"ci='bootstrap' for method={method!r} needs the per-point terms "
+                             f"or n; got neither")
+        n = len(terms)
+    else:
+        n = int(n)
     if n < 8:
         raise ValueError(f"ci='bootstrap' for k-NN estimators needs n >= 8; got n={n}")
     if int(n_resamples) < 2:
@@ -233,7 +266,7 @@ AUTO_CCA_FEATURES = 300
 AUTO_CCA_RIDGE = 1e-2
 
 
-def _random_features(z: np.ndarray, rng) -> np.ndarray:
+def _random_features(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """[z, sqrt(2/D) cos(z W + b)]: the scores and D random Fourier features of a Gaussian
     kernel of bandwidth sqrt(d), about the distance between rows of d normal scores."""
     d = z.shape[1]
@@ -242,7 +275,8 @@ def _random_features(z: np.ndarray, rng) -> np.ndarray:
     return np.hstack([z, np.sqrt(2.0 / AUTO_CCA_FEATURES) * np.cos(z @ W + b)])
 
 
-def _cca_projections(zx, zy, fit, apply, rng):
+def _cca_projections(zx: np.ndarray, zy: np.ndarray, fit: np.ndarray, apply: np.ndarray,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Kernel CCA (random features, ridge) fitted on rows ``fit``, applied to rows ``apply``:
     the first min(dx, dy) canonical variates of X and of Y on the ``apply`` rows."""
     feats = []
@@ -264,7 +298,8 @@ def _cca_projections(zx, zy, fit, apply, rng):
     return Fx[apply] @ wx, Fy[apply] @ wy
 
 
-def _cross_fitted_cca_terms(zx, zy, k, seed, n_jobs):
+def _cross_fitted_cca_terms(zx: np.ndarray, zy: np.ndarray, k: int, seed: int,
+                            n_jobs: int) -> np.ndarray:
     """Copula-KSG of kernel-CCA variates, cross-fitted: per-point terms (bias removed).
 
     The rows are split in two halves; the CCA fitted on one half maps the other half, whose
@@ -284,7 +319,8 @@ def _cross_fitted_cca_terms(zx, zy, k, seed, n_jobs):
     return np.concatenate(terms)
 
 
-def _auto_continuous(Xc, Yc, k, random_state, n_jobs):
+def _auto_continuous(Xc: np.ndarray, Yc: np.ndarray, k: int, random_state: RandomStateLike,
+                     n_jobs: int) -> tuple[float, np.ndarray | None, float, dict[str, Any]]:
     """``auto`` for continuous X, Y with dx + dy <= 20: value, per-point terms, shift, details.
 
     The largest of estimates of quantities that are all <= I(X;Y): copula-KSG of (X, Y), the
@@ -294,7 +330,8 @@ def _auto_continuous(Xc, Yc, k, random_state, n_jobs):
     """
     rng = check_random_state(random_state)
     terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", rng.randint(2**31), n_jobs)
-    cands = {"copula_ksg": (float(np.mean(terms)) - bias, terms, -bias),
+    cands: dict[str, tuple[float, np.ndarray | None, float]] = {
+        "copula_ksg": (float(np.mean(terms)) - bias, terms, -bias),
              "gaussian_copula": (_gaussian.gaussian_mutual_information(*scores), None, 0.0)}
     if max(Xc.shape[1], Yc.shape[1]) > 1:
         r_terms, r_bias, _ = _copula_ksg([_radial(scores[0]), _radial(scores[1])], k, "mi",
@@ -310,7 +347,8 @@ def _auto_continuous(Xc, Yc, k, random_state, n_jobs):
     return value, t, shift, dict(details, chosen=chosen, k=k, reference_bias=bias)
 
 
-def _plugin_local_se(codes, terms, n):
+def _plugin_local_se(codes: Sequence[np.ndarray], terms: Sequence[tuple[int, Sequence[int]]],
+                     n: int) -> float:
     """Delta-method standard error of a plug-in entropy combination from local log-terms."""
     local = np.zeros(n)
     for sign, idx in terms:
@@ -320,7 +358,9 @@ def _plugin_local_se(codes, terms, n):
     return float(np.std(local) / np.sqrt(n))
 
 
-def _terms_interval(ci, terms, shift, *, confidence, n_resamples, random_state, method):
+def _terms_interval(ci: str | None, terms: np.ndarray, shift: float, *, confidence: float,
+                    n_resamples: int, random_state: RandomStateLike,
+                    method: str) -> Interval | None:
     """Interval of ``mean(terms) + shift`` treating the per-sample terms as independent."""
     n = len(terms)
     value = float(np.mean(terms)) + shift
@@ -330,19 +370,22 @@ def _terms_interval(ci, terms, shift, *, confidence, n_resamples, random_state, 
                      random_state=random_state, method=method)
 
 
-def _prep(arrays, random_state, standardize=True):
+def _prep(arrays: Sequence[np.ndarray], random_state: RandomStateLike,
+          standardize: bool = True) -> list[np.ndarray]:
     rng = check_random_state(random_state)
     return [_knn.prepare_continuous(a, f"xs[{i}]", standardize=standardize,
                                     random_state=rng.randint(2**31))
             for i, a in enumerate(arrays)]
 
 
-def _copula_ksg(arrays, k, kind, random_state, n_jobs):
+def _copula_ksg(arrays: Sequence[np.ndarray], k: int, kind: str, random_state: RandomStateLike,
+                n_jobs: int) -> tuple[np.ndarray, float, list[np.ndarray]]:
     """Bias-corrected KSG on normal scores; ``kind`` is "mi" or "cmi". Returns value, terms."""
     rng = check_random_state(random_state)
     scores = [_gaussian.copula_normalize(a) for a in arrays]
     prepared = _prep(scores, rng.randint(2**31))
-    fn = _knn.ksg_terms if kind == "mi" else _knn.ksg_cmi_terms
+    # (X, Y) or (X, Y, Z): the two term functions differ in arity
+    fn: Callable[..., np.ndarray] = _knn.ksg_terms if kind == "mi" else _knn.ksg_cmi_terms
     terms = fn(*prepared, k=k, n_jobs=n_jobs)
     dims = np.cumsum([0] + [a.shape[1] for a in scores])
     corr = np.atleast_2d(np.corrcoef(np.hstack(scores), rowvar=False))
@@ -362,9 +405,10 @@ def _copula_ksg(arrays, k, kind, random_state, n_jobs):
 
 
 # ----------------------------------------------------------------------------- entropy
-def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None, ci=None,
-            confidence: float = 0.95, n_resamples: int = 200, random_state=None,
-            n_jobs=None) -> Estimate:
+def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
+            discrete: Discrete = None, n_categories: ArrayLike | None = None,
+            ci: str | None = None, confidence: float = 0.95, n_resamples: int = 200,
+            random_state: RandomStateLike = None, n_jobs: int | None = None) -> Estimate:
     """Entropy H(X) (discrete) or differential entropy h(X) (continuous), in nats.
 
     Parameters
@@ -445,24 +489,27 @@ def entropy(X, method: str = "auto", *, k=None, discrete=None, n_categories=None
                                                 random_state).randint(2**31))
     terms = _knn.kl_entropy_terms(Xp, k, "euclidean", n_jobs) + log_scale
 
-    def recompute(idx, seed):
+    def recompute(idx: np.ndarray, seed: int) -> float:
         Xh, ls = _knn.prepare_continuous(Xc[idx], "X", standardize=False,
                                          return_log_scale=True, random_state=seed)
         return float(np.mean(_knn.kl_entropy_terms(Xh, min(k, len(idx) - 1), "euclidean",
                                                    n_jobs))) + ls
 
-    interval = _half_sample_interval(ci, np.mean(terms), terms, 0.0, recompute,
+    value = float(np.mean(terms))
+    interval = _half_sample_interval(ci, value, terms, 0.0, recompute,
                                      confidence=confidence, n_resamples=n_resamples,
                                      random_state=random_state, method=method)
-    return _result(np.mean(terms), interval, {"k": k}, method="kl", n=n, ci=ci,
+    return _result(value, interval, {"k": k}, method="kl", n=n, ci=ci,
                    confidence=confidence, quantity="entropy")
 
 
 # ----------------------------------------------------------------------------- MI
-def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_categories=None,
-                       ci=None, confidence: float = 0.95, n_resamples: int = 200,
-                       random_state=None, n_jobs=None, verbose: int = 0,
-                       **neural_options) -> Estimate:
+def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
+                       k: int | None = None, discrete: Discrete = None,
+                       n_categories: ArrayLike | None = None, ci: str | None = None,
+                       confidence: float = 0.95, n_resamples: int = 200,
+                       random_state: RandomStateLike = None, n_jobs: int | None = None,
+                       verbose: int = 0, **neural_options: Unpack[NeuralOptions]) -> Estimate:
     """Mutual information I(X;Y) in nats, with the same call for every estimator.
 
     Parameters
@@ -519,11 +566,11 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     x, y = _as_array(X, "X"), _as_array(Y, "Y")
     n = check_same_length(X=x, Y=y)
     dx, dy = _kinds([x, y], ["X", "Y"], discrete)
-    spec = _MI_ESTIMATORS.get(method)
+    spec = None if method == "auto" else _MI_ESTIMATORS[method]
     if spec is not None and spec.data == "discrete":
         dx = dy = True
     _check_labels_not_continuous([x, y], ["X", "Y"], [dx, dy], method)
-    if method == "auto":
+    if spec is None:
         method, spec = _auto_mi_estimator(x, y, n, dx, dy)
     if spec.data == "continuous":
         x, y = _continuous_pair(x, y, dx, dy, method)
@@ -535,7 +582,8 @@ def mutual_information(X, Y, method: str = "auto", *, k=None, discrete=None, n_c
     return _result(value, interval, details, method=method, n=n, ci=ci, confidence=confidence)
 
 
-def _auto_mi_estimator(x, y, n, dx, dy):
+def _auto_mi_estimator(x: np.ndarray, y: np.ndarray, n: int, dx: bool,
+                       dy: bool) -> tuple[str, _MIEstimator]:
     """What ``method="auto"`` picks for MI (see the module notes): (method name, estimator)."""
     if dx and dy:
         cells = len(np.unique(_discrete.encode_labels(x, y)))
@@ -549,7 +597,8 @@ def _auto_mi_estimator(x, y, n, dx, dy):
     return method, _MI_ESTIMATORS[method]
 
 
-def _continuous_pair(x, y, dx, dy, method):
+def _continuous_pair(x: np.ndarray, y: np.ndarray, dx: bool, dy: bool,
+                     method: str) -> tuple[np.ndarray, np.ndarray]:
     """X and Y as 2-D float arrays, or the error that names the discrete one."""
     if dx or dy:
         check_continuous(x if dx else y, "X" if dx else "Y")  # text: a TypeError naming it
@@ -559,7 +608,7 @@ def _continuous_pair(x, y, dx, dy, method):
     return check_continuous(x, "X"), check_continuous(y, "Y")
 
 
-def _check_neural_options(method, options):
+def _check_neural_options(method: str, options: Mapping[str, object]) -> None:
     """Refuse keyword options that the chosen method would ignore, naming them."""
     if not options:
         return
@@ -576,14 +625,24 @@ def _check_neural_options(method, options):
                         f"neural options are {sorted(allowed)}")
 
 
-def _result(value, interval, details, *, method, n, ci, confidence,
-            quantity="mutual_information"):
+def _result(value: SupportsFloat, interval: Interval | None, details: Mapping[str, Any] | None,
+            *, method: str, n: int, ci: str | None, confidence: float,
+            quantity: str = "mutual_information") -> Estimate:
     """The one place where the front doors build their :class:`Estimate`."""
     return Estimate(value, method=method, n=n, quantity=quantity, ci=interval,
                     ci_level=confidence if ci else None, ci_method=ci, details=details)
 
 
 # ----------------------------------------------------------------------------- MI estimators
+class _CommonOptions(TypedDict):
+    """The interval options every estimator passes on (see :meth:`MICall.interval`)."""
+
+    confidence: float
+    n_resamples: int
+    random_state: RandomStateLike
+    method: str
+
+
 @dataclass(frozen=True)
 class MICall:
     """What an MI estimator registered with :func:`register_mi_estimator` receives.
@@ -611,40 +670,48 @@ class MICall:
     y: np.ndarray
     n: int
     method: str
-    discrete: tuple
+    discrete: tuple[bool, bool]
     k: int | None
-    n_categories: object
+    n_categories: ArrayLike | None
     ci: str | None
     confidence: float
     n_resamples: int
-    random_state: object
+    random_state: RandomStateLike
     n_jobs: int
     verbose: int
-    options: dict
+    options: NeuralOptions
 
     def neighbours(self) -> int:
         """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"``)."""
         return check_k(_default_k(self.k, self.method), self.n)
 
-    def interval(self, value, *, std_error=None, statistic=None, n=None):
+    def interval(self, value: float, *, std_error: float | None = None,
+                 statistic: Callable[[np.ndarray], SupportsFloat] | None = None,
+                 n: int | None = None) -> Interval | None:
         """The requested interval (None when ``ci`` is None): ``"analytic"`` from
         ``std_error``, ``"bootstrap"`` by resampling the rows given to ``statistic(idx)``."""
         return _interval(self.ci, value, std_error=std_error, statistic=statistic,
                          n=self.n if n is None else n, **self._common())
 
-    def half_sample_interval(self, value, terms, shift, recompute, n=None):
+    def half_sample_interval(self, value: float, terms: np.ndarray | None, shift: float,
+                             recompute: Callable[[np.ndarray, int], float],
+                             n: int | None = None) -> Interval | None:
         """k-NN interval: per-point ``terms`` (analytic) or ``recompute(idx, seed)`` on
         half-samples (bootstrap); see the module notes."""
         return _half_sample_interval(self.ci, value, terms, shift, recompute, n=n,
                                      **self._common())
 
-    def _common(self):
+    def _common(self) -> _CommonOptions:
         return dict(confidence=self.confidence, n_resamples=self.n_resamples,
                     random_state=self.random_state, method=self.method)
 
 
+#: an MI estimator: ``handler(call) -> (value, interval, details)``
+MIHandler: TypeAlias = Callable[[MICall], HandlerResult]
+
+
 class _MIEstimator(NamedTuple):
-    handler: Callable[[MICall], tuple]
+    handler: MIHandler
     data: str
 
 
@@ -653,8 +720,8 @@ _MI_ESTIMATORS: dict[str, _MIEstimator] = {}
 _MI_DATA = ("discrete", "continuous", "any")
 
 
-def register_mi_estimator(name: str, handler: Callable[[MICall], tuple], *,
-                          data: str = "continuous") -> Callable[[MICall], tuple]:
+def register_mi_estimator(name: str, handler: MIHandler, *,
+                          data: str = "continuous") -> MIHandler:
     """Make ``handler`` available as ``mutual_information(X, Y, method=name)``.
 
     Parameters
@@ -689,7 +756,7 @@ def register_mi_estimator(name: str, handler: Callable[[MICall], tuple], *,
     return handler
 
 
-def _mi_discrete(call):
+def _mi_discrete(call: MICall) -> HandlerResult:
     x, y, method = call.x, call.y, call.method
     value = _discrete.discrete_mutual_information(x, y, method, n_categories=call.n_categories)
     codes = [_discrete.encode_labels(x), _discrete.encode_labels(y)]
@@ -699,7 +766,7 @@ def _mi_discrete(call):
     return value, call.interval(value, std_error=se, statistic=stat), {}
 
 
-def _mi_mixed(call):
+def _mi_mixed(call: MICall) -> HandlerResult:
     dx, dy = call.discrete
     if dx == dy:
         raise ValueError("method='mixed' needs one discrete and one continuous variable; "
@@ -712,7 +779,7 @@ def _mi_mixed(call):
     (cp,) = _prep([scores], call.random_state)
     terms = _knn.mixed_terms(cp, codes, k, call.n_jobs)
 
-    def recompute(idx, seed):
+    def recompute(idx: np.ndarray, seed: int) -> float:
         (ch,) = _prep([_gaussian.copula_normalize(cont_c[idx])], seed)
         return float(np.mean(_knn.mixed_terms(ch, _discrete.encode_labels(codes[idx]), k,
                                               call.n_jobs)))
@@ -721,27 +788,27 @@ def _mi_mixed(call):
     return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
 
 
-def _mi_ksg(call):
+def _mi_ksg(call: MICall) -> HandlerResult:
     Xc, Yc = call.x, call.y
     k = call.neighbours()
     variant = 2 if call.method == "ksg2" else 1
     Xp, Yp = _prep([Xc, Yc], call.random_state)
     terms = _knn.ksg_terms(Xp, Yp, k, variant, call.n_jobs)
 
-    def recompute(idx, seed):
-        return float(np.mean(_knn.ksg_terms(*_prep([Xc[idx], Yc[idx]], seed), k, variant,
-                                            call.n_jobs)))
+    def recompute(idx: np.ndarray, seed: int) -> float:
+        xh, yh = _prep([Xc[idx], Yc[idx]], seed)
+        return float(np.mean(_knn.ksg_terms(xh, yh, k, variant, call.n_jobs)))
 
     value = np.mean(terms)
     return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
 
 
-def _mi_auto_continuous(call):
+def _mi_auto_continuous(call: MICall) -> HandlerResult:
     Xc, Yc = call.x, call.y
     k = call.neighbours()
     value, terms, shift, details = _auto_continuous(Xc, Yc, k, call.random_state, call.n_jobs)
 
-    def recompute(idx, seed):
+    def recompute(idx: np.ndarray, seed: int) -> float:
         return _auto_continuous(Xc[idx], Yc[idx], k, seed, call.n_jobs)[0]
 
     if terms is None and call.ci == "analytic":         # the Gaussian-copula estimate won
@@ -752,12 +819,12 @@ def _mi_auto_continuous(call):
     return value, interval, details
 
 
-def _mi_copula_ksg(call):
+def _mi_copula_ksg(call: MICall) -> HandlerResult:
     Xc, Yc = call.x, call.y
     k = call.neighbours()
     terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", call.random_state, call.n_jobs)
 
-    def recompute(idx, seed):
+    def recompute(idx: np.ndarray, seed: int) -> float:
         t, b, sc = _copula_ksg([Xc[idx], Yc[idx]], k, "mi", seed, call.n_jobs)
         return max(float(np.mean(t)) - b, _gaussian.gaussian_mutual_information(*sc))
 
@@ -771,7 +838,7 @@ def _mi_copula_ksg(call):
             dict(details, chosen="ksg"))
 
 
-def _mi_gaussian(call):
+def _mi_gaussian(call: MICall) -> HandlerResult:
     Xc, Yc = call.x, call.y
     data = [Xc, Yc] if call.method == "gaussian" else [_gaussian.copula_normalize(Xc),
                                                        _gaussian.copula_normalize(Yc)]
@@ -779,7 +846,7 @@ def _mi_gaussian(call):
     return value, _gaussian_interval(call, value, data), {}
 
 
-def _mi_neural(call):
+def _mi_neural(call: MICall) -> HandlerResult:
     from .neural import NeuralMIEstimator
 
     est = NeuralMIEstimator(bound=call.method, random_state=call.random_state,
@@ -789,7 +856,8 @@ def _mi_neural(call):
     return est.estimate_, interval, dict(train_curve=est.history_, steps=est.n_steps_)
 
 
-def _gaussian_interval(call, value, data):
+def _gaussian_interval(call: MICall, value: float,
+                       data: Sequence[np.ndarray]) -> Interval | None:
     rho = _gaussian.canonical_correlations(*data)
     n = data[0].shape[0]
     return call.interval(value, std_error=float(np.sqrt(np.sum(rho**2) / n)),
@@ -814,10 +882,13 @@ MI_METHODS = ("auto", *_MI_ESTIMATORS)
 
 
 # ----------------------------------------------------------------------------- CMI
-def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, discrete=None,
-                                   n_categories=None, ci=None, confidence: float = 0.95,
-                                   n_resamples: int = 200, random_state=None,
-                                   n_jobs=None) -> Estimate:
+def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
+                                   method: str = "auto", *, k: int | None = None,
+                                   discrete: Discrete = None,
+                                   n_categories: ArrayLike | None = None, ci: str | None = None,
+                                   confidence: float = 0.95, n_resamples: int = 200,
+                                   random_state: RandomStateLike = None,
+                                   n_jobs: int | None = None) -> Estimate:
     """Conditional mutual information I(X;Y|Z) in nats.
 
     Parameters
@@ -867,10 +938,11 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
         else:
             raise ValueError("conditional MI of mixed discrete and continuous variables is not "
                              f"supported; got discrete (X, Y, Z) = {tuple(kinds)}")
-    common = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state,
-                  method=method)
+    common = _CommonOptions(confidence=confidence, n_resamples=n_resamples,
+                            random_state=random_state, method=method)
 
-    def done(value, interval=None, **details):
+    def done(value: SupportsFloat, interval: Interval | None = None,
+             **details: object) -> Estimate:
         return _result(value, interval, details, method=method, n=n, ci=ci,
                        confidence=confidence, quantity="conditional_mutual_information")
 
@@ -888,20 +960,22 @@ def conditional_mutual_information(X, Y, Z, method: str = "auto", *, k=None, dis
                          f"(X, Y, Z) = {tuple(kinds)}")
     cont = [check_continuous(a, name) for a, name in zip(arrays, "XYZ")]
     if method in ("ksg", "ksg1"):
-        k = check_k(_default_k(k, method), n)
-        terms = _knn.ksg_cmi_terms(*_prep(cont, random_state), k=k, n_jobs=n_jobs)
+        kk = check_k(_default_k(k, method), n)
+        xp, yp, zp = _prep(cont, random_state)
+        terms = _knn.ksg_cmi_terms(xp, yp, zp, k=kk, n_jobs=n_jobs)
 
-        def recompute(idx, seed):
-            return float(np.mean(_knn.ksg_cmi_terms(*_prep([a[idx] for a in cont], seed), k=k,
-                                                    n_jobs=n_jobs)))
+        def recompute(idx: np.ndarray, seed: int) -> float:
+            xh, yh, zh = _prep([a[idx] for a in cont], seed)
+            return float(np.mean(_knn.ksg_cmi_terms(xh, yh, zh, k=kk, n_jobs=n_jobs)))
 
-        return done(np.mean(terms), _half_sample_interval(ci, np.mean(terms), terms, 0.0,
-                                                          recompute, **common), k=k)
+        value = float(np.mean(terms))
+        return done(value, _half_sample_interval(ci, value, terms, 0.0, recompute, **common),
+                    k=kk)
     if method == "copula_ksg":
         k = check_k(_default_k(k, method), n)
         terms, bias, _ = _copula_ksg(cont, k, "cmi", random_state, n_jobs)
 
-        def recompute(idx, seed):
+        def recompute(idx: np.ndarray, seed: int) -> float:
             t, b, _ = _copula_ksg([a[idx] for a in cont], k, "cmi", seed, n_jobs)
             return float(np.mean(t)) - b
 

@@ -34,10 +34,13 @@ by relative frequencies (PID) or use the discrete estimators of :mod:`infotheory
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
 from ._validation import (
@@ -69,9 +72,27 @@ __all__ = [
 
 PID_MEASURES = ("imin", "broja", "mmi")
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from typing_extensions import Unpack
+
+
+class PIDSolverOptions(TypedDict, total=False):
+    """The BROJA solver options of :func:`pid_pmf`."""
+
+    tol: float
+    max_iter: int
+
+
+class PIDOptions(PIDSolverOptions, total=False):
+    """The keyword options that :func:`partial_information_decomposition` passes on."""
+
+    source_names: Sequence[str]
+    target_name: str
+
 
 # ----------------------------------------------------------------------------- pmf tables
-def _check_pmf(p, name: str, ndim: int | None = None) -> np.ndarray:
+def _check_pmf(p: ArrayLike, name: str, ndim: int | None = None) -> np.ndarray:
     try:
         arr = np.asarray(p, dtype=np.float64)
     except (TypeError, ValueError):
@@ -104,7 +125,7 @@ def _mi2(p_xy: np.ndarray) -> float:
     return _h(p_xy.sum(1)) + _h(p_xy.sum(0)) - _h(p_xy)
 
 
-def entropy_pmf(p, base=None) -> float:
+def entropy_pmf(p: ArrayLike, base: float | None = None) -> float:
     """Entropy of a probability table, -sum p log p (the table may have any shape).
 
     Parameters
@@ -126,7 +147,7 @@ def entropy_pmf(p, base=None) -> float:
     return convert_base(_h(_check_pmf(p, "p")), base)
 
 
-def mutual_information_pmf(p_xy, base=None) -> float:
+def mutual_information_pmf(p_xy: ArrayLike, base: float | None = None) -> float:
     """Mutual information I(X;Y) of a 2-D joint probability table p[x, y].
 
     Parameters
@@ -148,7 +169,7 @@ def mutual_information_pmf(p_xy, base=None) -> float:
     return convert_base(_mi2(_check_pmf(p_xy, "p_xy", ndim=2)), base)
 
 
-def conditional_mutual_information_pmf(p_xyz, base=None) -> float:
+def conditional_mutual_information_pmf(p_xyz: ArrayLike, base: float | None = None) -> float:
     """Conditional mutual information I(X;Y|Z) of a 3-D joint table p[x, y, z].
 
     Parameters
@@ -175,7 +196,7 @@ def conditional_mutual_information_pmf(p_xyz, base=None) -> float:
     return convert_base(val, base)
 
 
-def co_information_pmf(p_xyz, base=None) -> float:
+def co_information_pmf(p_xyz: ArrayLike, base: float | None = None) -> float:
     """Co-information I(X;Y;Z) = I(X;Y) - I(X;Y|Z) of a 3-D joint table (Bell 2003).
 
     Symmetric in X, Y, Z; positive for redundancy, negative for synergy. Equals
@@ -206,7 +227,7 @@ def co_information_pmf(p_xyz, base=None) -> float:
     return convert_base(val, base)
 
 
-def empirical_pmf(*xs) -> np.ndarray:
+def empirical_pmf(*xs: ArrayLike) -> np.ndarray:
     """Joint relative-frequency table of several label arrays, one axis per array.
 
     Parameters
@@ -276,9 +297,9 @@ class PIDResult:
     mi_av: float
     measure: str
     unit: str = "nats"
-    source_names: tuple = ("A", "V")
+    source_names: tuple[str, str] = ("A", "V")
     target_name: str = "T"
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def co_information(self) -> float:
@@ -286,13 +307,13 @@ class PIDResult:
         return self.redundancy - self.synergy
 
     @property
-    def atoms(self) -> dict:
+    def atoms(self) -> dict[str, float]:
         """The four atoms keyed by display label."""
         a, v = self.source_names
         return {"redundancy": self.redundancy, f"unique {a}": self.unique_a,
                 f"unique {v}": self.unique_v, "synergy": self.synergy}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """All fields plus the co-information, as a flat dictionary."""
         d = asdict(self)
         d.pop("info")
@@ -304,7 +325,7 @@ class PIDResult:
         """One-row DataFrame of :meth:`to_dict`."""
         return pd.DataFrame([self.to_dict()])
 
-    def plot(self, ax=None, kind: str = "bar"):
+    def plot(self, ax: Axes | None = None, kind: str = "bar") -> Axes:
         """Draw the decomposition: ``kind="bar"`` (four atoms) or ``"venn"`` (two circles).
 
         In the Venn-style diagram the circle areas are I(A;T) and I(V;T), their overlap is
@@ -352,7 +373,7 @@ def _lens_area(r1: float, r2: float, d: float) -> float:
     return float(r1 * r1 * np.arccos(c1) + r2 * r2 * np.arccos(c2) - 0.5 * np.sqrt(max(k, 0)))
 
 
-def draw_pid_venn(result: PIDResult, ax):
+def draw_pid_venn(result: PIDResult, ax: Axes) -> Axes:
     """Area-proportional two-circle diagram of a :class:`PIDResult` on ``ax``.
 
     Examples
@@ -437,7 +458,8 @@ def _mi_t_av(q: np.ndarray) -> float:
     return _mi2(q.reshape(-1, q.shape[2]))
 
 
-def _broja_min_mi(p: np.ndarray, tol: float, max_iter: int):
+def _broja_min_mi(p: np.ndarray, tol: float,
+                  max_iter: int) -> tuple[float, dict[str, Any]]:
     """min over Q in Delta_P of I_Q(T; A,V).
 
     The optimum has the form Q(a,v,t) = R(a,v) P(t) alpha(a,t) beta(v,t) with R = Q(a,v)
@@ -455,7 +477,8 @@ def _broja_min_mi(p: np.ndarray, tol: float, max_iter: int):
     alpha = np.ones_like(p_at)
     beta = np.ones_like(p_vt)
 
-    def sweep(alpha, beta, r):
+    def sweep(alpha: np.ndarray, beta: np.ndarray,
+              r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = (r * p_t * beta).sum(1, keepdims=True)
         alpha = np.divide(p_at, s, out=np.zeros_like(s), where=s > 0)
         s = (r * p_t * alpha).sum(0, keepdims=True)
@@ -489,8 +512,9 @@ def _clean(x: float) -> float:
     return 0.0 if abs(x) < 1e-12 else float(x)
 
 
-def pid_pmf(p_avt, measure: str = "imin", base=None, *, source_names=("A", "V"),
-            target_name: str = "T", tol: float = 1e-9, max_iter: int = 200_000) -> PIDResult:
+def pid_pmf(p_avt: ArrayLike, measure: str = "imin", base: float | None = None, *,
+            source_names: Sequence[str] = ("A", "V"), target_name: str = "T",
+            tol: float = 1e-9, max_iter: int = 200_000) -> PIDResult:
     """Partial information decomposition of I(A,V;T) for a known joint table p[a, v, t].
 
     Parameters
@@ -533,7 +557,7 @@ def pid_pmf(p_avt, measure: str = "imin", base=None, *, source_names=("A", "V"),
     log_b = check_base(base)
     i_a, i_v = _mi2(p.sum(1)), _mi2(p.sum(0))
     i_av = _mi_t_av(p)
-    info: dict = {}
+    info: dict[str, Any] = {}
     if measure == "broja":
         f_min, info = _broja_min_mi(p, tol, max_iter)
         f_min = min(f_min, i_av)
@@ -546,11 +570,14 @@ def pid_pmf(p_avt, measure: str = "imin", base=None, *, source_names=("A", "V"),
         syn = i_av - red - u_a - u_v
     unit = {1.0: "nats", float(np.log(2)): "bits"}.get(log_b, f"log base {np.exp(log_b):g}")
     c = [_clean(x) / log_b for x in (red, u_a, u_v, syn, i_a, i_v, i_av)]
-    return PIDResult(*c, measure=measure, unit=unit, source_names=tuple(source_names),
-                     target_name=target_name, info=info)
+    name_a, name_v = source_names
+    return PIDResult(c[0], c[1], c[2], c[3], c[4], c[5], c[6], measure=measure, unit=unit,
+                     source_names=(name_a, name_v), target_name=target_name, info=info)
 
 
-def partial_information_decomposition(a, v, t, measure: str = "imin", base=None, **kwargs):
+def partial_information_decomposition(a: ArrayLike, v: ArrayLike, t: ArrayLike,
+                                      measure: str = "imin", base: float | None = None,
+                                      **kwargs: Unpack[PIDOptions]) -> PIDResult:
     """PID of I(A,V;T) from samples, on the relative-frequency (plug-in) joint table.
 
     Plug-in tables overstate every mutual information when the joint alphabet is large
@@ -584,7 +611,8 @@ def partial_information_decomposition(a, v, t, measure: str = "imin", base=None,
     return pid_pmf(empirical_pmf(*arrays), measure=measure, base=base, **kwargs)
 
 
-def co_information(x, y, z, method: str = "plugin", *, base=None) -> float:
+def co_information(x: ArrayLike, y: ArrayLike, z: ArrayLike, method: str = "plugin", *,
+                   base: float | None = None) -> float:
     """Co-information I(X;Y;Z) = I(X;Y) - I(X;Y|Z) estimated from discrete samples.
 
     Sign convention of Bell (2003) / McGill (1954): positive when the three variables share

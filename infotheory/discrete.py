@@ -31,8 +31,11 @@ number of observed categories of each variable (and their product for joint quan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, logsumexp, polygamma
 
 from ._validation import (
@@ -54,7 +57,7 @@ __all__ = [
 DISCRETE_METHODS = ("plugin", "miller_madow", "james_stein", "nsb")
 
 
-def _check_method(method) -> str:
+def _check_method(method: str) -> str:
     if method not in DISCRETE_METHODS:
         raise ValueError(f"method must be one of {DISCRETE_METHODS}; got {method!r}")
     return method
@@ -76,7 +79,7 @@ def _encode_one(arr: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, card
 
 
-def encode_labels(*xs) -> np.ndarray:
+def encode_labels(*xs: ArrayLike) -> np.ndarray:
     """Jointly code the rows of one or more label arrays as integers 0..m-1.
 
     Parameters
@@ -109,14 +112,15 @@ def encode_labels(*xs) -> np.ndarray:
     return codes
 
 
-def _prepare(xs, names, n_categories):
+def _prepare(xs: Sequence[ArrayLike], names: Sequence[str],
+             n_categories: ArrayLike | None) -> tuple[list[np.ndarray], list[float]]:
     """Validate and code each variable; return codes and alphabet sizes."""
     arrays = [check_discrete_labels(check_labels(x, name), name, "a discrete estimator")
               for x, name in zip(xs, names)]
     check_same_length(**dict(zip(names, arrays)))
     coded = [_encode_one(a) for a in arrays]
     codes = [c for c, _ in coded]
-    sizes = [k for _, k in coded]
+    sizes: list[float] = [k for _, k in coded]
     if n_categories is not None:
         given = np.atleast_1d(n_categories)
         if given.shape != (len(xs),):
@@ -130,7 +134,7 @@ def _prepare(xs, names, n_categories):
     return codes, [float(k) for k in sizes]
 
 
-def _joint_counts(codes_list) -> np.ndarray:
+def _joint_counts(codes_list: Sequence[np.ndarray]) -> np.ndarray:
     if len(codes_list) == 1:
         joint = codes_list[0]
     else:
@@ -186,7 +190,7 @@ def _nsb_entropy(counts: np.ndarray, K: float) -> float:
     values = values.astype(float)
     mult = mult.astype(float)
 
-    def log_weight_and_mean(log_alpha):
+    def log_weight_and_mean(log_alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         alpha = np.exp(log_alpha)[:, None]  # (g, 1)
         beta = alpha / K
         loglik = (gammaln(alpha) - gammaln(N + alpha)
@@ -211,7 +215,8 @@ def _nsb_entropy(counts: np.ndarray, K: float) -> float:
     return float(np.sum(w * mean))
 
 
-def _entropy_of_codes(codes_list, sizes, method, lam=None) -> float:
+def _entropy_of_codes(codes_list: Sequence[np.ndarray], sizes: Sequence[float], method: str,
+                      lam: float | None = None) -> float:
     counts = _joint_counts(codes_list)
     K = float(np.prod(sizes))
     if method == "plugin":
@@ -225,7 +230,8 @@ def _entropy_of_codes(codes_list, sizes, method, lam=None) -> float:
     return _js_entropy(counts, K, lam)
 
 
-def _combination(codes, sizes, method, terms):
+def _combination(codes: Sequence[np.ndarray], sizes: Sequence[float], method: str,
+                 terms: Sequence[tuple[int, Sequence[int]]]) -> float:
     """Sum of signed entropies of subsets of variables, JS sharing the full-joint shrinkage."""
     lam = None
     if method == "james_stein":
@@ -237,7 +243,8 @@ def _combination(codes, sizes, method, terms):
     return total
 
 
-def discrete_entropy(x, method: str = "plugin", *, n_categories=None, base=None) -> float:
+def discrete_entropy(x: ArrayLike, method: str = "plugin", *, n_categories: ArrayLike | None = None,
+                     base: float | None = None) -> float:
     """Entropy H(X) of a label array.
 
     Parameters
@@ -268,7 +275,9 @@ def discrete_entropy(x, method: str = "plugin", *, n_categories=None, base=None)
     return convert_base(_combination(codes, sizes, method, [(1, [0])]), base)
 
 
-def discrete_joint_entropy(*xs, method: str = "plugin", n_categories=None, base=None) -> float:
+def discrete_joint_entropy(*xs: ArrayLike, method: str = "plugin",
+                           n_categories: ArrayLike | None = None,
+                           base: float | None = None) -> float:
     """Joint entropy H(X1, ..., Xm) of several label arrays.
 
     Parameters
@@ -299,8 +308,9 @@ def discrete_joint_entropy(*xs, method: str = "plugin", n_categories=None, base=
     return convert_base(_combination(codes, sizes, method, [(1, list(range(len(xs))))]), base)
 
 
-def discrete_mutual_information(x, y, method: str = "plugin", *, n_categories=None,
-                                base=None) -> float:
+def discrete_mutual_information(x: ArrayLike, y: ArrayLike, method: str = "plugin", *,
+                                n_categories: ArrayLike | None = None,
+                                base: float | None = None) -> float:
     """Mutual information I(X;Y) = H(X) + H(Y) - H(X,Y) of two label arrays.
 
     Bias-corrected methods may return small negative values for independent variables; they
@@ -336,8 +346,10 @@ def discrete_mutual_information(x, y, method: str = "plugin", *, n_categories=No
     return convert_base(_combination(codes, sizes, method, terms), base)
 
 
-def discrete_conditional_mutual_information(x, y, z, method: str = "plugin", *,
-                                            n_categories=None, base=None) -> float:
+def discrete_conditional_mutual_information(x: ArrayLike, y: ArrayLike, z: ArrayLike,
+                                            method: str = "plugin", *,
+                                            n_categories: ArrayLike | None = None,
+                                            base: float | None = None) -> float:
     """Conditional mutual information I(X;Y|Z) = H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z).
 
     Parameters

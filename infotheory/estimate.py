@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, SupportsFloat
 
 import numpy as np
 from scipy.stats import norm
 
-from probconstraints._random import check_random_state
+from probconstraints._random import RandomStateLike, check_random_state
 
 from ._validation import convert_base
 
@@ -51,8 +52,19 @@ class Estimate(float):
     True
     """
 
-    def __new__(cls, value, *, method: str, n: int, quantity: str = "mutual_information",
-                ci=None, ci_level=None, ci_method=None, details=None):
+    method: str
+    n: int
+    quantity: str
+    ci: tuple[float, float] | None
+    ci_level: float | None
+    ci_method: str | None
+    details: dict[str, Any]
+
+    def __new__(cls, value: SupportsFloat, *, method: str, n: int,
+                quantity: str = "mutual_information",
+                ci: Sequence[SupportsFloat] | None = None, ci_level: float | None = None,
+                ci_method: str | None = None,
+                details: Mapping[str, Any] | None = None) -> Estimate:
         obj = super().__new__(cls, float(value))
         obj.method = str(method)
         obj.n = int(n)
@@ -74,7 +86,7 @@ class Estimate(float):
         return float(self) / _LN2
 
     @property
-    def ci_bits(self):
+    def ci_bits(self) -> tuple[float, float] | None:
         """The confidence interval in bits, or None."""
         return None if self.ci is None else (self.ci[0] / _LN2, self.ci[1] / _LN2)
 
@@ -90,23 +102,26 @@ class Estimate(float):
 
     __str__ = __repr__
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Estimate], tuple[object, ...]]:
         return (_rebuild, (float(self), self.method, self.n, self.quantity, self.ci,
                            self.ci_level, self.ci_method, self.details))
 
 
-def _rebuild(value, method, n, quantity, ci, ci_level, ci_method, details):
+def _rebuild(value: float, method: str, n: int, quantity: str, ci: tuple[float, float] | None,
+             ci_level: float | None, ci_method: str | None,
+             details: dict[str, Any]) -> Estimate:
     return Estimate(value, method=method, n=n, quantity=quantity, ci=ci, ci_level=ci_level,
                     ci_method=ci_method, details=details)
 
 
-def _check_level(confidence) -> float:
+def _check_level(confidence: SupportsFloat) -> float:
     if not 0.0 < float(confidence) < 1.0:
         raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence}")
     return float(confidence)
 
 
-def analytic_interval(value: float, std_error: float, confidence: float = 0.95):
+def analytic_interval(value: float, std_error: float,
+                      confidence: float = 0.95) -> tuple[float, float]:
     """Normal-approximation interval ``value +/- z * std_error``.
 
     Examples
@@ -119,8 +134,9 @@ def analytic_interval(value: float, std_error: float, confidence: float = 0.95):
     return float(value - z * std_error), float(value + z * std_error)
 
 
-def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, *,
-                       n_resamples: int = 200, confidence: float = 0.95, random_state=None):
+def bootstrap_interval(statistic: Callable[[np.ndarray], SupportsFloat], n: int, *,
+                       n_resamples: int = 200, confidence: float = 0.95,
+                       random_state: RandomStateLike = None) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic(indices)`` over resampled row indices.
 
     Parameters

@@ -9,7 +9,10 @@ a lower bound on the true MI.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import cho_factor
 from scipy.special import digamma, ndtri
 from scipy.stats import rankdata
@@ -27,7 +30,7 @@ __all__ = [
 ]
 
 
-def copula_normalize(X) -> np.ndarray:
+def copula_normalize(X: ArrayLike) -> np.ndarray:
     """Replace every column by its normal scores ``Phi^{-1}(rank / (n + 1))``.
 
     Ties receive their average rank. The result has standard normal margins whatever the
@@ -70,7 +73,7 @@ def _entropy_from_cov(cov: np.ndarray, n: int, bias_correction: bool) -> float:
     return h
 
 
-def gaussian_entropy(X, *, bias_correction: bool = True) -> float:
+def gaussian_entropy(X: ArrayLike, *, bias_correction: bool = True) -> float:
     """Differential entropy of a Gaussian fitted to X: 1/2 log det(2 pi e S), in nats.
 
     Parameters
@@ -100,7 +103,8 @@ def gaussian_entropy(X, *, bias_correction: bool = True) -> float:
             + float(np.sum(np.log(scale))))
 
 
-def _mi_from_blocks(arrays, n, bias_correction, terms):
+def _mi_from_blocks(arrays: Sequence[np.ndarray], n: int, bias_correction: bool,
+                    terms: Sequence[tuple[int, Sequence[int]]]) -> float:
     data = finite_scale(np.hstack(arrays))[0]     # MI is invariant under column scaling
     if n <= data.shape[1] + 1:
         raise ValueError(f"need more samples than total dimensions + 1 ({data.shape[1] + 1}); "
@@ -114,7 +118,8 @@ def _mi_from_blocks(arrays, n, bias_correction, terms):
     return total
 
 
-def gaussian_mutual_information(X, Y, *, bias_correction: bool = True) -> float:
+def gaussian_mutual_information(X: ArrayLike, Y: ArrayLike, *,
+                                bias_correction: bool = True) -> float:
     """I(X;Y) of Gaussians fitted to (X, Y): the CCA closed form, in nats.
 
     Parameters
@@ -142,7 +147,8 @@ def gaussian_mutual_information(X, Y, *, bias_correction: bool = True) -> float:
     return _mi_from_blocks([X, Y], n, bias_correction, [(1, [0]), (1, [1]), (-1, [0, 1])])
 
 
-def gaussian_conditional_mutual_information(X, Y, Z, *, bias_correction: bool = True) -> float:
+def gaussian_conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike, *,
+                                            bias_correction: bool = True) -> float:
     """I(X;Y|Z) of Gaussians fitted to (X, Y, Z), in nats (partial canonical correlations).
 
     Parameters
@@ -170,7 +176,7 @@ def gaussian_conditional_mutual_information(X, Y, Z, *, bias_correction: bool = 
     return _mi_from_blocks([X, Y, Z], n, bias_correction, terms)
 
 
-def canonical_correlations(X, Y) -> np.ndarray:
+def canonical_correlations(X: ArrayLike, Y: ArrayLike) -> np.ndarray:
     """Sample canonical correlations of X and Y, largest first (min(dx, dy) values).
 
     Examples
@@ -185,7 +191,7 @@ def canonical_correlations(X, Y) -> np.ndarray:
     Y = check_continuous(Y, "Y", min_samples=3)
     check_same_length(X=X, Y=Y)
 
-    def whiten(A):
+    def whiten(A: np.ndarray) -> np.ndarray:
         A = finite_scale(A)[0]
         A = A - A.mean(axis=0)
         q, _ = np.linalg.qr(A)
@@ -200,7 +206,7 @@ def _log_det(m: np.ndarray) -> float:
     return np.linalg.slogdet(m)[1]
 
 
-def gaussian_mi_from_covariance(cov, dim_x: int) -> float:
+def gaussian_mi_from_covariance(cov: ArrayLike, dim_x: int) -> float:
     """I(X;Y) = 1/2 log(det S_xx det S_yy / det S) for a joint Gaussian with covariance ``cov``.
 
     The first ``dim_x`` rows and columns of ``cov`` belong to X, the rest to Y.
@@ -215,7 +221,7 @@ def gaussian_mi_from_covariance(cov, dim_x: int) -> float:
                         - _log_det(cov)))
 
 
-def gaussian_cmi_from_covariance(cov, dim_x: int, dim_y: int) -> float:
+def gaussian_cmi_from_covariance(cov: ArrayLike, dim_x: int, dim_y: int) -> float:
     """I(X;Y|Z) = 1/2 log(det S_xz det S_yz / (det S det S_z)) for a joint Gaussian.
 
     The rows and columns of ``cov`` are X (``dim_x``), then Y (``dim_y``), then Z (the rest).

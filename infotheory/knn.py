@@ -16,13 +16,17 @@ Ross (2014), PLoS ONE 9:e87357 -- MI between continuous and discrete variables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal, overload
+
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from numpy.typing import ArrayLike
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from sklearn.neighbors import KDTree
 
-from probconstraints._random import check_random_state
+from probconstraints._random import RandomStateLike, check_random_state
 
 from ._validation import (
     check_continuous,
@@ -45,8 +49,17 @@ __all__ = [
 _LEAF = 20  # leaf size of the KD-trees (fastest of 10-80 for d <= 10 in our timings)
 
 
-def prepare_continuous(X, name: str, *, standardize: bool = True, noise: float = 1e-10,
-                       random_state=None, return_log_scale: bool = False):
+@overload
+def prepare_continuous(X: ArrayLike, name: str, *, standardize: bool = ...,
+                       noise: float = ..., random_state: RandomStateLike = ...,
+                       return_log_scale: Literal[False] = ...) -> np.ndarray: ...
+@overload
+def prepare_continuous(X: ArrayLike, name: str, *, standardize: bool = ...,
+                       noise: float = ..., random_state: RandomStateLike = ...,
+                       return_log_scale: Literal[True]) -> tuple[np.ndarray, float]: ...
+def prepare_continuous(X: ArrayLike, name: str, *, standardize: bool = True,
+                       noise: float = 1e-10, random_state: RandomStateLike = None,
+                       return_log_scale: bool = False) -> np.ndarray | tuple[np.ndarray, float]:
     """Validate ``X`` as (n, d) floats, scale columns to unit variance and break ties.
 
     With ``standardize=True`` columns are first divided by their largest |value|, so data near
@@ -59,24 +72,24 @@ def prepare_continuous(X, name: str, *, standardize: bool = True, noise: float =
     every column (as scikit-learn's ``mutual_info_regression`` does) so that repeated values
     do not give zero neighbour distances; it changes nothing else measurable.
     """
-    X = check_continuous(X, name)
+    arr = check_continuous(X, name)
     log_scale = 0.0
     if standardize:
-        X, _ = finite_scale(X)
-        std = X.std(axis=0)
-        X[:, std > 0] /= std[std > 0]
+        arr, _ = finite_scale(arr)
+        std = arr.std(axis=0)
+        arr[:, std > 0] /= std[std > 0]
     elif return_log_scale:
-        c = float(np.max(np.abs(X)))
+        c = float(np.max(np.abs(arr)))
         c = c if c > 0 else 1.0
-        X = X / c
-        log_scale = X.shape[1] * float(np.log(c))
+        arr = arr / c
+        log_scale = arr.shape[1] * float(np.log(c))
     else:
-        X = X.copy()
+        arr = arr.copy()
     if noise:
         rng = check_random_state(random_state)
-        mean_abs = np.sum(np.abs(X) / X.shape[0], axis=0)       # no overflow near 1e308
-        X += noise * np.maximum(1.0, mean_abs) * rng.standard_normal(X.shape)
-    return (X, log_scale) if return_log_scale else X
+        mean_abs = np.sum(np.abs(arr) / arr.shape[0], axis=0)       # no overflow near 1e308
+        arr += noise * np.maximum(1.0, mean_abs) * rng.standard_normal(arr.shape)
+    return (arr, log_scale) if return_log_scale else arr
 
 
 def _count_1d(x: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
@@ -84,7 +97,7 @@ def _count_1d(x: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
     xs = np.sort(x)
     n = len(xs)
 
-    def inside(diff):
+    def inside(diff: np.ndarray) -> np.ndarray:
         return diff < radius if strict else diff <= radius
 
     hi = np.searchsorted(xs, x + radius, side="right")
@@ -103,7 +116,14 @@ def _count_1d(x: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
     return hi - lo
 
 
-def _split_rows(fn, Q: np.ndarray, n_jobs: int):
+@overload
+def _split_rows(fn: Callable[[np.ndarray], np.ndarray], Q: np.ndarray,
+                n_jobs: int) -> np.ndarray: ...
+@overload
+def _split_rows(fn: Callable[[np.ndarray], tuple[np.ndarray, ...]], Q: np.ndarray,
+                n_jobs: int) -> tuple[np.ndarray, ...]: ...
+def _split_rows(fn: Callable[[np.ndarray], np.ndarray | tuple[np.ndarray, ...]], Q: np.ndarray,
+                n_jobs: int) -> np.ndarray | tuple[np.ndarray, ...]:
     """Apply ``fn`` to row blocks of ``Q`` on ``n_jobs`` threads (the trees release the GIL)."""
     n_jobs = effective_n_jobs(n_jobs)
     if n_jobs == 1 or len(Q) < 2000:
@@ -125,7 +145,8 @@ def _count_within(X: np.ndarray, radius: np.ndarray, strict: bool, n_jobs: int) 
     return _split_rows(lambda i: tree.query_radius(X[i], r[i], count_only=True), order, n_jobs)
 
 
-def _kth_neighbour(X: np.ndarray, k: int, p: float, n_jobs: int):
+def _kth_neighbour(X: np.ndarray, k: int, p: float,
+                   n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
     if X.shape[1] == 1 or p == 2:
         dist, idx = cKDTree(X).query(X, k=k + 1, p=p, workers=n_jobs)
     else:
@@ -152,8 +173,8 @@ def kl_entropy_terms(X: np.ndarray, k: int = 3, metric: str = "euclidean",
     return digamma(n) - digamma(k) + _unit_ball_log_volume(d, metric) + d * np.log(eps)
 
 
-def kl_entropy(X, k: int = 3, *, metric: str = "euclidean", n_jobs=None,
-               noise: float = 1e-10, random_state=None) -> float:
+def kl_entropy(X: ArrayLike, k: int = 3, *, metric: str = "euclidean", n_jobs: int | None = None,
+               noise: float = 1e-10, random_state: RandomStateLike = None) -> float:
     """Kozachenko-Leonenko differential entropy h(X) in nats.
 
     Parameters
@@ -207,8 +228,9 @@ def ksg_terms(X: np.ndarray, Y: np.ndarray, k: int = 3, variant: int = 1,
     return digamma(k) - 1.0 / k + digamma(n) - digamma(nx) - digamma(ny)
 
 
-def ksg_mutual_information(X, Y, k: int = 3, *, variant: int = 1, standardize: bool = True,
-                           n_jobs=None, noise: float = 1e-10, random_state=None) -> float:
+def ksg_mutual_information(X: ArrayLike, Y: ArrayLike, k: int = 3, *, variant: int = 1,
+                           standardize: bool = True, n_jobs: int | None = None,
+                           noise: float = 1e-10, random_state: RandomStateLike = None) -> float:
     """Kraskov-Stoegbauer-Grassberger estimate of I(X;Y) in nats (max-norm neighbours).
 
     Parameters
@@ -266,9 +288,10 @@ def ksg_cmi_terms(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, k: int = 3,
     return digamma(k) - digamma(nxz + 1) - digamma(nyz + 1) + digamma(nz + 1)
 
 
-def ksg_conditional_mutual_information(X, Y, Z, k: int = 3, *, standardize: bool = True,
-                                       n_jobs=None, noise: float = 1e-10,
-                                       random_state=None) -> float:
+def ksg_conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike, k: int = 3, *,
+                                       standardize: bool = True, n_jobs: int | None = None,
+                                       noise: float = 1e-10,
+                                       random_state: RandomStateLike = None) -> float:
     """Conditional mutual information I(X;Y|Z) in nats (Frenzel-Pompe KSG, algorithm 1).
 
     Parameters
@@ -328,8 +351,9 @@ def mixed_terms(X: np.ndarray, labels: np.ndarray, k: int = 3, n_jobs: int = 1) 
     return digamma(n) + digamma(k_all) - digamma(n_label) - digamma(m)
 
 
-def mixed_mutual_information(X, labels, k: int = 3, *, standardize: bool = True,
-                             n_jobs=None, noise: float = 1e-10, random_state=None) -> float:
+def mixed_mutual_information(X: ArrayLike, labels: ArrayLike, k: int = 3, *,
+                             standardize: bool = True, n_jobs: int | None = None,
+                             noise: float = 1e-10, random_state: RandomStateLike = None) -> float:
     """I(X;L) between continuous X and discrete labels L, in nats (Ross 2014).
 
     Parameters

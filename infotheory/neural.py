@@ -27,15 +27,19 @@ held-out split for early stopping; the reported value is the bound on the held-o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-from torch import nn
+from torch import Tensor, nn
 
 from probconstraints._progress import progress
 from probconstraints._random import (
+    RandomStateLike,
     check_random_state,
     check_random_state_arg,
     isolated_rng,
@@ -54,9 +58,39 @@ __all__ = ["BOUNDS", "NeuralMIEstimator", "neural_mutual_information"]
 
 BOUNDS = ("mine", "nwj", "infonce", "smile", "doe")
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
-def _mlp(d_in: int, hidden, d_out: int) -> nn.Sequential:
-    layers, prev = [], d_in
+
+class NeuralOptions(TypedDict, total=False):
+    """The options of :class:`NeuralMIEstimator` that ``mutual_information`` passes on."""
+
+    critic: str
+    hidden: Sequence[int]
+    embed_dim: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    max_steps: int
+    eval_every: int
+    patience: int
+    test_size: float
+    clip: float
+    ema_rate: float
+    device: str | torch.device
+
+
+class NeuralFitOptions(NeuralOptions, total=False):
+    """Every option of :class:`NeuralMIEstimator` but ``bound``."""
+
+    n_jobs: int | None
+    random_state: RandomStateLike
+    verbose: int
+
+
+def _mlp(d_in: int, hidden: Sequence[int], d_out: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    prev = d_in
     for h in hidden:
         layers += [nn.Linear(prev, h), nn.ReLU()]
         prev = h
@@ -65,20 +99,20 @@ def _mlp(d_in: int, hidden, d_out: int) -> nn.Sequential:
 
 
 class _SeparableCritic(nn.Module):
-    def __init__(self, dx, dy, hidden, embed_dim):
+    def __init__(self, dx: int, dy: int, hidden: Sequence[int], embed_dim: int) -> None:
         super().__init__()
         self.g, self.h = _mlp(dx, hidden, embed_dim), _mlp(dy, hidden, embed_dim)
 
-    def forward(self, x, y):  # -> scores (B, B), scores[i, j] = f(x_i, y_j)
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:  # scores (B, B): f(x_i, y_j)
         return self.g(x) @ self.h(y).T
 
 
 class _JointCritic(nn.Module):
-    def __init__(self, dx, dy, hidden):
+    def __init__(self, dx: int, dy: int, hidden: Sequence[int]) -> None:
         super().__init__()
         self.f = _mlp(dx + dy, hidden, 1)
 
-    def forward(self, x, y):
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
         b = x.shape[0]
         pairs = torch.cat([x.repeat_interleave(b, 0), y.repeat(b, 1)], dim=1)
         return self.f(pairs).view(b, b)
@@ -87,7 +121,7 @@ class _JointCritic(nn.Module):
 class _GaussianDoE(nn.Module):
     """Cross-entropy models: q(y) = N(mu, LL^T) and q(y|x) = N(m(x), MM^T)."""
 
-    def __init__(self, dx, dy, hidden):
+    def __init__(self, dx: int, dy: int, hidden: Sequence[int]) -> None:
         super().__init__()
         self.mean_x = _mlp(dx, hidden, dy)
         self.mu = nn.Parameter(torch.zeros(dy))
@@ -95,10 +129,10 @@ class _GaussianDoE(nn.Module):
         self.raw_m = nn.Parameter(torch.zeros(dy, dy))
 
     @staticmethod
-    def _chol(raw):
+    def _chol(raw: Tensor) -> Tensor:
         return torch.tril(raw, -1) + torch.diag(torch.exp(torch.diagonal(raw)))
 
-    def cross_entropies(self, x, y):
+    def cross_entropies(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """Per-sample -log q(y) and -log q(y|x), each of shape (B,)."""
         marg = torch.distributions.MultivariateNormal(self.mu, scale_tril=self._chol(self.raw_l))
         cond = torch.distributions.MultivariateNormal(self.mean_x(x),
@@ -106,13 +140,13 @@ class _GaussianDoE(nn.Module):
         return -marg.log_prob(y), -cond.log_prob(y)
 
 
-def _logmeanexp_offdiag(scores):
+def _logmeanexp_offdiag(scores: Tensor) -> Tensor:
     b = scores.shape[0]
     mask = ~torch.eye(b, dtype=torch.bool, device=scores.device)
     return torch.logsumexp(scores[mask], 0) - math.log(b * (b - 1))
 
 
-def _bound_value(bound, scores, clip):
+def _bound_value(bound: str, scores: Tensor, clip: float) -> Tensor:
     """The estimate (not the training loss) of a bound on one batch of scores (B, B)."""
     joint = torch.diagonal(scores).mean()
     if bound == "infonce":
@@ -188,10 +222,23 @@ class NeuralMIEstimator(BaseEstimator):
     True
     """
 
-    def __init__(self, bound="infonce", critic="separable", hidden=(16,), embed_dim=8,
-                 batch_size=256, learning_rate=3e-3, weight_decay=0.1, max_steps=3000,
-                 eval_every=100, patience=8, test_size=0.2, clip=5.0, ema_rate=0.01, device="cpu",
-                 n_jobs=None, random_state=None, verbose=0):
+    model_: nn.Module
+    x_test_: Tensor
+    y_test_: Tensor
+    history_: list[tuple[int, float]]
+    n_steps_: int
+    n_test_: int
+    estimate_: float
+    _ema: Tensor | None
+    _scaling: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+    def __init__(self, bound: str = "infonce", critic: str = "separable",
+                 hidden: Sequence[int] = (16,), embed_dim: int = 8, batch_size: int = 256,
+                 learning_rate: float = 3e-3, weight_decay: float = 0.1, max_steps: int = 3000,
+                 eval_every: int = 100, patience: int = 8, test_size: float = 0.2,
+                 clip: float = 5.0, ema_rate: float = 0.01, device: str | torch.device = "cpu",
+                 n_jobs: int | None = None, random_state: RandomStateLike = None,
+                 verbose: int = 0) -> None:
         self.bound = bound
         self.critic = critic
         self.hidden = hidden
@@ -211,13 +258,13 @@ class NeuralMIEstimator(BaseEstimator):
         self.verbose = verbose
 
     # -- checks and data -------------------------------------------------------------------
-    def _check_params(self, n):
-        def positive_int(name, low=1):
+    def _check_params(self, n: int) -> int:
+        def positive_int(name: str, low: int = 1) -> None:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
                 raise ValueError(f"{name} must be an integer >= {low}; got {v!r}")
 
-        def positive_float(name, allow_zero=False):
+        def positive_float(name: str, allow_zero: bool = False) -> None:
             v = getattr(self, name)
             ok = (not isinstance(v, bool) and isinstance(v, int | float | np.floating)
                   and np.isfinite(v) and (v >= 0 if allow_zero else v > 0))
@@ -253,20 +300,20 @@ class NeuralMIEstimator(BaseEstimator):
                              f"{self.batch_size}: got n={n}")
         return n_test
 
-    def _tensor(self, a):
+    def _tensor(self, a: ArrayLike) -> Tensor:
         return torch.as_tensor(a, dtype=torch.float32, device=self.device)
 
     # -- model -----------------------------------------------------------------------------
-    def _build(self, dx, dy):
+    def _build(self, dx: int, dy: int) -> nn.Module:
         if self.bound == "doe":
             return _GaussianDoE(dx, dy, tuple(self.hidden))
         if self.critic == "separable":
             return _SeparableCritic(dx, dy, tuple(self.hidden), self.embed_dim)
         return _JointCritic(dx, dy, tuple(self.hidden))
 
-    def _train_loss(self, x, y):
+    def _train_loss(self, x: Tensor, y: Tensor) -> Tensor:
         if self.bound == "doe":
-            h_y, h_y_x = self.model_.cross_entropies(x, y)
+            h_y, h_y_x = cast(_GaussianDoE, self.model_).cross_entropies(x, y)
             return h_y.mean() + h_y_x.mean()
         scores = self.model_(x, y)
         if self.bound == "mine":
@@ -284,22 +331,22 @@ class NeuralMIEstimator(BaseEstimator):
             return -(joint - marg)  # Jensen-Shannon (f-GAN) critic objective
         return -_bound_value(self.bound, scores, self.clip)
 
-    def _evaluate(self, x, y):
+    def _evaluate(self, x: Tensor, y: Tensor) -> float:
         """Held-out estimate on tensors x, y, in fixed consecutive batches."""
         b = self.batch_size
         n_batches = max(1, x.shape[0] // b)
-        vals = []
+        vals: list[float] = []
         with torch.no_grad():
             for i in range(n_batches):
                 xb, yb = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
                 if self.bound == "doe":
-                    h_y, h_y_x = self.model_.cross_entropies(xb, yb)
+                    h_y, h_y_x = cast(_GaussianDoE, self.model_).cross_entropies(xb, yb)
                     vals.append(float((h_y - h_y_x).mean()))
                 else:
                     vals.append(float(_bound_value(self.bound, self.model_(xb, yb), self.clip)))
         return float(np.mean(vals))
 
-    def fit(self, X, Y):
+    def fit(self, X: ArrayLike, Y: ArrayLike) -> NeuralMIEstimator:
         """Split, train with early stopping, and store the held-out estimate; returns self."""
         threads = torch.get_num_threads()
         torch.set_num_threads(check_n_jobs(self.n_jobs))
@@ -308,9 +355,9 @@ class NeuralMIEstimator(BaseEstimator):
         finally:
             torch.set_num_threads(threads)
 
-    def _fit(self, X, Y):
-        X = check_continuous(X, "X", min_samples=8)
-        Y = check_continuous(Y, "Y", min_samples=8)
+    def _fit(self, X_in: ArrayLike, Y_in: ArrayLike) -> NeuralMIEstimator:
+        X = check_continuous(X_in, "X", min_samples=8)
+        Y = check_continuous(Y_in, "Y", min_samples=8)
         n = check_same_length(X=X, Y=Y)
         n_test = self._check_params(n)
         rng = check_random_state(self.random_state)
@@ -332,7 +379,8 @@ class NeuralMIEstimator(BaseEstimator):
                                 weight_decay=self.weight_decay)
         self._ema = None
         b = min(self.batch_size, len(train))
-        best, best_state, bad, self.history_ = -np.inf, None, 0, []
+        best, bad, self.history_ = -np.inf, 0, []
+        best_state: dict[str, Tensor] | None = None
         bar = progress(range(1, self.max_steps + 1), verbose=check_verbose(self.verbose),
                        desc=self.bound)
         step = 0
@@ -362,17 +410,17 @@ class NeuralMIEstimator(BaseEstimator):
         self._scaling = (mx * cx, sx * cx, my * cy, sy * cy)
         return self
 
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         if not hasattr(self, "estimate_"):
             raise NotFittedError("this NeuralMIEstimator is not fitted yet; call fit(X, Y)")
 
-    def held_out_statistic(self, idx) -> float:
+    def held_out_statistic(self, idx: ArrayLike) -> float:
         """The estimate on the held-out rows ``idx`` (for bootstrap intervals)."""
         self._check_fitted()
-        idx = torch.as_tensor(np.asarray(idx), device=self.device)
-        return self._evaluate(self.x_test_[idx], self.y_test_[idx])
+        rows = torch.as_tensor(np.asarray(idx), device=self.device)
+        return self._evaluate(self.x_test_[rows], self.y_test_[rows])
 
-    def embed(self, X, Y):
+    def embed(self, X: ArrayLike, Y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Critic embeddings ``(g(X), h(Y))`` of a separable critic, as float64 arrays.
 
         Any functions of X and of Y carry at most I(X;Y) (data processing), so the MI of the
@@ -391,25 +439,26 @@ class NeuralMIEstimator(BaseEstimator):
         if not isinstance(self.model_, _SeparableCritic):
             raise ValueError(f"embed needs critic='separable' and a critic bound; this estimator "
                              f"has bound={self.bound!r}, critic={self.critic!r}")
-        X = check_continuous(X, "X")
-        Y = check_continuous(Y, "Y")
+        x = check_continuous(X, "X")
+        y = check_continuous(Y, "Y")
         mx, sx, my, sy = self._scaling
         with torch.no_grad():
-            gx = self.model_.g(self._tensor((X - mx) / sx)).cpu().numpy()
-            hy = self.model_.h(self._tensor((Y - my) / sy)).cpu().numpy()
+            gx = self.model_.g(self._tensor((x - mx) / sx)).cpu().numpy()
+            hy = self.model_.h(self._tensor((y - my) / sy)).cpu().numpy()
         return gx.astype(np.float64), hy.astype(np.float64)
 
-    def score(self, X, Y) -> float:
+    def score(self, X: ArrayLike, Y: ArrayLike) -> float:
         """Evaluate the trained critic's estimate on new samples (X, Y)."""
         self._check_fitted()
-        X = check_continuous(X, "X")
-        Y = check_continuous(Y, "Y")
-        check_same_length(X=X, Y=Y)
+        x = check_continuous(X, "X")
+        y = check_continuous(Y, "Y")
+        check_same_length(X=x, Y=y)
         mx, sx, my, sy = self._scaling
-        return self._evaluate(self._tensor((X - mx) / sx), self._tensor((Y - my) / sy))
+        return self._evaluate(self._tensor((x - mx) / sx), self._tensor((y - my) / sy))
 
 
-def neural_mutual_information(X, Y, bound: str = "infonce", **options) -> float:
+def neural_mutual_information(X: ArrayLike, Y: ArrayLike, bound: str = "infonce",
+                              **options: Unpack[NeuralFitOptions]) -> float:
     """Held-out neural estimate of I(X;Y) in nats (see :class:`NeuralMIEstimator`).
 
     Examples

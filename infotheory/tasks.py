@@ -16,11 +16,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, ndtr
+
+from probconstraints._random import RandomStateLike
 
 from .gaussian import gaussian_mi_from_covariance  # public here too
 
@@ -43,6 +46,8 @@ __all__ = [
 ]
 
 Sampler = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+#: a map applied to an (n, d) sample (the MI-preserving transforms)
+_Map = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class Task:
     family: str
     sampler: Sampler = field(repr=False, compare=False)
 
-    def sample(self, n: int, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n: int, random_state: RandomStateLike = None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` samples; returns X of shape (n, dim_x) and Y of shape (n, dim_y).
 
         Examples
@@ -89,14 +94,14 @@ class Task:
 def _gaussian_sampler(cov: np.ndarray, dim_x: int) -> Sampler:
     chol = np.linalg.cholesky(cov)
 
-    def sample(n, rng):
+    def sample(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         xy = rng.standard_normal((n, cov.shape[0])) @ chol.T
         return xy[:, :dim_x], xy[:, dim_x:]
 
     return sample
 
 
-def _normal_task(task_id, name, cov, dim_x) -> Task:
+def _normal_task(task_id: str, name: str, cov: ArrayLike, dim_x: int) -> Task:
     cov = np.asarray(cov, dtype=float)
     return Task(task_id, name, dim_x, cov.shape[0] - dim_x,
                 gaussian_mi_from_covariance(cov, dim_x), "normal", _gaussian_sampler(cov, dim_x))
@@ -140,7 +145,7 @@ def student_identity(dim_x: int, dim_y: int, dof: int) -> Task:
     mi = (_student_entropy(dim_x, dof) + _student_entropy(dim_y, dof)
           - _student_entropy(dim_x + dim_y, dof))
 
-    def sample(n, rng):
+    def sample(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         z = rng.standard_normal((n, dim_x + dim_y))
         w = rng.chisquare(dof, size=(n, 1))
         xy = z / np.sqrt(w / dof)
@@ -155,7 +160,7 @@ def additive_uniform(epsilon: float) -> Task:
     """X ~ U(0, 1), Y = X + U(-eps, eps); I = eps - log(2 eps) if eps <= 1/2 else 1/(4 eps)."""
     mi = 0.25 / epsilon if epsilon > 0.5 else epsilon - np.log(2 * epsilon)
 
-    def sample(n, rng):
+    def sample(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         x = rng.uniform(0.0, 1.0, size=(n, 1))
         return x, x + rng.uniform(-epsilon, epsilon, size=(n, 1))
 
@@ -163,8 +168,8 @@ def additive_uniform(epsilon: float) -> Task:
                 1, 1, float(mi), "additive", sample)
 
 
-def _transform(base: Task, fx, fy, prefix: str, label: str) -> Task:
-    def sample(n, rng):
+def _transform(base: Task, fx: _Map, fy: _Map, prefix: str, label: str) -> Task:
+    def sample(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         x, y = base.sampler(n, rng)
         return fx(x), fy(y)
 
@@ -189,11 +194,11 @@ def transform_asinh(base: Task) -> Task:
     return _transform(base, np.arcsinh, np.arcsinh, "asinh", "Asinh")
 
 
-def _wiggly_x(x):
+def _wiggly_x(x: np.ndarray) -> np.ndarray:
     return x + 0.4 * np.sin(x) + 0.2 * np.sin(1.7 * x + 1) + 0.03 * np.sin(3.3 * x - 2.5)
 
 
-def _wiggly_y(y):
+def _wiggly_y(y: np.ndarray) -> np.ndarray:
     return y - 0.4 * np.sin(0.4 * y) + 0.17 * np.sin(1.3 * y + 3.5) + 0.02 * np.sin(4.3 * y - 2.5)
 
 
@@ -208,12 +213,12 @@ def _so_generator(n: int, i: int, j: int) -> np.ndarray:
     return g
 
 
-def _spiral(generator: np.ndarray, speed: float):
+def _spiral(generator: np.ndarray, speed: float) -> _Map:
     """x -> expm(speed * |x|^2 * G) x, a diffeomorphism (rotation angle grows with radius)."""
     # G generates a plane rotation, so expm(t G) is a rotation by angle t in that plane.
     i, j = np.argwhere(generator > 0)[0]
 
-    def f(v):
+    def f(v: np.ndarray) -> np.ndarray:
         t = speed * np.sum(v**2, axis=1)
         c, s = np.cos(t), np.sin(t)
         out = v.copy()
@@ -234,7 +239,7 @@ def transform_spiral(base: Task, speed: float = 1.0) -> Task:
     return _transform(base, fx, fy, "spiral", "Spiral")
 
 
-def _inverse_mixture_cdf(weights, means):
+def _inverse_mixture_cdf(weights: Sequence[float], means: Sequence[float]) -> _Map:
     grid = np.linspace(min(means) - 12.0, max(means) + 12.0, 200_001)
     cdf = sum(w * ndtr(grid - m) for w, m in zip(weights, means))
     return lambda u: np.interp(u, cdf, grid)
@@ -254,7 +259,7 @@ def swissroll(correlation: float = 0.75) -> Task:
     """Uniform-margin bivariate normal with X embedded as a 2-D Swiss roll."""
     base = transform_normal_cdf(bivariate_normal(correlation))
 
-    def roll(x):
+    def roll(x: np.ndarray) -> np.ndarray:
         t = 1.5 * np.pi * (1 + 2 * x[:, 0])
         return np.column_stack([t * np.cos(t), t * np.sin(t)]) / 21.0
 

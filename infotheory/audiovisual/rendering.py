@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from .modality import ModalityAnalysis
 
 __all__ = ["plot_lexical_information", "plot_modality_sweep"]
 
 
-def plot_lexical_information(df: pd.DataFrame, unit: str = "bits"):
+def plot_lexical_information(df: pd.DataFrame, unit: str = "bits") -> Figure:
     """Bars of H(word | units) and homophene rate per viseme map.
 
     Parameters
@@ -50,7 +56,7 @@ def plot_lexical_information(df: pd.DataFrame, unit: str = "bits"):
     return fig
 
 
-def plot_modality_sweep(analysis, measure: str | None = None):
+def plot_modality_sweep(analysis: ModalityAnalysis, measure: str | None = None) -> Figure:
     """Mutual informations against the codebook size, PID atoms, and a Venn-style diagram.
 
     Parameters

@@ -32,15 +32,20 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.fft import dct
 
 from probconstraints._progress import progress
+from probconstraints._random import RandomStateLike
 
 __all__ = [
     "DEFAULT_RATES",
@@ -86,9 +91,12 @@ IPA_TO_ARPABET = {
     "ç": ("HH",), "ɬ": ("L",), "ɫ": ("L",),
 }
 _MARKS = "ˈˌːˑ'\u0329\u0361\u035c"       # stress, length, syllabic and tie marks
+#: one utterance to synthesise: (text, voice, rate), and what it gives (audio, segments, rate)
+_Job: TypeAlias = tuple[str, str, int]
+_Spoken: TypeAlias = tuple[np.ndarray, pd.DataFrame, int]
 
 
-def _require_audio():
+def _require_audio() -> tuple[ModuleType, ModuleType]:
     """Import the audio extra's modules, or explain how to install them."""
     try:
         import espeakng_loader
@@ -99,7 +107,7 @@ def _require_audio():
     return espeakng_loader, librosa
 
 
-def ipa_to_arpabet(name: str) -> tuple:
+def ipa_to_arpabet(name: str) -> tuple[str, ...]:
     """ARPAbet symbols of one eSpeak IPA phoneme name; ``("SIL",)`` for pauses.
 
     Unknown names are split greedily into the longest known prefixes; a remainder that
@@ -116,7 +124,8 @@ def ipa_to_arpabet(name: str) -> tuple:
         return (SILENCE,)
     if clean in IPA_TO_ARPABET:
         return IPA_TO_ARPABET[clean]
-    out, rest = [], clean
+    out: list[str] = []
+    rest = clean
     while rest:
         for size in range(min(4, len(rest)), 0, -1):
             if rest[:size] in IPA_TO_ARPABET:
@@ -147,14 +156,17 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
                              ctypes.POINTER(_Event))
 _EV_WORD, _EV_PHONEME, _EV_END = 1, 7, 5
 _LOCK = threading.Lock()
+#: an eSpeak event: (kind, sample, payload); the payload is the IPA name of a "phoneme", the
+#: word number of a "word" and None at the "end"
+_SpeechEvent: TypeAlias = tuple[str, int, "str | int | None"]
 
 
 class _Espeak:
     """Process-wide eSpeak NG engine (the C library keeps global state)."""
 
-    _instance = None
+    _instance: ClassVar[_Espeak | None] = None
 
-    def __init__(self):
+    def __init__(self) -> None:
         loader, _ = _require_audio()
         path = loader.get_library_path()
         self.lib = ctypes.CDLL(path)
@@ -166,10 +178,11 @@ class _Espeak:
             2, 0, loader.get_data_path().encode(), 0x8003)
         if self.sample_rate <= 0:
             raise RuntimeError(f"espeak_Initialize failed (returned {self.sample_rate})")
-        self._chunks, self._events = [], []
+        self._chunks: list[np.ndarray] = []
+        self._events: list[_SpeechEvent] = []
         self._callback = _CALLBACK(self._collect)      # kept alive on the instance
         self.lib.espeak_SetSynthCallback(self._callback)
-        self.voice = None
+        self.voice: str | None = None
 
     @classmethod
     def get(cls) -> _Espeak:
@@ -177,7 +190,8 @@ class _Espeak:
             cls._instance = cls()
         return cls._instance
 
-    def _collect(self, wav, n, events):
+    def _collect(self, wav: ctypes._Pointer[ctypes.c_short], n: int,
+                 events: ctypes._Pointer[_Event]) -> int:
         if n > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         i = 0
@@ -192,7 +206,8 @@ class _Espeak:
             i += 1
         return 0
 
-    def synth(self, text: str, voice: str, rate: int):
+    def synth(self, text: str, voice: str,
+              rate: int) -> tuple[np.ndarray, list[_SpeechEvent]]:
         if voice != self.voice:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise ValueError(f"voice must be an eSpeak NG voice name such as 'en-us' or "
@@ -211,7 +226,8 @@ class _Espeak:
         return audio, list(self._events)
 
 
-def synthesize(text: str, voice: str = "en-us", rate: int = 175):
+def synthesize(text: str, voice: str = "en-us",
+               rate: int = 175) -> tuple[np.ndarray, pd.DataFrame, int]:
     """Speak ``text`` with eSpeak NG; return the audio and its phoneme alignment.
 
     Parameters
@@ -263,9 +279,11 @@ def synthesize(text: str, voice: str = "en-us", rate: int = 175):
         sr = engine.sample_rate
     end = max([s for kind, s, _ in events if kind == "end"] + [len(audio)])
     audio = audio[:end] if len(audio) >= end else np.pad(audio, (0, end - len(audio)))
-    rows, word = [], 0
-    phonemes = [(s, name) for kind, s, name in events if kind == "phoneme"]
-    words = [(s, num) for kind, s, num in events if kind == "word"]
+    rows: list[tuple[str, str, int, int, int]] = []
+    word = 0
+    phonemes = [(s, name) for kind, s, name in events
+                if kind == "phoneme" and isinstance(name, str)]
+    words = [(s, num) for kind, s, num in events if kind == "word" and isinstance(num, int)]
     wi = 0
     for j, (start, name) in enumerate(phonemes):
         stop = phonemes[j + 1][0] if j + 1 < len(phonemes) else end
@@ -293,7 +311,8 @@ def _mel_basis(sample_rate: int, n_mels: int) -> np.ndarray:
                                fmax=sample_rate / 2)
 
 
-def acoustic_features(audio, sample_rate: int = 22050, *, n_mels: int = 40, n_mfcc: int = 13):
+def acoustic_features(audio: ArrayLike, sample_rate: int = 22050, *, n_mels: int = 40,
+                      n_mfcc: int = 13) -> tuple[np.ndarray, np.ndarray]:
     """Log-mel spectrum (dB) and MFCCs of one utterance, 25 ms windows every 10 ms.
 
     Power STFT (librosa, Hann window of 552 samples, centred frames) through a librosa mel
@@ -329,7 +348,8 @@ def acoustic_features(audio, sample_rate: int = 22050, *, n_mels: int = 40, n_mf
             mfcc.T.astype(np.float32).astype(np.float64))
 
 
-def add_noise(audio, snr_db: float, active=None, *, random_state=None) -> np.ndarray:
+def add_noise(audio: ArrayLike, snr_db: float, active: ArrayLike | None = None, *,
+              random_state: RandomStateLike = None) -> np.ndarray:
     """White Gaussian noise at ``snr_db`` dB below the speech power; returns float audio.
 
     Parameters
@@ -400,7 +420,7 @@ class SpeechCorpus:
     segments: pd.DataFrame
     audio: np.ndarray
     sample_rate: int
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -410,7 +430,7 @@ class SpeechCorpus:
         row = self.utterances.iloc[int(i)]
         return self.audio[int(row.audio_start):int(row.audio_stop)]
 
-    def subset(self, utterances) -> SpeechCorpus:
+    def subset(self, utterances: ArrayLike) -> SpeechCorpus:
         """A corpus of the given utterance indices only (renumbered from 0, in that order).
 
         Examples
@@ -424,7 +444,12 @@ class SpeechCorpus:
         if idx.size == 0 or idx.min() < 0 or idx.max() >= len(self.utterances):
             raise ValueError(f"utterances must be indices in [0, {len(self.utterances)}); "
                              f"got {utterances!r}")
-        frames, mels, mfccs, segs, audio, rows = [], [], [], [], [], []
+        frames: list[pd.DataFrame] = []
+        segs: list[pd.DataFrame] = []
+        mels: list[np.ndarray] = []
+        mfccs: list[np.ndarray] = []
+        audio: list[np.ndarray] = []
+        rows: list[tuple[object, ...]] = []
         a0 = f0 = 0
         for new, old in enumerate(idx):
             utt = self.utterances.iloc[old]
@@ -445,7 +470,7 @@ class SpeechCorpus:
                             np.concatenate(audio), self.sample_rate,
                             dict(self.settings, subset=idx.tolist()))
 
-    def windows(self, X, width: int = 2) -> np.ndarray:
+    def windows(self, X: ArrayLike, width: int = 2) -> np.ndarray:
         """Stack frames ``t - width .. t + width`` of ``X`` (edges repeated within utterances).
 
         Parameters
@@ -457,18 +482,19 @@ class SpeechCorpus:
         -------
         ndarray of shape (n_frames, (2 * width + 1) * d)
         """
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or len(X) != len(self.frames):
+        x = np.asarray(X, dtype=float)
+        if x.ndim != 2 or len(x) != len(self.frames):
             raise ValueError(f"X must have shape (n_frames={len(self.frames)}, d); got "
-                             f"{X.shape}")
+                             f"{x.shape}")
         width = _check_int(width, "width", 0)
         start = self.utterances["frame_start"].to_numpy()[self.frames["utterance"].to_numpy()]
         stop = self.utterances["frame_stop"].to_numpy()[self.frames["utterance"].to_numpy()]
-        rows = np.arange(len(X))
-        return np.hstack([X[np.clip(rows + off, start, stop - 1)]
+        rows = np.arange(len(x))
+        return np.hstack([x[np.clip(rows + off, start, stop - 1)]
                           for off in range(-width, width + 1)])
 
-    def features(self, kind: str = "mfcc", snr_db: float = np.inf, *, random_state=None):
+    def features(self, kind: str = "mfcc", snr_db: float = np.inf, *,
+                 random_state: RandomStateLike = None) -> np.ndarray:
         """Acoustic features of every frame, after white noise at ``snr_db`` dB if finite.
 
         Noise is drawn per utterance at the given SNR relative to the power of its voiced
@@ -489,7 +515,7 @@ class SpeechCorpus:
         if np.isinf(snr_db) and snr_db > 0:
             return self.mfcc if kind == "mfcc" else self.logmel
         rng = np.random.default_rng(random_state)
-        parts = []
+        parts: list[np.ndarray] = []
         n_mels, n_mfcc = self.logmel.shape[1], self.mfcc.shape[1]
         segs = {u: g for u, g in self.segments.groupby("utterance", sort=False)}
         for i in range(len(self.utterances)):
@@ -520,13 +546,14 @@ def default_cache_dir() -> Path:
     return Path(base).expanduser() / "probconstraints" / "speech"
 
 
-def _check_int(value, name, low):
+def _check_int(value: object, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
     return int(value)
 
 
-def _texts(n_words, n_phrases, phrase_length, rng):
+def _texts(n_words: int, n_phrases: int, phrase_length: tuple[int, int],
+           rng: np.random.Generator) -> list[str]:
     from .lexical import build_lexicon
 
     lex = build_lexicon(max(n_words, 2))
@@ -541,10 +568,13 @@ def _texts(n_words, n_phrases, phrase_length, rng):
     return texts
 
 
-def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0, phrase_length=(2, 4),
-                       voices=DEFAULT_VOICES, rates=DEFAULT_RATES, texts=None,
-                       n_mels: int = 40, n_mfcc: int = 13, random_state=0,
-                       cache_dir=None, verbose: int = 0) -> SpeechCorpus:
+def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0,
+                       phrase_length: tuple[int, int] = (2, 4),
+                       voices: Iterable[str] = DEFAULT_VOICES,
+                       rates: Iterable[int] = DEFAULT_RATES, texts: Iterable[str] | None = None,
+                       n_mels: int = 40, n_mfcc: int = 13, random_state: RandomStateLike = 0,
+                       cache_dir: str | os.PathLike[str] | Literal[False] | None = None,
+                       verbose: int = 0) -> SpeechCorpus:
     """Synthesise a corpus of words and phrases in several voices and speaking rates.
 
     Parameters
@@ -590,23 +620,24 @@ def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0, phrase_length=
     if not 1 <= lo <= hi:
         raise ValueError(f"phrase_length must be (low, high) with 1 <= low <= high; "
                          f"got {phrase_length!r}")
-    voices, rates = [str(v) for v in voices], [int(r) for r in rates]
-    if not voices or not rates:
-        raise ValueError(f"voices and rates must be non-empty; got voices={voices!r}, "
-                         f"rates={rates!r}")
+    voice_list, rate_list = [str(v) for v in voices], [int(r) for r in rates]
+    if not voice_list or not rate_list:
+        raise ValueError(f"voices and rates must be non-empty; got voices={voice_list!r}, "
+                         f"rates={rate_list!r}")
     n_mels, n_mfcc = _check_int(n_mels, "n_mels", 2), _check_int(n_mfcc, "n_mfcc", 1)
     if n_mfcc > n_mels:
         raise ValueError(f"n_mfcc must be <= n_mels={n_mels}; got {n_mfcc}")
     rng = np.random.default_rng(random_state)
     if texts is None:
-        texts = _texts(n_words, n_phrases, (lo, hi), rng) if n_words else []
+        text_list = _texts(n_words, n_phrases, (lo, hi), rng) if n_words else []
     else:
-        texts = [str(t) for t in texts]
-    if not texts:
+        text_list = [str(t) for t in texts]
+    if not text_list:
         raise ValueError("the corpus is empty: give n_words >= 1 or a non-empty texts list")
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
-    settings = dict(texts=texts, voices=voices, rates=rates, n_mels=n_mels, n_mfcc=n_mfcc,
-                    hop=HOP, n_fft=N_FFT, seed=seed, version=1)
+    settings: dict[str, Any] = dict(texts=text_list, voices=voice_list, rates=rate_list,
+                                    n_mels=n_mels, n_mfcc=n_mfcc, hop=HOP, n_fft=N_FFT,
+                                    seed=seed, version=1)
     path = None
     if cache_dir is not False:
         engine_id = _Espeak.get().library_id
@@ -620,7 +651,7 @@ def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0, phrase_length=
     return corpus
 
 
-def _synthesize_jobs(jobs, seed):
+def _synthesize_jobs(jobs: Sequence[_Job], seed: int) -> list[_Spoken]:
     _Espeak.get()
     # eSpeak NG seeds the C library's rand() from the clock when it starts (breathy voice
     # variants draw noise from it): reseed it so that the corpus depends on ``seed`` only
@@ -628,7 +659,7 @@ def _synthesize_jobs(jobs, seed):
     return [synthesize(text, voice, rate) for text, voice, rate in jobs]
 
 
-def _fresh_synthesis(jobs, seed):
+def _fresh_synthesis(jobs: Sequence[_Job], seed: int) -> list[_Spoken]:
     """Synthesise ``jobs`` in a new Python process, so the engine starts from its initial state.
 
     eSpeak NG keeps state between utterances (its pitch-flutter phase), so the same text
@@ -643,7 +674,7 @@ def _fresh_synthesis(jobs, seed):
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"the eSpeak NG worker failed:\n{proc.stderr[-2000:]}")
         with open(out, "rb") as fh:
-            result = pickle.load(fh)          # written just now by our own worker process
+            result: list[_Spoken] | dict[str, str] = pickle.load(fh)  # by our own worker
     if isinstance(result, dict):
         raise {"ValueError": ValueError, "TypeError": TypeError}.get(
             result["type"], RuntimeError)(result["message"])
@@ -652,18 +683,25 @@ def _fresh_synthesis(jobs, seed):
 
 def _worker(inp: str, out: str) -> None:
     spec = json.loads(Path(inp).read_text(encoding="utf-8"))
+    result: list[_Spoken] | dict[str, str]
     try:
-        result = _synthesize_jobs([tuple(j) for j in spec["jobs"]], int(spec["seed"]))
+        result = _synthesize_jobs([(str(t), str(v), int(r)) for t, v, r in spec["jobs"]],
+                                  int(spec["seed"]))
     except (ValueError, TypeError) as exc:
         result = {"type": type(exc).__name__, "message": str(exc)}
     with open(out, "wb") as fh:
         pickle.dump(result, fh)
 
 
-def _build(settings, verbose) -> SpeechCorpus:
+def _build(settings: dict[str, Any], verbose: int) -> SpeechCorpus:
     jobs = [(t, v, r) for v in settings["voices"] for r in settings["rates"]
             for t in settings["texts"]]
-    audio_parts, seg_parts, utt_rows, frame_parts, mels, mfccs = [], [], [], [], [], []
+    audio_parts: list[np.ndarray] = []
+    seg_parts: list[pd.DataFrame] = []
+    frame_parts: list[pd.DataFrame] = []
+    utt_rows: list[tuple[object, ...]] = []
+    mels: list[np.ndarray] = []
+    mfccs: list[np.ndarray] = []
     a0 = f0 = 0
     spoken = _fresh_synthesis(jobs, settings["seed"])
     for u, ((text, voice, rate), (audio, seg, sr)) in enumerate(
@@ -711,13 +749,14 @@ def _save(corpus: SpeechCorpus, path: Path) -> None:
             values = df[col].to_numpy()
             arrays[f"{prefix}:{col}"] = values.astype(str) if values.dtype == object else values
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    # the keys are "prefix:column" names and four fixed names, never savez's own allow_pickle
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
     tmp.replace(path)
 
 
-def _load(path: Path, settings) -> SpeechCorpus:
+def _load(path: Path, settings: dict[str, Any]) -> SpeechCorpus:
     with np.load(path, allow_pickle=False) as data:
-        tables = {}
+        tables: dict[str, dict[str, np.ndarray]] = {}
         for key in data.files:
             if ":" in key:
                 prefix, col = key.split(":", 1)

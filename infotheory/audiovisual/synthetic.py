@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from probconstraints._random import RandomStateLike
+
 from ..decomposition import empirical_pmf, entropy_pmf
 from .lexical import build_lexicon
-from .visemes import get_viseme_map, normalize_phoneme
+from .visemes import VisemeMapLike, get_viseme_map, normalize_phoneme
 
 __all__ = ["AVCorpus", "make_av_corpus"]
 
@@ -57,12 +60,12 @@ class AVCorpus:
     visemes: np.ndarray
     words: np.ndarray
     viseme_map: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.phonemes)
 
-    def ceilings(self, base=None) -> dict:
+    def ceilings(self, base: float | None = None) -> dict[str, float]:
         """Exact entropies of the frame labels: upper bounds the estimates must respect.
 
         ``H(phoneme)`` bounds every I(.;T); ``H(viseme)`` = I(viseme; phoneme) bounds
@@ -93,7 +96,7 @@ def _smooth(x: np.ndarray, s: float) -> np.ndarray:
     return out
 
 
-def _check_nonneg(value, name: str, upper: float | None = None) -> float:
+def _check_nonneg(value: object, name: str, upper: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise TypeError(f"{name} must be a number; got {type(value).__name__}")
     if not np.isfinite(value) or value < 0 or (upper is not None and value >= upper):
@@ -102,11 +105,11 @@ def _check_nonneg(value, name: str, upper: float | None = None) -> float:
     return float(value)
 
 
-def make_av_corpus(n_frames: int = 20000, *, viseme_map="lee", d_audio: int = 12,
-                   d_video: int = 6, audio_noise: float = 0.6, video_noise: float = 0.6,
-                   frames_per_phoneme=(2, 6), coarticulation: float = 0.3,
-                   silence_frames=(0, 3), n_words: int = 2000,
-                   random_state=None) -> AVCorpus:
+def make_av_corpus(n_frames: int = 20000, *, viseme_map: VisemeMapLike = "lee",
+                   d_audio: int = 12, d_video: int = 6, audio_noise: float = 0.6,
+                   video_noise: float = 0.6, frames_per_phoneme: tuple[int, int] = (2, 6),
+                   coarticulation: float = 0.3, silence_frames: tuple[int, int] = (0, 3),
+                   n_words: int = 2000, random_state: RandomStateLike = None) -> AVCorpus:
     """Generate a synthetic audio-visual corpus (see the module docstring).
 
     Parameters
@@ -158,20 +161,21 @@ def make_av_corpus(n_frames: int = 20000, *, viseme_map="lee", d_audio: int = 12
     rng = np.random.default_rng(random_state)
     lex = _lexicon(int(n_words))
 
-    phonemes, words = [], []
+    phoneme_list: list[str] = []
+    word_list: list[str] = []
     prob = lex["probability"].to_numpy()
-    while len(phonemes) < n_frames:
+    while len(phoneme_list) < n_frames:
         for w in rng.choice(len(lex), size=max(16, n_frames // 10), p=prob):
             for ph in lex["pronunciation"].iat[w]:
-                phonemes += [normalize_phoneme(ph)] * int(rng.integers(lo, hi + 1))
-                words += [lex["word"].iat[w]] * (len(phonemes) - len(words))
+                phoneme_list += [normalize_phoneme(ph)] * int(rng.integers(lo, hi + 1))
+                word_list += [lex["word"].iat[w]] * (len(phoneme_list) - len(word_list))
             n_sil = int(rng.integers(s_lo, s_hi + 1))
-            phonemes += [SILENCE] * n_sil
-            words += [SILENCE] * n_sil
-            if len(phonemes) >= n_frames:
+            phoneme_list += [SILENCE] * n_sil
+            word_list += [SILENCE] * n_sil
+            if len(phoneme_list) >= n_frames:
                 break
-    phonemes = np.array(phonemes[:n_frames])
-    words = np.array(words[:n_frames])
+    phonemes = np.array(phoneme_list[:n_frames])
+    words = np.array(word_list[:n_frames])
     mapping = {**vm.mapping, SILENCE: SILENCE}
     visemes = np.array([mapping[p] for p in phonemes])
 

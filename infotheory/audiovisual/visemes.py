@@ -13,7 +13,9 @@ that give the schwa its own class, and into ``AH`` otherwise.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 __all__ = [
     "CMU_PHONEMES",
@@ -49,12 +51,12 @@ class VisemeMap:
     """
 
     name: str
-    classes: dict
+    classes: dict[str, tuple[str, ...]]
     citation: str
     note: str = ""
 
     @property
-    def mapping(self) -> dict:
+    def mapping(self) -> dict[str, str]:
         """Phoneme -> viseme label."""
         return {ph: vis for vis, phs in self.classes.items() for ph in phs}
 
@@ -68,7 +70,7 @@ class VisemeMap:
         """Whether the map lists the schwa ``AX`` (CMUdict ``AH0``) separately."""
         return "AX" in self.mapping
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         mapping = self.mapping
         missing = [p for p in CMU_PHONEMES if p not in mapping]
         if missing:
@@ -143,8 +145,11 @@ VISEME_MAPS: dict[str, VisemeMap] = {
 
 _STRESS = re.compile(r"\d$")
 
+#: a viseme map: a name in :data:`VISEME_MAPS`, a :class:`VisemeMap`, or phoneme -> viseme
+VisemeMapLike: TypeAlias = "str | VisemeMap | dict[str, str]"
 
-def get_viseme_map(viseme_map) -> VisemeMap:
+
+def get_viseme_map(viseme_map: VisemeMapLike) -> VisemeMap:
     """Return a :class:`VisemeMap` from a name in :data:`VISEME_MAPS`, a map or a dict.
 
     A dict is read as phoneme -> viseme label and must cover the 39 CMU phonemes.
@@ -162,7 +167,7 @@ def get_viseme_map(viseme_map) -> VisemeMap:
                              f"got {viseme_map!r}")
         return VISEME_MAPS[viseme_map]
     if isinstance(viseme_map, dict):
-        classes: dict = {}
+        classes: dict[str, list[str]] = {}
         for ph, vis in viseme_map.items():
             classes.setdefault(str(vis), []).append(str(ph).upper())
         return VisemeMap("custom", {k: tuple(v) for k, v in classes.items()}, "user map")
@@ -183,7 +188,8 @@ def normalize_phoneme(phone: str, schwa: bool = False) -> str:
     return _STRESS.sub("", phone)
 
 
-def to_units(pronunciation, viseme_map="phoneme") -> tuple:
+def to_units(pronunciation: Iterable[str],
+             viseme_map: VisemeMapLike = "phoneme") -> tuple[str, ...]:
     """Map a CMUdict pronunciation (list of stressed ARPAbet symbols) to viseme labels.
 
     Examples

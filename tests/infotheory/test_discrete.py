@@ -135,3 +135,17 @@ def test_invalid_inputs_raise_with_argument_names():
         discrete_entropy([0, 1], method="ml")
     with pytest.raises(ValueError, match="n_categories"):
         discrete_entropy([0, 1, 2], "nsb", n_categories=2)
+
+
+def test_any_real_base_gives_the_same_bits_as_the_float_base():
+    """A base is read as a float: a Fraction (a numbers.Real the check accepts) used to fail
+    inside np.isfinite, and a float32 base gave log(2) in float32 precision (error 2e-9)."""
+    from fractions import Fraction
+
+    x = ["a", "b", "c", "d", "a", "b", "a", "a"]
+    exact = discrete_entropy(x, base=2)
+    assert discrete_entropy(x, base=Fraction(2)) == exact
+    assert discrete_entropy(x, base=np.float32(2)) == exact
+    assert discrete_entropy(x, base=Fraction(1, 2)) == -exact
+    with pytest.raises(ValueError, match="got 1"):
+        discrete_entropy(x, base=Fraction(1))

@@ -85,3 +85,27 @@ def test_builtin_table_lists_every_documented_method_in_order():
                               "ksg1", "ksg2", "copula_ksg", "mixed", "gaussian",
                               "gaussian_copula", "mine", "nwj", "infonce", "smile", "doe")
     assert tuple(api._MI_ESTIMATORS) == api.MI_METHODS[1:]
+
+
+def test_interval_helpers_refuse_an_interval_the_handler_gave_no_means_for(registry):
+    """A handler that gives no ``statistic`` cannot have a bootstrap interval, and one that
+    gives no per-point terms no analytic k-NN interval (nor a bootstrap one without ``n``): a
+    ValueError names the method (it used to be a TypeError from calling None / len(None))."""
+    register_mi_estimator("se_only", lambda call: (0.5, call.interval(0.5, std_error=0.1), {}))
+    register_mi_estimator("no_terms", lambda call: (
+        0.5, call.half_sample_interval(0.5, None, 0.0, lambda idx, seed: 0.5), {}))
+    register_mi_estimator("no_terms_n", lambda call: (
+        0.5, call.half_sample_interval(0.5, None, 0.0, lambda idx, seed: 0.5, n=call.n), {}))
+    x, y = _correlated(200, 0.5, 1)
+    lo, hi = mutual_information(x, y, method="se_only", ci="analytic").ci
+    assert (lo, hi) == pytest.approx((0.5 - 1.959964 * 0.1, 0.5 + 1.959964 * 0.1), abs=1e-6)
+    with pytest.raises(ValueError, match="ci='bootstrap' is not available for method='se_only'"):
+        mutual_information(x, y, method="se_only", ci="bootstrap")
+    with pytest.raises(ValueError, match="ci='analytic' for method='no_terms' needs the per-"):
+        mutual_information(x, y, method="no_terms", ci="analytic")
+    with pytest.raises(ValueError, match="method='no_terms' needs the per-point terms or n"):
+        mutual_information(x, y, method="no_terms", ci="bootstrap")
+    # with n given, the bootstrap needs only the recomputation (a constant here)
+    est = mutual_information(x, y, method="no_terms_n", ci="bootstrap", n_resamples=20,
+                             random_state=0)
+    assert est.ci == (0.5, 0.5)
