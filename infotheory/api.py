@@ -112,7 +112,8 @@ if TYPE_CHECKING:
 
     from .neural import NeuralOptions
 
-__all__ = ["MICall", "conditional_mutual_information", "entropy", "mutual_information",
+__all__ = ["CMICall", "EntropyCall", "MICall", "conditional_mutual_information", "entropy",
+           "mutual_information", "register_cmi_estimator", "register_entropy_estimator",
            "register_mi_estimator"]
 
 DISCRETE = _discrete.DISCRETE_METHODS
@@ -123,8 +124,6 @@ NEURAL = ("mine", "nwj", "infonce", "smile", "doe")
 AUTO_MAX_KNN_DIM = 20
 #: smallest sample for the cross-fitted kernel-CCA term of "auto" (each half fits a CCA)
 AUTO_CCA_MIN_N = 200
-CMI_METHODS = ("auto", *DISCRETE, "ksg", "ksg1", "copula_ksg", *GAUSS)
-ENTROPY_METHODS = ("auto", *DISCRETE, "kl", "gaussian")
 
 #: a confidence interval (low, high) in nats
 Interval: TypeAlias = tuple[float, float]
@@ -404,6 +403,82 @@ def _copula_ksg(arrays: Sequence[np.ndarray], k: int, kind: str, random_state: R
     return terms, bias, scores
 
 
+# ----------------------------------------------------------------------------- calls
+class _CommonOptions(TypedDict):
+    """The interval options every estimator passes on (see :meth:`MICall.interval`)."""
+
+    confidence: float
+    n_resamples: int
+    random_state: RandomStateLike
+    method: str
+
+
+class _CallHelpers:
+    """The helpers of :class:`EntropyCall`, :class:`MICall` and :class:`CMICall`."""
+
+    n: int
+    method: str
+    k: int | None
+    ci: str | None
+    confidence: float
+    n_resamples: int
+    random_state: RandomStateLike
+
+    def neighbours(self) -> int:
+        """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"``)."""
+        return check_k(_default_k(self.k, self.method), self.n)
+
+    def interval(self, value: float, *, std_error: float | None = None,
+                 statistic: Callable[[np.ndarray], SupportsFloat] | None = None,
+                 n: int | None = None) -> Interval | None:
+        """The requested interval (None when ``ci`` is None): ``"analytic"`` from
+        ``std_error``, ``"bootstrap"`` by resampling the rows given to ``statistic(idx)``."""
+        return _interval(self.ci, value, std_error=std_error, statistic=statistic,
+                         n=self.n if n is None else n, **self._common())
+
+    def half_sample_interval(self, value: float, terms: np.ndarray | None, shift: float,
+                             recompute: Callable[[np.ndarray, int], float],
+                             n: int | None = None) -> Interval | None:
+        """k-NN interval: per-point ``terms`` (analytic) or ``recompute(idx, seed)`` on
+        half-samples (bootstrap); see the module notes."""
+        return _half_sample_interval(self.ci, value, terms, shift, recompute, n=n,
+                                     **self._common())
+
+    def _common(self) -> _CommonOptions:
+        return dict(confidence=self.confidence, n_resamples=self.n_resamples,
+                    random_state=self.random_state, method=self.method)
+
+
+#: what a registered handler may ask for (see the ``register_*_estimator`` functions)
+_DATA = ("discrete", "continuous", "any")
+
+
+def _check_registration(table: Mapping[str, object], name: str, handler: object,
+                        data: str) -> None:
+    """Refuse a taken or reserved name, a handler that is not callable, an unknown ``data``."""
+    if not isinstance(name, str) or name == "auto" or name in table:
+        raise ValueError(f"name must be a new method name (not 'auto' nor one of "
+                         f"{tuple(table)}); got {name!r}")
+    if not callable(handler):
+        raise TypeError(f"handler must be callable; got {handler!r}")
+    if data not in _DATA:
+        raise ValueError(f"data must be one of {_DATA}; got {data!r}")
+
+
+def _auto_discrete_method(arrays: Sequence[np.ndarray], n: int) -> str:
+    """``"auto"`` for labels: Miller-Madow with >= 5 samples per observed joint cell, else NSB."""
+    cells = len(np.unique(_discrete.encode_labels(*arrays)))
+    return "miller_madow" if n >= 5 * cells else "nsb"
+
+
+def _result(value: SupportsFloat, interval: Interval | None, details: Mapping[str, Any] | None,
+            *, method: str, n: int, ci: str | None, confidence: float,
+            quantity: str = "mutual_information") -> Estimate:
+    """The one place where the front doors build their :class:`Estimate`."""
+    return Estimate(value, method=method, n=n, quantity=quantity, ci=interval,
+                    ci_level=confidence if ci else None, ci_method=ci, details=details)
+
+
 # ----------------------------------------------------------------------------- entropy
 def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
             discrete: Discrete = None, n_categories: ArrayLike | None = None,
@@ -447,46 +522,137 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
     >>> bool(abs(float(h) - 0.5 * np.log(2 * np.pi * np.e)) < 0.05)
     True
     """
-    _check_choice(method, ENTROPY_METHODS, "entropy")
+    _check_choice(method, ("auto", *_ENTROPY_ESTIMATORS), "entropy")
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
-    arr = _as_array(X, "X")
-    n = arr.shape[0]
-    (is_disc,) = _kinds([arr], ["X"], discrete)
-    if method in DISCRETE:
+    x = _as_array(X, "X")
+    n = x.shape[0]
+    (is_disc,) = _kinds([x], ["X"], discrete)
+    spec = None if method == "auto" else _ENTROPY_ESTIMATORS[method]
+    if spec is not None and spec.data == "discrete":
         is_disc = True
-    _check_labels_not_continuous([arr], ["X"], [is_disc], method)
-    if method == "auto":
-        if is_disc:
-            cells = len(np.unique(_discrete.encode_labels(arr)))
-            method = "miller_madow" if n >= 5 * cells else "nsb"
-        else:
-            method = "kl"
-    if method in DISCRETE:
-        value = _discrete.discrete_entropy(arr, method, n_categories=n_categories)
-        codes = [_discrete.encode_labels(arr)]
-        interval = _interval(
-            ci, value, std_error=_plugin_local_se(codes, [(1, [0])], n),
-            statistic=lambda idx: _discrete.discrete_entropy(arr[idx], method,
-                                                             n_categories=n_categories),
-            n=n, confidence=confidence, n_resamples=n_resamples, random_state=random_state,
-            method=method)
-        return _result(value, interval, None, method=method, n=n, ci=ci,
-                       confidence=confidence, quantity="entropy")
-    Xc = check_continuous(arr, "X")
-    if method == "gaussian":
-        value = _gaussian.gaussian_entropy(Xc)
-        interval = _interval(
-            ci, value, std_error=float(np.sqrt(Xc.shape[1] / (2.0 * n))),
-            statistic=lambda idx: _gaussian.gaussian_entropy(Xc[idx]), n=n,
-            confidence=confidence, n_resamples=n_resamples, random_state=random_state,
-            method=method)
-        return _result(value, interval, None, method=method, n=n, ci=ci,
-                       confidence=confidence, quantity="entropy")
-    k = check_k(_default_k(k, method), n)
+    _check_labels_not_continuous([x], ["X"], [is_disc], method)
+    if spec is None:
+        method = _auto_discrete_method([x], n) if is_disc else "kl"
+        spec = _ENTROPY_ESTIMATORS[method]
+    if spec.data == "continuous":
+        x = check_continuous(x, "X")
+    call = EntropyCall(x=x, n=n, method=method, discrete=is_disc, k=k,
+                       n_categories=n_categories, ci=ci, confidence=confidence,
+                       n_resamples=n_resamples, random_state=random_state, n_jobs=n_jobs)
+    value, interval, details = spec.handler(call)
+    return _result(value, interval, details, method=method, n=n, ci=ci, confidence=confidence,
+                   quantity="entropy")
+
+
+@dataclass(frozen=True)
+class EntropyCall(_CallHelpers):
+    """What an entropy estimator registered with :func:`register_entropy_estimator` receives.
+
+    The front door has validated every argument, resolved ``"auto"`` and read the data.
+
+    Attributes
+    ----------
+    x : ndarray
+        One row per sample: a 2-D float array for ``data="continuous"`` estimators, labels
+        (or floats) as read for ``"discrete"`` and ``"any"``.
+    n : int
+        Number of samples.
+    method : str
+        The method name (what ``"auto"`` resolved to).
+    discrete : bool
+        Whether X is treated as discrete.
+    k, n_categories, ci, confidence, n_resamples, random_state, n_jobs
+        The caller's arguments (``n_jobs`` as an int).
+    """
+
+    x: np.ndarray
+    n: int
+    method: str
+    discrete: bool
+    k: int | None
+    n_categories: ArrayLike | None
+    ci: str | None
+    confidence: float
+    n_resamples: int
+    random_state: RandomStateLike
+    n_jobs: int
+
+
+#: an entropy estimator: ``handler(call) -> (value, interval, details)``
+EntropyHandler: TypeAlias = Callable[[EntropyCall], HandlerResult]
+
+
+class _EntropyEstimator(NamedTuple):
+    handler: EntropyHandler
+    data: str
+
+
+#: method name -> estimator, in the order of ``ENTROPY_METHODS``
+_ENTROPY_ESTIMATORS: dict[str, _EntropyEstimator] = {}
+
+
+def register_entropy_estimator(name: str, handler: EntropyHandler, *,
+                               data: str = "continuous") -> EntropyHandler:
+    """Make ``handler`` available as ``entropy(X, method=name)``.
+
+    The same contract as :func:`register_mi_estimator`, for one variable.
+
+    Parameters
+    ----------
+    name : str
+        The new method name (not ``"auto"`` nor one already registered).
+    handler : callable
+        ``handler(call: EntropyCall) -> (value, interval, details)``: the estimate in nats,
+        the interval (``call.interval(...)`` or ``call.half_sample_interval(...)``; None when
+        ``call.ci`` is None) and a dict stored in ``Estimate.details``.
+    data : {"continuous", "discrete", "any"}, default="continuous"
+        ``"continuous"``: X arrives as a 2-D float array (numbers are read as floats, text is
+        refused); ``"discrete"``: X is treated as labels (continuous floats are refused);
+        ``"any"``: as read, the handler checks it.
+
+    Returns
+    -------
+    handler
+
+    Examples
+    --------
+    >>> from infotheory.api import EntropyCall
+    >>> def halved_plugin(call: EntropyCall):  # half the plug-in entropy, as a demonstration
+    ...     return entropy(call.x, "plugin") / 2, None, {}
+    >>> _ = register_entropy_estimator("halved_plugin", halved_plugin, data="discrete")
+    >>> round(entropy(["a", "b"] * 10, "halved_plugin").bits, 6)
+    0.5
+    >>> del _ENTROPY_ESTIMATORS["halved_plugin"]       # (keep the doctest side-effect free)
+    """
+    _check_registration(_ENTROPY_ESTIMATORS, name, handler, data)
+    _ENTROPY_ESTIMATORS[name] = _EntropyEstimator(handler, data)
+    return handler
+
+
+def _entropy_discrete(call: EntropyCall) -> HandlerResult:
+    x, method, n_categories = call.x, call.method, call.n_categories
+    value = _discrete.discrete_entropy(x, method, n_categories=n_categories)
+    se = _plugin_local_se([_discrete.encode_labels(x)], [(1, [0])], call.n)
+    stat = lambda idx: _discrete.discrete_entropy(  # noqa: E731
+        x[idx], method, n_categories=n_categories)
+    return value, call.interval(value, std_error=se, statistic=stat), {}
+
+
+def _entropy_gaussian(call: EntropyCall) -> HandlerResult:
+    Xc = call.x
+    value = _gaussian.gaussian_entropy(Xc)
+    interval = call.interval(value, std_error=float(np.sqrt(Xc.shape[1] / (2.0 * call.n))),
+                             statistic=lambda idx: _gaussian.gaussian_entropy(Xc[idx]))
+    return value, interval, {}
+
+
+def _entropy_kl(call: EntropyCall) -> HandlerResult:
+    Xc, n_jobs = call.x, call.n_jobs
+    k = call.neighbours()
     # h(X) = h(X / c) + d log c: the k-NN search runs on data scaled to |x| <= 1
     Xp, log_scale = _knn.prepare_continuous(Xc, "X", standardize=False, return_log_scale=True,
                                             random_state=check_random_state(
-                                                random_state).randint(2**31))
+                                                call.random_state).randint(2**31))
     terms = _knn.kl_entropy_terms(Xp, k, "euclidean", n_jobs) + log_scale
 
     def recompute(idx: np.ndarray, seed: int) -> float:
@@ -496,11 +662,17 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
                                                    n_jobs))) + ls
 
     value = float(np.mean(terms))
-    interval = _half_sample_interval(ci, value, terms, 0.0, recompute,
-                                     confidence=confidence, n_resamples=n_resamples,
-                                     random_state=random_state, method=method)
-    return _result(value, interval, {"k": k}, method="kl", n=n, ci=ci,
-                   confidence=confidence, quantity="entropy")
+    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
+
+
+# the handler table: one line per method
+for _name in DISCRETE:
+    register_entropy_estimator(_name, _entropy_discrete, data="discrete")
+register_entropy_estimator("kl", _entropy_kl)
+register_entropy_estimator("gaussian", _entropy_gaussian)
+del _name
+#: the built-in entropy methods (the table may hold more: :func:`register_entropy_estimator`)
+ENTROPY_METHODS = ("auto", *_ENTROPY_ESTIMATORS)
 
 
 # ----------------------------------------------------------------------------- MI
@@ -586,8 +758,7 @@ def _auto_mi_estimator(x: np.ndarray, y: np.ndarray, n: int, dx: bool,
                        dy: bool) -> tuple[str, _MIEstimator]:
     """What ``method="auto"`` picks for MI (see the module notes): (method name, estimator)."""
     if dx and dy:
-        cells = len(np.unique(_discrete.encode_labels(x, y)))
-        method = "miller_madow" if n >= 5 * cells else "nsb"
+        method = _auto_discrete_method([x, y], n)
     elif dx or dy:
         method = "mixed"
     elif x.size // n + y.size // n > AUTO_MAX_KNN_DIM:
@@ -625,26 +796,9 @@ def _check_neural_options(method: str, options: Mapping[str, object]) -> None:
                         f"neural options are {sorted(allowed)}")
 
 
-def _result(value: SupportsFloat, interval: Interval | None, details: Mapping[str, Any] | None,
-            *, method: str, n: int, ci: str | None, confidence: float,
-            quantity: str = "mutual_information") -> Estimate:
-    """The one place where the front doors build their :class:`Estimate`."""
-    return Estimate(value, method=method, n=n, quantity=quantity, ci=interval,
-                    ci_level=confidence if ci else None, ci_method=ci, details=details)
-
-
 # ----------------------------------------------------------------------------- MI estimators
-class _CommonOptions(TypedDict):
-    """The interval options every estimator passes on (see :meth:`MICall.interval`)."""
-
-    confidence: float
-    n_resamples: int
-    random_state: RandomStateLike
-    method: str
-
-
 @dataclass(frozen=True)
-class MICall:
+class MICall(_CallHelpers):
     """What an MI estimator registered with :func:`register_mi_estimator` receives.
 
     The front door has validated every argument, resolved ``"auto"`` and read the data.
@@ -681,30 +835,6 @@ class MICall:
     verbose: int
     options: NeuralOptions
 
-    def neighbours(self) -> int:
-        """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"``)."""
-        return check_k(_default_k(self.k, self.method), self.n)
-
-    def interval(self, value: float, *, std_error: float | None = None,
-                 statistic: Callable[[np.ndarray], SupportsFloat] | None = None,
-                 n: int | None = None) -> Interval | None:
-        """The requested interval (None when ``ci`` is None): ``"analytic"`` from
-        ``std_error``, ``"bootstrap"`` by resampling the rows given to ``statistic(idx)``."""
-        return _interval(self.ci, value, std_error=std_error, statistic=statistic,
-                         n=self.n if n is None else n, **self._common())
-
-    def half_sample_interval(self, value: float, terms: np.ndarray | None, shift: float,
-                             recompute: Callable[[np.ndarray, int], float],
-                             n: int | None = None) -> Interval | None:
-        """k-NN interval: per-point ``terms`` (analytic) or ``recompute(idx, seed)`` on
-        half-samples (bootstrap); see the module notes."""
-        return _half_sample_interval(self.ci, value, terms, shift, recompute, n=n,
-                                     **self._common())
-
-    def _common(self) -> _CommonOptions:
-        return dict(confidence=self.confidence, n_resamples=self.n_resamples,
-                    random_state=self.random_state, method=self.method)
-
 
 #: an MI estimator: ``handler(call) -> (value, interval, details)``
 MIHandler: TypeAlias = Callable[[MICall], HandlerResult]
@@ -717,7 +847,6 @@ class _MIEstimator(NamedTuple):
 
 #: method name -> estimator, in the order of ``MI_METHODS``
 _MI_ESTIMATORS: dict[str, _MIEstimator] = {}
-_MI_DATA = ("discrete", "continuous", "any")
 
 
 def register_mi_estimator(name: str, handler: MIHandler, *,
@@ -745,13 +874,7 @@ def register_mi_estimator(name: str, handler: MIHandler, *,
     --------
     See ``CONTRIBUTING.md`` ("Adding an MI estimator").
     """
-    if not isinstance(name, str) or name == "auto" or name in _MI_ESTIMATORS:
-        raise ValueError(f"name must be a new method name (not 'auto' nor one of "
-                         f"{tuple(_MI_ESTIMATORS)}); got {name!r}")
-    if not callable(handler):
-        raise TypeError(f"handler must be callable; got {handler!r}")
-    if data not in _MI_DATA:
-        raise ValueError(f"data must be one of {_MI_DATA}; got {data!r}")
+    _check_registration(_MI_ESTIMATORS, name, handler, data)
     _MI_ESTIMATORS[name] = _MIEstimator(handler, data)
     return handler
 
@@ -921,69 +1044,196 @@ def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
     >>> round(conditional_mutual_information(x, x ^ z, z, method="plugin").bits, 6)
     1.0
     """
-    _check_choice(method, CMI_METHODS, "conditional_mutual_information")
+    _check_choice(method, ("auto", *_CMI_ESTIMATORS), "conditional_mutual_information")
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
     n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
     kinds = _kinds(arrays, ["X", "Y", "Z"], discrete)
-    if method in DISCRETE:
+    spec = None if method == "auto" else _CMI_ESTIMATORS[method]
+    if spec is not None and spec.data == "discrete":
         kinds = [True, True, True]
     _check_labels_not_continuous(arrays, ["X", "Y", "Z"], kinds, method)
-    if method == "auto":
-        if all(kinds):
-            cells = len(np.unique(_discrete.encode_labels(*arrays)))
-            method = "miller_madow" if n >= 5 * cells else "nsb"
-        elif not any(kinds):
-            method = "copula_ksg"
-        else:
-            raise ValueError("conditional MI of mixed discrete and continuous variables is not "
-                             f"supported; got discrete (X, Y, Z) = {tuple(kinds)}")
-    common = _CommonOptions(confidence=confidence, n_resamples=n_resamples,
-                            random_state=random_state, method=method)
+    if spec is None:
+        method = _auto_cmi_method(arrays, n, kinds)
+        spec = _CMI_ESTIMATORS[method]
+    if spec.data == "continuous":
+        arrays = _continuous_triple(arrays, kinds, method)
+    x, y, z = arrays
+    call = CMICall(x=x, y=y, z=z, n=n, method=method, discrete=(kinds[0], kinds[1], kinds[2]),
+                   k=k, n_categories=n_categories, ci=ci, confidence=confidence,
+                   n_resamples=n_resamples, random_state=random_state, n_jobs=n_jobs)
+    value, interval, details = spec.handler(call)
+    return _result(value, interval, details, method=method, n=n, ci=ci, confidence=confidence,
+                   quantity="conditional_mutual_information")
 
-    def done(value: SupportsFloat, interval: Interval | None = None,
-             **details: object) -> Estimate:
-        return _result(value, interval, details, method=method, n=n, ci=ci,
-                       confidence=confidence, quantity="conditional_mutual_information")
 
-    if method in DISCRETE:
-        x, y, z = arrays
-        value = _discrete.discrete_conditional_mutual_information(x, y, z, method,
-                                                                  n_categories=n_categories)
-        codes = [_discrete.encode_labels(a) for a in arrays]
-        se = _plugin_local_se(codes, [(1, [0, 2]), (1, [1, 2]), (-1, [0, 1, 2]), (-1, [2])], n)
-        stat = lambda idx: _discrete.discrete_conditional_mutual_information(  # noqa: E731
-            x[idx], y[idx], z[idx], method, n_categories=n_categories)
-        return done(value, _interval(ci, value, std_error=se, statistic=stat, n=n, **common))
+def _auto_cmi_method(arrays: Sequence[np.ndarray], n: int, kinds: Sequence[bool]) -> str:
+    """What ``method="auto"`` picks for CMI: Miller-Madow/NSB for labels, copula-KSG for
+    floats; mixed kinds are refused."""
+    if all(kinds):
+        return _auto_discrete_method(arrays, n)
+    if not any(kinds):
+        return "copula_ksg"
+    raise ValueError("conditional MI of mixed discrete and continuous variables is not "
+                     f"supported; got discrete (X, Y, Z) = {tuple(kinds)}")
+
+
+def _continuous_triple(arrays: Sequence[np.ndarray], kinds: Sequence[bool],
+                       method: str) -> list[np.ndarray]:
+    """X, Y and Z as 2-D float arrays, or the error that names the discrete ones."""
     if any(kinds):
         raise ValueError(f"method={method!r} needs continuous X, Y and Z; got discrete "
                          f"(X, Y, Z) = {tuple(kinds)}")
-    cont = [check_continuous(a, name) for a, name in zip(arrays, "XYZ")]
-    if method in ("ksg", "ksg1"):
-        kk = check_k(_default_k(k, method), n)
-        xp, yp, zp = _prep(cont, random_state)
-        terms = _knn.ksg_cmi_terms(xp, yp, zp, k=kk, n_jobs=n_jobs)
+    return [check_continuous(a, name) for a, name in zip(arrays, "XYZ")]
 
-        def recompute(idx: np.ndarray, seed: int) -> float:
-            xh, yh, zh = _prep([a[idx] for a in cont], seed)
-            return float(np.mean(_knn.ksg_cmi_terms(xh, yh, zh, k=kk, n_jobs=n_jobs)))
 
-        value = float(np.mean(terms))
-        return done(value, _half_sample_interval(ci, value, terms, 0.0, recompute, **common),
-                    k=kk)
-    if method == "copula_ksg":
-        k = check_k(_default_k(k, method), n)
-        terms, bias, _ = _copula_ksg(cont, k, "cmi", random_state, n_jobs)
+@dataclass(frozen=True)
+class CMICall(_CallHelpers):
+    """What a CMI estimator registered with :func:`register_cmi_estimator` receives.
 
-        def recompute(idx: np.ndarray, seed: int) -> float:
-            t, b, _ = _copula_ksg([a[idx] for a in cont], k, "cmi", seed, n_jobs)
-            return float(np.mean(t)) - b
+    The front door has validated every argument, resolved ``"auto"`` and read the data.
 
-        value = float(np.mean(terms)) - bias
-        return done(value, _half_sample_interval(ci, value, terms, -bias, recompute, **common),
-                    k=k, reference_bias=bias)
-    data = cont if method == "gaussian" else [_gaussian.copula_normalize(a) for a in cont]
+    Attributes
+    ----------
+    x, y, z : ndarray
+        One row per sample: 2-D float arrays for ``data="continuous"`` estimators, labels
+        (or floats) as read for ``"discrete"`` and ``"any"``.
+    n : int
+        Number of samples.
+    method : str
+        The method name (what ``"auto"`` resolved to).
+    discrete : (bool, bool, bool)
+        Whether X, Y and Z are treated as discrete.
+    k, n_categories, ci, confidence, n_resamples, random_state, n_jobs
+        The caller's arguments (``n_jobs`` as an int).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    n: int
+    method: str
+    discrete: tuple[bool, bool, bool]
+    k: int | None
+    n_categories: ArrayLike | None
+    ci: str | None
+    confidence: float
+    n_resamples: int
+    random_state: RandomStateLike
+    n_jobs: int
+
+
+#: a CMI estimator: ``handler(call) -> (value, interval, details)``
+CMIHandler: TypeAlias = Callable[[CMICall], HandlerResult]
+
+
+class _CMIEstimator(NamedTuple):
+    handler: CMIHandler
+    data: str
+
+
+#: method name -> estimator, in the order of ``CMI_METHODS``
+_CMI_ESTIMATORS: dict[str, _CMIEstimator] = {}
+
+
+def register_cmi_estimator(name: str, handler: CMIHandler, *,
+                           data: str = "continuous") -> CMIHandler:
+    """Make ``handler`` available as ``conditional_mutual_information(X, Y, Z, method=name)``.
+
+    The same contract as :func:`register_mi_estimator`, for three variables.
+
+    Parameters
+    ----------
+    name : str
+        The new method name (not ``"auto"`` nor one already registered).
+    handler : callable
+        ``handler(call: CMICall) -> (value, interval, details)``: the estimate in nats, the
+        interval (``call.interval(...)`` or ``call.half_sample_interval(...)``; None when
+        ``call.ci`` is None) and a dict stored in ``Estimate.details``.
+    data : {"continuous", "discrete", "any"}, default="continuous"
+        ``"continuous"``: X, Y and Z arrive as 2-D float arrays (discrete data is refused
+        before the handler runs); ``"discrete"``: all three are treated as labels (continuous
+        floats are refused); ``"any"``: as read, the handler checks them.
+
+    Returns
+    -------
+    handler
+
+    Examples
+    --------
+    >>> from infotheory.api import CMICall
+    >>> def chain_rule(call: CMICall):  # I(X;Y|Z) = I(X;(Y,Z)) - I(X;Z), plug-in
+    ...     yz = np.column_stack([call.y, call.z])
+    ...     value = (mutual_information(call.x, yz, "plugin")
+    ...              - mutual_information(call.x, call.z, "plugin"))
+    ...     return value, None, {}
+    >>> _ = register_cmi_estimator("chain_rule", chain_rule, data="discrete")
+    >>> x, z = np.array([0, 1, 0, 1] * 25), np.array([0, 0, 1, 1] * 25)
+    >>> round(conditional_mutual_information(x, x ^ z, z, method="chain_rule").bits, 6)
+    1.0
+    >>> del _CMI_ESTIMATORS["chain_rule"]       # (keep the doctest side-effect free)
+    """
+    _check_registration(_CMI_ESTIMATORS, name, handler, data)
+    _CMI_ESTIMATORS[name] = _CMIEstimator(handler, data)
+    return handler
+
+
+def _cmi_discrete(call: CMICall) -> HandlerResult:
+    x, y, z, method, n_categories = call.x, call.y, call.z, call.method, call.n_categories
+    value = _discrete.discrete_conditional_mutual_information(x, y, z, method,
+                                                              n_categories=n_categories)
+    codes = [_discrete.encode_labels(a) for a in (x, y, z)]
+    se = _plugin_local_se(codes, [(1, [0, 2]), (1, [1, 2]), (-1, [0, 1, 2]), (-1, [2])], call.n)
+    stat = lambda idx: _discrete.discrete_conditional_mutual_information(  # noqa: E731
+        x[idx], y[idx], z[idx], method, n_categories=n_categories)
+    return value, call.interval(value, std_error=se, statistic=stat), {}
+
+
+def _cmi_ksg(call: CMICall) -> HandlerResult:
+    cont, n_jobs = [call.x, call.y, call.z], call.n_jobs
+    k = call.neighbours()
+    xp, yp, zp = _prep(cont, call.random_state)
+    terms = _knn.ksg_cmi_terms(xp, yp, zp, k=k, n_jobs=n_jobs)
+
+    def recompute(idx: np.ndarray, seed: int) -> float:
+        xh, yh, zh = _prep([a[idx] for a in cont], seed)
+        return float(np.mean(_knn.ksg_cmi_terms(xh, yh, zh, k=k, n_jobs=n_jobs)))
+
+    value = float(np.mean(terms))
+    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
+
+
+def _cmi_copula_ksg(call: CMICall) -> HandlerResult:
+    cont, n_jobs = [call.x, call.y, call.z], call.n_jobs
+    k = call.neighbours()
+    terms, bias, _ = _copula_ksg(cont, k, "cmi", call.random_state, n_jobs)
+
+    def recompute(idx: np.ndarray, seed: int) -> float:
+        t, b, _ = _copula_ksg([a[idx] for a in cont], k, "cmi", seed, n_jobs)
+        return float(np.mean(t)) - b
+
+    value = float(np.mean(terms)) - bias
+    return (value, call.half_sample_interval(value, terms, -bias, recompute),
+            {"k": k, "reference_bias": bias})
+
+
+def _cmi_gaussian(call: CMICall) -> HandlerResult:
+    cont = [call.x, call.y, call.z]
+    data = cont if call.method == "gaussian" else [_gaussian.copula_normalize(a) for a in cont]
     value = _gaussian.gaussian_conditional_mutual_information(*data)
     stat = lambda idx: _gaussian.gaussian_conditional_mutual_information(  # noqa: E731
         *[a[idx] for a in data])
-    return done(value, _interval(ci, value, statistic=stat, n=n, **common))
+    return value, call.interval(value, statistic=stat), {}
+
+
+# the handler table: one line per method
+for _name in DISCRETE:
+    register_cmi_estimator(_name, _cmi_discrete, data="discrete")
+for _name in ("ksg", "ksg1"):
+    register_cmi_estimator(_name, _cmi_ksg)
+register_cmi_estimator("copula_ksg", _cmi_copula_ksg)
+for _name in GAUSS:
+    register_cmi_estimator(_name, _cmi_gaussian)
+del _name
+#: the built-in CMI methods (the table may hold more: :func:`register_cmi_estimator`)
+CMI_METHODS = ("auto", *_CMI_ESTIMATORS)
