@@ -387,8 +387,18 @@ def _copula_ksg(arrays: Sequence[np.ndarray], k: int, kind: str, random_state: R
     fn: Callable[..., np.ndarray] = _knn.ksg_terms if kind == "mi" else _knn.ksg_cmi_terms
     terms = fn(*prepared, k=k, n_jobs=n_jobs)
     dims = np.cumsum([0] + [a.shape[1] for a in scores])
-    corr = np.atleast_2d(np.corrcoef(np.hstack(scores), rowvar=False))
-    chol = np.linalg.cholesky(corr)
+    with np.errstate(divide="ignore", invalid="ignore"):     # constant column: NaN, see below
+        corr = np.atleast_2d(np.corrcoef(np.hstack(scores), rowvar=False))
+    try:
+        if not np.all(np.isfinite(corr)):
+            raise np.linalg.LinAlgError
+        chol = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        names = "X and Y" if kind == "mi" else "X, Y and Z"
+        raise ValueError(f"method='copula_ksg' needs the normal scores of {names} to have a "
+                         f"non-singular correlation matrix; got a singular one: a column is "
+                         f"constant, or an increasing or decreasing function of other columns "
+                         f"(then the MI is infinite). Remove that column") from None
     # a few reference replicates at small n, where one replicate's variance would dominate
     ref_means = []
     for _ in range(int(np.clip(20000 // len(terms), 1, 5))):

@@ -194,3 +194,20 @@ def test_auto_kernel_cca_term_finds_no_mi_in_independent_data():
         X, Y = rng.standard_normal((2000, 3)), rng.standard_normal((2000, 3))
         auto = mutual_information(X, Y, random_state=seed)
         assert auto.details["kcca_copula_ksg"] < 0.05
+
+
+def test_copula_ksg_refuses_a_singular_normal_score_correlation_with_a_message_naming_it():
+    """Perfect monotone dependence (infinite MI) or a constant column used to surface as
+    numpy's "Matrix is not positive definite" or "xs[1] contains NaN" from inside copula-KSG,
+    also on the default method="auto"."""
+    rng = np.random.default_rng(0)
+    x, z = rng.standard_normal(100), rng.standard_normal(100)
+    match = "needs the normal scores of X and Y to have a non-singular correlation matrix"
+    for y, method in ((x, "auto"), (x**3, "copula_ksg"), (np.ones(100), "copula_ksg"),
+                      (np.column_stack([x, np.ones(100)]), "copula_ksg")):
+        with pytest.raises(ValueError, match=match):
+            mutual_information(x, y, method=method, random_state=0)
+    with pytest.raises(ValueError, match="normal scores of X, Y and Z to have a non-singular"):
+        conditional_mutual_information(x, np.exp(x), z, random_state=0)
+    # a merely strong dependence is still estimated
+    assert float(mutual_information(x, x + 0.01 * z, method="copula_ksg", random_state=0)) > 3
