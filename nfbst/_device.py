@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 
-def check_device(device, name: str = "device") -> torch.device:
+def check_device(device: str | torch.device | int | None, name: str = "device") -> torch.device:
     """``device`` as a :class:`torch.device`, refusing unknown or unavailable devices.
 
     ``None`` is the CPU. A CUDA (or MPS) device on a machine without one is a ``ValueError``
