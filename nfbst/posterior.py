@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast, overload
+from typing import Any, Literal, Protocol, cast, overload
 
 import numpy as np
 import torch
@@ -27,6 +27,15 @@ ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], type[nn.Mod
     "sigmoid": (torch.sigmoid, nn.Sigmoid),
     "gelu": (torch.nn.functional.gelu, nn.GELU),
 }
+
+
+class DrawsLike(Protocol):
+    """What the per-draw statistics need of a set of draws: their number and draw ``i`` as a
+    module (:class:`PosteriorDraws` is one; so is any ensemble of ``nn.Module``)."""
+
+    def __len__(self) -> int: ...
+
+    def module(self, i: int) -> nn.Module: ...
 
 
 def check_activation(name: str) -> str:

@@ -21,18 +21,22 @@ test with a controlled type-I error use ``NFBST(calibration="crt")`` (:mod:`nfbs
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+if TYPE_CHECKING:
+    import dask.array as da
+
 # a dict {name: mask} is any dict (its value type cannot be ArrayLike: dict is invariant)
 _Masks: TypeAlias = "ArrayLike | dict[Any, Any]"
 #: Regions as :func:`region_masks` accepts them: masks, a dict of masks, or a callable on X.
-Regions: TypeAlias = "_Masks | Callable[[np.ndarray], _Masks]"
+Regions: TypeAlias = "_Masks | Callable[[Any], _Masks]"
 
 
-def region_masks(X: np.ndarray, regions: Regions) -> tuple[NDArray[np.bool_], list[str]]:
+def region_masks(X: NDArray[Any] | da.Array,
+                 regions: Regions) -> tuple[NDArray[np.bool_], list[str]]:
     """Boolean masks ``(r, n)`` and names from masks, a dict of masks, or a callable on X.
 
     ``regions`` may be a boolean array ``(n,)`` or ``(r, n)``, a sequence of boolean arrays,
