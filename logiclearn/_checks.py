@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, Generic, TypeVar
 
 __all__ = ["check_number", "check_int", "check_verbose", "Progress"]
 
+_T = TypeVar("_T")
 
-def check_number(value, name: str, low: float = -math.inf, strict: bool = False) -> float:
+
+def check_number(value: object, name: str, low: float = -math.inf, strict: bool = False) -> float:
     """``float(value)`` if it is a finite real number ``>= low`` (``> low`` if ``strict``).
 
     Examples
@@ -31,7 +35,7 @@ def check_number(value, name: str, low: float = -math.inf, strict: bool = False)
     return value
 
 
-def check_int(value, name: str, low: int = 1) -> int:
+def check_int(value: object, name: str, low: int = 1) -> int:
     """``int(value)`` if it is an integer ``>= low`` (not a bool, not a float).
 
     Examples
@@ -50,12 +54,12 @@ def check_int(value, name: str, low: int = 1) -> int:
     return int(value)
 
 
-def check_verbose(verbose) -> int:
+def check_verbose(verbose: object) -> int:
     """``verbose`` as an int >= 0 (0: silent, 1: progress)."""
     return check_int(verbose, "verbose", 0)
 
 
-class Progress:
+class Progress(Generic[_T]):
     """Epoch progress: a tqdm bar on a terminal, at most ~20 plain lines otherwise, or nothing.
 
     A bar redraws with carriage returns, which fill a log file or a CI page with hundreds of
@@ -67,18 +71,19 @@ class Progress:
     [0, 1, 2]
     """
 
-    def __init__(self, iterable, verbose: int, desc: str, file=None):
+    def __init__(self, iterable: Sequence[_T], verbose: int, desc: str,
+                 file: IO[str] | None = None):
         self.iterable, self.verbose, self.desc = iterable, int(verbose), desc
         self.file = file if file is not None else sys.stderr
         self.total = len(iterable)
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar (tqdm ships no type information)
         if self.verbose and _isatty(self.file):
             from tqdm.auto import tqdm
 
             self._bar = tqdm(iterable, desc=desc, file=self.file)
         self._i, self._every = 0, max(1, math.ceil(self.total / 20))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[_T]:
         if self._bar is not None:
             yield from self._bar
             return
@@ -86,7 +91,7 @@ class Progress:
             self._i = i
             yield item
 
-    def set_postfix(self, values: dict) -> None:
+    def set_postfix(self, values: dict[str, object]) -> None:
         """Report ``values`` for the current item."""
         if not self.verbose:
             return
@@ -99,7 +104,7 @@ class Progress:
             print(f"{self.desc} {self._i}/{self.total}: {text}", file=self.file, flush=True)
 
 
-def _isatty(f) -> bool:
+def _isatty(f: IO[str]) -> bool:
     try:
         return bool(f.isatty())
     except (AttributeError, ValueError):

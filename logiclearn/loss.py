@@ -17,7 +17,7 @@ __all__ = ["truncated_gaussian_nll", "gaussian_nll", "constraint_loss",
 CONSTRAINT_LOSSES = ("truncated", "gaussian", "linear")
 
 
-def _check_sigma(sigma):
+def _check_sigma(sigma: float) -> float:
     sigma = float(sigma)
     if not sigma > 0 or math.isinf(sigma):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
@@ -66,7 +66,8 @@ def gaussian_nll(cost: torch.Tensor, sigma: float) -> torch.Tensor:
     return 0.5 * (cost / sigma) ** 2
 
 
-def constraint_loss(cost: torch.Tensor, kind: str = "truncated", sigma: float = 1.0):
+def constraint_loss(cost: torch.Tensor, kind: str = "truncated",
+                    sigma: float = 1.0) -> torch.Tensor:
     """Per-instance loss of a cost: ``'truncated'``, ``'gaussian'`` or ``'linear'`` (the cost).
 
     Examples

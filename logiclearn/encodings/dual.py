@@ -9,12 +9,14 @@ that saddle value directly.
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import torch
 
-from ..formula import And, Atom, Or, stack_columns
+from ..formula import And, Atom, Formula, Or, stack_columns
 from ..ops import softmax
 from ..registry import register_encoding
-from .base import Encoding, FoldContext, Penalty, prepare
+from .base import DualKey, Encoding, FoldContext, LossFn, Path, Penalty, prepare
 
 __all__ = ["DualEncoding", "DualStore"]
 
@@ -35,10 +37,10 @@ class DualStore:
     torch.Size([6, 3])
     """
 
-    def __init__(self):
-        self.logits: dict = {}
+    def __init__(self) -> None:
+        self.logits: dict[DualKey, torch.Tensor] = {}
 
-    def gather(self, key, k: int, index: torch.Tensor) -> torch.Tensor:
+    def gather(self, key: DualKey, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
         table = self.logits.get(key)
         if table is not None and table.shape[1] == k:
@@ -59,7 +61,7 @@ class DualStore:
         self.logits[key] = table
         return table[index]
 
-    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    def update(self, key: DualKey, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``; returns the
         updated rows."""
         table = self.logits[key]
@@ -67,7 +69,7 @@ class DualStore:
         table[index] = rows
         return rows
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
         return {f"{kind}:{'.'.join(map(str, path))}": t.clone()
                 for (kind, path), t in self.logits.items()}
@@ -115,14 +117,18 @@ class DualEncoding(Encoding):
             raise TypeError(f"store must be a DualStore, got {type(store).__name__}")
         self.lr = lr
         self.store = store if store is not None else DualStore()
-        self._fresh: dict = {}  # weights after the last τ step, for the same batch's θ step
-        self._last_tape = None  # (formula, index, root node) of the last hand-taped τ step
+        # weights after the last τ step (with the example ids), for the same batch's θ step
+        self._fresh: dict[DualKey, tuple[torch.Tensor, torch.Tensor]] = {}
+        # (formula, index, root node) of the last hand-taped τ step
+        self._last_tape: tuple[Formula, torch.Tensor, _Node] | None = None
 
-    def before_step(self, formula, index, loss_fn) -> None:
+    def before_step(self, formula: Formula, index: torch.Tensor | None,
+                    loss_fn: LossFn) -> None:
         """The τ step of SGDA (see :meth:`dual_step`) with this encoding's ``lr``."""
         self.dual_step(formula, index, loss_fn, self.lr)
 
-    def penalty(self, formula, index, loss_fn) -> Penalty:
+    def penalty(self, formula: Formula, index: torch.Tensor | None,
+                loss_fn: LossFn) -> Penalty:
         """``mean(loss_fn(S_τ))`` with the τ of the step just taken, as one autograd node.
 
         After a hand-taped τ step on the same formula and batch (:meth:`before_step`), the
@@ -142,21 +148,22 @@ class DualEncoding(Encoding):
         with torch.no_grad():
             cost = _refold(root)
             value = loss_fn(cost).mean()
-        leaves = []
+        leaves: list[Atom] = []
         _collect_atoms(root, leaves)
         exprs = [a.expr for a in leaves]
         if not any(e.requires_grad for e in exprs):
             return Penalty(value, cost)
         return Penalty(_TapedPenalty.apply(value, (root, cost, deriv, leaves), *exprs), cost)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """The per-example dual logits (see :meth:`DualStore.state_dict`)."""
         return self.store.state_dict()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DualEncoding(lr={self.lr})"
 
-    def _combine(self, costs, path, ctx, kind):
+    def _combine(self, costs: torch.Tensor, path: Path, ctx: FoldContext,
+                 kind: str) -> torch.Tensor:
         if ctx.index is None or costs.ndim < 2:
             return costs.max(-1).values if kind == "and" else costs.min(-1).values
         key = (kind, path)
@@ -169,13 +176,14 @@ class DualEncoding(Encoding):
             ctx.leaves[key] = logits
         return (softmax(logits).to(costs.dtype) * costs).sum(-1)
 
-    def conj(self, costs, path, ctx):
+    def conj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         return self._combine(costs, path, ctx, "and")
 
-    def disj(self, costs, path, ctx):
+    def disj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         return self._combine(costs, path, ctx, "or")
 
-    def dual_step(self, formula, index, loss_fn=None, lr: float | None = None) -> None:
+    def dual_step(self, formula: Formula, index: torch.Tensor | None,
+                  loss_fn: LossFn | None = None, lr: float | None = None) -> None:
         """One τ step on detached atom costs: descent for ∨ duals, ascent for ∧ duals.
 
         Parameters
@@ -229,7 +237,8 @@ class DualEncoding(Encoding):
         self._last_tape = (f, index, node)
 
     # -- the τ step without autograd: record the fold, then apply the chain rule by hand ----
-    def _tape(self, f, path, index):
+    def _tape(self, f: Formula, path: Path,
+              index: torch.Tensor) -> tuple[torch.Tensor, _Node | None]:
         """Detached fold that records a :class:`_Node` (weights, children, atoms) per connective."""
         if isinstance(f, Atom):
             c = f.atom_cost(True)
@@ -238,14 +247,17 @@ class DualEncoding(Encoding):
             return c, None
         if not isinstance(f, (And, Or)):
             raise _NotTaped
-        parts, kids, atoms, col = [], [], [], 0
+        parts: list[torch.Tensor] = []
+        kids: list[tuple[int, _Node]] = []
+        atoms: list[tuple[int, int, Atom]] = []
+        col = 0
         for i, child in enumerate(f.children):
             c, node = self._tape(child, path + (i,), index)
             parts.append(c)
             width = c.shape[-1] if c.ndim == 2 else 1
             if node is not None:
                 kids.append((col, node))
-            else:
+            elif isinstance(child, Atom):  # (_tape returns no node only for an atom)
                 atoms.append((col, width, child))
             col += width
         costs = stack_columns(parts)
@@ -257,7 +269,8 @@ class DualEncoding(Encoding):
         cost = (w * costs).sum(-1)
         return cost, _Node(key, logits, w, kids, atoms, costs, cost)
 
-    def _tape_backward(self, node, g, index, lr):
+    def _tape_backward(self, node: _Node, g: torch.Tensor, index: torch.Tensor,
+                       lr: float) -> None:
         # d loss / d logit_j = g * w_j (S_j - S) for S = sum_j softmax(logit)_j S_j;
         # gw_j = g * w_j is also the gradient of the loss with respect to child j's cost
         gw = g[:, None] * node.w
@@ -271,7 +284,8 @@ class DualEncoding(Encoding):
         node.w_new = softmax(rows)
         self._fresh[node.key] = (index, node.w_new)
 
-    def _dual_step_autograd(self, f, index, loss_fn, lr):
+    def _dual_step_autograd(self, f: Formula, index: torch.Tensor, loss_fn: LossFn | None,
+                            lr: float) -> None:
         ctx = FoldContext(index, detach=True, leaves={})
         cost = self._fold(f, (), ctx)
         if not ctx.leaves:
@@ -298,12 +312,15 @@ class _Node:
 
     __slots__ = ("key", "logits", "w", "kids", "atoms", "costs", "cost", "w_new", "cost_new")
 
-    def __init__(self, key, logits, w, kids, atoms, costs, cost):
+    def __init__(self, key: DualKey, logits: torch.Tensor, w: torch.Tensor,
+                 kids: list[tuple[int, _Node]], atoms: list[tuple[int, int, Atom]],
+                 costs: torch.Tensor, cost: torch.Tensor):
         self.key, self.logits, self.w, self.kids, self.atoms = key, logits, w, kids, atoms
-        self.costs, self.cost, self.w_new, self.cost_new = costs, cost, None, None
+        # w_new and cost_new hold the weights and cost after the τ step (set by the step)
+        self.costs, self.cost, self.w_new, self.cost_new = costs, cost, w, cost
 
 
-def _refold(node):
+def _refold(node: _Node) -> torch.Tensor:
     """The node's cost with the weights after the τ step (children refolded first)."""
     costs = node.costs
     if node.kids:
@@ -314,13 +331,13 @@ def _refold(node):
     return node.cost_new
 
 
-def _collect_atoms(node, out):
+def _collect_atoms(node: _Node, out: list[Atom]) -> None:
     out.extend(a for _, _, a in node.atoms)
     for _, kid in node.kids:
         _collect_atoms(kid, out)
 
 
-def _atom_grad(atom, coef):
+def _atom_grad(atom: Atom, coef: torch.Tensor) -> torch.Tensor:
     """``coef * d atom_cost / d expr`` (the subgradients autograd takes for relu and abs)."""
     e = atom.expr.detach()
     if atom.kind == "le":
@@ -330,7 +347,7 @@ def _atom_grad(atom, coef):
     return coef * e.sgn()
 
 
-def _backward_node(node, g, grads):
+def _backward_node(node: _Node, g: torch.Tensor, grads: list[torch.Tensor]) -> None:
     gw = g[:, None] * node.w_new.to(g.dtype)  # d penalty / d children's costs, (B, K)
     for col, width, atom in node.atoms:
         coef = gw[:, col:col + width] if atom.expr.ndim == 2 else gw[:, col]
@@ -339,20 +356,24 @@ def _backward_node(node, g, grads):
         _backward_node(kid, gw[:, col], grads)
 
 
+#: what the taped penalty's backward needs: root node, cost, d loss / d cost, atoms in order
+_Tape: TypeAlias = tuple[_Node, torch.Tensor, LossFn, list[Atom]]
+
+
 class _TapedPenalty(torch.autograd.Function):
     """``mean(loss(S_τ))`` as one node whose inputs are the atoms' expressions."""
 
     @staticmethod
-    def forward(ctx, value, tape, *exprs):
+    def forward(ctx: Any, value: torch.Tensor, tape: _Tape, *exprs: torch.Tensor) -> torch.Tensor:
         ctx.tape = tape
         ctx.needs = [e.requires_grad for e in exprs]
         return value.clone()
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         root, cost, deriv, leaves = ctx.tape
         ctx.tape = None
         g = grad.expand(cost.shape) / cost.numel() * deriv(cost)  # mean, then the loss
-        grads: list = []
+        grads: list[torch.Tensor] = []
         _backward_node(root, g, grads)
         return (None, None, *[gr if need else None for gr, need in zip(grads, ctx.needs)])

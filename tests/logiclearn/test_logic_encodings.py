@@ -162,6 +162,19 @@ def test_pd_multipliers_ascend_on_violation_and_stay_nonnegative():
     assert torch.all(enc.multipliers_ == 0)
 
 
+
+def test_pd_ascend_and_weighted_cost_work_before_any_constraint_costs_call():
+    """The multipliers start at ``init`` on first use by any public method (mypy found that
+    ``ascend`` and ``weighted_cost`` dereferenced ``multipliers_ = None`` before a fold)."""
+    costs = torch.tensor([[0.4, 0.0], [0.0, 0.2]])
+    enc = ll.PrimalDualEncoding(init=0.5)
+    assert enc.weighted_cost(costs).item() == pytest.approx(0.5 * 0.2 + 0.5 * 0.1)
+    enc = ll.PrimalDualEncoding(init=0.5)
+    enc.ascend(costs, lr=1.0)  # 0.5 + mean over the batch
+    torch.testing.assert_close(enc.multipliers_, torch.tensor([0.7, 0.6]))
+    with pytest.raises(ValueError, match="3 top-level constraints, the multipliers 2"):
+        enc.weighted_cost(torch.zeros(1, 3))
+
 def test_quantifier_costs_are_mean_and_min_over_the_batch():
     x = ll.term(torch.tensor([0.0, 0.4, 1.0]))
     for name in EXACT:
