@@ -98,7 +98,8 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         Seeds the re-initialisation of the module, the data order and the training (through
         ``torch.Generator`` objects; torch's global generator is left as it was).
     verbose : int
-        0 (default): silent; 1: progress over epochs.
+        0 (default): silent; 1: a progress bar over epochs on a terminal; 2: also in a log
+        (as in :class:`LogicTrainer`).
 
     Attributes
     ----------

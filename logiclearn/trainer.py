@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from probconstraints._progress import progress
 from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
 
-from ._checks import Progress, check_int, check_number, check_verbose
+from ._checks import check_int, check_number, check_verbose
 from .encodings import Encoding, Penalty, get_encoding, prepare
 from .formula import Formula, check_formula
 from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss, constraint_loss_derivative
@@ -133,8 +134,9 @@ class LogicTrainer:
         loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
         numpy and ``random`` generators are left as they were in every case.
     verbose : int
-        0 (default): silent; 1: progress over epochs (a tqdm bar on a terminal, at most about
-        20 plain lines otherwise).
+        0 (default): silent; 1: a progress bar over epochs with the epoch's losses, on a
+        terminal only; 2: also in a log (redrawn at most every 10 s). See
+        :mod:`probconstraints._progress`.
 
     Attributes
     ----------
@@ -346,7 +348,7 @@ class LogicTrainer:
         self.best_score_, self.best_epoch_ = -math.inf, None
         n_steps = max(len(labeled) if labeled is not None else 0,
                       len(unlabeled) if unlabeled is not None else 0)
-        bar = Progress(range(epochs), self.verbose, desc="LogicTrainer epoch")
+        bar = progress(range(epochs), self.verbose, desc="LogicTrainer epoch")
         for epoch in bar:
             it_l = _cycle(labeled)
             it_u = _cycle(unlabeled)
@@ -366,7 +368,9 @@ class LogicTrainer:
                     self.best_score_, self.best_epoch_ = score, epoch
                     best_state = copy.deepcopy(self.model.state_dict())
             self.history_.append(rec)
-            bar.set_postfix({k: round(v, 4) for k, v in rec.items() if math.isfinite(v)})
+            # shown at the bar's next redraw (refresh=False keeps verbose=2's 10 s pace in logs)
+            bar.set_postfix({k: round(v, 4) for k, v in rec.items() if math.isfinite(v)},
+                            refresh=False)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()

@@ -1,6 +1,7 @@
 """LogicTrainer: SGDA steps, reproducibility, checkpointing, every encoding, clear errors."""
 
 import copy
+import io
 
 import pytest
 import torch
@@ -231,14 +232,28 @@ def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
         ll.ENCODINGS.pop("half-dl2")
 
 
-def test_verbose_off_a_terminal_prints_at_most_about_20_plain_lines_and_nothing_by_default(
-        capsys):
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_follows_the_shared_progress_rules_with_the_losses_as_postfix(monkeypatch):
+    """verbose=0: nothing; 1: a bar on a terminal only; 2: a bar in a log too, redrawn at most
+    every 10 s (a 50-epoch fit writes its first and last states, not one line per epoch)."""
     X, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
     lab = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=8)
-    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0).fit(lab, epochs=3)
-    assert capsys.readouterr().err == ""  # verbose=0 is the default
-    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0, verbose=1).fit(lab, epochs=50)
-    err = capsys.readouterr().err
-    lines = err.splitlines()
-    assert "\r" not in err and 15 <= len(lines) <= 21
-    assert lines[-1].startswith("LogicTrainer epoch 50/50: supervised=")
+
+    def fit(verbose, stream):
+        monkeypatch.setattr("sys.stderr", stream)
+        t = ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0, verbose=verbose)
+        fit.last = t.fit(lab, epochs=50).history_[-1]
+        return stream.getvalue()
+
+    assert fit(0, _Terminal()) == ""
+    assert fit(1, io.StringIO()) == ""  # a log: no bar at verbose=1
+    term = fit(1, _Terminal())
+    assert "LogicTrainer epoch" in term and "50/50" in term
+    log = fit(2, io.StringIO())
+    assert 0 < log.count("\r") <= 3 and "50/50" in log
+    final = log.split("\r")[-1]  # the last epoch's losses, as the postfix of the closed bar
+    assert f"supervised={fit.last['supervised']:.3g}" in final and "mean_cost" not in final
