@@ -24,7 +24,7 @@ from probconstraints._random import check_random_state_arg, isolated_rng, torch_
 from ._checks import check_int, check_number, check_verbose
 from .encodings import Encoding, Penalty, get_encoding, prepare
 from .formula import Formula, check_formula
-from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss, constraint_loss_derivative
+from .loss import CONSTRAINT_LOSSES, ConstraintLoss, SigmaSchedule
 from .terms import Term
 
 __all__ = ["LogicTrainer", "split_unlabeled"]
@@ -133,6 +133,13 @@ class LogicTrainer:
         Seeds a ``torch.Generator`` under which :meth:`fit` runs the model (dropout) and the
         loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
         numpy and ``random`` generators are left as they were in every case.
+    compile_constraint : bool
+        Compile the constraint's arithmetic of each step (τ step, penalty and its gradient)
+        with ``torch.compile`` (the ``'dual'`` encoding; inductor needs a C++ compiler on
+        CPU). The first batch pays the compilation (seconds to a minute, once per formula
+        structure and process); the steps after are faster on small networks, where the
+        constraint's many small kernels dominate (``benchmarks/bench_logiclearn.py``).
+        Results equal the default path's to float rounding.
     verbose : int
         0 (default): silent; 1: a progress bar over epochs with the epoch's losses, on a
         terminal only; 2: also in a log (redrawn at most every 10 s). See
@@ -176,7 +183,7 @@ class LogicTrainer:
                  loss: str | SupervisedLoss = "cross_entropy",
                  lr: float = 1e-3, weight_decay: float = 0.0,
                  random_state: int | np.random.RandomState | np.random.Generator | None = None,
-                 verbose: int = 0):
+                 verbose: int = 0, compile_constraint: bool = False):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if constraint is not None and not callable(constraint):
@@ -198,6 +205,8 @@ class LogicTrainer:
             raise TypeError(f"encoding_params must be a dict or None, got "
                             f"{type(encoding_params).__name__}")
         check_random_state_arg(random_state)
+        if not isinstance(compile_constraint, bool):
+            raise TypeError(f"compile_constraint must be a bool, got {compile_constraint!r}")
         self.model, self.constraint, self.encoding = model, constraint, encoding
         self.encoding_params = encoding_params
         self.constraint_weight = float(constraint_weight)
@@ -206,6 +215,13 @@ class LogicTrainer:
         self.loss, self.lr, self.weight_decay = loss, lr, weight_decay
         self.random_state, self.verbose = random_state, verbose
         self.encoding_ = get_encoding(encoding, **(encoding_params or {}))
+        self.compile_constraint = compile_constraint
+        if compile_constraint:
+            use_compile = getattr(self.encoding_, "use_compile", None)
+            if use_compile is None:
+                raise ValueError(f"compile_constraint=True: the encoding {self.encoding_!r} has "
+                                 "no use_compile hook (no compiled step)")
+            use_compile(True)
         self.schedule_ = SigmaSchedule(sigma_init, sigma_target)
         self.optimizer_ = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         self._supervised = _SUPERVISED[loss] if isinstance(loss, str) else loss
@@ -219,8 +235,8 @@ class LogicTrainer:
 
     # -- one step ----------------------------------------------------------------------------
     @property
-    def _closs(self) -> _ConstraintLoss:
-        return _ConstraintLoss(self.constraint_loss_, self.schedule_.sigma)
+    def _closs(self) -> ConstraintLoss:
+        return ConstraintLoss(self.constraint_loss_, self.schedule_.sigma)
 
     def _formula(self, constraint: ConstraintFn, parts: list[torch.Tensor],
                  unlabeled_batch: UnlabeledBatch, n_rows: int) -> Formula:
@@ -374,38 +390,6 @@ class LogicTrainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
-
-
-class _ConstraintLoss:
-    """Per-instance map from cost to loss, with its derivative (encodings may use either)."""
-
-    __slots__ = ("kind", "sigma")
-
-    def __init__(self, kind: str, sigma: float):
-        self.kind, self.sigma = kind, sigma
-
-    def __call__(self, cost: torch.Tensor) -> torch.Tensor:
-        if self.kind == "truncated" and cost.requires_grad:
-            return _TruncatedNLL.apply(cost, self.sigma)  # one autograd node, not eight
-        return constraint_loss(cost, self.kind, self.sigma)
-
-    def derivative(self, cost: torch.Tensor) -> torch.Tensor:
-        return constraint_loss_derivative(cost, self.kind, self.sigma)
-
-
-class _TruncatedNLL(torch.autograd.Function):
-    """:func:`truncated_gaussian_nll` with its closed-form derivative as the backward."""
-
-    @staticmethod
-    def forward(ctx: Any, cost: torch.Tensor, sigma: float) -> torch.Tensor:
-        ctx.save_for_backward(cost)
-        ctx.sigma = sigma
-        return constraint_loss(cost, "truncated", sigma)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (cost,) = ctx.saved_tensors
-        return grad * constraint_loss_derivative(cost, "truncated", ctx.sigma), None
 
 
 def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:

@@ -9,7 +9,8 @@ not need to know about:
 * ``before_step(formula, index, loss_fn)`` — run before the model's step (the dual τ step);
 * ``penalty(formula, index, loss_fn) -> Penalty`` — the term added to the supervised loss;
 * ``after_step(penalty)`` — run after the model's step (the multipliers' ascent of ``'pd'``);
-* ``state_dict()`` — the encoding's own learned state (duals, multipliers).
+* ``state_dict()`` — the encoding's own learned state (duals, multipliers);
+* ``use_compile(flag)`` — optional: a compiled training step (``'dual'`` has one).
 
 Encodings with their own variables also own their step sizes (``DualEncoding(lr=...)``,
 ``PrimalDualEncoding(lr=..., update_freq=...)``).
@@ -153,6 +154,15 @@ class Encoding:
 
     def after_step(self, penalty: Penalty) -> None:
         """Hook run on each batch after the model's step (nothing by default)."""
+
+    def use_compile(self, flag: bool = True) -> None:
+        """Run the training step's constraint arithmetic through ``torch.compile``.
+
+        Only encodings with a compiled path accept ``True`` (``'dual'``); the default refuses.
+        """
+        if flag:
+            raise ValueError(f"the {self.name!r} encoding has no compiled step; "
+                             "compile_constraint=True needs an encoding that has one ('dual')")
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The encoding's learned state as a dict of tensors (empty by default)."""
