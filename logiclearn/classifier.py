@@ -14,7 +14,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
+from probconstraints._random import (
+    RandomStateLike,
+    check_random_state_arg,
+    isolated_rng,
+    torch_generator,
+)
 
 from ._checks import check_int, check_number, check_verbose
 from .data import IndexedDataset
@@ -131,7 +136,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
                  constraint_weight: float = 1.0, epochs: int = 20, batch_size: int = 64,
                  lr: float = 1e-3, weight_decay: float = 0.0, sigma_init: float = 0.5,
                  sigma_target: float = 0.5, classes: ArrayLike | None = None,
-                 random_state: int | np.random.RandomState | np.random.Generator | None = None,
+                 random_state: RandomStateLike = None,
                  verbose: int = 0):
         self.module = module
         self.constraint = constraint

@@ -19,7 +19,12 @@ import torch
 from torch import nn
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
+from probconstraints._random import (
+    RandomStateLike,
+    check_random_state_arg,
+    isolated_rng,
+    torch_generator,
+)
 
 from ._checks import check_int, check_number, check_verbose
 from .encodings import Encoding, Penalty, get_encoding, prepare
@@ -182,7 +187,7 @@ class LogicTrainer:
                  sigma_init: float = 0.5, sigma_target: float = 0.5,
                  loss: str | SupervisedLoss = "cross_entropy",
                  lr: float = 1e-3, weight_decay: float = 0.0,
-                 random_state: int | np.random.RandomState | np.random.Generator | None = None,
+                 random_state: RandomStateLike = None,
                  verbose: int = 0, compile_constraint: bool = False):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
