@@ -1,15 +1,14 @@
-"""Argument checks and progress reporting shared by logiclearn's public classes."""
+"""Argument checks shared by logiclearn's public classes."""
 
 from __future__ import annotations
 
 import math
 import numbers
-import sys
 
-__all__ = ["check_number", "check_int", "check_verbose", "Progress"]
+__all__ = ["check_number", "check_int", "check_verbose"]
 
 
-def check_number(value, name: str, low: float = -math.inf, strict: bool = False) -> float:
+def check_number(value: object, name: str, low: float = -math.inf, strict: bool = False) -> float:
     """``float(value)`` if it is a finite real number ``>= low`` (``> low`` if ``strict``).
 
     Examples
@@ -31,7 +30,7 @@ def check_number(value, name: str, low: float = -math.inf, strict: bool = False)
     return value
 
 
-def check_int(value, name: str, low: int = 1) -> int:
+def check_int(value: object, name: str, low: int = 1) -> int:
     """``int(value)`` if it is an integer ``>= low`` (not a bool, not a float).
 
     Examples
@@ -50,57 +49,6 @@ def check_int(value, name: str, low: int = 1) -> int:
     return int(value)
 
 
-def check_verbose(verbose) -> int:
-    """``verbose`` as an int >= 0 (0: silent, 1: progress)."""
+def check_verbose(verbose: object) -> int:
+    """``verbose`` as an int >= 0 (0: silent, 1: a bar on a terminal, 2: also in logs)."""
     return check_int(verbose, "verbose", 0)
-
-
-class Progress:
-    """Epoch progress: a tqdm bar on a terminal, at most ~20 plain lines otherwise, or nothing.
-
-    A bar redraws with carriage returns, which fill a log file or a CI page with hundreds of
-    lines; when standard error is not a terminal each report is one plain line instead.
-
-    Examples
-    --------
-    >>> list(Progress(range(3), verbose=0, desc="demo"))
-    [0, 1, 2]
-    """
-
-    def __init__(self, iterable, verbose: int, desc: str, file=None):
-        self.iterable, self.verbose, self.desc = iterable, int(verbose), desc
-        self.file = file if file is not None else sys.stderr
-        self.total = len(iterable)
-        self._bar = None
-        if self.verbose and _isatty(self.file):
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(iterable, desc=desc, file=self.file)
-        self._i, self._every = 0, max(1, math.ceil(self.total / 20))
-
-    def __iter__(self):
-        if self._bar is not None:
-            yield from self._bar
-            return
-        for i, item in enumerate(self.iterable, 1):
-            self._i = i
-            yield item
-
-    def set_postfix(self, values: dict) -> None:
-        """Report ``values`` for the current item."""
-        if not self.verbose:
-            return
-        if self._bar is not None:
-            self._bar.set_postfix(values)
-            return
-        if self._i % self._every == 0 or self._i == self.total:
-            text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                             for k, v in values.items())
-            print(f"{self.desc} {self._i}/{self.total}: {text}", file=self.file, flush=True)
-
-
-def _isatty(f) -> bool:
-    try:
-        return bool(f.isatty())
-    except (AttributeError, ValueError):
-        return False

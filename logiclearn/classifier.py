@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
+from probconstraints._random import (
+    RandomStateLike,
+    check_random_state_arg,
+    isolated_rng,
+    torch_generator,
+)
 
 from ._checks import check_int, check_number, check_verbose
 from .data import IndexedDataset
-from .trainer import LogicTrainer
+from .encodings import Encoding
+from .trainer import ConstraintFn, LogicTrainer
 
 __all__ = ["ConstrainedClassifier"]
 
@@ -25,8 +34,9 @@ DEFAULT_HIDDEN = 64
 
 def _reset(module: torch.nn.Module) -> None:
     for m in module.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset):
+            reset()
 
 
 def default_module(n_features: int, n_classes: int) -> torch.nn.Module:
@@ -42,7 +52,7 @@ def default_module(n_features: int, n_classes: int) -> torch.nn.Module:
                                torch.nn.ReLU(), torch.nn.Linear(DEFAULT_HIDDEN, n_classes))
 
 
-def _check_frame(X, name: str) -> None:
+def _check_frame(X: Any, name: str) -> None:
     """Refuse pandas columns that are not numbers (text, category) or hold missing values,
     naming them, before scikit-learn's conversion gives a less specific message."""
     dtypes = getattr(X, "dtypes", None)
@@ -93,7 +103,8 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         Seeds the re-initialisation of the module, the data order and the training (through
         ``torch.Generator`` objects; torch's global generator is left as it was).
     verbose : int
-        0 (default): silent; 1: progress over epochs.
+        0 (default): silent; 1: a progress bar over epochs on a terminal; 2: also in a log
+        (as in :class:`LogicTrainer`).
 
     Attributes
     ----------
@@ -118,9 +129,15 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, module=None, constraint=None, *, encoding="dual", encoding_params=None,
-                 constraint_weight=1.0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
-                 sigma_init=0.5, sigma_target=0.5, classes=None, random_state=None, verbose=0):
+    def __init__(self,
+                 module: torch.nn.Module | Callable[[int, int], torch.nn.Module] | None = None,
+                 constraint: ConstraintFn | None = None, *, encoding: str | Encoding = "dual",
+                 encoding_params: dict[str, Any] | None = None,
+                 constraint_weight: float = 1.0, epochs: int = 20, batch_size: int = 64,
+                 lr: float = 1e-3, weight_decay: float = 0.0, sigma_init: float = 0.5,
+                 sigma_target: float = 0.5, classes: ArrayLike | None = None,
+                 random_state: RandomStateLike = None,
+                 verbose: int = 0):
         self.module = module
         self.constraint = constraint
         self.encoding = encoding
@@ -136,12 +153,12 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         if not (self.module is None or isinstance(self.module, torch.nn.Module)
                 or callable(self.module)):
             raise TypeError("module must be a torch.nn.Module, a callable "
@@ -174,7 +191,8 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
                             f"{type(module).__name__}")
         return module
 
-    def _unlabeled(self, X_unlabeled, n_features):
+    def _unlabeled(self, X_unlabeled: ArrayLike | tuple[ArrayLike, ...] | list[ArrayLike],
+                   n_features: tuple[int, ...]) -> list[torch.Tensor]:
         views = X_unlabeled if isinstance(X_unlabeled, (tuple, list)) else (X_unlabeled,)
         if not views:
             raise ValueError("X_unlabeled must be an array or a non-empty tuple of views, got "
@@ -194,7 +212,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
                              f"got {sizes}")
         return out
 
-    def _encode_labels(self, y):
+    def _encode_labels(self, y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
         """``(classes_, y as indices into classes_)``, from ``y`` or the ``classes`` given."""
         if self.classes is None:
             return np.unique(y, return_inverse=True)
@@ -209,7 +227,9 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y has labels {unknown} that are not in classes={classes.tolist()}")
         return classes, np.searchsorted(classes, y)
 
-    def fit(self, X, y, X_unlabeled=None):
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            X_unlabeled: ArrayLike | tuple[ArrayLike, ...] | list[ArrayLike] | None = None,
+            ) -> ConstrainedClassifier:
         """Fit on labelled ``(X, y)`` and unlabelled ``X_unlabeled`` (array or tuple of views).
 
         Returns
@@ -218,22 +238,24 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         _check_frame(X, "X")
-        X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
-        check_classification_targets(y)
-        self.classes_, y_enc = self._encode_labels(y)
+        Xv: NDArray[np.float32]
+        yv: NDArray[Any]
+        Xv, yv = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
+        check_classification_targets(yv)
+        self.classes_, y_enc = self._encode_labels(yv)
         if len(self.classes_) < 2:
             raise ValueError(f"ConstrainedClassifier needs samples of at least 2 classes in y, "
                              f"got 1 class: {self.classes_[0]!r}")
-        views = (self._unlabeled(X_unlabeled, X.shape[1:])
+        views = (self._unlabeled(X_unlabeled, Xv.shape[1:])
                  if X_unlabeled is not None and self.constraint is not None else None)
         gen = torch_generator(self.random_state)
         if gen is None:
             gen = torch_generator(np.random.default_rng())
-        n_in = int(math.prod(X.shape[1:]))
+        n_in = int(math.prod(Xv.shape[1:]))
         with isolated_rng(gen):
             self.module_ = self._build(n_in, len(self.classes_))
             _reset(self.module_)
-        Xt, yt = torch.as_tensor(X), torch.as_tensor(y_enc, dtype=torch.int64)
+        Xt, yt = torch.as_tensor(Xv), torch.as_tensor(y_enc, dtype=torch.int64)
         with torch.no_grad(), isolated_rng(torch_generator(0)):
             probe = self.module_.eval()(Xt[:2])
         if probe.ndim != 2 or probe.shape[1] != len(self.classes_):
@@ -260,7 +282,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         ).fit(labeled, unlabeled, epochs=self.epochs)
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities, shape ``(n, n_classes)``."""
         check_is_fitted(self, "module_")
         _check_frame(X, "X")
@@ -269,7 +291,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             return torch.softmax(self.module_(torch.as_tensor(X)), -1).numpy().astype(np.float64)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predicted class labels."""
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(1)]

@@ -7,7 +7,7 @@ import torch
 __all__ = ["IndexedDataset"]
 
 
-class IndexedDataset(torch.utils.data.Dataset):
+class IndexedDataset(torch.utils.data.Dataset[tuple[torch.Tensor, ...]]):
     """``TensorDataset`` that returns ``(*tensors[i], i)``: views of an example plus its id.
 
     Parameters
@@ -25,7 +25,7 @@ class IndexedDataset(torch.utils.data.Dataset):
     3
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: torch.Tensor):
         if not tensors:
             raise ValueError("IndexedDataset needs at least one tensor, got none")
         for i, t in enumerate(tensors):
@@ -36,8 +36,8 @@ class IndexedDataset(torch.utils.data.Dataset):
             raise ValueError(f"all tensors must have the same length, got {sorted(n)}")
         self.tensors = tensors
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.tensors[0])
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         return (*(t[i] for t in self.tensors), torch.tensor(i, dtype=torch.int64))

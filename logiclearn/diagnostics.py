@@ -87,7 +87,7 @@ def satisfaction(formula: Formula, tol: float = 1e-2) -> Satisfaction:
     if not tol >= 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     truth = formula._truth(tol).detach().cpu().numpy()
-    rows: list = []
+    rows: list[tuple[str, str, float]] = []
     _branches(formula, "root", tol, rows)
     return Satisfaction(
         rate=float(np.mean(truth)),
@@ -96,7 +96,7 @@ def satisfaction(formula: Formula, tol: float = 1e-2) -> Satisfaction:
     )
 
 
-def _branches(f, path, tol, rows):
+def _branches(f: Formula, path: str, tol: float, rows: list[tuple[str, str, float]]) -> None:
     node = f.name or path
     if isinstance(f, Or):
         for i, c in enumerate(f.children):

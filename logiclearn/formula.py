@@ -20,16 +20,25 @@ every formula has a cost under every encoding: ``~(e <= 0)`` is ``-e < 0``, ``~(
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+
 import torch
 
 from .registry import get_encoding
-from .terms import as_expr, register_comparisons
+from .terms import Term, as_expr, register_comparisons
+
+if TYPE_CHECKING:  # annotations only: the encodings import this module
+    from .encodings.base import Encoding
 
 __all__ = [
     "Formula", "Atom", "And", "Or", "Not", "ForAll", "Exists",
     "le", "ge", "lt", "gt", "eq", "all_of", "any_of", "implies", "forall", "exists",
     "stack_columns", "check_formula",
 ]
+
+#: an operand of an atom: a Term, a tensor or a real number
+Operand: TypeAlias = Term | torch.Tensor | float
 
 
 def stack_columns(parts: list[torch.Tensor]) -> torch.Tensor:
@@ -81,21 +90,23 @@ class Formula:
     """
 
     name: str | None = None
+    #: set on formulas known to be in negation normal form (no :class:`Not` inside)
+    _is_nnf: bool = False
 
     # -- combinators -----------------------------------------------------------------------
-    def __and__(self, other):
+    def __and__(self, other: Formula) -> And:
         return And([self, other])
 
-    def __or__(self, other):
+    def __or__(self, other: Formula) -> Or:
         return Or([self, other])
 
-    def __invert__(self):
+    def __invert__(self) -> Not:
         return Not(self)
 
-    def __rshift__(self, other):
+    def __rshift__(self, other: Formula) -> Or:
         return implies(self, other)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         raise TypeError(
             "a Formula has no Python truth value; use & | ~ >> instead of and/or/not, "
             "and .holds() to evaluate it"
@@ -128,7 +139,7 @@ class Formula:
         check_formula(self)
         return self._truth(float(tol))
 
-    def cost(self, encoding="dual", **kwargs) -> torch.Tensor:
+    def cost(self, encoding: str | Encoding = "dual", **kwargs: Any) -> torch.Tensor:
         """Differentiable cost under an encoding name or object (see ``get_encoding``).
 
         Examples
@@ -158,14 +169,18 @@ class Formula:
             return self
         return _nnf(self, False)
 
+    def _truth(self, tol: float) -> torch.Tensor:
+        """Boolean truth per instance with atoms relaxed by ``tol`` (no argument checks)."""
+        raise NotImplementedError
 
-def _as_formula(f, name: str) -> Formula:
+
+def _as_formula(f: object, name: str) -> Formula:
     if not isinstance(f, Formula):
         raise TypeError(f"{name} must be a logiclearn Formula, got {type(f).__name__}")
     return f
 
 
-def check_formula(formula, name: str = "formula") -> Formula:
+def check_formula(formula: object, name: str = "formula") -> Formula:
     """Return ``formula`` if it can be evaluated on its own; raise a clear error otherwise.
 
     A formula must be a :class:`Formula`, and a vector atom (shape ``(B, k)``) must sit inside
@@ -224,7 +239,7 @@ class Atom(Formula):
 
     KINDS = ("le", "lt", "eq")
 
-    def __init__(self, kind: str, expr, margin: float = 0.0, name: str | None = None):
+    def __init__(self, kind: str, expr: Operand, margin: float = 0.0, name: str | None = None):
         if kind not in self.KINDS:
             raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}")
         expr = as_expr(expr, "expr")
@@ -241,7 +256,7 @@ class Atom(Formula):
         self.kind, self.expr, self.margin, self.name = kind, expr, margin, name
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int | None:
         return int(self.expr.shape[0]) if self.expr.ndim else None
 
     def atom_cost(self, detach: bool = False) -> torch.Tensor:
@@ -253,7 +268,7 @@ class Atom(Formula):
             return torch.relu(e + self.margin)
         return e.abs()
 
-    def _truth(self, tol):
+    def _truth(self, tol: float) -> torch.Tensor:
         e = self.expr.detach()
         if self.kind == "le":
             return e <= tol
@@ -270,7 +285,7 @@ class Atom(Formula):
             return Atom("lt", -(e + self.margin)) if self.margin > 0 else Atom("le", -e)
         return Or([Atom("lt", e), Atom("lt", -e)])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         m = f", margin={self.margin}" if self.kind == "lt" else ""
         return f"Atom({self.kind}, shape={tuple(self.expr.shape)}{m})"
 
@@ -278,7 +293,8 @@ class Atom(Formula):
 class _Connective(Formula):
     symbol = "?"
 
-    def __init__(self, children, labels=None, name=None):
+    def __init__(self, children: Formula | Iterable[Formula],
+                 labels: Iterable[str] | None = None, name: str | None = None):
         if isinstance(children, Formula):
             children = [children]
         try:
@@ -292,18 +308,18 @@ class _Connective(Formula):
             raise ValueError(f"{type(self).__name__} needs at least one child formula, got none")
         for i, c in enumerate(children):
             _as_formula(c, f"child {i} of {type(self).__name__}")
-        sizes = {c.batch_size for c in children} - {None}
+        sizes = {s for c in children if (s := c.batch_size) is not None}
         if len(sizes) > 1:
             raise ValueError(
                 f"children of {type(self).__name__} must share one batch size, got {sorted(sizes)}"
             )
-        self.children = children
+        self.children: list[Formula] = children
         self.labels = tuple(labels) if labels is not None else None
         self.name = name
         self._batch_size = sizes.pop() if sizes else None
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int | None:
         return self._batch_size
 
     def label(self, i: int) -> str:
@@ -317,7 +333,7 @@ class _Connective(Formula):
             return self.labels[i]
         return str(i)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(map(repr, self.children))})"
 
 
@@ -333,7 +349,7 @@ class And(_Connective):
     [True]
     """
 
-    def _truth(self, tol):
+    def _truth(self, tol: float) -> torch.Tensor:
         return stack_columns([c._truth(tol) for c in self.children]).all(-1)
 
 
@@ -349,7 +365,7 @@ class Or(_Connective):
     [True]
     """
 
-    def _truth(self, tol):
+    def _truth(self, tol: float) -> torch.Tensor:
         return stack_columns([c._truth(tol) for c in self.children]).any(-1)
 
 
@@ -364,23 +380,23 @@ class Not(Formula):
     [True]
     """
 
-    def __init__(self, child, name=None):
+    def __init__(self, child: Formula, name: str | None = None):
         self.child = check_formula(child, "negated formula")
         self.name = name
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int | None:
         return self.child.batch_size
 
-    def _truth(self, tol):
+    def _truth(self, tol: float) -> torch.Tensor:
         return ~self.child._truth(tol)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Not({self.child!r})"
 
 
 class _Quantifier(Formula):
-    def __init__(self, child, name=None):
+    def __init__(self, child: Formula, name: str | None = None):
         self.child = check_formula(child, "quantified formula")
         if self.child.batch_size is None:
             raise ValueError("a quantifier needs a formula with a batch axis (shape (B,)), got "
@@ -388,10 +404,10 @@ class _Quantifier(Formula):
         self.name = name
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int | None:
         return None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.child!r})"
 
 
@@ -406,7 +422,7 @@ class ForAll(_Quantifier):
     True
     """
 
-    def _truth(self, tol):
+    def _truth(self, tol: float) -> torch.Tensor:
         return self.child._truth(tol).all()
 
 
@@ -421,7 +437,7 @@ class Exists(_Quantifier):
     True
     """
 
-    def _truth(self, tol):
+    def _truth(self, tol: float) -> torch.Tensor:
         return self.child._truth(tol).any()
 
 
@@ -432,7 +448,9 @@ def _negation_free(f: Formula) -> bool:
         return False
     if isinstance(f, _Connective):
         return all(_negation_free(c) for c in f.children)
-    return _negation_free(f.child)
+    if isinstance(f, _Quantifier):
+        return _negation_free(f.child)
+    raise TypeError(f"unknown formula type {type(f).__name__}")
 
 
 def _nnf(f: Formula, neg: bool) -> Formula:
@@ -448,8 +466,8 @@ def _nnf(f: Formula, neg: bool) -> Formula:
         cls = (Or if isinstance(f, And) else And) if neg else type(f)
         out = cls(kids, labels=labels)
     elif isinstance(f, _Quantifier):
-        cls = (Exists if isinstance(f, ForAll) else ForAll) if neg else type(f)
-        out = cls(_nnf(f.child, neg))
+        qcls = (Exists if isinstance(f, ForAll) else ForAll) if neg else type(f)
+        out = qcls(_nnf(f.child, neg))
     else:  # pragma: no cover - all Formula subclasses are handled above
         raise TypeError(f"unknown formula type {type(f).__name__}")
     if f.name and not isinstance(f, Not):
@@ -459,7 +477,7 @@ def _nnf(f: Formula, neg: bool) -> Formula:
 
 
 # -- constructors --------------------------------------------------------------------------
-def _diff(a, b):
+def _diff(a: Operand, b: Operand) -> torch.Tensor | float:
     ea, eb = as_expr(a, "left operand"), as_expr(b, "right operand")
     if not isinstance(ea, torch.Tensor) and not isinstance(eb, torch.Tensor):
         raise TypeError("at least one side of an atom must be a Term or a tensor, got "
@@ -472,7 +490,7 @@ def _diff(a, b):
         raise ValueError(f"atom sides must broadcast, got shapes {sa} and {sb}") from err
 
 
-def le(a, b) -> Atom:
+def le(a: Operand, b: Operand) -> Atom:
     """Atom ``a <= b`` with cost ``max(a - b, 0)``.
 
     Examples
@@ -485,7 +503,7 @@ def le(a, b) -> Atom:
     return Atom("le", _diff(a, b))
 
 
-def ge(a, b) -> Atom:
+def ge(a: Operand, b: Operand) -> Atom:
     """Atom ``a >= b`` with cost ``max(b - a, 0)``.
 
     Examples
@@ -498,7 +516,7 @@ def ge(a, b) -> Atom:
     return Atom("le", _diff(b, a))
 
 
-def lt(a, b, margin: float = 0.0) -> Atom:
+def lt(a: Operand, b: Operand, margin: float = 0.0) -> Atom:
     """Strict atom ``a < b``; with ``margin > 0`` it means ``a <= b - margin``.
 
     Examples
@@ -511,7 +529,7 @@ def lt(a, b, margin: float = 0.0) -> Atom:
     return Atom("lt", _diff(a, b), margin)
 
 
-def gt(a, b, margin: float = 0.0) -> Atom:
+def gt(a: Operand, b: Operand, margin: float = 0.0) -> Atom:
     """Strict atom ``a > b``; with ``margin > 0`` it means ``a >= b + margin``.
 
     Examples
@@ -524,7 +542,7 @@ def gt(a, b, margin: float = 0.0) -> Atom:
     return Atom("lt", _diff(b, a), margin)
 
 
-def eq(a, b) -> Atom:
+def eq(a: Operand, b: Operand) -> Atom:
     """Atom ``a == b`` with cost ``|a - b|``.
 
     Examples
@@ -537,7 +555,15 @@ def eq(a, b) -> Atom:
     return Atom("eq", _diff(a, b))
 
 
-def all_of(*formulas, name: str | None = None) -> And:
+def _children(formulas: tuple[Formula | Iterable[Formula], ...]) -> Iterable[Formula]:
+    """The children of ``all_of(*formulas)``: the formulas, or the one iterable given."""
+    if len(formulas) == 1 and not isinstance(formulas[0], Formula):
+        return formulas[0]
+    # several arguments are formulas; the connective refuses (naming it) any that is not
+    return cast("tuple[Formula, ...]", formulas)
+
+
+def all_of(*formulas: Formula | Iterable[Formula], name: str | None = None) -> And:
     """n-ary conjunction; accepts formulas or one iterable of them.
 
     Examples
@@ -548,11 +574,10 @@ def all_of(*formulas, name: str | None = None) -> And:
     >>> ll.all_of(d[:, i] <= d[:, i + 1] for i in range(2)).holds().tolist()
     [True]
     """
-    kids = formulas[0] if len(formulas) == 1 and not isinstance(formulas[0], Formula) else formulas
-    return And(kids, name=name)
+    return And(_children(formulas), name=name)
 
 
-def any_of(*formulas, name: str | None = None) -> Or:
+def any_of(*formulas: Formula | Iterable[Formula], name: str | None = None) -> Or:
     """n-ary disjunction; accepts formulas or one iterable of them.
 
     Examples
@@ -563,11 +588,10 @@ def any_of(*formulas, name: str | None = None) -> Or:
     >>> ll.any_of(p == 1.0, p == 0.0).cost("dual").tolist()
     [0.10000000149011612]
     """
-    kids = formulas[0] if len(formulas) == 1 and not isinstance(formulas[0], Formula) else formulas
-    return Or(kids, name=name)
+    return Or(_children(formulas), name=name)
 
 
-def implies(antecedent, consequent) -> Or:
+def implies(antecedent: Formula, consequent: Formula) -> Or:
     """``antecedent >> consequent`` as ``~antecedent | consequent``; branches are labelled.
 
     Examples
@@ -583,7 +607,7 @@ def implies(antecedent, consequent) -> Or:
     return Or([Not(a), c], labels=("antecedent false", "consequent true"))
 
 
-def forall(formula, name: str | None = None) -> ForAll:
+def forall(formula: Formula, name: str | None = None) -> ForAll:
     """Universal quantifier over the batch axis.
 
     Examples
@@ -596,7 +620,7 @@ def forall(formula, name: str | None = None) -> ForAll:
     return ForAll(formula, name=name)
 
 
-def exists(formula, name: str | None = None) -> Exists:
+def exists(formula: Formula, name: str | None = None) -> Exists:
     """Existential quantifier over the batch axis.
 
     Examples

@@ -6,16 +6,29 @@ This module imports nothing else from logiclearn: :mod:`logiclearn.formula` uses
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+if TYPE_CHECKING:  # annotations only: importing the encodings here would be a cycle
+    from .encodings.base import Encoding
 
 __all__ = ["ENCODINGS", "register_encoding", "get_encoding"]
 
 #: name -> factory ``factory(**params) -> Encoding``
-ENCODINGS: dict[str, Callable] = {}
+ENCODINGS: dict[str, Callable[..., Encoding]] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def register_encoding(name: str, factory: Callable | None = None, aliases=()):
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@overload
+def register_encoding(name: str, factory: None = None,
+                      aliases: Iterable[str] = ()) -> Callable[[_F], _F]: ...
+@overload
+def register_encoding(name: str, factory: _F, aliases: Iterable[str] = ()) -> _F: ...
+def register_encoding(name: str, factory: Callable[..., Any] | None = None,
+                      aliases: Iterable[str] = ()) -> Callable[..., Any]:
     """Register ``factory`` (a class or function returning an encoding) under ``name``.
 
     Usable as a class decorator. An encoding is any object with the methods of
@@ -48,7 +61,7 @@ def register_encoding(name: str, factory: Callable | None = None, aliases=()):
     if not isinstance(name, str) or not name:
         raise TypeError(f"encoding name must be a non-empty str, got {name!r}")
 
-    def add(f):
+    def add(f: _F) -> _F:
         if not callable(f):
             raise TypeError(f"encoding factory must be callable, got {type(f).__name__}")
         ENCODINGS[name.lower()] = f
@@ -59,12 +72,12 @@ def register_encoding(name: str, factory: Callable | None = None, aliases=()):
     return add(factory) if factory is not None else add
 
 
-def _is_encoding(obj) -> bool:
+def _is_encoding(obj: object) -> bool:
     return all(callable(getattr(obj, m, None))
                for m in ("cost", "before_step", "penalty", "after_step"))
 
 
-def get_encoding(encoding="dual", **params):
+def get_encoding(encoding: str | Encoding = "dual", **params: Any) -> Encoding:
     """A fresh encoding from its name (with ``params``), or ``encoding`` itself if it is one.
 
     Parameters

@@ -8,19 +8,24 @@ methods (``softmax``, ``sum``, ``max`` ...) give new terms; comparisons give
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .ops import softmax as _softmax
 
+if TYPE_CHECKING:  # annotations only: formula.py imports this module
+    from .formula import Atom
+
 __all__ = ["Term", "term", "as_expr", "register_comparisons"]
 
 # atom constructors for <=, >=, <, >, ==; logiclearn.formula registers them at import, so that
 # terms.py does not import formula.py (which imports this module)
-_COMPARISONS: dict = {}
+_COMPARISONS: dict[str, Callable[..., Atom]] = {}
 
 
-def register_comparisons(**constructors) -> None:
+def register_comparisons(**constructors: Callable[..., Atom]) -> None:
     """Set the atom constructors behind ``Term``'s comparisons (``le``, ``ge``, ``lt``, ``gt``,
     ``eq``); :mod:`logiclearn.formula` calls it once.
 
@@ -37,7 +42,7 @@ def register_comparisons(**constructors) -> None:
     _COMPARISONS.update(constructors)
 
 
-def as_expr(x, name: str = "term") -> torch.Tensor | float:
+def as_expr(x: object, name: str = "term") -> torch.Tensor | float:
     """Return the tensor (or Python number) behind ``x``; refuse anything else.
 
     Parameters
@@ -77,11 +82,11 @@ def as_expr(x, name: str = "term") -> torch.Tensor | float:
     )
 
 
-def _wrap(x):
+def _wrap(x: Any) -> Any:
     return Term(x) if isinstance(x, torch.Tensor) and torch.is_floating_point(x) else x
 
 
-def _unwrap(x):
+def _unwrap(x: Any) -> Any:
     if isinstance(x, Term):
         return x.value
     if isinstance(x, (list, tuple)):
@@ -108,9 +113,10 @@ class Term:
     """
 
     __slots__ = ("value",)
+    value: torch.Tensor
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
-    def __init__(self, value):
+    def __init__(self, value: Term | torch.Tensor):
         if isinstance(value, Term):
             value = value.value
         if not isinstance(value, torch.Tensor):
@@ -128,14 +134,14 @@ class Term:
         """Shape of the underlying tensor."""
         return self.value.shape
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name == "value" or name.startswith("__"):  # not set yet (copy, pickle)
             raise AttributeError(name)
         attr = getattr(self.value, name)
         if not callable(attr):
             return _wrap(attr)
 
-        def method(*args, **kwargs):
+        def method(*args: Any, **kwargs: Any) -> Any:
             out = attr(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()})
             if isinstance(out, tuple):  # e.g. max(dim) -> (values, indices)
                 return type(out)(_wrap(o) for o in out)
@@ -147,7 +153,7 @@ class Term:
         """Softmax along ``dim`` (a fast path; see :func:`logiclearn.ops.softmax`)."""
         return Term(_softmax(self.value, dim))
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Term:
         return Term(self.value[_unwrap(key)])
 
     def __repr__(self) -> str:
@@ -157,62 +163,63 @@ class Term:
         return len(self.value)
 
     # -- arithmetic ----------------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(self.value + as_expr(other, "operand"))
 
-    def __radd__(self, other):
+    def __radd__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(as_expr(other, "operand") + self.value)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(self.value - as_expr(other, "operand"))
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(as_expr(other, "operand") - self.value)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(self.value * as_expr(other, "operand"))
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(as_expr(other, "operand") * self.value)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(self.value / as_expr(other, "operand"))
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Term | torch.Tensor | float) -> Term:
         return Term(as_expr(other, "operand") / self.value)
 
-    def __neg__(self):
+    def __neg__(self) -> Term:
         return Term(-self.value)
 
-    def __abs__(self):
+    def __abs__(self) -> Term:
         return Term(self.value.abs())
 
     # -- comparisons give atoms ------------------------------------------------------------
-    def __le__(self, other):
+    def __le__(self, other: Term | torch.Tensor | float) -> Atom:
         return _COMPARISONS["le"](self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: Term | torch.Tensor | float) -> Atom:
         return _COMPARISONS["ge"](self, other)
 
-    def __lt__(self, other):
+    def __lt__(self, other: Term | torch.Tensor | float) -> Atom:
         return _COMPARISONS["lt"](self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: Term | torch.Tensor | float) -> Atom:
         return _COMPARISONS["gt"](self, other)
 
-    def __eq__(self, other):  # noqa: D105 - returns an Atom
+    # an Atom, not a bool: a Term compares into a formula (the point of the class)
+    def __eq__(self, other: Term | torch.Tensor | float) -> Atom:  # type: ignore[override]
         return _COMPARISONS["eq"](self, other)
 
     __hash__ = object.__hash__
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         raise TypeError(
             "a Term has no truth value; compare it (<=, >=, ==) to build an Atom and "
             "combine atoms with &, |, ~, >>"
         )
 
 
-def term(value) -> Term:
+def term(value: torch.Tensor) -> Term:
     """Wrap a tensor of model outputs as a :class:`Term`.
 
     Parameters

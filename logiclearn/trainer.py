@@ -11,25 +11,50 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import torch
 from torch import nn
 
-from probconstraints._random import check_random_state_arg, isolated_rng, torch_generator
+from probconstraints._progress import progress
+from probconstraints._random import (
+    RandomStateLike,
+    check_random_state_arg,
+    isolated_rng,
+    torch_generator,
+)
 
-from ._checks import Progress, check_int, check_number, check_verbose
-from .encodings import get_encoding, prepare
-from .formula import check_formula
-from .loss import CONSTRAINT_LOSSES, SigmaSchedule, constraint_loss, constraint_loss_derivative
+from ._checks import check_int, check_number, check_verbose
+from .encodings import Encoding, Penalty, get_encoding, prepare
+from .formula import Formula, check_formula
+from .loss import CONSTRAINT_LOSSES, ConstraintLoss, SigmaSchedule
 from .terms import Term
 
 __all__ = ["LogicTrainer", "split_unlabeled"]
 
-_SUPERVISED = {"cross_entropy": nn.functional.cross_entropy, "mse": nn.functional.mse_loss}
+#: an unlabelled batch: one view, or views followed by optional example ids
+UnlabeledBatch: TypeAlias = torch.Tensor | Sequence[torch.Tensor]
+#: ``constraint(outputs, batch) -> Formula``; outputs: one Term per view (a bare Term for one)
+ConstraintFn: TypeAlias = Callable[[Term | tuple[Term, ...], UnlabeledBatch], Formula]
+#: ``loss(outputs, targets) -> scalar``
+SupervisedLoss: TypeAlias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def split_unlabeled(batch):
+class BatchLoader(Protocol):
+    """An iterable of batches with a length (a ``DataLoader``, a list of batches ...)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+_SUPERVISED: dict[str, SupervisedLoss] = {"cross_entropy": nn.functional.cross_entropy,
+                                          "mse": nn.functional.mse_loss}
+
+
+def split_unlabeled(batch: UnlabeledBatch) -> tuple[list[torch.Tensor], torch.Tensor | None]:
     """Split an unlabelled batch into its views and its example ids.
 
     A batch is a tensor (one view, no ids) or a tuple/list ``(view_1, ..., view_m[, index])``
@@ -113,9 +138,17 @@ class LogicTrainer:
         Seeds a ``torch.Generator`` under which :meth:`fit` runs the model (dropout) and the
         loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
         numpy and ``random`` generators are left as they were in every case.
+    compile_constraint : bool
+        Compile the constraint's arithmetic of each step (τ step, penalty and its gradient)
+        with ``torch.compile`` (the ``'dual'`` encoding; inductor needs a C++ compiler on
+        CPU). The first batch pays the compilation (seconds to a minute, once per formula
+        structure and process); the steps after are faster on small networks, where the
+        constraint's many small kernels dominate (``benchmarks/bench_logiclearn.py``).
+        Results equal the default path's to float rounding.
     verbose : int
-        0 (default): silent; 1: progress over epochs (a tqdm bar on a terminal, at most about
-        20 plain lines otherwise).
+        0 (default): silent; 1: a progress bar over epochs with the epoch's losses, on a
+        terminal only; 2: also in a log (redrawn at most every 10 s). See
+        :mod:`probconstraints._progress`.
 
     Attributes
     ----------
@@ -144,11 +177,18 @@ class LogicTrainer:
     2
     """
 
-    def __init__(self, model, constraint=None, *, encoding="dual", encoding_params=None,
+    best_score_: float  # set by fit
+    best_epoch_: int | None
+
+    def __init__(self, model: nn.Module, constraint: ConstraintFn | None = None, *,
+                 encoding: str | Encoding = "dual",
+                 encoding_params: dict[str, Any] | None = None,
                  constraint_weight: float = 1.0, constraint_loss: str = "auto",
-                 sigma_init: float = 0.5, sigma_target: float = 0.5, loss="cross_entropy",
-                 lr: float = 1e-3, weight_decay: float = 0.0, random_state=None,
-                 verbose: int = 0):
+                 sigma_init: float = 0.5, sigma_target: float = 0.5,
+                 loss: str | SupervisedLoss = "cross_entropy",
+                 lr: float = 1e-3, weight_decay: float = 0.0,
+                 random_state: RandomStateLike = None,
+                 verbose: int = 0, compile_constraint: bool = False):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if constraint is not None and not callable(constraint):
@@ -170,6 +210,8 @@ class LogicTrainer:
             raise TypeError(f"encoding_params must be a dict or None, got "
                             f"{type(encoding_params).__name__}")
         check_random_state_arg(random_state)
+        if not isinstance(compile_constraint, bool):
+            raise TypeError(f"compile_constraint must be a bool, got {compile_constraint!r}")
         self.model, self.constraint, self.encoding = model, constraint, encoding
         self.encoding_params = encoding_params
         self.constraint_weight = float(constraint_weight)
@@ -178,6 +220,13 @@ class LogicTrainer:
         self.loss, self.lr, self.weight_decay = loss, lr, weight_decay
         self.random_state, self.verbose = random_state, verbose
         self.encoding_ = get_encoding(encoding, **(encoding_params or {}))
+        self.compile_constraint = compile_constraint
+        if compile_constraint:
+            use_compile = getattr(self.encoding_, "use_compile", None)
+            if use_compile is None:
+                raise ValueError(f"compile_constraint=True: the encoding {self.encoding_!r} has "
+                                 "no use_compile hook (no compiled step)")
+            use_compile(True)
         self.schedule_ = SigmaSchedule(sigma_init, sigma_target)
         self.optimizer_ = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         self._supervised = _SUPERVISED[loss] if isinstance(loss, str) else loss
@@ -187,16 +236,17 @@ class LogicTrainer:
                              f"{CONSTRAINT_LOSSES}, got {kind!r}")
         self.constraint_loss_ = kind
         self.n_steps_ = 0
-        self.history_: list = []
+        self.history_: list[dict[str, float]] = []
 
     # -- one step ----------------------------------------------------------------------------
     @property
-    def _closs(self):
-        return _ConstraintLoss(self.constraint_loss_, self.schedule_.sigma)
+    def _closs(self) -> ConstraintLoss:
+        return ConstraintLoss(self.constraint_loss_, self.schedule_.sigma)
 
-    def _formula(self, parts, unlabeled_batch, n_rows):
+    def _formula(self, constraint: ConstraintFn, parts: list[torch.Tensor],
+                 unlabeled_batch: UnlabeledBatch, n_rows: int) -> Formula:
         terms = [Term(p) for p in parts]
-        formula = self.constraint(terms[0] if len(terms) == 1 else tuple(terms),
+        formula = constraint(terms[0] if len(terms) == 1 else tuple(terms),
                                   unlabeled_batch)
         check_formula(formula, "the formula returned by constraint")
         bs = formula.batch_size
@@ -207,7 +257,8 @@ class LogicTrainer:
             )
         return prepare(formula)
 
-    def step(self, labeled_batch=None, unlabeled_batch=None) -> dict:
+    def step(self, labeled_batch: Sequence[torch.Tensor] | None = None,
+             unlabeled_batch: UnlabeledBatch | None = None) -> dict[str, float]:
         """One SGDA step on a labelled batch ``(X, y)`` and an unlabelled batch; returns losses.
 
         Examples
@@ -222,7 +273,9 @@ class LogicTrainer:
         ['constraint', 'loss', 'mean_cost', 'supervised']
         """
         self.model.train()
-        inputs, sizes = [], []
+        inputs: list[torch.Tensor] = []
+        sizes: list[int] = []
+        yl: torch.Tensor | None = None
         if labeled_batch is not None:
             if not (isinstance(labeled_batch, (tuple, list)) and len(labeled_batch) == 2):
                 raise TypeError("labelled batch must be a pair (X, y), got "
@@ -232,11 +285,11 @@ class LogicTrainer:
                 raise ValueError(f"labelled batch has {len(xl)} inputs but {len(yl)} targets")
             inputs.append(xl)
             sizes.append(len(xl))
-        views, index = [], None
-        use_constraint = self.constraint is not None and unlabeled_batch is not None
+        index: torch.Tensor | None = None
+        constraint, unl = self.constraint, unlabeled_batch
         enc = self.encoding_
-        if use_constraint:
-            views, index = split_unlabeled(unlabeled_batch)
+        if constraint is not None and unl is not None:
+            views, index = split_unlabeled(unl)
             if enc.needs_index and index is None:
                 raise ValueError(
                     f"the {enc.name!r} encoding keeps state per example: the unlabelled batch "
@@ -248,19 +301,25 @@ class LogicTrainer:
             raise ValueError("step needs a labelled batch, an unlabelled batch, or both")
         out = self.model(torch.cat(inputs) if len(inputs) > 1 else inputs[0])
         parts = list(out.split(sizes)) if len(inputs) > 1 else [out]
-        sup = self._supervised(parts.pop(0), yl) if labeled_batch is not None else None
-        cons, mean_cost, penalty = None, float("nan"), None
-        if use_constraint:
-            f = self._formula(parts, unlabeled_batch, sizes[-1])
+        sup = self._supervised(parts.pop(0), yl) if yl is not None else None
+        cons: torch.Tensor | None = None
+        penalty: Penalty | None = None
+        mean_cost = float("nan")
+        if constraint is not None and unl is not None:
+            f = self._formula(constraint, parts, unl, sizes[-1])
             enc.before_step(f, index, self._closs)
             penalty = enc.penalty(f, index, self._closs)
             cons = penalty.value
             mean_cost = float(penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
                 raise ValueError("the constraint's cost is NaN or inf; check the model outputs")
-        w = self.constraint_weight
-        weighted = cons if cons is None or w == 1.0 else w * cons
-        loss = weighted if sup is None else sup if cons is None else sup + weighted
+        if cons is None:
+            assert sup is not None  # without a constraint term the labelled batch was given
+            loss = sup
+        else:
+            w = self.constraint_weight
+            weighted = cons if w == 1.0 else w * cons
+            loss = weighted if sup is None else sup + weighted
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_.step()
@@ -273,7 +332,9 @@ class LogicTrainer:
                 "mean_cost": mean_cost}
 
     # -- epochs --------------------------------------------------------------------------------
-    def fit(self, labeled=None, unlabeled=None, epochs: int = 10, val_metric=None):
+    def fit(self, labeled: BatchLoader | None = None, unlabeled: BatchLoader | None = None,
+            epochs: int = 10,
+            val_metric: Callable[[nn.Module], float] | None = None) -> LogicTrainer:
         """Train for ``epochs`` passes over the longer of the two loaders (the other cycles).
 
         Parameters
@@ -302,11 +363,13 @@ class LogicTrainer:
             self._fit(labeled, unlabeled, int(epochs), val_metric)
         return self
 
-    def _fit(self, labeled, unlabeled, epochs, val_metric):
-        best_state, self.best_score_, self.best_epoch_ = None, -math.inf, None
+    def _fit(self, labeled: BatchLoader | None, unlabeled: BatchLoader | None, epochs: int,
+             val_metric: Callable[[nn.Module], float] | None) -> None:
+        best_state: dict[str, Any] | None = None
+        self.best_score_, self.best_epoch_ = -math.inf, None
         n_steps = max(len(labeled) if labeled is not None else 0,
                       len(unlabeled) if unlabeled is not None else 0)
-        bar = Progress(range(epochs), self.verbose, desc="LogicTrainer epoch")
+        bar = progress(range(epochs), self.verbose, desc="LogicTrainer epoch")
         for epoch in bar:
             it_l = _cycle(labeled)
             it_u = _cycle(unlabeled)
@@ -326,49 +389,19 @@ class LogicTrainer:
                     self.best_score_, self.best_epoch_ = score, epoch
                     best_state = copy.deepcopy(self.model.state_dict())
             self.history_.append(rec)
-            bar.set_postfix({k: round(v, 4) for k, v in rec.items() if math.isfinite(v)})
+            # shown at the bar's next redraw (refresh=False keeps verbose=2's 10 s pace in logs)
+            bar.set_postfix({k: round(v, 4) for k, v in rec.items() if math.isfinite(v)},
+                            refresh=False)
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
 
 
-class _ConstraintLoss:
-    """Per-instance map from cost to loss, with its derivative (encodings may use either)."""
-
-    __slots__ = ("kind", "sigma")
-
-    def __init__(self, kind, sigma):
-        self.kind, self.sigma = kind, sigma
-
-    def __call__(self, cost):
-        if self.kind == "truncated" and cost.requires_grad:
-            return _TruncatedNLL.apply(cost, self.sigma)  # one autograd node, not eight
-        return constraint_loss(cost, self.kind, self.sigma)
-
-    def derivative(self, cost):
-        return constraint_loss_derivative(cost, self.kind, self.sigma)
-
-
-class _TruncatedNLL(torch.autograd.Function):
-    """:func:`truncated_gaussian_nll` with its closed-form derivative as the backward."""
-
-    @staticmethod
-    def forward(ctx, cost, sigma):
-        ctx.save_for_backward(cost)
-        ctx.sigma = sigma
-        return constraint_loss(cost, "truncated", sigma)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (cost,) = ctx.saved_tensors
-        return grad * constraint_loss_derivative(cost, "truncated", ctx.sigma), None
-
-
-def _cycle(loader):
+def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:
     if loader is None:
         return None
 
-    def gen():
+    def gen() -> Iterator[Any]:
         while True:
             yield from loader
 

@@ -9,7 +9,8 @@ not need to know about:
 * ``before_step(formula, index, loss_fn)`` — run before the model's step (the dual τ step);
 * ``penalty(formula, index, loss_fn) -> Penalty`` — the term added to the supervised loss;
 * ``after_step(penalty)`` — run after the model's step (the multipliers' ascent of ``'pd'``);
-* ``state_dict()`` — the encoding's own learned state (duals, multipliers).
+* ``state_dict()`` — the encoding's own learned state (duals, multipliers);
+* ``use_compile(flag)`` — optional: a compiled training step (``'dual'`` has one).
 
 Encodings with their own variables also own their step sizes (``DualEncoding(lr=...)``,
 ``PrimalDualEncoding(lr=..., update_freq=...)``).
@@ -17,16 +18,24 @@ Encodings with their own variables also own their step sizes (``DualEncoding(lr=
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, TypeAlias
 
 import torch
 
 from ..formula import And, Atom, Exists, ForAll, Formula, Or, check_formula, stack_columns
 
-__all__ = ["Encoding", "Penalty", "FoldContext", "prepare"]
+__all__ = ["Encoding", "Penalty", "FoldContext", "prepare", "LossFn", "Path", "DualKey"]
+
+#: map from per-instance costs to per-instance losses (it may also have a ``derivative``)
+LossFn: TypeAlias = Callable[[torch.Tensor], torch.Tensor]
+#: position of a sub-formula in the negation-normal-form tree (child indices from the root)
+Path: TypeAlias = tuple[int, ...]
+#: a connective's key in the dual store: ``('and' or 'or', path)``
+DualKey: TypeAlias = tuple[str, Path]
 
 
-def prepare(formula) -> Formula:
+def prepare(formula: Formula) -> Formula:
     """Check ``formula`` and return it in negation normal form.
 
     Examples
@@ -65,7 +74,8 @@ class FoldContext:
 
     __slots__ = ("index", "detach", "leaves")
 
-    def __init__(self, index=None, detach=False, leaves=None):
+    def __init__(self, index: torch.Tensor | None = None, detach: bool = False,
+                 leaves: dict[DualKey, torch.Tensor] | None = None):
         self.index, self.detach, self.leaves = index, detach, leaves
 
 
@@ -93,7 +103,8 @@ class Encoding:
     #: whether the unlabelled batches must end with example ids
     needs_index = False
 
-    def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
+    def cost(self, formula: Formula, index: torch.Tensor | None = None,
+             detach: bool = False) -> torch.Tensor:
         """Cost of ``formula``: shape ``(B,)`` per instance, or ``()`` when quantified.
 
         Parameters
@@ -111,7 +122,8 @@ class Encoding:
         return self._fold(prepare(formula), (), FoldContext(index, detach))
 
     # -- training hooks (the protocol LogicTrainer uses) ---------------------------------------
-    def before_step(self, formula, index, loss_fn) -> None:
+    def before_step(self, formula: Formula, index: torch.Tensor | None,
+                    loss_fn: LossFn) -> None:
         """Hook run on each batch before the model's step (nothing by default).
 
         Parameters
@@ -124,7 +136,8 @@ class Encoding:
             Map from the per-instance cost to the per-instance loss.
         """
 
-    def penalty(self, formula, index, loss_fn) -> Penalty:
+    def penalty(self, formula: Formula, index: torch.Tensor | None,
+                loss_fn: LossFn) -> Penalty:
         """Differentiable constraint term of a batch: ``mean(loss_fn(cost))`` by default.
 
         Examples
@@ -142,12 +155,21 @@ class Encoding:
     def after_step(self, penalty: Penalty) -> None:
         """Hook run on each batch after the model's step (nothing by default)."""
 
-    def state_dict(self) -> dict:
+    def use_compile(self, flag: bool = True) -> None:
+        """Run the training step's constraint arithmetic through ``torch.compile``.
+
+        Only encodings with a compiled path accept ``True`` (``'dual'``); the default refuses.
+        """
+        if flag:
+            raise ValueError(f"the {self.name!r} encoding has no compiled step; "
+                             "compile_constraint=True needs an encoding that has one ('dual')")
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """The encoding's learned state as a dict of tensors (empty by default)."""
         return {}
 
     # -- the fold ------------------------------------------------------------------------------
-    def _fold(self, f, path, ctx):
+    def _fold(self, f: Formula, path: Path, ctx: FoldContext) -> torch.Tensor:
         if isinstance(f, Atom):
             return self.atom(f.atom_cost(ctx.detach))
         if isinstance(f, (And, Or)):
@@ -166,13 +188,13 @@ class Encoding:
         """Transform an atom's DL2 cost (identity by default)."""
         return cost
 
-    def conj(self, costs, path, ctx):
+    def conj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         """Cost of a conjunction from its children's costs ``(..., K)``."""
         raise NotImplementedError(f"{type(self).__name__} must define conj(costs, path, ctx)")
 
-    def disj(self, costs, path, ctx):
+    def disj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         """Cost of a disjunction from its children's costs ``(..., K)``."""
         raise NotImplementedError(f"{type(self).__name__} must define disj(costs, path, ctx)")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import torch
+
 from ..registry import register_encoding
-from .base import Encoding
+from .base import Encoding, FoldContext, Path
 
 __all__ = ["DL2Encoding"]
 
@@ -23,8 +25,8 @@ class DL2Encoding(Encoding):
 
     name = "dl2"
 
-    def conj(self, costs, path, ctx):
+    def conj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         return costs.sum(-1)
 
-    def disj(self, costs, path, ctx):
+    def disj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         return costs.prod(-1)

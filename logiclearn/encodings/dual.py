@@ -9,12 +9,17 @@ that saddle value directly.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import torch
 
-from ..formula import And, Atom, Or, stack_columns
+from ..formula import And, Atom, Formula, Or
+from ..loss import CONSTRAINT_LOSSES, ConstraintLoss, loss_derivative_kernel, loss_kernel
 from ..ops import softmax
 from ..registry import register_encoding
-from .base import Encoding, FoldContext, Penalty, prepare
+from .base import DualKey, Encoding, FoldContext, LossFn, Path, Penalty, prepare
 
 __all__ = ["DualEncoding", "DualStore"]
 
@@ -35,10 +40,10 @@ class DualStore:
     torch.Size([6, 3])
     """
 
-    def __init__(self):
-        self.logits: dict = {}
+    def __init__(self) -> None:
+        self.logits: dict[DualKey, torch.Tensor] = {}
 
-    def gather(self, key, k: int, index: torch.Tensor) -> torch.Tensor:
+    def gather(self, key: DualKey, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
         table = self.logits.get(key)
         if table is not None and table.shape[1] == k:
@@ -59,7 +64,7 @@ class DualStore:
         self.logits[key] = table
         return table[index]
 
-    def update(self, key, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    def update(self, key: DualKey, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
         """Add ``delta`` (shape ``(len(index), k)``) to the logits of ``index``; returns the
         updated rows."""
         table = self.logits[key]
@@ -67,7 +72,7 @@ class DualStore:
         table[index] = rows
         return rows
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
         return {f"{kind}:{'.'.join(map(str, path))}": t.clone()
                 for (kind, path), t in self.logits.items()}
@@ -82,6 +87,14 @@ class DualEncoding(Encoding):
     ``mean(loss_fn(S_τ))`` with the updated τ. The default map from cost to loss is the
     truncated-Gaussian likelihood of the paper.
 
+    For formulas of atoms and connectives (no quantifier), with a loss of
+    :class:`~logiclearn.loss.ConstraintLoss`, :meth:`before_step` computes the τ step, the
+    penalty with the new τ and the penalty's gradient with respect to each atom's expression
+    in one pass with the chain rule written out (no autograd graph per connective); the
+    penalty enters autograd as one node whose backward scales those gradients. Other cases
+    take the general path (a τ step through autograd, then :meth:`Encoding.penalty`), with
+    the same values and gradients.
+
     Parameters
     ----------
     lr : float
@@ -89,6 +102,13 @@ class DualEncoding(Encoding):
         term (not of a batch mean), so the step does not depend on the batch size.
     store : DualStore, optional
         Where the duals live (a new one by default).
+    compile : bool
+        Run the training step's constraint arithmetic (τ step, θ penalty and its gradient)
+        through ``torch.compile`` (inductor; a C++ compiler on CPU): one compiled call per
+        batch instead of dozens of small kernels. The first batch of each formula structure
+        pays the compilation (seconds to a minute); results equal the eager path's to float
+        rounding. Off by default; :class:`LogicTrainer` sets it with
+        ``compile_constraint=True``.
 
     Examples
     --------
@@ -107,75 +127,85 @@ class DualEncoding(Encoding):
     default_loss = "truncated"
     needs_index = True
 
-    def __init__(self, lr: float = 0.1, store: DualStore | None = None):
+    def __init__(self, lr: float = 0.1, store: DualStore | None = None, compile: bool = False):
         lr = float(lr)
         if not lr > 0 or lr == float("inf"):
             raise ValueError(f"lr (the τ step size) must be a finite number > 0, got {lr}")
         if store is not None and not isinstance(store, DualStore):
             raise TypeError(f"store must be a DualStore, got {type(store).__name__}")
+        if not isinstance(compile, bool):
+            raise TypeError(f"compile must be a bool, got {compile!r}")
         self.lr = lr
         self.store = store if store is not None else DualStore()
-        self._fresh: dict = {}  # weights after the last τ step, for the same batch's θ step
-        self._last_tape = None  # (formula, index, root node) of the last hand-taped τ step
+        self.compile = compile
+        # (formula, index, penalty) of the last fused step, for the same batch's penalty()
+        self._pending: tuple[Formula, torch.Tensor, Penalty] | None = None
+        self._sigma: tuple[float, torch.Tensor] | None = None  # σ as a 0-d tensor (compiled)
 
-    def before_step(self, formula, index, loss_fn) -> None:
-        """The τ step of SGDA (see :meth:`dual_step`) with this encoding's ``lr``."""
+    def use_compile(self, flag: bool = True) -> None:
+        """Turn the compiled training step on or off (see the ``compile`` parameter)."""
+        if not isinstance(flag, bool):
+            raise TypeError(f"compile must be a bool, got {flag!r}")
+        self.compile = flag
+
+    def before_step(self, formula: Formula, index: torch.Tensor | None,
+                    loss_fn: LossFn) -> None:
+        """The τ step of SGDA with this encoding's ``lr``; on the fused path also the θ
+        penalty of the same batch, which :meth:`penalty` then returns."""
+        self._pending = None
+        if isinstance(loss_fn, ConstraintLoss) and loss_fn.kind in CONSTRAINT_LOSSES:
+            _check_index(index)
+            assert index is not None  # (checked)
+            f = prepare(formula)
+            try:
+                pen = self._fused(f, index, loss_fn.kind, loss_fn.sigma, self.lr, theta=True)
+            except _NotFused:
+                pass
+            else:
+                assert pen is not None  # (theta=True returns the penalty)
+                self._pending = (f, index, pen)
+                return
         self.dual_step(formula, index, loss_fn, self.lr)
 
-    def penalty(self, formula, index, loss_fn) -> Penalty:
-        """``mean(loss_fn(S_τ))`` with the τ of the step just taken, as one autograd node.
+    def penalty(self, formula: Formula, index: torch.Tensor | None,
+                loss_fn: LossFn) -> Penalty:
+        """``mean(loss_fn(S_τ))`` with the τ of the step just taken.
 
-        After a hand-taped τ step on the same formula and batch (:meth:`before_step`), the
-        cost is refolded with the new weights without autograd, and its gradient with respect
-        to each atom's expression is applied in one backward node (chain rule through the
-        convex combinations, by hand), instead of a graph of small ops per connective. Values
-        and gradients equal the generic path's (:meth:`Encoding.penalty`), which is used
-        otherwise (quantifiers, a ``loss_fn`` without ``derivative``).
+        After a fused :meth:`before_step` on the same formula and batch this is the penalty
+        computed there (one autograd node); otherwise the generic fold through autograd
+        (:meth:`Encoding.penalty`), with equal values and gradients.
         """
-        tape, self._last_tape = self._last_tape, None
-        deriv = getattr(loss_fn, "derivative", None)
-        if (tape is None or deriv is None or tape[1] is not index
-                or tape[0] is not prepare(formula)):
-            return super().penalty(formula, index, loss_fn)
-        self._fresh.clear()
-        root = tape[2]
-        with torch.no_grad():
-            cost = _refold(root)
-            value = loss_fn(cost).mean()
-        leaves = []
-        _collect_atoms(root, leaves)
-        exprs = [a.expr for a in leaves]
-        if not any(e.requires_grad for e in exprs):
-            return Penalty(value, cost)
-        return Penalty(_TapedPenalty.apply(value, (root, cost, deriv, leaves), *exprs), cost)
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[1] is index and pending[0] is prepare(formula):
+            return pending[2]
+        return super().penalty(formula, index, loss_fn)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """The per-example dual logits (see :meth:`DualStore.state_dict`)."""
         return self.store.state_dict()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DualEncoding(lr={self.lr})"
 
-    def _combine(self, costs, path, ctx, kind):
+    def _combine(self, costs: torch.Tensor, path: Path, ctx: FoldContext,
+                 kind: str) -> torch.Tensor:
         if ctx.index is None or costs.ndim < 2:
             return costs.max(-1).values if kind == "and" else costs.min(-1).values
         key = (kind, path)
-        fresh = self._fresh.pop(key, None)
-        if fresh is not None and fresh[0] is ctx.index and ctx.leaves is None:
-            return (fresh[1].to(costs.dtype) * costs).sum(-1)
         logits = self.store.gather(key, costs.shape[-1], ctx.index)
         if ctx.leaves is not None:
             logits = logits.clone().requires_grad_(True)
             ctx.leaves[key] = logits
         return (softmax(logits).to(costs.dtype) * costs).sum(-1)
 
-    def conj(self, costs, path, ctx):
+    def conj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         return self._combine(costs, path, ctx, "and")
 
-    def disj(self, costs, path, ctx):
+    def disj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         return self._combine(costs, path, ctx, "or")
 
-    def dual_step(self, formula, index, loss_fn=None, lr: float | None = None) -> None:
+    def dual_step(self, formula: Formula, index: torch.Tensor | None,
+                  loss_fn: LossFn | None = None, lr: float | None = None) -> None:
         """One τ step on detached atom costs: descent for ∨ duals, ascent for ∧ duals.
 
         Parameters
@@ -202,76 +232,55 @@ class DualEncoding(Encoding):
         >>> round(enc.cost(f, index=idx).item(), 3)   # -> min(0.3, 0.2)
         0.2
         """
-        if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
-            raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
+        _check_index(index)
+        assert index is not None  # (checked)
         lr = self.lr if lr is None else float(lr)
         f = prepare(formula)
-        self._last_tape = None
-        with torch.no_grad():
+        if loss_fn is None or isinstance(loss_fn, ConstraintLoss):
+            kind, sigma = ("linear", 1.0) if loss_fn is None else (loss_fn.kind, loss_fn.sigma)
             try:
-                cost, node = self._tape(f, (), index)
-            except _NotTaped:
-                node = None
-        if node is None:  # quantifiers, scalar atoms or no connective: the general path
-            self._dual_step_autograd(f, index, loss_fn, lr)
-            return
+                self._fused(f, index, kind, sigma, lr, theta=False)
+                return
+            except _NotFused:
+                pass
+        self._dual_step_autograd(f, index, loss_fn, lr)
+
+    # -- the fused step: the chain rule through the convex combinations, written out --------
+    def _fused(self, f: Formula, index: torch.Tensor, kind: str, sigma: float, lr: float,
+               theta: bool) -> Penalty | None:
+        """τ step (and, with ``theta``, the θ penalty) of a formula of atoms and connectives.
+
+        Raises :class:`_NotFused` for quantifiers, scalar atoms or a formula without connective.
+        """
+        keys: list[DualKey] = []
+        kids: list[tuple[tuple[bool, int, int], ...]] = []
+        atoms: list[tuple[str, float]] = []
+        exprs: list[torch.Tensor] = []
+        _walk(f, (), keys, kids, atoms, exprs)
+        if not keys:
+            raise _NotFused
+        plan = _Plan(tuple(keys), tuple(kids), tuple(atoms), kind, theta)
+        logits = [self.store.gather(key, sum(w for _, _, w in ch), index)
+                  for key, ch in zip(keys, kids)]
+        detached = [e.detach() for e in exprs]
         with torch.no_grad():
-            deriv = getattr(loss_fn, "derivative", None) if loss_fn is not None else None
-            if loss_fn is None:
-                g = torch.ones_like(cost)
-            elif deriv is not None:
-                g = deriv(cost)
+            if self.compile and theta:
+                if self._sigma is None or self._sigma[0] != sigma:
+                    self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float64))
+                out = _compiled(plan)(detached, logits, self._sigma[1], lr)
             else:
-                with torch.enable_grad():
-                    c = cost.detach().requires_grad_(True)
-                    (g,) = torch.autograd.grad(loss_fn(c).sum(), [c])
-            self._tape_backward(node, g, index, lr)
-        self._last_tape = (f, index, node)
+                out = _sgda(plan, detached, logits, sigma, lr)
+        rows, value, cost, grads = out
+        for key, r in zip(keys, rows):
+            self.store.logits[key][index] = r
+        if not theta:
+            return None
+        if any(e.requires_grad for e in exprs):
+            value = _PrecomputedGrad.apply(value, grads, *exprs)
+        return Penalty(value, cost)
 
-    # -- the τ step without autograd: record the fold, then apply the chain rule by hand ----
-    def _tape(self, f, path, index):
-        """Detached fold that records a :class:`_Node` (weights, children, atoms) per connective."""
-        if isinstance(f, Atom):
-            c = f.atom_cost(True)
-            if c.ndim == 0:
-                raise _NotTaped
-            return c, None
-        if not isinstance(f, (And, Or)):
-            raise _NotTaped
-        parts, kids, atoms, col = [], [], [], 0
-        for i, child in enumerate(f.children):
-            c, node = self._tape(child, path + (i,), index)
-            parts.append(c)
-            width = c.shape[-1] if c.ndim == 2 else 1
-            if node is not None:
-                kids.append((col, node))
-            else:
-                atoms.append((col, width, child))
-            col += width
-        costs = stack_columns(parts)
-        if costs.ndim < 2:
-            raise _NotTaped
-        key = ("and" if isinstance(f, And) else "or", path)
-        logits = self.store.gather(key, costs.shape[-1], index)
-        w = softmax(logits).to(costs.dtype)
-        cost = (w * costs).sum(-1)
-        return cost, _Node(key, logits, w, kids, atoms, costs, cost)
-
-    def _tape_backward(self, node, g, index, lr):
-        # d loss / d logit_j = g * w_j (S_j - S) for S = sum_j softmax(logit)_j S_j;
-        # gw_j = g * w_j is also the gradient of the loss with respect to child j's cost
-        gw = g[:, None] * node.w
-        sign = -1.0 if node.key[0] == "or" else 1.0
-        for col, child in node.kids:
-            self._tape_backward(child, gw[:, col], index, lr)
-        rows = torch.addcmul(node.logits.to(gw.dtype), gw, node.costs - node.cost[:, None],
-                             value=sign * lr).to(node.logits.dtype)
-        self.store.logits[node.key][index] = rows
-        # the θ step that follows uses these weights: keep them for the same batch
-        node.w_new = softmax(rows)
-        self._fresh[node.key] = (index, node.w_new)
-
-    def _dual_step_autograd(self, f, index, loss_fn, lr):
+    def _dual_step_autograd(self, f: Formula, index: torch.Tensor, loss_fn: LossFn | None,
+                            lr: float) -> None:
         ctx = FoldContext(index, detach=True, leaves={})
         cost = self._fold(f, (), ctx)
         if not ctx.leaves:
@@ -288,71 +297,158 @@ class DualEncoding(Encoding):
                     self.store.update(key, index, sign * lr * g)
 
 
-class _NotTaped(Exception):
-    """The formula needs the general (autograd) τ step: quantifiers or scalar atoms."""
+def _check_index(index: object) -> None:
+    if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
 
 
-class _Node:
-    """One connective of a taped fold: its dual key, weights before/after the τ step, the
-    columns of its connective children (``kids``) and of its atoms, and its children's costs."""
-
-    __slots__ = ("key", "logits", "w", "kids", "atoms", "costs", "cost", "w_new", "cost_new")
-
-    def __init__(self, key, logits, w, kids, atoms, costs, cost):
-        self.key, self.logits, self.w, self.kids, self.atoms = key, logits, w, kids, atoms
-        self.costs, self.cost, self.w_new, self.cost_new = costs, cost, None, None
+class _NotFused(Exception):
+    """The formula needs the general (autograd) path: quantifiers or scalar atoms."""
 
 
-def _refold(node):
-    """The node's cost with the weights after the τ step (children refolded first)."""
-    costs = node.costs
-    if node.kids:
-        costs = costs.clone()
-        for col, kid in node.kids:
-            costs[:, col] = _refold(kid)
-    node.cost_new = (node.w_new.to(costs.dtype) * costs).sum(-1)
-    return node.cost_new
+class _Plan(NamedTuple):
+    """Structure of a formula's fused step: connectives in post-order (the root last)."""
+
+    keys: tuple[DualKey, ...]
+    #: per connective, its children: (is a connective, index of the connective or atom, width)
+    kids: tuple[tuple[tuple[bool, int, int], ...], ...]
+    #: per atom: kind and margin
+    atoms: tuple[tuple[str, float], ...]
+    loss: str
+    theta: bool
 
 
-def _collect_atoms(node, out):
-    out.extend(a for _, _, a in node.atoms)
-    for _, kid in node.kids:
-        _collect_atoms(kid, out)
+def _walk(f: Formula, path: Path, keys: list[DualKey],
+          kids: list[tuple[tuple[bool, int, int], ...]], atoms: list[tuple[str, float]],
+          exprs: list[torch.Tensor]) -> tuple[bool, int, int]:
+    """Record the structure of ``f`` (see :class:`_Plan`); returns its entry in its parent."""
+    if isinstance(f, Atom):
+        e = f.expr
+        if e.ndim == 0:
+            raise _NotFused
+        atoms.append((f.kind, f.margin))
+        exprs.append(e)
+        return (False, len(atoms) - 1, e.shape[-1] if e.ndim == 2 else 1)
+    if not isinstance(f, (And, Or)):
+        raise _NotFused
+    ch = tuple(_walk(c, path + (i,), keys, kids, atoms, exprs) for i, c in enumerate(f.children))
+    keys.append(("and" if isinstance(f, And) else "or", path))
+    kids.append(ch)
+    return (True, len(keys) - 1, 1)
 
 
-def _atom_grad(atom, coef):
-    """``coef * d atom_cost / d expr`` (the subgradients autograd takes for relu and abs)."""
-    e = atom.expr.detach()
-    if atom.kind == "le":
+def _atom_cost(kind: str, margin: float, e: torch.Tensor) -> torch.Tensor:
+    if kind == "le":
+        return torch.relu(e)
+    if kind == "lt":
+        return torch.relu(e + margin)
+    return e.abs()
+
+
+def _atom_grad(kind: str, margin: float, e: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """``coef * d atom_cost / d e`` (the subgradients autograd takes for relu and abs)."""
+    if kind == "le":
         return coef * (e > 0).to(coef.dtype)
-    if atom.kind == "lt":
-        return coef * ((e + atom.margin) > 0).to(coef.dtype)
+    if kind == "lt":
+        return coef * ((e + margin) > 0).to(coef.dtype)
     return coef * e.sgn()
 
 
-def _backward_node(node, g, grads):
-    gw = g[:, None] * node.w_new.to(g.dtype)  # d penalty / d children's costs, (B, K)
-    for col, width, atom in node.atoms:
-        coef = gw[:, col:col + width] if atom.expr.ndim == 2 else gw[:, col]
-        grads.append(_atom_grad(atom, coef))
-    for col, kid in node.kids:
-        _backward_node(kid, gw[:, col], grads)
+def _columns(entries: tuple[tuple[bool, int, int], ...], atom_costs: list[torch.Tensor],
+             node_costs: list[torch.Tensor]) -> torch.Tensor:
+    """Children's costs of one connective as a ``(B, K)`` tensor."""
+    parts = [node_costs[i] if node else atom_costs[i] for node, i, _ in entries]
+    if len(parts) == 1 and parts[0].ndim == 2:
+        return parts[0]
+    return torch.cat([p if p.ndim == 2 else p.unsqueeze(-1) for p in parts], dim=-1)
 
 
-class _TapedPenalty(torch.autograd.Function):
-    """``mean(loss(S_τ))`` as one node whose inputs are the atoms' expressions."""
+def _sgda(plan: _Plan, exprs: list[torch.Tensor], logits: list[torch.Tensor],
+          sigma: float | torch.Tensor, lr: float
+          ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """One fused SGDA step's arithmetic, without autograd.
+
+    Returns the new dual logits per connective and, when ``plan.theta``, the penalty
+    ``mean(loss(S_τ'))`` with the new τ', the per-instance cost ``S_τ'`` and the penalty's
+    gradient with respect to each atom's expression. For ``S = Σ_j softmax(τ)_j S_j``:
+    ``d loss / d τ_j = g w_j (S_j - S)`` and ``d loss / d S_j = g w_j`` (``g`` the loss
+    derivative), applied from the root down.
+    """
+    atom_costs = [_atom_cost(k, m, e) for (k, m), e in zip(plan.atoms, exprs)]
+    n = len(plan.keys)
+    weights: list[torch.Tensor] = []
+    children: list[torch.Tensor] = []
+    costs: list[torch.Tensor] = []
+    for j in range(n):  # fold with the current τ
+        c = _columns(plan.kids[j], atom_costs, costs)
+        w = softmax(logits[j]).to(c.dtype)
+        weights.append(w)
+        children.append(c)
+        costs.append((w * c).sum(-1))
+    g: list[Any] = [None] * n
+    g[-1] = loss_derivative_kernel(costs[-1], plan.loss, sigma)
+    rows: list[Any] = [None] * n
+    for j in reversed(range(n)):  # τ step: descent for ∨, ascent for ∧
+        gw = g[j][:, None] * weights[j]
+        col = 0
+        for node, i, width in plan.kids[j]:
+            if node:
+                g[i] = gw[:, col]
+            col += width
+        sign = -1.0 if plan.keys[j][0] == "or" else 1.0
+        rows[j] = torch.addcmul(logits[j].to(gw.dtype), gw, children[j] - costs[j][:, None],
+                                value=sign * lr).to(logits[j].dtype)
+    if not plan.theta:
+        return rows, costs[-1], costs[-1], []
+    new_w: list[torch.Tensor] = []
+    new_costs: list[torch.Tensor] = []
+    for j in range(n):  # refold with the new τ
+        has_kid = any(node for node, _, _ in plan.kids[j])
+        c = _columns(plan.kids[j], atom_costs, new_costs) if has_kid else children[j]
+        w = softmax(rows[j]).to(c.dtype)
+        new_w.append(w)
+        new_costs.append((w * c).sum(-1))
+    cost = new_costs[-1]
+    value = loss_kernel(cost, plan.loss, sigma).mean()
+    g = [None] * n
+    g[-1] = loss_derivative_kernel(cost, plan.loss, sigma) / cost.numel()
+    grads: list[Any] = [None] * len(exprs)
+    for j in reversed(range(n)):  # d penalty / d expressions, from the root down
+        gw = g[j][:, None] * new_w[j]
+        col = 0
+        for node, i, width in plan.kids[j]:
+            if node:
+                g[i] = gw[:, col]
+            else:
+                kind, margin = plan.atoms[i]
+                coef = gw[:, col:col + width] if exprs[i].ndim == 2 else gw[:, col]
+                grads[i] = _atom_grad(kind, margin, exprs[i], coef)
+            col += width
+    return rows, value, cost, grads
+
+
+#: compiled :func:`_sgda` per formula structure (compiling takes seconds: shared by encodings)
+_COMPILED: dict[_Plan, Callable[..., Any]] = {}
+
+
+def _compiled(plan: _Plan) -> Callable[..., Any]:
+    fn = _COMPILED.get(plan)
+    if fn is None:
+        fn = _COMPILED[plan] = torch.compile(functools.partial(_sgda, plan))
+    return fn
+
+
+class _PrecomputedGrad(torch.autograd.Function):
+    """The penalty as one autograd node whose inputs are the atoms' expressions and whose
+    backward scales their gradients, computed with the value."""
 
     @staticmethod
-    def forward(ctx, value, tape, *exprs):
-        ctx.tape = tape
-        ctx.needs = [e.requires_grad for e in exprs]
+    def forward(ctx: Any, value: torch.Tensor, grads: list[torch.Tensor],
+                *exprs: torch.Tensor) -> torch.Tensor:
+        ctx.grads = grads
         return value.clone()
 
     @staticmethod
-    def backward(ctx, grad):
-        root, cost, deriv, leaves = ctx.tape
-        ctx.tape = None
-        g = grad.expand(cost.shape) / cost.numel() * deriv(cost)  # mean, then the loss
-        grads: list = []
-        _backward_node(root, g, grads)
-        return (None, None, *[gr if need else None for gr, need in zip(grads, ctx.needs)])
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        need = ctx.needs_input_grad[2:]
+        return (None, None, *[grad * g if n else None for g, n in zip(ctx.grads, need)])

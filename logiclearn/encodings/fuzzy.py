@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..registry import register_encoding
-from .base import Encoding
+from .base import Encoding, FoldContext, Path
 
 __all__ = ["FuzzyEncoding", "TNORMS"]
 
@@ -47,10 +47,10 @@ class FuzzyEncoding(Encoding):
         self.tnorm = tnorm
         self.name = tnorm
 
-    def atom(self, cost):
+    def atom(self, cost: torch.Tensor) -> torch.Tensor:
         return cost.clamp(max=1.0)
 
-    def conj(self, costs, path, ctx):
+    def conj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         t = 1.0 - costs
         if self.tnorm == "product":
             v = t.prod(-1)
@@ -60,14 +60,14 @@ class FuzzyEncoding(Encoding):
             v = t.min(-1).values
         return 1.0 - v
 
-    def disj(self, costs, path, ctx):
+    def disj(self, costs: torch.Tensor, path: Path, ctx: FoldContext) -> torch.Tensor:
         if self.tnorm == "product":
             return costs.prod(-1)  # 1 - (1 - prod(1 - t)) with 1 - t = cost
         if self.tnorm == "lukasiewicz":
             return 1.0 - torch.clamp((1.0 - costs).sum(-1), max=1.0)
         return costs.min(-1).values
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FuzzyEncoding(tnorm={self.tnorm!r})"
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from ..formula import And, stack_columns
+from ..formula import And, Formula, stack_columns
 from ..registry import register_encoding
-from .base import FoldContext, Penalty, prepare
+from .base import FoldContext, LossFn, Penalty, prepare
 from .fuzzy import FuzzyEncoding
 
 __all__ = ["PrimalDualEncoding"]
@@ -62,7 +62,7 @@ class PrimalDualEncoding(FuzzyEncoding):
         self.multipliers_: torch.Tensor | None = None
         self.n_steps_ = 0
 
-    def constraint_costs(self, formula, detach: bool = False) -> torch.Tensor:
+    def constraint_costs(self, formula: Formula, detach: bool = False) -> torch.Tensor:
         """Costs of the top-level constraints, shape ``(B, C)``."""
         f = prepare(formula)
         ctx = FoldContext(None, detach)
@@ -70,6 +70,11 @@ class PrimalDualEncoding(FuzzyEncoding):
             costs = stack_columns([self._fold(c, (i,), ctx) for i, c in enumerate(f.children)])
         else:
             costs = self._fold(f, (), ctx).unsqueeze(-1)
+        self._multipliers(costs)
+        return costs
+
+    def _multipliers(self, costs: torch.Tensor) -> torch.Tensor:
+        """The multipliers, created at ``init`` for the C constraints of ``costs`` (..., C)."""
         if self.multipliers_ is None:
             self.multipliers_ = torch.full((costs.shape[-1],), self.init)
         elif self.multipliers_.shape[0] != costs.shape[-1]:
@@ -77,14 +82,15 @@ class PrimalDualEncoding(FuzzyEncoding):
                 f"formula has {costs.shape[-1]} top-level constraints, the multipliers "
                 f"{self.multipliers_.shape[0]}"
             )
-        return costs
+        return self.multipliers_
 
     def weighted_cost(self, costs: torch.Tensor) -> torch.Tensor:
         """``Σ_c λ_c mean_b cost_{b,c}`` of a ``(B, C)`` tensor of constraint costs."""
         mean = costs.reshape(-1, costs.shape[-1]).mean(0)
-        return (self.multipliers_.to(costs.dtype) * mean).sum()
+        return (self._multipliers(costs).to(costs.dtype) * mean).sum()
 
-    def penalty(self, formula, index=None, loss_fn=None) -> Penalty:
+    def penalty(self, formula: Formula, index: torch.Tensor | None = None,
+                loss_fn: LossFn | None = None) -> Penalty:
         """:meth:`weighted_cost` of the formula's constraints; the cost is their sum.
 
         ``loss_fn`` is not used: the multipliers weigh the t-norm costs directly.
@@ -96,19 +102,23 @@ class PrimalDualEncoding(FuzzyEncoding):
         """Ascend the multipliers every ``update_freq`` steps."""
         self.n_steps_ += 1
         if self.n_steps_ % self.update_freq == 0:
-            self.ascend(penalty.extra, self.lr)
+            costs = penalty.extra
+            if not isinstance(costs, torch.Tensor):
+                raise TypeError("after_step needs the Penalty of this encoding's penalty(), whose "
+                                f"extra holds the constraint costs; got {type(costs).__name__}")
+            self.ascend(costs, self.lr)
 
     def ascend(self, costs: torch.Tensor, lr: float) -> None:
         """Projected ascent ``λ_c <- max(0, λ_c + lr * mean_b cost_{b,c})``."""
         with torch.no_grad():
             mean = costs.detach().reshape(-1, costs.shape[-1]).mean(0)
-            self.multipliers_ = torch.clamp(self.multipliers_ + lr * mean.to(torch.float32),
+            self.multipliers_ = torch.clamp(self._multipliers(costs) + lr * mean.to(torch.float32),
                                             min=0.0)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """The multipliers (empty before the first batch)."""
         return {} if self.multipliers_ is None else {"multipliers": self.multipliers_.clone()}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"PrimalDualEncoding(tnorm={self.tnorm!r}, lr={self.lr}, "
                 f"update_freq={self.update_freq})")

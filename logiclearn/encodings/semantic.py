@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import functools
 import itertools
+from typing import TypeAlias
 
 import torch
 
 from .._checks import check_int
-from ..formula import And, Atom, Exists, ForAll, Not, Or, check_formula, stack_columns
+from ..formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula, stack_columns
 from ..registry import register_encoding
 from .base import Encoding
 
 __all__ = ["SemanticEncoding"]
+
+#: id of an atom -> (first column, width, vector atom?) in the table of worlds
+_Columns: TypeAlias = dict[int, tuple[int, int, bool]]
 
 
 @register_encoding("semantic", aliases=("semantic-loss",))
@@ -51,12 +55,14 @@ class SemanticEncoding(Encoding):
     def __init__(self, max_vars: int = 16):
         self.max_vars = check_int(max_vars, "max_vars", 1)
 
-    def cost(self, formula, index=None, detach: bool = False) -> torch.Tensor:
+    def cost(self, formula: Formula, index: torch.Tensor | None = None,
+             detach: bool = False) -> torch.Tensor:
         f = check_formula(formula)
         if isinstance(f, (ForAll, Exists)):
             c = self.cost(f.child, index, detach)
             return c.mean() if isinstance(f, ForAll) else c.min()
-        atoms, alias = [], {}
+        atoms: list[Atom] = []
+        alias: dict[int, int] = {}
         _collect(f, atoms, alias)
         probs = [1.0 - a.atom_cost(detach).clamp(max=1.0) for a in atoms]
         widths = [p.shape[-1] if p.ndim == 2 else 1 for p in probs]
@@ -67,10 +73,11 @@ class SemanticEncoding(Encoding):
                 f"more than max_vars={self.max_vars}"
             )
         worlds = _worlds(n)  # (2^n, n)
-        cols, start = {}, 0
-        for a, w in zip(atoms, widths):
-            cols[id(a)] = (start, w, a.expr.ndim == 2)
-            start += w
+        cols: _Columns = {}
+        start = 0
+        for a, width in zip(atoms, widths):
+            cols[id(a)] = (start, width, a.expr.ndim == 2)
+            start += width
         for dup, orig in alias.items():
             cols[dup] = cols[orig]
         sat = _truth(f, worlds, cols)  # (2^n,)
@@ -84,7 +91,7 @@ class SemanticEncoding(Encoding):
             return torch.full(P.shape[:-1], float("inf"), dtype=P.dtype)
         return torch.clamp(-torch.logsumexp(world_logmass, -1), min=0.0)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SemanticEncoding(max_vars={self.max_vars})"
 
 
@@ -94,12 +101,12 @@ def _worlds(n: int) -> torch.Tensor:
     return torch.tensor(list(itertools.product([False, True], repeat=n)), dtype=torch.bool)
 
 
-def _same(a, b):
+def _same(a: Atom, b: Atom) -> bool:
     return (a.kind == b.kind and a.margin == b.margin and a.expr.shape == b.expr.shape
             and bool(torch.equal(a.expr.detach(), b.expr.detach())))
 
 
-def _collect(f, atoms, alias):
+def _collect(f: Formula, atoms: list[Atom], alias: dict[int, int]) -> None:
     if isinstance(f, Atom):
         for a in atoms:
             if a is f or _same(a, f):
@@ -116,12 +123,14 @@ def _collect(f, atoms, alias):
         raise ValueError("semantic loss supports quantifiers only at the root of the formula")
 
 
-def _truth(f, worlds, cols):
+def _truth(f: Formula, worlds: torch.Tensor, cols: _Columns) -> torch.Tensor:
     if isinstance(f, Atom):
         start, w, vec = cols[id(f)]
         block = worlds[:, start:start + w]
         return block if vec else block[:, 0]
     if isinstance(f, Not):
         return ~_truth(f.child, worlds, cols)
+    if not isinstance(f, (And, Or)):  # quantifiers below the root: refused by _collect
+        raise TypeError(f"semantic loss cannot enumerate a {type(f).__name__} here")
     parts = stack_columns([_truth(c, worlds, cols) for c in f.children])
     return parts.all(-1) if isinstance(f, And) else parts.any(-1)

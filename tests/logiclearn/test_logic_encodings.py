@@ -162,6 +162,19 @@ def test_pd_multipliers_ascend_on_violation_and_stay_nonnegative():
     assert torch.all(enc.multipliers_ == 0)
 
 
+
+def test_pd_ascend_and_weighted_cost_work_before_any_constraint_costs_call():
+    """The multipliers start at ``init`` on first use by any public method (mypy found that
+    ``ascend`` and ``weighted_cost`` dereferenced ``multipliers_ = None`` before a fold)."""
+    costs = torch.tensor([[0.4, 0.0], [0.0, 0.2]])
+    enc = ll.PrimalDualEncoding(init=0.5)
+    assert enc.weighted_cost(costs).item() == pytest.approx(0.5 * 0.2 + 0.5 * 0.1)
+    enc = ll.PrimalDualEncoding(init=0.5)
+    enc.ascend(costs, lr=1.0)  # 0.5 + mean over the batch
+    torch.testing.assert_close(enc.multipliers_, torch.tensor([0.7, 0.6]))
+    with pytest.raises(ValueError, match="3 top-level constraints, the multipliers 2"):
+        enc.weighted_cost(torch.zeros(1, 3))
+
 def test_quantifier_costs_are_mean_and_min_over_the_batch():
     x = ll.term(torch.tensor([0.0, 0.4, 1.0]))
     for name in EXACT:
@@ -180,7 +193,7 @@ def test_unknown_encoding_name_is_a_value_error():
 
 
 def test_hand_chain_rule_tau_step_equals_the_autograd_tau_step():
-    from logiclearn.loss import truncated_gaussian_nll
+    from logiclearn.loss import ConstraintLoss, truncated_gaussian_nll
 
     g = torch.Generator().manual_seed(0)
     x = ll.term(torch.rand(6, 5, generator=g) * 2)
@@ -188,18 +201,13 @@ def test_hand_chain_rule_tau_step_equals_the_autograd_tau_step():
     f = (ll.any_of(x[:, :3] <= 0.0) | ((x[:, 3] <= 0.0) & (x[:, 4] <= 0.5))) & (x[:, 4] <= 1.0)
     idx = torch.tensor([0, 2, 4, 6, 8, 10])
 
-    class Loss:  # with a derivative: the encoding's chain rule by hand
-        def __call__(self, c):
-            return truncated_gaussian_nll(c, 0.5)
-
-        def derivative(self, c):
-            from logiclearn.loss import constraint_loss_derivative
-            return constraint_loss_derivative(c, "truncated", 0.5)
+    def plain_loss(c):  # a plain callable: the τ step goes through autograd
+        return truncated_gaussian_nll(c, 0.5)
 
     by_hand, by_autograd = ll.get_encoding("dual", lr=3.0), ll.get_encoding("dual", lr=3.0)
     for _ in range(3):
-        by_hand.dual_step(f, idx, Loss())
-        by_autograd._dual_step_autograd(ll.encodings.prepare(f), idx, Loss(), 3.0)
+        by_hand.dual_step(f, idx, ConstraintLoss("truncated", 0.5))  # the fused chain rule
+        by_autograd.dual_step(f, idx, plain_loss)
     a, b = by_hand.state_dict(), by_autograd.state_dict()
     assert sorted(a) == sorted(b) and len(a) == 4  # the root and, two or, the inner and
     for k in a:
@@ -211,13 +219,13 @@ def test_hand_chain_rule_tau_step_equals_the_autograd_tau_step():
 def test_taped_theta_penalty_equals_the_autograd_penalty_in_value_and_gradient(dtype):
     """The dual penalty after a hand-taped τ step (one backward node, chain rule by hand)
     gives the value and the gradient of the generic fold through autograd."""
-    from logiclearn.trainer import _ConstraintLoss
+    from logiclearn.loss import ConstraintLoss
 
     g = torch.Generator().manual_seed(1)
     raw = (torch.rand(7, 6, generator=g, dtype=dtype) * 2 - 0.5)
     raw[0, 1] = 0.0  # an atom exactly on its boundary: relu subgradient 0
     idx = torch.tensor([1, 3, 5, 7, 9, 11, 13])
-    loss_fn = _ConstraintLoss("truncated", 0.5)
+    loss_fn = ConstraintLoss("truncated", 0.5)
 
     def formula(v):
         x = ll.term(v)
@@ -232,9 +240,9 @@ def test_taped_theta_penalty_equals_the_autograd_penalty_in_value_and_gradient(d
             f = ll.encodings.prepare(formula(v))
             enc.before_step(f, idx, loss_fn)
             if not taped:
-                enc._last_tape = None  # forces the generic fold with the fresh τ
+                enc._pending = None  # forces the generic fold with the fresh τ
             pen = enc.penalty(f, idx, loss_fn)
-        assert ("Taped" in type(pen.value.grad_fn).__name__) == taped
+        assert ("PrecomputedGrad" in type(pen.value.grad_fn).__name__) == taped
         (grad,) = torch.autograd.grad(pen.value * 1.7, [v])
         grads.append(grad)
         values.append(pen.value.detach())

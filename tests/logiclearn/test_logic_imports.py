@@ -17,11 +17,18 @@ def _module_name(path):
 
 
 def _imports(path):
-    """(imported module, imported names) of every import in the file, lazy ones included."""
+    """(imported module, imported names) of every import in the file, lazy ones included;
+    imports under ``if TYPE_CHECKING:`` (read by the type checker only, never run) are left out."""
     mod = _module_name(path)
     package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                   for stmt in block.body for n in ast.walk(stmt)}
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.level:
             base = package.split(".")
             base = base[: len(base) - (node.level - 1)]

@@ -1,10 +1,13 @@
 """LogicTrainer: SGDA steps, reproducibility, checkpointing, every encoding, clear errors."""
 
 import copy
+import io
+import shutil
 
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+from tqdm import tqdm
 
 import logiclearn as ll
 
@@ -231,14 +234,116 @@ def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
         ll.ENCODINGS.pop("half-dl2")
 
 
-def test_verbose_off_a_terminal_prints_at_most_about_20_plain_lines_and_nothing_by_default(
-        capsys):
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_follows_the_shared_progress_rules_with_the_losses_as_postfix(monkeypatch):
+    """verbose=0: nothing; 1: a bar on a terminal only; 2: a bar in a log too, redrawn at most
+    every 10 s (a 50-epoch fit writes its first and last states, not one line per epoch)."""
     X, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
     lab = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=8)
-    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0).fit(lab, epochs=3)
-    assert capsys.readouterr().err == ""  # verbose=0 is the default
-    ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0, verbose=1).fit(lab, epochs=50)
-    err = capsys.readouterr().err
-    lines = err.splitlines()
-    assert "\r" not in err and 15 <= len(lines) <= 21
-    assert lines[-1].startswith("LogicTrainer epoch 50/50: supervised=")
+
+    def fit(verbose, stream):
+        monkeypatch.setattr("sys.stderr", stream)
+        t = ll.LogicTrainer(torch.nn.Linear(2, 2), random_state=0, verbose=verbose)
+        fit.last = t.fit(lab, epochs=50).history_[-1]
+        return stream.getvalue()
+
+    assert fit(0, _Terminal()) == ""
+    assert fit(1, io.StringIO()) == ""  # a log: no bar at verbose=1
+    term = fit(1, _Terminal())
+    assert "LogicTrainer epoch" in term and "50/50" in term
+    log = fit(2, io.StringIO())
+    assert 0 < log.count("\r") <= 3 and "50/50" in log
+    final = log.split("\r")[-1]  # the last epoch's losses, as the postfix of the closed bar
+    shown = tqdm.format_num(round(fit.last["supervised"], 4))  # as the trainer rounds it
+    assert f"supervised={shown}" in final and "mean_cost" not in final
+
+
+def _two_view_data(seed=0, n=48):
+    g = torch.Generator().manual_seed(seed)
+    X, U, R = (torch.randn(n, 4, generator=g) for _ in range(3))
+    return X, torch.randint(0, 3, (n,), generator=g), U, R
+
+
+def _views_constraint(outs, batch):
+    """f(R(x)) in {0, 1} or f(x) = 2: a nested disjunction over two views (as in the paper)."""
+    px, pr = (o.softmax(-1) for o in outs)
+    return ll.any_of(pr[:, :2] == 1.0) | (px[:, 2] == 1.0)
+
+
+def _trainer_30_steps(compile_constraint=False, steps=30, sigma=0.5, tau_lr=2.0):
+    X, y, U, R = _two_view_data()
+    model = _mlp_3(0)
+    t = ll.LogicTrainer(model, _views_constraint, encoding_params={"lr": tau_lr}, lr=1e-2,
+                        sigma_init=sigma, sigma_target=sigma,
+                        compile_constraint=compile_constraint)
+    for s in range(steps):
+        sl = slice(16 * (s % 3), 16 * (s % 3) + 16)
+        t.step((X[sl], y[sl]), (U[sl], R[sl], torch.arange(48)[sl]))
+    return model, t.encoding_.state_dict()
+
+
+def _mlp_3(seed):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+
+
+def test_dual_trainer_equals_a_hand_written_sgda_loop_after_30_steps():
+    """LogicTrainer's fused dual step (chain rule written out, one autograd node) gives the
+    weights and duals of the paper's SGDA written in plain torch autograd."""
+    from logiclearn.loss import truncated_gaussian_nll
+
+    model, duals = _trainer_30_steps()
+    X, y, U, R = _two_view_data()
+    ref = _mlp_3(0)
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-2)
+    tau_in, tau_out = torch.zeros(48, 2), torch.zeros(48, 2)
+
+    def cost(px, pr, t_in, t_out):
+        inner = (torch.softmax(t_in, -1) * (pr[:, :2] - 1).abs()).sum(-1)
+        both = torch.stack([inner, (px[:, 2] - 1).abs()], -1)
+        return (torch.softmax(t_out, -1) * both).sum(-1)
+
+    for s in range(30):
+        sl = slice(16 * (s % 3), 16 * (s % 3) + 16)
+        out = ref(torch.cat([X[sl], U[sl], R[sl]]))
+        px, pr = out[16:32].softmax(-1), out[32:].softmax(-1)
+        t_in = tau_in[sl].clone().requires_grad_(True)
+        t_out = tau_out[sl].clone().requires_grad_(True)
+        loss_tau = truncated_gaussian_nll(cost(px.detach(), pr.detach(), t_in, t_out), 0.5)
+        g_in, g_out = torch.autograd.grad(loss_tau.sum(), [t_in, t_out])
+        tau_in[sl] -= 2.0 * g_in  # both connectives are disjunctions: descent
+        tau_out[sl] -= 2.0 * g_out
+        c = cost(px, pr, tau_in[sl], tau_out[sl])
+        loss = torch.nn.functional.cross_entropy(out[:16], y[sl]) \
+            + truncated_gaussian_nll(c, 0.5).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for a, b in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(duals["or:"], tau_out, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(duals["or:0"], tau_in, rtol=1e-5, atol=1e-6)
+    assert tau_out.abs().max() > 0.05 and tau_in.abs().max() > 0.05  # the duals did move
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
+                    reason="torch.compile's CPU backend (inductor) needs a C compiler")
+def test_compiled_constraint_step_equals_the_eager_step():
+    (m1, d1), (m2, d2) = _trainer_30_steps(steps=4), _trainer_30_steps(True, steps=4)
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    for k in d1:
+        torch.testing.assert_close(d1[k], d2[k], rtol=1e-5, atol=1e-6)
+
+
+def test_compile_constraint_is_a_bool_and_needs_an_encoding_with_a_compiled_step():
+    with pytest.raises(TypeError, match="compile_constraint must be a bool, got 'yes'"):
+        ll.LogicTrainer(torch.nn.Linear(2, 2), _confident, compile_constraint="yes")
+    with pytest.raises(ValueError, match="'dl2' encoding has no compiled step"):
+        ll.LogicTrainer(torch.nn.Linear(2, 2), _confident, encoding="dl2",
+                        compile_constraint=True)
