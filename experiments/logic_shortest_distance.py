@@ -19,6 +19,7 @@ d = 0 included) raised the MSE in the previous session's two seeds.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -28,6 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import logiclearn as ll
 from experiments._common import parse_args, save_figure, write_command, write_table
+from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
 
 NAME = "logic_shortest_distance"
@@ -197,7 +199,15 @@ def label_mean_baseline(seed: int, data: dict) -> dict:
             "seconds": 0.0}
 
 
+def _verbosity(args: argparse.Namespace) -> int:
+    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
+    return args.verbose if args.verbose is not None else int(not args.quick)
+
+
 def _args(parser):
+    parser.add_argument("--verbose", type=int, default=None,
+                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
+                             "--quick); 2: also progress lines in logs")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds first-seed .. first-seed + seeds - 1")
@@ -213,7 +223,6 @@ def _args(parser):
 
 def main(argv=None):
     import matplotlib.pyplot as plt
-    from tqdm.auto import tqdm
 
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
     torch.set_num_threads(1)  # small models: one thread per run is fastest on a shared machine
@@ -222,7 +231,7 @@ def main(argv=None):
     sizes = (20, 20, 20, 20) if args.quick else tuple(args.sizes)
     rows = []
     first = 0 if args.quick else args.first_seed
-    for s in tqdm(range(first, first + seeds), desc=NAME, disable=args.quick):
+    for s in progress(range(first, first + seeds), verbose=_verbosity(args), desc=NAME):
         data = make_data(s, *sizes)
         rows += [run(m, s, data, epochs) for m in args.methods]
         rows.append(label_mean_baseline(s, data))

@@ -9,6 +9,7 @@ for every encoding and for supervised-only training.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -19,6 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import logiclearn as ll
 from experiments._common import parse_args, save_figure, write_command, write_table
 from experiments.logic_rotated_digits import make_model
+from probconstraints._progress import progress
 from probconstraints._random import torch_generator
 
 NAME = "logic_superclass"
@@ -102,7 +104,15 @@ def run(method: str, seed: int, data: dict, epochs: int) -> dict:
             "satisfied": 100 * sat.rate, "best_epoch": trainer.best_epoch_, "seconds": seconds}
 
 
+def _verbosity(args: argparse.Namespace) -> int:
+    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
+    return args.verbose if args.verbose is not None else int(not args.quick)
+
+
 def _args(parser):
+    parser.add_argument("--verbose", type=int, default=None,
+                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
+                             "--quick); 2: also progress lines in logs")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--per-class", type=int, default=5)
@@ -111,14 +121,13 @@ def _args(parser):
 
 def main(argv=None):
     import matplotlib.pyplot as plt
-    from tqdm.auto import tqdm
 
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
     torch.set_num_threads(1)  # small models: one thread per run is fastest on a shared machine
     seeds = 1 if args.quick else args.seeds
     epochs = 1 if args.quick else args.epochs
     rows = []
-    for s in tqdm(range(seeds), desc=NAME, disable=args.quick):
+    for s in progress(range(seeds), verbose=_verbosity(args), desc=NAME):
         data = load(s, args.per_class)
         rows += [run(m, s, data, epochs) for m in args.methods]
     df = pd.DataFrame(rows)
