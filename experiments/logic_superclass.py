@@ -269,7 +269,8 @@ def main(argv=None):
         traces = [pd.read_csv(previous).iloc[:0]]
     trace = pd.concat(traces, ignore_index=True)
     trace["epochs"], trace["per_class"] = epochs, args.per_class
-    command = (args.out / "COMMAND").read_text() if args.merge and previous.exists() else ""
+    cmd_file = args.out / "COMMAND"
+    command = cmd_file.read_text() if args.merge and previous.exists() and cmd_file.exists() else ""
     if args.merge and previous.exists():
         old = pd.read_csv(previous)
         for col, val in (("epochs", epochs), ("per_class", args.per_class)):
