@@ -16,6 +16,7 @@ would leak the constraint into the supervised baseline.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -25,6 +26,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import logiclearn as ll
 from experiments._common import parse_args, save_figure, write_command, write_table
+from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
 
 NAME = "logic_rotated_digits"
@@ -266,7 +268,15 @@ def parse_pair(text: str) -> tuple[int, int]:
     return h, t
 
 
+def _verbosity(args: argparse.Namespace) -> int:
+    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
+    return args.verbose if args.verbose is not None else int(not args.quick)
+
+
 def _args(parser):
+    parser.add_argument("--verbose", type=int, default=None,
+                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
+                             "--quick); 2: also progress lines in logs")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds first-seed .. first-seed + seeds - 1")
@@ -293,13 +303,11 @@ def main(argv=None):
     torch.set_num_threads(1)  # small models: one thread per run is fastest on a shared machine
     seeds = 1 if args.quick else args.seeds
     epochs = 1 if args.quick else args.epochs
-    from tqdm.auto import tqdm
-
     rows = []
     first = 0 if args.quick else args.first_seed
     jobs = [(s, p, m) for s in range(first, first + seeds) for p in pairs for m in args.methods]
     data = {}
-    for s, (h, t), m in tqdm(jobs, desc=NAME, disable=args.quick):
+    for s, (h, t), m in progress(jobs, verbose=_verbosity(args), desc=NAME):
         if s not in data:
             data = {s: load(s)}
         rows.append(run(m, s, data[s], epochs, hidden=h, twin=t))

@@ -95,6 +95,9 @@ def _args(parser):
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--merge", action="store_true",
+                        help="add these runs to the folder's runs.csv (replacing the same "
+                             "configuration and seed; same epochs required) and rebuild the table")
 
 
 def main(argv=None):
@@ -110,10 +113,26 @@ def main(argv=None):
         for s in range(seeds):
             rows.append({"config": name, **run(s, data[s], epochs, **kw)})
     df = pd.DataFrame(rows)
-    df.to_csv(args.out / "runs.csv", index=False)
+    df["epochs"] = epochs
+    previous = args.out / "runs.csv"
+    cmd_file = args.out / "COMMAND"
+    command = cmd_file.read_text() if args.merge and previous.exists() and cmd_file.exists() else ""
+    if args.merge and previous.exists():
+        old = pd.read_csv(previous)
+        if "epochs" not in old or (old["epochs"] != epochs).any():
+            raise ValueError(f"--merge: {previous} holds runs of other epochs than {epochs}; "
+                             "use another --out")
+        key = ["config", "seed"]
+        old = old.merge(df[key], on=key, how="left", indicator=True)
+        df = pd.concat([old[old.pop("_merge") == "left_only"], df], ignore_index=True)
+        order = {c: i for i, c in enumerate(CONFIGS)}  # the table lists CONFIGS in order
+        df = df.sort_values(["config", "seed"], kind="stable", key=lambda c: c.map(order)
+                            if c.name == "config" else c).reset_index(drop=True)
+    df.to_csv(previous, index=False)
+    seeds = df["seed"].nunique()
     g = df.groupby("config", sort=False)
     table = pd.DataFrame({
-        "config": list(g.groups),
+        "config": [k for k, _ in g],
         "intended >= 90%": [f"{int((d['intended'] >= 90).sum())}/{len(d)}" for _, d in g],
         "intended per seed": [" ".join(f"{v:.0f}" for v in d["intended"]) for _, d in g],
         "accuracy": [f"{d['accuracy'].mean():.1f} ± {d['accuracy'].std(ddof=1):.1f}"
@@ -124,7 +143,9 @@ def main(argv=None):
              "validation accuracy over all classes. 'intended >= 90%': seeds whose test 6s "
              "are >= 90 % satisfied through 'x is 6'.")
     write_table(table, args.out, "diagnosis", "Why the dual encoding takes the shortcut", notes)
-    write_command(args)
+    path = write_command(args)
+    if command:
+        path.write_text(command + path.read_text(), encoding="utf-8")
     return df
 
 

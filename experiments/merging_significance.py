@@ -19,7 +19,6 @@ import math
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from experiments._common import parse_args, save_figure, write_command, write_table
 from nfbst.merging import (
@@ -34,6 +33,7 @@ from nfbst.merging import (
     ties_merging,
 )
 from nfbst.variational import MeanFieldMLP
+from probconstraints._progress import progress
 
 NAME = "merging_significance"
 D = 10
@@ -198,8 +198,8 @@ def run_replicate(rep: int, quick: bool, verbose: int, prior_std: float = 0.05):
     err_rows, diag_rows, diag_objects = [], [], []
     base_err = [rmse(base, base, test[t][0], test[t][1][:, t], t) for t in range(3)]
     exp_err = [rmse(experts[t], experts[t], test[t][0], test[t][1][:, t], t) for t in range(3)]
-    for method, strength, merged in tqdm(merges(base, experts, fishers, prior_std, quick, rep),
-                                         disable=not verbose, desc=f"rep {rep}"):
+    for method, strength, merged in progress(merges(base, experts, fishers, prior_std, quick, rep),
+                                             verbose=verbose, desc=f"rep {rep}"):
         diag = diagnose_merge(base, experts, merged, X_eval, n_draws=n_draws,
                               relevant=list(RELEVANT), task_names=list(TASKS),
                               random_state=rep)
@@ -293,7 +293,8 @@ def main(argv=None):
                                   help="replicates (new data and networks; default 3, quick 1)"),
                    p.add_argument("--prior-std", type=float, default=0.05,
                                   help="sd of the experts' shared prior around the base"),
-                   p.add_argument("--verbose", type=int, default=0)),
+                   p.add_argument("--verbose", type=int, default=0,
+                                  help="0: silent; 1: a bar on a terminal; 2: also in logs")),
     )
     reps = args.reps or (1 if args.quick else 3)
     torch.manual_seed(0)
