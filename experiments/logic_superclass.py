@@ -295,7 +295,11 @@ def main(argv=None):
              f"satisfied = % of test images meeting the constraint within tol = {TOL}. λ = 1; "
              "dual: σ 1 → 0.1 (shrinking), dual-sigma1: σ = 1, both with the library's τ step "
              "0.1; baselines add λ·cost to the cross-entropy. Model: the rotated-digits CNN "
-             "(conv16-conv32-pool-fc64), Adam 1e-3.")
+             "(conv16-conv32-pool-fc64), Adam 1e-3. Under Łukasiewicz (also pd's default "
+             "t-norm) the truths of sum_G p = 1 and sum_G p = 0 are s and 1 − s, so their "
+             "disjunction is always true: cost and gradient 0, and the lukasiewicz and pd rows "
+             "are supervised training with the constrained methods' step count (unlabelled "
+             "batches add steps), identical on every seed; supervised takes fewer steps.")
     checkpoint = (f"Checkpoint ({SELECTION}): {SELECTIONS[SELECTION]}, the same rule for every "
                   f"method; the validation split has {n_val} images, one standard error is "
                   "about 2 points of accuracy. epoch = median selected epoch (0-based). "
