@@ -297,7 +297,6 @@ def main(argv=None):
                                   help="0: silent; 1: a bar on a terminal; 2: also in logs")),
     )
     reps = args.reps or (1 if args.quick else 3)
-    torch.manual_seed(0)
     errors, diags = [], []
     figures = []
     for rep in range(reps):
