@@ -16,17 +16,9 @@ import numpy as np
 import torch
 
 from ..posterior import ACTIVATIONS
+from ..statistics._activations import DERIVATIVES
 
 _HALF_NORMAL_CONST = math.log(2.0) - 0.5 * math.log(2 * math.pi)
-
-# activation'(a) from the pre-activation a and the activation h = act(a)
-_DERIVATIVES = {
-    "tanh": lambda a, h: 1 - h.square(),
-    "sigmoid": lambda a, h: h * (1 - h),
-    "relu": lambda a, h: (a > 0).to(a.dtype),
-    "gelu": lambda a, h: torch.special.ndtr(a) + a * torch.exp(-0.5 * a.square())
-    / math.sqrt(2 * math.pi),
-}
 
 
 class StackedMLP:
@@ -46,7 +38,9 @@ class StackedMLP:
     def __init__(self, layer_sizes, activation, task, prior_scale, noise):
         self.layer_sizes = tuple(layer_sizes)
         self.act = ACTIVATIONS[activation][0]
-        self._derivative = _DERIVATIVES.get(activation)
+        derivative = DERIVATIVES.get(activation)
+        # act'(a) from the pre-activation a and the activation h = act(a) of the forward pass
+        self._derivative = None if derivative is None else derivative.of_output
         self.task = task
         self.prior_scale = float(prior_scale)
         self.learn_noise = task == "regression" and isinstance(noise, str)
