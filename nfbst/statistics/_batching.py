@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -205,26 +205,32 @@ def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
 
     fn = get_statistic(statistic)
     S, d = len(draws), draws.n_features
+    Xd: da.Array
     if not is_dask_array(X):
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != d:
-            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
-        if X.dtype.kind not in "fiu":
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        Xn = np.asarray(X)
+        if Xn.ndim != 2 or Xn.shape[1] != d:
+            raise ValueError(f"X must have shape (n, {d}), got {Xn.shape}")
+        if Xn.dtype.kind not in "fiu":
+            raise TypeError(f"X must hold real numbers, got dtype {Xn.dtype}")
         step = rows_per_block or max(1, 2**24 // max(S * d, 1))
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
             raise ValueError(f"rows_per_block must be a positive int, got {rows_per_block!r}")
-        X = da.from_array(X, chunks=(int(step), d))
+        Xd = da.from_array(Xn, chunks=(int(step), d))
     else:
-        check_dask_features(X, d)
+        Xd = check_dask_features(cast("da.Array", X), d)
         if rows_per_block is not None:
-            X = X.rechunk({0: int(rows_per_block)})
-    args = [X, "nd"]
+            Xd = Xd.rechunk({0: int(rows_per_block)})
+    args: list[Any] = [Xd, "nd"]
     per_row = target is not None and not isinstance(target, (int, np.integer, str))
     if per_row:
-        t = target if is_dask_array(target) else np.asarray(target)
-        check_target_length(t if not is_dask_array(t) else np.empty(t.shape[0]), X.shape[0])
-        args += [da.asarray(t).rechunk((X.chunks[0],)), "n"]
+        t: da.Array | NDArray[Any]
+        if is_dask_array(target):
+            t = cast("da.Array", target)
+            check_target_length(np.empty(t.shape[0]), Xd.shape[0])
+        else:
+            t = np.asarray(target)
+            check_target_length(t, Xd.shape[0])
+        args += [da.asarray(t).rechunk((Xd.chunks[0],)), "n"]
     dtype = np.dtype(str(draws.dtype).replace("torch.", ""))
     return da.blockwise(_statistic_block, "snd", *args, new_axes={"s": S}, dtype=dtype,
                         fn=fn, draws=draws, target=None if per_row else target,
