@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
+if TYPE_CHECKING:
+    from torch.types import Device
 
-def check_device(device, name: str = "device") -> torch.device:
+
+def check_device(device: Device, name: str = "device") -> torch.device:
     """``device`` as a :class:`torch.device`, refusing unknown or unavailable devices.
 
     ``None`` is the CPU. A CUDA (or MPS) device on a machine without one is a ``ValueError``

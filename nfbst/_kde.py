@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 GRID_STEP = 0.1  # grid spacing in bandwidths for the binned algorithm at up to 300 draws
 _CUT = 6.0  # kernel truncation in bandwidths: exp(-18) ~ 1.5e-8, accounted for in the bound
@@ -146,7 +147,7 @@ def fft_size(n: int) -> int:
     return 3 * p2 // 4 if 3 * p2 // 4 >= n else p2
 
 
-def _envelope_psi2(u: np.ndarray, width: float) -> np.ndarray:
+def _envelope_psi2(u: NDArray[np.float64], width: float) -> NDArray[np.float64]:
     """``sup_{|v-u| <= width} |psi''(v)|`` with ``psi(v) = exp(-v^2/2)`` (upper bound)."""
     offs = np.linspace(-width, width, 65)
     v = u[:, None] + offs[None, :]
@@ -159,10 +160,10 @@ def _envelope_psi2(u: np.ndarray, width: float) -> np.ndarray:
     return vals + (2.0 * width / 64) * 1.39
 
 
-_KERNELS: dict = {}
+_KERNELS: dict[tuple[int, float, torch.dtype, torch.device], torch.Tensor] = {}
 
 
-def _kernels_fft(L: int, r: float, dtype, device):
+def _kernels_fft(L: int, r: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """rFFTs of the circular kernel ``psi(j r)`` and of its error envelope, cached."""
     key = (L, r, dtype, device)
     if key not in _KERNELS:

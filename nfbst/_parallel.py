@@ -25,6 +25,8 @@ No partial list of results is ever returned as complete.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import joblib
 import numpy as np
@@ -32,7 +34,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from probconstraints._progress import progress
-from probconstraints._random import seed_sequence
+from probconstraints._random import RandomStateLike, seed_sequence
 
 __all__ = ["TaskError", "check_n_jobs", "effective_n_jobs", "task_seeds", "parallel_map"]
 
@@ -42,7 +44,10 @@ class TaskError(RuntimeError):
     its exception type cannot carry the task's name); the message names the task."""
 
 
-def check_n_jobs(n_jobs, name: str = "n_jobs"):
+_T = TypeVar("_T")
+
+
+def check_n_jobs(n_jobs: object, name: str = "n_jobs") -> int | None:
     """Refuse anything but None or a non-zero int; return it unchanged.
 
     Examples
@@ -61,7 +66,7 @@ def check_n_jobs(n_jobs, name: str = "n_jobs"):
     return int(n_jobs)
 
 
-def effective_n_jobs(n_jobs=None) -> int:
+def effective_n_jobs(n_jobs: int | None = None) -> int:
     """Workers that ``n_jobs`` gives under the active :func:`joblib.parallel_config`.
 
     Examples
@@ -76,7 +81,8 @@ def effective_n_jobs(n_jobs=None) -> int:
     return int(joblib.effective_n_jobs(check_n_jobs(n_jobs)))
 
 
-def task_seeds(random_state, n: int) -> list[np.random.SeedSequence]:
+def task_seeds(random_state: RandomStateLike | np.random.SeedSequence,
+               n: int) -> list[np.random.SeedSequence]:
     """``n`` independent seeds, one per task, derived from ``random_state`` alone.
 
     Examples
@@ -104,14 +110,15 @@ def _named(exc: Exception, name: str) -> Exception:
     return TaskError(message)
 
 
-def _call(fn, args, kwargs, name):
+def _call(fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any], name: str) -> _T:
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
         raise _named(exc, name) from exc
 
 
-def _run(fn, args, kwargs, name, threads):
+def _run(fn: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any], name: str,
+         threads: int) -> _T:
     """One task in a worker: pinned threads, the call, a failure named after the task."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -122,8 +129,10 @@ def _run(fn, args, kwargs, name, threads):
         torch.set_num_threads(before)
 
 
-def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", verbose=0,
-                 threads_per_worker: int = 1, **kwargs) -> list:
+def parallel_map(fn: Callable[..., _T], tasks: Iterable[Iterable[Any]], *,
+                 n_jobs: int | None = None, names: Iterable[object] | None = None,
+                 desc: str = "tasks", verbose: int = 0, threads_per_worker: int = 1,
+                 **kwargs: Any) -> list[_T]:
     """``[fn(*task, **kwargs) for task in tasks]`` on joblib workers, in task order.
 
     Parameters
@@ -170,18 +179,18 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
     ...
     ZeroDivisionError: task 'zero' failed: ZeroDivisionError: integer division or modulo by zero
     """
-    tasks = [tuple(t) for t in tasks]
+    calls = [tuple(t) for t in tasks]
     if names is None:
-        names = [f"{desc} #{i}" for i in range(len(tasks))]
-    names = [str(n) for n in names]
-    if len(names) != len(tasks):
-        raise ValueError(f"names must have one entry per task ({len(tasks)}), got {len(names)}")
-    workers = min(effective_n_jobs(n_jobs), max(len(tasks), 1))
-    bar = progress(total=len(tasks), desc=desc, verbose=verbose if len(tasks) > 1 else 0)
-    out = []
+        names = [f"{desc} #{i}" for i in range(len(calls))]
+    labels = [str(n) for n in names]
+    if len(labels) != len(calls):
+        raise ValueError(f"names must have one entry per task ({len(calls)}), got {len(labels)}")
+    workers = min(effective_n_jobs(n_jobs), max(len(calls), 1))
+    bar = progress(total=len(calls), desc=desc, verbose=verbose if len(calls) > 1 else 0)
+    out: list[_T] = []
     try:
         if workers == 1:
-            for name, args in zip(names, tasks):
+            for name, args in zip(labels, calls):
                 out.append(_call(fn, args, kwargs, name))
                 bar.update()
             return out
@@ -191,9 +200,9 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
         restore = threadpool_limits(limits=None)
         runner = joblib.Parallel(n_jobs=workers, return_as="generator")
         results = runner(joblib.delayed(_run)(fn, args, kwargs, name, threads_per_worker)
-                         for name, args in zip(names, tasks))
+                         for name, args in zip(labels, calls))
         try:
-            for _ in tasks:  # in task order
+            for _ in calls:  # in task order
                 out.append(next(results))
                 bar.update()
         except Exception as exc:
@@ -201,8 +210,8 @@ def parallel_map(fn, tasks, *, n_jobs=None, names=None, desc: str = "tasks", ver
                 raise
             # the worker or the cluster failed, not the task's code
             raise TaskError(
-                f"task {names[len(out)]!r} (or one running beside it) did not complete: "
-                f"{type(exc).__name__}: {exc} ({len(out)} of {len(tasks)} {desc} had "
+                f"task {labels[len(out)]!r} (or one running beside it) did not complete: "
+                f"{type(exc).__name__}: {exc} ({len(out)} of {len(calls)} {desc} had "
                 "finished; no partial result is returned)"
             ) from exc
         finally:

@@ -27,10 +27,20 @@ from __future__ import annotations
 import json
 import numbers
 import os
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard, TypeVar, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, validate_data
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from sklearn.base import BaseEstimator
+
+    from probconstraints._random import RandomStateLike
 
 __all__ = [
     "InvalidParameterError",
@@ -59,13 +69,15 @@ __all__ = [
 SCALE_RANGE = (1e-12, 1e12)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
+_T = TypeVar("_T")
+
 
 # ------------------------------------------------------------------------ pandas input
-def _is_frame(X) -> bool:
+def _is_frame(X: object) -> TypeGuard[pd.DataFrame]:
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
-def check_frame(X, name: str = "X"):
+def check_frame(X: ArrayLike, name: str = "X") -> ArrayLike:
     """A DataFrame with only float64 columns (names kept), or ``X`` unchanged if not a frame.
 
     Nullable ``Int64``/``Float64``/``boolean`` columns are converted; ``pd.NA``/NaN in them is
@@ -109,7 +121,7 @@ def check_frame(X, name: str = "X"):
     )
 
 
-def _as_numeric_array(X, name: str) -> np.ndarray:
+def _as_numeric_array(X: ArrayLike, name: str) -> np.ndarray:
     X = check_frame(X, name)
     arr = X.to_numpy() if _is_frame(X) else np.asarray(X)
     if arr.dtype.kind not in "biuf":
@@ -123,7 +135,8 @@ def _as_numeric_array(X, name: str) -> np.ndarray:
     return arr
 
 
-def check_scale_range(X: np.ndarray, name: str = "X", columns=None) -> None:
+def check_scale_range(X: ArrayLike, name: str = "X",
+                      columns: Sequence[object] | None = None) -> None:
     """Refuse columns whose spread (or magnitude) is outside :data:`SCALE_RANGE`.
 
     Examples
@@ -143,7 +156,7 @@ def check_scale_range(X: np.ndarray, name: str = "X", columns=None) -> None:
     scale = np.where(spread > 0, spread, big)
     bad = np.flatnonzero((scale > SCALE_RANGE[1]) | ((scale > 0) & (scale < SCALE_RANGE[0])))
     if bad.size:
-        labels = bad.tolist() if columns is None else [str(columns[j]) for j in bad]
+        labels = bad.tolist() if columns is None else [str(columns[j]) for j in bad.tolist()]
         worst = scale[bad[np.argmax(np.abs(np.log10(scale[bad])))]]
         raise ValueError(
             f"{name} column(s) {labels} have a scale of {worst:.3g}, outside "
@@ -162,8 +175,8 @@ def check_float32_range(X: np.ndarray, name: str) -> None:
         )
 
 
-def check_features(X, n_features: int | None = None, name: str = "X",
-                   float32: bool = True) -> np.ndarray:
+def check_features(X: ArrayLike, n_features: int | None = None, name: str = "X",
+                   float32: bool = True) -> NDArray[np.float64]:
     """``X`` as a finite float64 array of shape (n, d) (within float32's range unless
     ``float32=False``); errors name the problem."""
     arr = _as_numeric_array(X, name)
@@ -177,7 +190,7 @@ def check_features(X, n_features: int | None = None, name: str = "X",
     return _writable(arr)
 
 
-def check_classification_target(y, name: str = "y") -> None:
+def check_classification_target(y: ArrayLike, name: str = "y") -> None:
     """Refuse a continuous target for classification (scikit-learn's check, our wording).
 
     Examples
@@ -198,7 +211,7 @@ def check_classification_target(y, name: str = "y") -> None:
         ) from None
 
 
-def check_target(y, name: str = "y") -> np.ndarray:
+def check_target(y: ArrayLike | None, name: str = "y") -> np.ndarray:
     """``y`` as a numpy array; a pandas Series of a nullable dtype is converted, ``pd.NA``
     refused, text and ``category`` labels kept as objects."""
     if y is None:
@@ -212,19 +225,22 @@ def check_target(y, name: str = "y") -> np.ndarray:
     if dtype is not None and hasattr(y, "isna") and not isinstance(dtype, np.dtype):
         import pandas as pd
 
-        if y.isna().any():
+        series = cast("pd.Series", y)  # a pandas Series of an extension dtype
+        if series.isna().any():
             raise ValueError(f"{name} has missing values (NaN or pd.NA) in "
-                             f"{int(y.isna().sum())} row(s); fill or drop them")
+                             f"{int(series.isna().sum())} row(s); fill or drop them")
         if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
-            return y.to_numpy(dtype=np.int64)
+            return series.to_numpy(dtype=np.int64)
         if pd.api.types.is_float_dtype(dtype):
-            return y.to_numpy(dtype=np.float64)
-        return y.to_numpy(dtype=object)
+            return series.to_numpy(dtype=np.float64)
+        return series.to_numpy(dtype=object)
     return np.asarray(y)
 
 
-def check_features_targets(X, y, task: str = "regression", constant_ok: bool = False,
-                           columns=None):
+def check_features_targets(
+    X: ArrayLike, y: ArrayLike | None, task: str = "regression", constant_ok: bool = False,
+    columns: Sequence[str] | None = None,
+) -> tuple[NDArray[np.float64], np.ndarray]:
     """Validate a training pair: ≥2 rows, matching lengths, finite, no constant column, no
     column outside float32's safe scale; a classification target must hold class labels."""
     y = check_target(y)
@@ -263,7 +279,8 @@ def check_features_targets(X, y, task: str = "regression", constant_ok: bool = F
     if not constant_ok:
         constant = np.flatnonzero(np.ptp(X, 0) == 0)
         if constant.size:
-            labels = constant.tolist() if columns is None else [columns[j] for j in constant]
+            labels = (constant.tolist() if columns is None
+                      else [columns[j] for j in constant.tolist()])
             raise ValueError(
                 f"X has constant column(s) {labels}: a constant feature has no "
                 "attribution to test; drop it"
@@ -272,7 +289,19 @@ def check_features_targets(X, y, task: str = "regression", constant_ok: bool = F
     return X, y
 
 
-def validate_estimator_data(estimator, X, y=None, *, reset: bool):
+@overload
+def validate_estimator_data(estimator: BaseEstimator, X: ArrayLike, y: None = None, *,
+                            reset: Literal[False]) -> NDArray[np.float64]: ...
+
+
+@overload
+def validate_estimator_data(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike | None, *,
+                            reset: Literal[True]) -> tuple[NDArray[np.float64], np.ndarray]: ...
+
+
+def validate_estimator_data(
+    estimator: BaseEstimator, X: ArrayLike, y: ArrayLike | None = None, *, reset: bool,
+) -> NDArray[np.float64] | tuple[NDArray[np.float64], np.ndarray]:
     """scikit-learn's ``validate_data`` after :func:`check_frame`: sets (``reset=True``) or
     checks ``n_features_in_`` and ``feature_names_in_`` (names and their order); returns
     float64 array(s). ``y`` (with ``reset=True``) goes through :func:`check_target`."""
@@ -285,12 +314,13 @@ def validate_estimator_data(estimator, X, y=None, *, reset: bool):
         return _writable(validate_data(estimator, X, reset=False, dtype=np.float64,
                                        ensure_all_finite=True))
     y = check_target(y)
-    X, y = validate_data(estimator, X, y, reset=True, dtype=np.float64, ensure_all_finite=True,
-                         ensure_min_samples=2, y_numeric=False, multi_output=False)
-    return _writable(X), _writable(y)
+    X_arr, y_arr = validate_data(estimator, X, y, reset=True, dtype=np.float64,
+                                 ensure_all_finite=True, ensure_min_samples=2, y_numeric=False,
+                                 multi_output=False)
+    return _writable(X_arr), _writable(y_arr)
 
 
-def _writable(a: np.ndarray) -> np.ndarray:
+def _writable(a: NDArray[Any]) -> NDArray[Any]:
     """A writable array (pandas 3's copy-on-write hands out read-only views; torch warns)."""
     return a if a.flags.writeable else a.copy()
 
@@ -301,8 +331,18 @@ class InvalidParameterError(ValueError, TypeError):
     scikit-learn's own ``InvalidParameterError``)."""
 
 
-def check_int(value, name: str, low: int | None = None, high: int | None = None,
-              allow_none: bool = False):
+@overload
+def check_int(value: object, name: str, low: int | None = None, high: int | None = None,
+              allow_none: Literal[False] = False) -> int: ...
+
+
+@overload
+def check_int(value: object, name: str, low: int | None = None, high: int | None = None,
+              *, allow_none: bool) -> int | None: ...
+
+
+def check_int(value: object, name: str, low: int | None = None, high: int | None = None,
+              allow_none: bool = False) -> int | None:
     """An ``int`` (bools and non-integral numbers refused), within ``[low, high]``.
 
     Examples
@@ -322,14 +362,27 @@ def check_int(value, name: str, low: int | None = None, high: int | None = None,
             return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidParameterError(f"{name} must be {what}, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
         raise InvalidParameterError(f"{name} must be {what}, got {value!r}")
-    return int(value)
+    return v
 
 
-def check_float(value, name: str, low: float | None = None, high: float | None = None,
+@overload
+def check_float(value: object, name: str, low: float | None = None, high: float | None = None,
                 low_inclusive: bool = False, high_inclusive: bool = False,
-                allow_none: bool = False):
+                allow_none: Literal[False] = False) -> float: ...
+
+
+@overload
+def check_float(value: object, name: str, low: float | None = None, high: float | None = None,
+                low_inclusive: bool = False, high_inclusive: bool = False,
+                *, allow_none: bool) -> float | None: ...
+
+
+def check_float(value: object, name: str, low: float | None = None, high: float | None = None,
+                low_inclusive: bool = False, high_inclusive: bool = False,
+                allow_none: bool = False) -> float | None:
     """A finite real number in the given interval (infinite and NaN refused).
 
     Examples
@@ -362,7 +415,7 @@ def check_float(value, name: str, low: float | None = None, high: float | None =
     return v
 
 
-def check_choice(value, name: str, choices):
+def check_choice(value: _T, name: str, choices: Collection[object]) -> _T:
     """``value`` if it is one of ``choices``.
 
     Examples
@@ -379,7 +432,8 @@ def check_choice(value, name: str, choices):
     return value
 
 
-def check_options(options, allowed, where: str) -> dict:
+def check_options(options: Mapping[str, Any] | None, allowed: Iterable[str],
+                  where: str) -> dict[str, Any]:
     """Refuse keyword options that ``where`` does not know, naming them and the known ones.
 
     Examples
@@ -397,7 +451,7 @@ def check_options(options, allowed, where: str) -> dict:
     return options
 
 
-def local_random_state(random_state) -> np.random.RandomState:
+def local_random_state(random_state: RandomStateLike) -> np.random.RandomState:
     """A RandomState from ``random_state``, as ``probconstraints._random.check_random_state``,
     except that None gives a new one seeded from fresh entropy instead of numpy's global
     singleton, so that nfbst never advances the caller's global numpy state.
@@ -421,7 +475,7 @@ class LoadError(ValueError):
     """A saved folder that cannot be read back; the message names the file and the problem."""
 
 
-def read_json(path) -> dict:
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON object in ``path``; a missing, unreadable or corrupt file is a LoadError."""
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -437,7 +491,8 @@ def read_json(path) -> dict:
     return meta
 
 
-def require_keys(meta: dict, keys, path, what: str = "key") -> None:
+def require_keys(meta: object, keys: Iterable[str], path: str | os.PathLike[str],
+                 what: str = "key") -> None:
     """Raise a LoadError naming ``path`` when ``meta`` lacks any of ``keys``."""
     if not isinstance(meta, dict):
         raise LoadError(f"cannot load: {os.fspath(path)} holds {type(meta).__name__} where "
@@ -448,7 +503,7 @@ def require_keys(meta: dict, keys, path, what: str = "key") -> None:
                         "(tampered or from another program)")
 
 
-def load_tensors(path) -> dict:
+def load_tensors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """``torch.load(path, weights_only=True)`` with errors that name the file."""
     import pickle
 

@@ -6,14 +6,17 @@ import inspect
 import json
 import math
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from probconstraints._random import check_random_state_arg, seed_sequence
+from probconstraints._random import RandomStateLike, check_random_state_arg, seed_sequence
 
 from ._device import check_device
 from ._parallel import check_n_jobs
@@ -32,6 +35,14 @@ from ._validation import (
 from .backends import available, get_backend
 from .posterior import PosteriorDraws, check_activation, fold_standardization
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    # scikit-learn ships no types: for the checker its estimators' metaclass is plain ``type``
+    _EstimatorMeta = type
+else:
+    _EstimatorMeta = type(BaseEstimator)
+
 TASKS = ("regression", "classification")
 
 PRESETS = {
@@ -43,10 +54,14 @@ PRESETS = {
 }
 
 
-class _TaskDispatch(type(BaseEstimator)):
-    """``BayesianMLP(task=...)`` builds the regressor or classifier (the compatible factory)."""
+class _TaskDispatch(_EstimatorMeta):
+    """``BayesianMLP(task=...)`` builds the regressor or classifier (the compatible factory).
 
-    def __call__(cls, *args, **params):
+    Type checkers read ``BayesianMLP``'s ``__init__`` only, which has no ``task``: typed code
+    names :class:`BayesianMLPRegressor` or :class:`BayesianMLPClassifier` instead.
+    """
+
+    def __call__(cls, *args: Any, **params: Any) -> Any:
         if cls is BayesianMLP:
             if args:
                 raise TypeError("BayesianMLP takes keyword arguments only, got "
@@ -57,10 +72,10 @@ class _TaskDispatch(type(BaseEstimator)):
         return type(BaseEstimator).__call__(cls, *args, **params)
 
     @property
-    def __signature__(cls):
+    def __signature__(cls) -> inspect.Signature:
         """The constructor's keyword arguments (and ``task`` for the factory), so that
         ``inspect.signature(cls)`` does not show ``__call__``'s."""
-        sig = inspect.signature(cls.__init__)
+        sig = inspect.signature(cls.__init__)  # type: ignore[misc]  # the class's own __init__
         params = list(sig.parameters.values())[1:]  # without self
         if cls is BayesianMLP:
             params.insert(0, inspect.Parameter("task", inspect.Parameter.KEYWORD_ONLY,
@@ -173,28 +188,28 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
     def __init__(
         self,
         *,
-        hidden=(20, 20, 20),
-        activation="relu",
-        inference="vi",
-        prior_scale=1.0,
-        noise="learned",
-        n_steps=3000,
-        lr=0.01,
-        batch_size=None,
-        lr_step=None,
-        lr_gamma=0.5,
-        init_scale=0.01,
-        reparam="local",
-        n_ensemble=3,
-        num_samples=300,
-        warmup_steps=300,
-        n_chains=4,
-        preset=None,
-        random_state=None,
-        verbose=0,
-        device="cpu",
-        n_jobs=None,
-    ):
+        hidden: Sequence[int] = (20, 20, 20),
+        activation: str = "relu",
+        inference: str = "vi",
+        prior_scale: float = 1.0,
+        noise: Literal["learned"] | float = "learned",
+        n_steps: int = 3000,
+        lr: float = 0.01,
+        batch_size: int | None = None,
+        lr_step: int | None = None,
+        lr_gamma: float = 0.5,
+        init_scale: float = 0.01,
+        reparam: Literal["local", "weight"] = "local",
+        n_ensemble: int = 3,
+        num_samples: int = 300,
+        warmup_steps: int = 300,
+        n_chains: int = 4,
+        preset: Literal["paper"] | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        device: str | torch.device = "cpu",
+        n_jobs: int | None = None,
+    ) -> None:
         self.hidden = hidden
         self.activation = activation
         self.inference = inference
@@ -220,7 +235,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
     task = "regression"
 
     # ------------------------------------------------------------------ settings
-    def _settings(self) -> dict:
+    def _settings(self) -> dict[str, Any]:
         """Every setting checked (type and range) before any work; errors name the argument."""
         s = self.get_params()
         s["task"] = self.task
@@ -262,7 +277,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         return s
 
     # ----------------------------------------------------------------------- fit
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit the posterior to ``X`` (n, d) and ``y`` (n,) and return ``self``.
 
         ``X`` may be a DataFrame of numeric columns (nullable ``Int64``/``Float64`` included);
@@ -294,7 +309,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         if not isinstance(s["noise"], str):
             s["noise"] = float(s["noise"]) / y_scale  # user's units -> standardised units
         seed = seed_sequence(s["random_state"])  # fresh entropy for None, fixed here
-        self.posterior_seed_ = int(seed.entropy)
+        self.posterior_seed_ = int(cast(int, seed.entropy))  # an int: from an int or None
         for name in _BACKEND_ATTRIBUTES:
             self.__dict__.pop(name, None)
         self.backend_ = get_backend(s["inference"])(self.layer_sizes_, s).fit(Z, t, seed)
@@ -303,7 +318,8 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         return self
 
     # ------------------------------------------------------------------ sampling
-    def sample_posterior(self, n_samples: int = 300, random_state=None) -> PosteriorDraws:
+    def sample_posterior(self, n_samples: int = 300,
+                         random_state: RandomStateLike = None) -> PosteriorDraws:
         """``n_samples`` posterior weight sets as :class:`PosteriorDraws` in the user's units.
 
         ``random_state=None`` gives the draws fixed at fit (``posterior_seed_``), so repeated
@@ -314,37 +330,40 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         """
         check_is_fitted(self, "layer_sizes_")
         n_samples = check_int(n_samples, "n_samples", 1)
+        seed: int | None
         if random_state is None:
             seed = getattr(self, "posterior_seed_", None)
             if seed is None:  # a model saved before posterior_seed_ existed
-                seed = seed_sequence(self.random_state).entropy
+                seed = cast(int, seed_sequence(self.random_state).entropy)
         else:
-            seed = seed_sequence(random_state).entropy
+            seed = cast(int, seed_sequence(random_state).entropy)  # an int: from an int or None
         gen = torch.Generator().manual_seed(
             int(np.random.SeedSequence(int(seed)).generate_state(1)[0]))
         W, b, noise = self.backend_.draws(n_samples, gen)
         st = self.standardization_
         W = [w.detach().double() for w in W]
         b = [v.detach().double() for v in b]
+        noise_scale: torch.Tensor | None
         x_mean = torch.tensor(st["x_mean"], dtype=torch.float64)
         x_scale = torch.tensor(st["x_scale"], dtype=torch.float64)
         if self.task == "regression":
             ym = torch.tensor([st["y_mean"]], dtype=torch.float64)
             ys = torch.tensor([st["y_scale"]], dtype=torch.float64)
             W, b = fold_standardization(W, b, x_mean, x_scale, ym, ys)
-            noise = noise.detach().double() * st["y_scale"]
+            noise_scale = noise.detach().double() * st["y_scale"]
         else:
             W, b = fold_standardization(W, b, x_mean, x_scale)
-            noise = None
+            noise_scale = None
         draws = PosteriorDraws(
             [w.float() for w in W], [v.float() for v in b], self.activation, self.task,
-            None if noise is None else noise.float(),
+            None if noise_scale is None else noise_scale.float(),
         )
         dev = check_device(self.device)
         return draws if dev.type == "cpu" else draws.to(device=dev)
 
     # ---------------------------------------------------------------- prediction
-    def _forward(self, X, n_samples):
+    def _forward(self, X: ArrayLike, n_samples: int | None
+                 ) -> tuple[NDArray[np.float64], PosteriorDraws, torch.Tensor]:
         """Validated ``X``, the draws and their outputs ``(S, n, k)`` (float32)."""
         check_is_fitted(self, "layer_sizes_")
         if n_samples is None:  # 200 draws, or all a sampler kept if fewer
@@ -359,7 +378,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             draws, out = draws.to(device="cpu"), out.cpu()
         return X, draws, out
 
-    def log_likelihood(self, X, y, n_samples: int | None = None) -> float:
+    def log_likelihood(self, X: ArrayLike, y: ArrayLike, n_samples: int | None = None) -> float:
         """Mean test log predictive density per point (regression: log of the mixture of the
         draws' Gaussians, in the user's units; classification: log of the mean probability)."""
         check_is_fitted(self, "layer_sizes_")
@@ -376,6 +395,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         with torch.no_grad():
             out = draws.forward(torch.as_tensor(X, dtype=torch.float32)).double().cpu()
         if self.task == "regression":
+            assert draws.noise_scale is not None  # regression draws carry the noise sd
             sd = draws.noise_scale.double().cpu()[:, None]
             yt = torch.as_tensor(y, dtype=torch.float64)[None, :]
             logp = torch.distributions.Normal(out[..., 0], sd).log_prob(yt)
@@ -385,7 +405,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
         return float((torch.logsumexp(logp, 0) - math.log(logp.shape[0])).mean())
 
     # --------------------------------------------------------------- persistence
-    def save(self, path: str) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``path/bnn.pt`` (tensors only) and ``path/bnn.json`` (settings)."""
         check_is_fitted(self, "layer_sizes_")
         os.makedirs(path, exist_ok=True)
@@ -406,7 +426,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             json.dump(meta, fh, default=_json_default)
 
     @classmethod
-    def load(cls, path: str) -> BayesianMLP:
+    def load(cls, path: str | os.PathLike[str]) -> BayesianMLP:
         """Inverse of :meth:`save`; uses ``torch.load(weights_only=True)``.
 
         Every problem (missing or corrupt file, tampered keys or shapes) is a
@@ -453,7 +473,7 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
         seed = meta.get("posterior_seed")
         self.posterior_seed_ = (int(seed) if seed is not None
-                                else int(seed_sequence(s["random_state"]).entropy))
+                                else int(cast(int, seed_sequence(s["random_state"]).entropy)))
         if meta["classes"] is not None:
             self.classes_ = np.asarray(meta["classes"])
             if len(self.classes_) != self.layer_sizes_[-1]:
@@ -479,14 +499,24 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
 
 
 class BayesianMLPRegressor(RegressorMixin, BayesianMLP):
-    __doc__ = BayesianMLP.__doc__.replace(
+    __doc__ = (BayesianMLP.__doc__ or "").replace(  # None under python -OO
         "    ``BayesianMLP(task=\"regression\", ...)`` returns",
         "    The regressor (``score`` is the R²). "
         "``BayesianMLP(task=\"regression\", ...)`` returns")
 
     task = "regression"
 
-    def predict(self, X, return_std: bool = False, n_samples: int | None = None):
+    @overload
+    def predict(self, X: ArrayLike, return_std: Literal[False] = False,
+                n_samples: int | None = None) -> NDArray[np.float64]: ...
+
+    @overload
+    def predict(self, X: ArrayLike, return_std: Literal[True],
+                n_samples: int | None = None
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+    def predict(self, X: ArrayLike, return_std: bool = False, n_samples: int | None = None
+                ) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Posterior-mean prediction; with ``return_std=True`` also the predictive sd (the
         spread of the draws' means plus the likelihood noise). ``n_samples`` posterior draws
         (default 200, or all a sampler kept if fewer) fixed at fit."""
@@ -494,12 +524,13 @@ class BayesianMLPRegressor(RegressorMixin, BayesianMLP):
         mean = out[..., 0].mean(0)
         if not return_std:
             return mean.numpy().astype(np.float64)
+        assert draws.noise_scale is not None  # regression draws carry the noise sd
         var = out[..., 0].var(0, unbiased=False) + (draws.noise_scale**2).mean()
         return mean.numpy().astype(np.float64), var.sqrt().numpy().astype(np.float64)
 
 
 class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
-    __doc__ = BayesianMLP.__doc__.replace(
+    __doc__ = (BayesianMLP.__doc__ or "").replace(  # None under python -OO
         "    ``BayesianMLP(task=\"regression\", ...)`` returns",
         "    The classifier (``score`` is the accuracy, ``predict_proba`` the posterior-mean\n"
         "    class probabilities; a continuous target is refused). "
@@ -507,12 +538,12 @@ class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
 
     task = "classification"
 
-    def predict(self, X, n_samples: int | None = None):
+    def predict(self, X: ArrayLike, n_samples: int | None = None) -> np.ndarray:
         """The class of largest posterior-mean probability."""
         check_is_fitted(self, "layer_sizes_")
         return self.classes_[self.predict_proba(X, n_samples).argmax(1)]
 
-    def predict_proba(self, X, n_samples: int | None = None):
+    def predict_proba(self, X: ArrayLike, n_samples: int | None = None) -> NDArray[np.float64]:
         """Posterior-mean class probabilities ``(n, n_classes)``."""
         _, _, out = self._forward(X, n_samples)
         return torch.softmax(out.double(), -1).mean(0).numpy()
@@ -521,7 +552,7 @@ class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
 _BACKEND_ATTRIBUTES = ("mean_field_", "loss_history_", "nuts_samples_", "diagnostics_")
 
 
-def _json_default(obj):
+def _json_default(obj: object) -> object:
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"cannot serialise {type(obj).__name__}")

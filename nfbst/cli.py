@@ -17,8 +17,14 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -49,21 +55,21 @@ class InputError(ValueError):
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``nfbst: error: ...`` and exit code 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see '{self.prog} --help')")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows every default (except an absent one) and keeps the epilog's line breaks."""
 
-    def _get_help_string(self, action):
+    def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
 
 
 # ------------------------------------------------------------------ option values
-def _int_at_least(low: int, what: str = ""):
+def _int_at_least(low: int, what: str = "") -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -183,7 +189,8 @@ def parse_region(text: str) -> tuple[str, list[tuple[str, str, float]]]:
     return name, conditions
 
 
-def region_masks_from_specs(frame, specs: list[str]) -> dict[str, np.ndarray]:
+def region_masks_from_specs(frame: pd.DataFrame,
+                            specs: Sequence[str]) -> dict[str, np.ndarray]:
     """Boolean row masks ``{name: (n,)}`` of ``--region`` specs on a DataFrame's columns."""
     import pandas as pd
 
@@ -211,7 +218,7 @@ def region_masks_from_specs(frame, specs: list[str]) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------------------- parser
-def _library_choices():
+def _library_choices() -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
     """Choices that come from the library itself, so that new ones appear here on their own."""
     from .backends import available
     from .significance import RULES
@@ -220,7 +227,7 @@ def _library_choices():
     return available_statistics(), tuple(RULES), tuple(available())
 
 
-def _holdout(text: str):
+def _holdout(text: str) -> float | None:
     if text.strip().lower() == "none":
         return None
     return _probability(text)
@@ -286,7 +293,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------- data
-def _check_options(args) -> None:
+def _check_options(args: argparse.Namespace) -> None:
     if args.scope == "local" and not args.region:
         raise InputError("--scope local needs at least one --region NAME=EXPR, e.g. neg=x3<0")
     if args.region and args.scope != "local":
@@ -299,7 +306,7 @@ def _check_options(args) -> None:
         raise InputError("the toy example has a continuous target; use --task regression")
 
 
-def _read_csv(path: str, target: str | None):
+def _read_csv(path: str, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
     """The CSV as (features DataFrame, target Series); every problem named with its column."""
     import pandas as pd
 
@@ -348,7 +355,7 @@ def _read_csv(path: str, target: str | None):
     return X, y
 
 
-def _check_target(y, task: str, name: str) -> np.ndarray:
+def _check_target(y: pd.Series, task: str, name: str) -> np.ndarray:
     import pandas as pd
 
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
@@ -375,7 +382,7 @@ def _check_target(y, task: str, name: str) -> np.ndarray:
     return values
 
 
-def _load(args):
+def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, str, str]:
     """Features (DataFrame), target (array), label for file names; all checked."""
     import pandas as pd
 
@@ -392,10 +399,10 @@ def _load(args):
 
 
 # --------------------------------------------------------------------------- main
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from . import NFBST, BayesianMLP
+    from . import NFBST, BayesianMLPClassifier, BayesianMLPRegressor
 
     _check_options(args)
     X, y, target_name, label = _load(args)
@@ -404,7 +411,9 @@ def _run(args) -> int:
         columns = X.assign(**{target_name: y}) if target_name not in X.columns else X
         regions = region_masks_from_specs(columns, args.region)
     verbose = 0 if args.quiet else 1
-    model = BayesianMLP(hidden=args.hidden, activation=args.activation, task=args.task,
+    # what BayesianMLP(task=...) builds, named so that type checkers see it
+    model_class = BayesianMLPClassifier if args.task == "classification" else BayesianMLPRegressor
+    model = model_class(hidden=args.hidden, activation=args.activation,
                         inference=args.inference, n_steps=args.steps, random_state=args.seed,
                         verbose=verbose)
     check_settings = getattr(model, "_settings", None)  # BayesianMLP's own check, if it has one
@@ -433,9 +442,10 @@ def _run(args) -> int:
     import matplotlib.pyplot as plt
 
     ax = res.plot()
-    ax.figure.tight_layout()
-    ax.figure.savefig(stem + ".png", dpi=120)
-    plt.close(ax.figure)
+    fig = cast("Figure", ax.figure)  # plot() drew on a figure of its own, not a subfigure
+    fig.tight_layout()
+    fig.savefig(stem + ".png", dpi=120)
+    plt.close(fig)
     print(f"wrote {stem}.csv and {stem}.png ({elapsed:.1f} s)")
     return EXIT_OK
 
@@ -444,7 +454,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nfbst`` command; returns the exit code (0, 1, 2 or 130).
 
     Examples

@@ -36,12 +36,26 @@ callable ``sampler(X, j, n_draws, rng) -> (n_draws, n)`` (e.g. model-X knockoffs
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from torch.types import Device
+
+    from probconstraints._random import RandomStateLike
+
+    from .posterior import PosteriorDraws
 
 SAMPLERS = ("gaussian", "residual_permutation")
 CRT_STATISTICS = ("loss", "rule")
+
+#: A conditional sampler ``f(X, j, n_draws, rng) -> (n_draws, n)`` of column j given the others.
+ConditionalSampler: TypeAlias = Callable[
+    [NDArray[np.float64], int, int, np.random.Generator], ArrayLike]
 
 
 class LinearConditional:
@@ -67,7 +81,8 @@ class LinearConditional:
     (4, 3)
     """
 
-    def __init__(self, X_ref: np.ndarray, residuals: str = "gaussian"):
+    def __init__(self, X_ref: ArrayLike,
+                 residuals: Literal["gaussian", "permutation"] = "gaussian") -> None:
         if residuals not in ("gaussian", "permutation"):
             raise ValueError(
                 f"residuals must be 'gaussian' or 'permutation', got {residuals!r}"
@@ -104,11 +119,12 @@ class LinearConditional:
                 UserWarning, stacklevel=3,
             )
 
-    def conditional_mean(self, X: np.ndarray, j: int) -> np.ndarray:
+    def conditional_mean(self, X: NDArray[np.float64], j: int) -> NDArray[np.float64]:
         A = np.column_stack([np.ones(len(X)), np.delete(X, j, axis=1)])
         return A @ self.coef[j]
 
-    def __call__(self, X: np.ndarray, j: int, n_draws: int, rng: np.random.Generator):
+    def __call__(self, X: NDArray[np.float64], j: int, n_draws: int,
+                 rng: np.random.Generator) -> NDArray[np.float64]:
         n = X.shape[0]
         if j in self.degenerate:
             return np.repeat(X[None, :, j], n_draws, axis=0)
@@ -124,7 +140,7 @@ class LinearConditional:
         return mu[None, :] + noise
 
 
-def make_sampler(sampler, X_ref: np.ndarray):
+def make_sampler(sampler: str | ConditionalSampler, X_ref: ArrayLike) -> ConditionalSampler:
     """A conditional sampler ``f(X, j, n_draws, rng) -> (n_draws, n)`` from a name or callable."""
     if callable(sampler):
         return sampler
@@ -135,7 +151,8 @@ def make_sampler(sampler, X_ref: np.ndarray):
     raise ValueError(f"sampler must be one of {SAMPLERS} or a callable, got {sampler!r}")
 
 
-def draw_column(sampler, X: np.ndarray, j: int, n_draws: int, rng) -> np.ndarray:
+def draw_column(sampler: ConditionalSampler, X: NDArray[np.float64], j: int, n_draws: int,
+                rng: np.random.Generator) -> NDArray[np.float64]:
     """``n_draws`` resampled copies of column j for the rows of X, validated: ``(K, n)``."""
     xj = np.asarray(sampler(X, j, n_draws, rng), dtype=np.float64)
     if xj.shape != (n_draws, X.shape[0]):
@@ -148,8 +165,8 @@ def draw_column(sampler, X: np.ndarray, j: int, n_draws: int, rng) -> np.ndarray
     return xj
 
 
-def row_losses(draws, X: torch.Tensor, y: np.ndarray, classes=None,
-               max_elements: int = 2**24) -> torch.Tensor:
+def row_losses(draws: PosteriorDraws, X: torch.Tensor, y: ArrayLike,
+               classes: ArrayLike | None = None, max_elements: int = 2**24) -> torch.Tensor:
     """Per-row loss of the posterior-mean prediction for a batch of inputs.
 
     ``X`` is ``(..., n, d)``; returns ``(..., n)``: squared error of the mean over draws of
@@ -161,7 +178,7 @@ def row_losses(draws, X: torch.Tensor, y: np.ndarray, classes=None,
     flat = X.reshape(-1, d)
     width = max(max(w.shape[1] for w in draws.weights), draws.n_outputs)
     block = max(1, max_elements // (len(draws) * width))
-    outs = []
+    outs: list[torch.Tensor] = []
     with torch.no_grad():
         for start in range(0, flat.shape[0], block):
             out = draws.forward(flat[start:start + block])  # (S, b, k)
@@ -179,7 +196,8 @@ def row_losses(draws, X: torch.Tensor, y: np.ndarray, classes=None,
     return -torch.log(p.clamp_min(1e-300))
 
 
-def crt_pvalues(T_obs: np.ndarray, T_null: np.ndarray, rtol: float = 1e-5) -> np.ndarray:
+def crt_pvalues(T_obs: NDArray[np.float64], T_null: NDArray[np.float64],
+                rtol: float = 1e-5) -> NDArray[np.float64]:
     """p = (1 + #{T̃ ≥ T}) / (K + 1) along the first axis of ``T_null`` (K, ...).
 
     Differences within ``rtol`` (float32 rounding of the network's forward pass, which
@@ -190,12 +208,16 @@ def crt_pvalues(T_obs: np.ndarray, T_null: np.ndarray, rtol: float = 1e-5) -> np
     return (1.0 + (T_null >= (T_obs - tol)[None]).sum(0)) / (K + 1.0)
 
 
-def pvalue_mc_sd(p: np.ndarray, n_randomizations: int) -> np.ndarray:
+def pvalue_mc_sd(p: NDArray[np.float64], n_randomizations: int) -> NDArray[np.float64]:
     """Monte Carlo sd of a randomization p-value: sqrt(p (1 − p) / K)."""
     return np.sqrt(np.clip(p * (1 - p), 0, None) / n_randomizations)
 
 
-def _loss_feature_pvalue(draws, X, y, masks, sampler, j, K, seed, classes, device):
+def _loss_feature_pvalue(
+    draws: PosteriorDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
+    sampler: ConditionalSampler, j: int, K: int, seed: np.random.SeedSequence,
+    classes: ArrayLike | None, device: torch.device,
+) -> NDArray[np.float64]:
     """One feature's CRT p-values ``(r,)`` with the loss statistic (a task of
     :func:`loss_crt_pvalues`); ``seed`` is that feature's own stream."""
     rng = np.random.default_rng(seed)
@@ -209,14 +231,18 @@ def _loss_feature_pvalue(draws, X, y, masks, sampler, j, K, seed, classes, devic
     return crt_pvalues(T_obs.cpu().numpy(), T_null.cpu().numpy())
 
 
-def _region_weights(masks: np.ndarray, device) -> torch.Tensor:
+def _region_weights(masks: NDArray[np.bool_], device: torch.device) -> torch.Tensor:
     m = torch.as_tensor(masks, dtype=torch.float64, device=device)
     return m / m.sum(1, keepdim=True)  # (r, n) row averages per region
 
 
-def loss_crt_pvalues(draws, X, y, masks=None, *, sampler="gaussian", X_ref=None,
-                     n_randomizations=100, random_state=None, classes=None, n_jobs=None,
-                     device=None, verbose=0) -> np.ndarray:
+def loss_crt_pvalues(
+    draws: PosteriorDraws, X: ArrayLike, y: ArrayLike, masks: ArrayLike | None = None, *,
+    sampler: str | ConditionalSampler = "gaussian", X_ref: ArrayLike | None = None,
+    n_randomizations: int = 100, random_state: RandomStateLike = None,
+    classes: ArrayLike | None = None, n_jobs: int | None = None, device: Device = None,
+    verbose: int = 0,
+) -> NDArray[np.float64]:
     """CRT p-values ``(r, d)`` of the predictive-loss statistic, one joblib task per feature.
 
     The statistic of region ``r`` is minus the mean loss of the posterior-mean prediction

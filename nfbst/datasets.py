@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import numpy as np
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from probconstraints._random import seed_sequence
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from probconstraints._random import RandomStateLike, seed_sequence
+
+if TYPE_CHECKING:
+    from sklearn.utils import Bunch
 
 TOY_RELEVANT = np.array([True] * 7 + [False])
 
 
-def make_toy(n_samples: int = 10_000, noise: float = 1.0, random_state=None):
+def make_toy(n_samples: int = 10_000, noise: float = 1.0, random_state: RandomStateLike = None
+             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The paper's toy example (``simulation_v3``).
 
     y = 8 + x0² + x1·x2 + cos(x3) + exp(x4·x5) + 0.1·x6 + 0·x7 + ε,
@@ -35,7 +44,7 @@ def make_toy(n_samples: int = 10_000, noise: float = 1.0, random_state=None):
     return X, y + noise * rng.standard_normal(n_samples)
 
 
-def toy_gradient(X):
+def toy_gradient(X: ArrayLike) -> NDArray[np.float64]:
     """Analytic ∂f0/∂x_j of the toy example at each row of ``X``: ``(n, 8)``."""
     X = np.asarray(X, dtype=float)
     g = np.zeros_like(X)
@@ -60,7 +69,8 @@ _SIMULATIONS = {
 
 
 def make_simulation(dataset: int = 1, n_samples: int | None = None, n_features: int = 100,
-                    n_relevant: int = 50, noise: float = 0.1, random_state=None):
+                    n_relevant: int = 50, noise: float = 0.1,
+                    random_state: RandomStateLike = None) -> Bunch:
     """Datasets 1-3 of the paper (shared/papers/nfbst.md §3.1): a random ReLU MLP with nulls.
 
     y = f0(X) + noise·ε, X ~ U(−1, 1)^d, ε ~ N(0, 1). f0 is a ReLU MLP (Dataset 1: 3×20;
@@ -107,7 +117,7 @@ def make_simulation(dataset: int = 1, n_samples: int | None = None, n_features: 
         raise ValueError(f"n_samples must be positive, got {n_samples}")
     rng = np.random.default_rng(seed_sequence(random_state))
     gen = torch.Generator().manual_seed(int(rng.integers(2**31 - 1)))
-    layers: list = []
+    layers: list[torch.nn.Module] = []
     sizes = [n_features, *hidden, 1]
     for l, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
         lin = torch.nn.Linear(fi, fo).double()
@@ -125,13 +135,14 @@ def make_simulation(dataset: int = 1, n_samples: int | None = None, n_features: 
     for p in net.parameters():
         p.requires_grad_(False)
 
-    def f0(X):
+    def f0(X: ArrayLike) -> NDArray[np.float64]:
         with torch.no_grad():
             return net(torch.as_tensor(np.asarray(X, dtype=float)))[:, 0].numpy()
 
-    def gradient(X):
+    def gradient(X: ArrayLike) -> NDArray[np.float64]:
         x = torch.tensor(np.asarray(X, dtype=float), requires_grad=True)
         net(x).sum().backward()
+        assert x.grad is not None  # set by backward()
         return x.grad.numpy()
 
     X = rng.uniform(-1.0, 1.0, size=(n_samples, n_features))
@@ -141,7 +152,7 @@ def make_simulation(dataset: int = 1, n_samples: int | None = None, n_features: 
                  name=f"Dataset {dataset} ({code_id})")
 
 
-def instance_labels(gradient, eps: float):
+def instance_labels(gradient: ArrayLike, eps: float) -> NDArray[np.bool_]:
     """Instance-wise ground truth of the paper: significant iff |∂f0/∂x_j| > eps.
 
     Examples
@@ -159,13 +170,12 @@ ENERGY_FEATURES = ["relative_compactness", "surface_area", "wall_area", "roof_ar
                    "overall_height", "orientation", "glazing_area", "glazing_distribution"]
 
 
-def _default_data_dir():
-    from pathlib import Path
-
+def _default_data_dir() -> Path:
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def load_energy(path=None, noise_columns: int = 8, random_state=0):
+def load_energy(path: str | os.PathLike[str] | None = None, noise_columns: int = 8,
+                random_state: RandomStateLike = 0) -> Bunch:
     """UCI energy efficiency (Tsanas & Xifara 2012), heating load, with appended noise columns.
 
     Reads ``data.txt`` and the 20 standard splits (``index_train_K.txt``/``index_test_K.txt``,
@@ -193,8 +203,6 @@ def load_energy(path=None, noise_columns: int = 8, random_state=0):
     >>> data.X.shape, len(data.splits)  # doctest: +SKIP
     ((768, 16), 20)
     """
-    from pathlib import Path
-
     from sklearn.utils import Bunch
 
     folder = Path(path) if path is not None else _default_data_dir() / "uci" / "energy"
@@ -226,7 +234,7 @@ def load_energy(path=None, noise_columns: int = 8, random_state=0):
     return Bunch(X=X, y=y, feature_names=names, relevant=relevant, splits=splits)
 
 
-def load_digits_data(n_classes: int = 10):
+def load_digits_data(n_classes: int = 10) -> Bunch:
     """scikit-learn's bundled 8×8 digits (no download), pixels scaled to [0, 1].
 
     Stands in for the paper's MNIST experiment (shared/papers/nfbst.md §3.5, Figure 5).

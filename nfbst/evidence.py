@@ -16,16 +16,28 @@ so read it on a p-value scale.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard, overload
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from probconstraints._progress import progress
 
 from . import _kde
 from ._device import check_device
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from torch.types import Device
+
+#: Draws as the evidence functions take them: anything numpy reads, or a torch tensor.
+Samples: TypeAlias = "ArrayLike | torch.Tensor"
+#: The data-driven bandwidth choices of :func:`kde_bandwidth`.
+BandwidthRule: TypeAlias = Literal["silverman", "scott", "cv", "paper_cv"]
 
 PAPER_BANDWIDTH_GRID = (0.01, 0.05, 0.1, 1.0)
 """The nFBST code's absolute bandwidth grid, searched by 5-fold CV per cell."""
@@ -40,7 +52,7 @@ _DIRECT_MAX_S = 48  # below this many draws the exact S x S sum is cheaper than 
 
 
 # ------------------------------------------------------------------------------ input helpers
-def _as_samples(samples, name: str = "samples"):
+def _as_samples(samples: Samples, name: str = "samples") -> NDArray[Any] | torch.Tensor:
     """Return ``samples`` as a real numpy array or torch tensor (no copy where possible)."""
     if isinstance(samples, torch.Tensor):
         if samples.is_complex() or samples.dtype == torch.bool:
@@ -52,7 +64,7 @@ def _as_samples(samples, name: str = "samples"):
     return arr
 
 
-def _check_axis(axis, ndim: int) -> int:
+def _check_axis(axis: object, ndim: int) -> int:
     if ndim == 0:
         raise ValueError("samples must be at least 1-d (draws along axis), got a scalar")
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
@@ -62,7 +74,8 @@ def _check_axis(axis, ndim: int) -> int:
     return int(axis) % ndim
 
 
-def _per_cell(value, cell_shape, name: str, positive: bool = False) -> np.ndarray:
+def _per_cell(value: Samples, cell_shape: tuple[int, ...], name: str,
+              positive: bool = False) -> NDArray[np.float64]:
     """Broadcast a scalar/array option to ``cell_shape`` and flatten it (float64)."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
@@ -86,20 +99,23 @@ def _per_cell(value, cell_shape, name: str, positive: bool = False) -> np.ndarra
 class _Cells:
     """``samples`` seen as ``n_cells`` rows of S draws, handed out in ``(C, S)`` chunks."""
 
-    def __init__(self, samples, axis: int):
+    def __init__(self, samples: NDArray[Any] | torch.Tensor, axis: int) -> None:
         self.is_torch = isinstance(samples, torch.Tensor)
-        mod = torch if self.is_torch else np
-        moved = mod.moveaxis(samples, axis, -1)
+        moved: NDArray[Any] | torch.Tensor = (
+            torch.moveaxis(samples, axis, -1) if isinstance(samples, torch.Tensor)
+            else np.moveaxis(samples, axis, -1))
         self.S = moved.shape[-1]
         self.cell_shape = tuple(moved.shape[:-1])
         self.n_cells = math.prod(self.cell_shape)
         self.moved = moved
         self.flat = self._flat_view(moved)
 
-    def _flat_view(self, moved):
+    def _flat_view(self, moved: NDArray[Any] | torch.Tensor
+                   ) -> NDArray[Any] | torch.Tensor | None:
         """``(n_cells, S)`` strided view when the cell axes merge without a copy, else None."""
         shape, strides = self.cell_shape, (
-            moved.stride() if self.is_torch else [s // moved.itemsize for s in moved.strides]
+            moved.stride() if isinstance(moved, torch.Tensor)
+            else [s // moved.itemsize for s in moved.strides]
         )
         dims = [(n, st) for n, st in zip(shape, strides[:-1]) if n != 1]
         for (_, st_outer), (n_inner, st_inner) in zip(dims, dims[1:]):
@@ -107,34 +123,37 @@ class _Cells:
                 return None
         cell_stride = dims[-1][1] if dims else 1
         size, stride = (self.n_cells, self.S), (cell_stride, strides[-1])
-        if self.is_torch:
+        if isinstance(moved, torch.Tensor):
             return moved.as_strided(size, stride)
         step = moved.itemsize
         return np.lib.stride_tricks.as_strided(
             moved, size, (stride[0] * step, stride[1] * step), writeable=False
         )
 
-    def chunk(self, c0: int, c1: int) -> np.ndarray:
+    def chunk(self, c0: int, c1: int) -> NDArray[Any]:
         """Cells ``c0:c1`` as a C-ordered ``(C, S)`` numpy array in the input's dtype (a copy)."""
+        block: NDArray[Any] | torch.Tensor
         if self.flat is not None:
             block = self.flat[c0:c1]
         else:
             index = np.unravel_index(np.arange(c0, c1), self.cell_shape)
-            if self.is_torch:
-                index = tuple(torch.as_tensor(i, device=self.moved.device) for i in index)
-            block = self.moved[index]
-        if self.is_torch:
+            if isinstance(self.moved, torch.Tensor):
+                block = self.moved[tuple(torch.as_tensor(i, device=self.moved.device)
+                                         for i in index)]
+            else:
+                block = self.moved[index]
+        if isinstance(block, torch.Tensor):
             if block.dtype in (torch.float16, torch.bfloat16):
                 block = block.float()
             block = block.cpu().numpy()
         return np.array(block, order="C")
 
 
-def _f64(X: np.ndarray, device) -> torch.Tensor:
+def _f64(X: NDArray[Any], device: torch.device) -> torch.Tensor:
     return torch.from_numpy(X.astype(np.float64, copy=False)).to(device)
 
 
-def _sorted_finite(X: np.ndarray) -> np.ndarray:
+def _sorted_finite(X: NDArray[Any]) -> NDArray[np.float64]:
     """Row-sorted float64 copy of ``X``; raises ``ValueError`` on NaN/inf.
 
     Sorting in the input's own dtype (often float32, much faster) and converting afterwards is
@@ -146,7 +165,8 @@ def _sorted_finite(X: np.ndarray) -> np.ndarray:
     return xs
 
 
-def _map_chunks(fn, n_cells: int, step: int, n_jobs, verbose, desc: str) -> list:
+def _map_chunks(fn: Callable[[int, int], NDArray[np.float64]], n_cells: int, step: int,
+                n_jobs: int | None, verbose: int, desc: str) -> list[NDArray[np.float64]]:
     """``fn(c0, c1)`` over the chunks, in order, on ``n_jobs`` threads (joblib)."""
     if n_jobs is None:
         n_jobs = 1
@@ -158,7 +178,7 @@ def _map_chunks(fn, n_cells: int, step: int, n_jobs, verbose, desc: str) -> list
     bar = progress(total=len(bounds), desc=desc, unit="chunk",
                    verbose=verbose if len(bounds) > 1 else 0)
     if n_jobs == 1 or len(bounds) == 1:
-        out = []
+        out: list[NDArray[np.float64]] = []
         for b in bounds:
             out.append(fn(*b))
             bar.update()
@@ -182,12 +202,12 @@ def _map_chunks(fn, n_cells: int, step: int, n_jobs, verbose, desc: str) -> list
         torch.set_num_threads(threads)
 
 
-def _check_option(value, allowed, name: str):
+def _check_option(value: object, allowed: Collection[object], name: str) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
-def _chunk_size(chunk_size, S: int) -> int:
+def _chunk_size(chunk_size: int | None, S: int) -> int:
     if chunk_size is None:
         return max(1, (1 << 17) // S)  # ~1 MiB of float64 draws: stays in cache
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
@@ -195,7 +215,7 @@ def _chunk_size(chunk_size, S: int) -> int:
     return int(chunk_size)
 
 
-def _grid_option(cv_grid, bandwidth: str) -> tuple:
+def _grid_option(cv_grid: ArrayLike | None, bandwidth: str) -> tuple[float, ...]:
     default = PAPER_BANDWIDTH_GRID if bandwidth == "paper_cv" else CV_BANDWIDTH_FACTORS
     grid = np.asarray(default if cv_grid is None else cv_grid, dtype=np.float64).reshape(-1)
     if grid.size == 0 or not np.all(np.isfinite(grid)) or not np.all(grid > 0):
@@ -204,11 +224,13 @@ def _grid_option(cv_grid, bandwidth: str) -> tuple:
 
 
 # ------------------------------------------------------------------------------ bandwidths
-def _chunk_bandwidth(X, xs, bandwidth, grid, cv_folds) -> torch.Tensor:
+def _chunk_bandwidth(X: torch.Tensor, xs: torch.Tensor, bandwidth: str,
+                     grid: tuple[float, ...] | None, cv_folds: int) -> torch.Tensor:
     """Bandwidth ``(C,)`` of a chunk: draws ``X`` (original order) and sorted ``xs``."""
     if bandwidth in _RULES:
         h = _kde.rule_bandwidth(xs, bandwidth)
     else:
+        assert grid is not None  # _grid_option gives one for the CV bandwidths
         g = torch.tensor(grid, dtype=X.dtype, device=X.device)
         if bandwidth == "cv":
             g = _kde.rule_bandwidth(xs, "silverman")[:, None] * g[None, :]
@@ -217,8 +239,10 @@ def _chunk_bandwidth(X, xs, bandwidth, grid, cv_folds) -> torch.Tensor:
     return torch.where(h > 0, h, (xs[:, -1] - xs[:, 0]).clamp_min(np.finfo(np.float64).tiny))
 
 
-def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_folds=5,
-                  chunk_size=None, n_jobs=None, device=None, verbose=0):
+def kde_bandwidth(samples: Samples, bandwidth: BandwidthRule = "silverman", axis: int = 0, *,
+                  cv_grid: ArrayLike | None = None, cv_folds: int = 5,
+                  chunk_size: int | None = None, n_jobs: int | None = None,
+                  device: Device = None, verbose: int = 0) -> NDArray[np.float64]:
     """Gaussian-KDE bandwidth of the draws along ``axis``, for every other cell.
 
     Parameters
@@ -271,7 +295,7 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
     grid = _grid_option(cv_grid, bandwidth) if bandwidth in _CV else None
     dev = check_device(device)
 
-    def run(c0, c1):
+    def run(c0: int, c1: int) -> NDArray[np.float64]:
         X = cells.chunk(c0, c1)
         xs = torch.from_numpy(_sorted_finite(X)).to(dev)
         h = _chunk_bandwidth(_f64(X, dev), xs, bandwidth, grid, cv_folds)
@@ -282,7 +306,7 @@ def kde_bandwidth(samples, bandwidth="silverman", axis=0, *, cv_grid=None, cv_fo
     return np.concatenate(parts).reshape(cells.cell_shape)
 
 
-def _check_draws(S: int, bandwidth, cv_folds) -> None:
+def _check_draws(S: int, bandwidth: str | None, cv_folds: int) -> None:
     if S < 2:
         raise ValueError(f"samples need at least 2 draws along axis, got {S}")
     if bandwidth in _CV:
@@ -291,9 +315,36 @@ def _check_draws(S: int, bandwidth, cv_folds) -> None:
 
 
 # ------------------------------------------------------------------------------ evidence
-def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="kde",
-                   cv_grid=None, cv_folds=5, algorithm="auto", chunk_size=None, n_jobs=None,
-                   device=None, verbose=0):
+@overload
+def evidence_value(
+    samples: da.Array, null: Samples | da.Array = 0.0, axis: int = 0, *,
+    bandwidth: BandwidthRule | Samples | da.Array = "silverman",
+    method: Literal["kde", "gaussian"] = "kde", cv_grid: ArrayLike | None = None,
+    cv_folds: int = 5, algorithm: Literal["auto", "binned", "direct"] = "auto",
+    chunk_size: int | None = None, n_jobs: int | None = None, device: Device = None,
+    verbose: int = 0,
+) -> da.Array: ...
+
+
+@overload
+def evidence_value(
+    samples: Samples, null: Samples | da.Array = 0.0, axis: int = 0, *,
+    bandwidth: BandwidthRule | Samples | da.Array = "silverman",
+    method: Literal["kde", "gaussian"] = "kde", cv_grid: ArrayLike | None = None,
+    cv_folds: int = 5, algorithm: Literal["auto", "binned", "direct"] = "auto",
+    chunk_size: int | None = None, n_jobs: int | None = None, device: Device = None,
+    verbose: int = 0,
+) -> NDArray[np.float64]: ...
+
+
+def evidence_value(
+    samples: Samples | da.Array, null: Samples | da.Array = 0.0, axis: int = 0, *,
+    bandwidth: BandwidthRule | Samples | da.Array = "silverman",
+    method: Literal["kde", "gaussian"] = "kde", cv_grid: ArrayLike | None = None,
+    cv_folds: int = 5, algorithm: Literal["auto", "binned", "direct"] = "auto",
+    chunk_size: int | None = None, n_jobs: int | None = None, device: Device = None,
+    verbose: int = 0,
+) -> NDArray[np.float64] | da.Array:
     """FBST evidence value ``Ev(H0: eta = null)`` of the draws along ``axis``, per cell.
 
     ``Ev = 1 - (1/m) sum_i 1[p_hat(eta_i) > p_hat(null)]`` (nFBST paper Eq. 10) with
@@ -385,22 +436,24 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     samples = _as_samples(samples)
     axis = _check_axis(axis, samples.ndim)
     cells = _Cells(samples, axis)
-    fixed = not isinstance(bandwidth, str)
-    if not fixed:
-        _check_option(bandwidth, _RULES + _CV, "bandwidth")
-    _check_draws(cells.S, None if fixed else bandwidth, cv_folds)
+    rule = bandwidth if isinstance(bandwidth, str) else None  # None: a fixed bandwidth
+    if rule is not None:
+        _check_option(rule, _RULES + _CV, "bandwidth")
+    _check_draws(cells.S, rule, cv_folds)
     nulls = _per_cell(null, cells.cell_shape, "null")
-    h_all = _per_cell(bandwidth, cells.cell_shape, "bandwidth", positive=True) if fixed else None
-    grid = _grid_option(cv_grid, bandwidth) if not fixed and bandwidth in _CV else None
+    h_all = (_per_cell(bandwidth, cells.cell_shape, "bandwidth", positive=True)
+             if rule is None else None)
+    grid = _grid_option(cv_grid, rule) if rule is not None and rule in _CV else None
     dev = check_device(device)
     S = cells.S
 
-    def run(c0, c1):
+    def run(c0: int, c1: int) -> NDArray[np.float64]:
         X = cells.chunk(c0, c1)
         xs = torch.from_numpy(_sorted_finite(X)).to(dev)
         nu = torch.from_numpy(nulls[c0:c1].copy()).to(dev)
         if h_all is None:
-            h = _chunk_bandwidth(_f64(X, dev), xs, bandwidth, grid, cv_folds)
+            assert rule is not None  # h_all is None exactly when the bandwidth is a rule
+            h = _chunk_bandwidth(_f64(X, dev), xs, rule, grid, cv_folds)
         else:
             h = torch.from_numpy(h_all[c0:c1].copy()).to(dev)
         flat = xs[:, 0] == xs[:, -1]
@@ -418,13 +471,14 @@ def evidence_value(samples, null=0.0, axis=0, *, bandwidth="silverman", method="
     return np.concatenate(parts).reshape(cells.cell_shape)
 
 
-def is_dask_array(x) -> bool:
+def is_dask_array(x: object) -> TypeGuard[da.Array]:
     """True for a ``dask.array.Array`` (checked without importing dask)."""
     return type(x).__module__.split(".")[0] == "dask" and hasattr(x, "chunks") \
         and hasattr(x, "map_blocks")
 
 
-def _dask_evidence(samples, null, axis, options):
+def _dask_evidence(samples: da.Array, null: Samples | da.Array, axis: int,
+                   options: dict[str, Any]) -> da.Array:
     """:func:`evidence_value` of a dask array, block by block (lazy dask array out)."""
     import dask.array as da
 
@@ -471,13 +525,15 @@ def _dask_evidence(samples, null, axis, options):
                         **kwargs)
 
 
-def _evidence_block(block, *arrays, names, axis, **kwargs):
+def _evidence_block(block: ArrayLike, *arrays: NDArray[Any], names: tuple[str, ...], axis: int,
+                    **kwargs: Any) -> NDArray[np.float64]:
     """One block of a dask evidence grid (one thread: dask runs the blocks side by side)."""
     kwargs.update(zip(names, arrays))
     return evidence_value(np.asarray(block), axis=axis, n_jobs=1, verbose=0, **kwargs)
 
 
-def _count_inside(xs, null, h, algorithm) -> torch.Tensor:
+def _count_inside(xs: torch.Tensor, null: torch.Tensor, h: torch.Tensor,
+                  algorithm: str) -> torch.Tensor:
     """Draws inside the tangential set per cell ``(C,)``; ``xs`` sorted, non-constant rows."""
     C, S = xs.shape
     if algorithm == "direct" or (algorithm == "auto" and S <= _DIRECT_MAX_S):
@@ -492,9 +548,8 @@ def _count_inside(xs, null, h, algorithm) -> torch.Tensor:
     L_cell = torch.where(L_cell > _kde._MAX_GRID, 0, L_cell)
     counts = torch.empty(C, dtype=torch.long, device=xs.device)
     for L in L_cell.unique().tolist():
-        rows = (L_cell == L).nonzero(as_tuple=True)[0].to(xs.device)
-        if len(rows) == C:
-            rows = slice(None)
+        members = (L_cell == L).nonzero(as_tuple=True)[0].to(xs.device)
+        rows: torch.Tensor | slice = slice(None) if len(members) == C else members
         if L == 0:
             counts[rows] = _kde.inside_direct(xs[rows], null[rows], h[rows])
         else:
@@ -503,7 +558,8 @@ def _count_inside(xs, null, h, algorithm) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------ closed forms
-def gaussian_evidence(samples, null=0.0, axis=0):
+def gaussian_evidence(samples: Samples, null: Samples = 0.0,
+                      axis: int = 0) -> NDArray[np.float64]:
     """Normal-approximation evidence ``2 (1 - Phi(|mean - null| / sd))`` of the draws.
 
     For a Gaussian posterior ``N(mu, sigma^2)`` and a flat reference the FBST evidence value
@@ -551,7 +607,8 @@ def gaussian_evidence(samples, null=0.0, axis=0):
     return np.where(const, exact, ev)
 
 
-def standardized_evidence(ev, dim_theta=1, dim_null=0):
+def standardized_evidence(ev: ArrayLike, dim_theta: int = 1,
+                          dim_null: int = 0) -> NDArray[np.float64]:
     """Standardised evidence value ``sev = 1 - F_{t-h}(F_t^{-1}(1 - ev))`` (Borges & Stern 2007).
 
     ``F_k`` is the chi-square CDF with k degrees of freedom, ``t = dim_theta`` the dimension

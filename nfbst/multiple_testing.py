@@ -12,16 +12,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 
 class BHResult(NamedTuple):
     """Benjamini-Hochberg output: adjusted values (q-values) and rejections."""
 
-    adjusted: np.ndarray
-    rejected: np.ndarray
+    adjusted: NDArray[np.float64]
+    rejected: NDArray[np.bool_]
 
 
-def benjamini_hochberg(pvalues, alpha=0.05, axis=-1) -> BHResult:
+def benjamini_hochberg(pvalues: ArrayLike, alpha: float = 0.05, axis: int = -1) -> BHResult:
     """Benjamini-Hochberg step-up procedure along ``axis``, vectorised over the other axes.
 
     The adjusted value of the i-th smallest of m values is ``min_{k >= i} p_(k) m / k``

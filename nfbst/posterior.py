@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, cast, overload
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
-ACTIVATIONS = {
+#: name -> (function on tensors, module class) of each supported hidden activation
+ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], type[nn.Module]]] = {
     "relu": (torch.relu, nn.ReLU),
     "tanh": (torch.tanh, nn.Tanh),
     "sigmoid": (torch.sigmoid, nn.Sigmoid),
     "gelu": (torch.nn.functional.gelu, nn.GELU),
 }
+
+
+class DrawsLike(Protocol):
+    """What the per-draw statistics need of a set of draws: their number and draw ``i`` as a
+    module (:class:`PosteriorDraws` is one; so is any ensemble of ``nn.Module``)."""
+
+    def __len__(self) -> int: ...
+
+    def module(self, i: int) -> nn.Module: ...
 
 
 def check_activation(name: str) -> str:
@@ -68,9 +81,9 @@ class PosteriorDraws:
     activation: str = "relu"
     task: str = "regression"
     noise_scale: torch.Tensor | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_activation(self.activation)
         if self.task not in ("regression", "classification"):
             raise ValueError(f"task must be 'regression' or 'classification', got {self.task!r}")
@@ -113,12 +126,12 @@ class PosteriorDraws:
         return self.weights[0].device
 
     @property
-    def act_fn(self):
+    def act_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """The hidden activation as a function on tensors."""
         return ACTIVATIONS[self.activation][0]
 
     # ---------------------------------------------------------------- forward
-    def as_tensor(self, X) -> torch.Tensor:
+    def as_tensor(self, X: ArrayLike | torch.Tensor) -> torch.Tensor:
         """``X`` as a 2-D tensor of the draws' dtype and device."""
         X = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X)
         X = X.to(device=self.device, dtype=self.dtype)
@@ -128,7 +141,16 @@ class PosteriorDraws:
             )
         return X
 
-    def forward(self, X, return_hidden: bool = False):
+    @overload
+    def forward(self, X: ArrayLike | torch.Tensor,
+                return_hidden: Literal[False] = False) -> torch.Tensor: ...
+
+    @overload
+    def forward(self, X: ArrayLike | torch.Tensor,
+                return_hidden: Literal[True]) -> tuple[torch.Tensor, list[torch.Tensor]]: ...
+
+    def forward(self, X: ArrayLike | torch.Tensor, return_hidden: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Outputs of every draw on ``X``: ``(S, n, k)``.
 
         With ``return_hidden=True`` also returns the list of pre-activations ``z_l`` of
@@ -138,7 +160,7 @@ class PosteriorDraws:
         act = self.act_fn
         # first layer: one GEMM shared by all draws
         z = torch.einsum("nd,sod->sno", X, self.weights[0]) + self.biases[0][:, None, :]
-        pre = []
+        pre: list[torch.Tensor] = []
         for W, b in zip(self.weights[1:], self.biases[1:]):
             pre.append(z)
             z = torch.baddbmm(b[:, None, :], act(z), W.transpose(1, 2))  # (S, n, out)
@@ -146,7 +168,7 @@ class PosteriorDraws:
 
     __call__ = forward
 
-    def predict_mean(self, X) -> torch.Tensor:
+    def predict_mean(self, X: ArrayLike | torch.Tensor) -> torch.Tensor:
         """Posterior-mean output ``(n, k)`` (probabilities for classification)."""
         out = self.forward(X)
         if self.task == "classification":
@@ -172,8 +194,9 @@ class PosteriorDraws:
                 layers.append(act_cls())
         return nn.Sequential(*layers).eval()
 
-    def subset(self, idx) -> PosteriorDraws:
+    def subset(self, idx: slice | ArrayLike) -> PosteriorDraws:
         """The draws at the given indices (slice, index array or boolean mask)."""
+        sel: slice | torch.Tensor
         if isinstance(idx, slice):
             sel = idx
         else:
@@ -189,17 +212,18 @@ class PosteriorDraws:
             dict(self.meta),
         )
 
-    def to(self, device=None, dtype=None) -> PosteriorDraws:
+    def to(self, device: str | torch.device | None = None,
+           dtype: torch.dtype | None = None) -> PosteriorDraws:
         """A copy on another device and/or dtype."""
-        def mv(t):
-            return None if t is None else t.to(device=device, dtype=dtype)
+        def mv(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device=device, dtype=dtype)
 
         return PosteriorDraws(
             [mv(W) for W in self.weights],
             [mv(b) for b in self.biases],
             self.activation,
             self.task,
-            mv(self.noise_scale),
+            None if self.noise_scale is None else mv(self.noise_scale),
             dict(self.meta),
         )
 
@@ -210,9 +234,8 @@ class PosteriorDraws:
         for p in parts[1:]:
             if [W.shape[1:] for W in p.weights] != [W.shape[1:] for W in first.weights]:
                 raise ValueError("cannot pool draws of different architectures")
-        noise = None
-        if all(p.noise_scale is not None for p in parts):
-            noise = torch.cat([p.noise_scale for p in parts])
+        scales = [p.noise_scale for p in parts if p.noise_scale is not None]
+        noise = torch.cat(scales) if len(scales) == len(parts) else None
         return PosteriorDraws(
             [torch.cat([p.weights[l] for p in parts]) for l in range(len(first.weights))],
             [torch.cat([p.biases[l] for p in parts]) for l in range(len(first.biases))],
@@ -223,7 +246,7 @@ class PosteriorDraws:
         )
 
     # ------------------------------------------------------------- persistence
-    def save(self, path: str) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``path/draws.pt`` (tensors only) and ``path/draws.json`` (settings)."""
         os.makedirs(path, exist_ok=True)
         tensors = {f"W{l}": W for l, W in enumerate(self.weights)}
@@ -239,7 +262,7 @@ class PosteriorDraws:
             )
 
     @classmethod
-    def load(cls, path: str) -> PosteriorDraws:
+    def load(cls, path: str | os.PathLike[str]) -> PosteriorDraws:
         """Inverse of :meth:`save` (``torch.load(weights_only=True)``)."""
         with open(os.path.join(path, "draws.json")) as fh:
             cfg = json.load(fh)
@@ -255,7 +278,25 @@ class PosteriorDraws:
         )
 
 
-def fold_standardization(weights, biases, x_mean, x_scale, y_mean=None, y_scale=None):
+@overload
+def fold_standardization(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], x_mean: torch.Tensor,
+    x_scale: torch.Tensor, y_mean: None = None, y_scale: None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]: ...
+
+
+@overload
+def fold_standardization(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], x_mean: torch.Tensor,
+    x_scale: torch.Tensor, y_mean: torch.Tensor, y_scale: torch.Tensor,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]: ...
+
+
+def fold_standardization(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], x_mean: torch.Tensor,
+    x_scale: torch.Tensor, y_mean: torch.Tensor | None = None,
+    y_scale: torch.Tensor | None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Fold ``z = (x - x_mean) / x_scale`` and ``y = y_mean + y_scale * out`` into the weights.
 
     ``weights``/``biases`` are stacked ``(S, out, in)``/``(S, out)`` tensors of a network that
@@ -269,5 +310,5 @@ def fold_standardization(weights, biases, x_mean, x_scale, y_mean=None, y_scale=
     b = [b0, *biases[1:]]
     if y_scale is not None:
         W[-1] = W[-1] * y_scale[:, None]
-        b[-1] = b[-1] * y_scale + y_mean
+        b[-1] = b[-1] * y_scale + cast(torch.Tensor, y_mean)  # the overloads: both or neither
     return W, b

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ._validation import check_float
 from .multiple_testing import benjamini_hochberg
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -43,25 +48,25 @@ class SignificanceResult:
         ``details["pvalue_mc_sd"]`` holds their Monte Carlo sd.
     """
 
-    evidence: np.ndarray
+    evidence: NDArray[np.float64]
     scope: str
-    feature_names: list
+    feature_names: list[str]
     statistic: str
-    statistic_mean: np.ndarray
-    statistic_sd: np.ndarray
+    statistic_mean: NDArray[np.float64]
+    statistic_sd: NDArray[np.float64]
     correction: str | None = None
     alpha: float = 0.05
-    region_names: list | None = None
-    details: dict = field(default_factory=dict)
-    statistic_labels: tuple = ("statistic_mean", "statistic_sd")
-    p_value: np.ndarray | None = None
+    region_names: list[str] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    statistic_labels: tuple[str, str] = ("statistic_mean", "statistic_sd")
+    p_value: NDArray[np.float64] | None = None
 
     @property
-    def decision_values(self) -> np.ndarray:
+    def decision_values(self) -> NDArray[np.float64]:
         """What decisions are taken on: the CRT p-values if present, else the evidence."""
         return self.evidence if self.p_value is None else self.p_value
 
-    def adjusted_evidence(self) -> np.ndarray:
+    def adjusted_evidence(self) -> NDArray[np.float64]:
         """Decision values (p-values if calibrated, else evidence) after the correction
         across features (if any)."""
         if self.correction is None:
@@ -70,7 +75,7 @@ class SignificanceResult:
             return benjamini_hochberg(self.decision_values, alpha=self.alpha, axis=-1)[0]
         raise ValueError(f"correction must be None or 'bh', got {self.correction!r}")
 
-    def significant(self, alpha: float | None = None) -> np.ndarray:
+    def significant(self, alpha: float | None = None) -> NDArray[np.bool_]:
         """Boolean array: (adjusted) p-value, or evidence when uncalibrated, < alpha, i.e.
         H0 "no effect" rejected."""
         alpha = check_float(self.alpha if alpha is None else alpha, "alpha", 0, 1)
@@ -82,7 +87,7 @@ class SignificanceResult:
         """A table: one row per feature (global) or per (row, feature) otherwise."""
         alpha = self.alpha if alpha is None else alpha
         sig = self.significant(alpha)
-        cols = {
+        cols: dict[str, np.ndarray] = {
             "evidence": self.evidence,
             self.statistic_labels[0]: self.statistic_mean,
             self.statistic_labels[1]: self.statistic_sd,
@@ -98,7 +103,7 @@ class SignificanceResult:
         if self.evidence.ndim == 1:
             df = pd.DataFrame(cols, index=pd.Index(self.feature_names, name="feature"))
             return df.reset_index()
-        rows = self.region_names or list(range(self.evidence.shape[0]))
+        rows: list[str] | list[int] = self.region_names or list(range(self.evidence.shape[0]))
         index = pd.MultiIndex.from_product(
             [rows, self.feature_names], names=["region" if self.scope == "local" else "row",
                                                "feature"]
@@ -130,7 +135,7 @@ class SignificanceResult:
             f"evidence shape={self.evidence.shape})"
         )
 
-    def plot(self, ax=None, alpha: float | None = None):
+    def plot(self, ax: Axes | None = None, alpha: float | None = None) -> Axes:
         """Decision values per feature with the alpha line; returns the matplotlib ``Axes``.
 
         Global: a bar and a dot per feature (red when significant), so values of exactly 0

@@ -20,10 +20,23 @@ test with a controlled type-I error use ``NFBST(calibration="crt")`` (:mod:`nfbs
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+# a dict {name: mask} is any dict (its value type cannot be ArrayLike: dict is invariant)
+_Masks: TypeAlias = "ArrayLike | dict[Any, Any]"
+#: Regions as :func:`region_masks` accepts them: masks, a dict of masks, or a callable on X.
+Regions: TypeAlias = "_Masks | Callable[[Any], _Masks]"
 
 
-def region_masks(X: np.ndarray, regions) -> tuple[np.ndarray, list]:
+def region_masks(X: NDArray[Any] | da.Array,
+                 regions: Regions) -> tuple[NDArray[np.bool_], list[str]]:
     """Boolean masks ``(r, n)`` and names from masks, a dict of masks, or a callable on X.
 
     ``regions`` may be a boolean array ``(n,)`` or ``(r, n)``, a sequence of boolean arrays,
@@ -31,13 +44,12 @@ def region_masks(X: np.ndarray, regions) -> tuple[np.ndarray, list]:
     labels ``(n,)`` (one region per distinct label).
     """
     n = X.shape[0]
-    names = None
-    if callable(regions):
-        regions = regions(X)
-    if isinstance(regions, dict):
-        names = [str(k) for k in regions]
-        regions = list(regions.values())
-    arr = np.asarray(regions)
+    names: list[str] | None = None
+    masks = regions(X) if callable(regions) else regions
+    if isinstance(masks, dict):
+        names = [str(k) for k in masks]
+        masks = list(masks.values())
+    arr = np.asarray(masks)
     if arr.ndim == 1 and arr.dtype.kind in "iu" and arr.shape[0] == n:
         labels = np.unique(arr)
         names = [str(v) for v in labels]
@@ -55,8 +67,8 @@ def region_masks(X: np.ndarray, regions) -> tuple[np.ndarray, list]:
     return arr, names
 
 
-def quantile_rule(instance_evidence: np.ndarray, masks: np.ndarray,
-                  quantile_lambda: float) -> np.ndarray:
+def quantile_rule(instance_evidence: NDArray[np.float64], masks: NDArray[np.bool_],
+                  quantile_lambda: float) -> NDArray[np.float64]:
     """Q-GS: per region, the (1 − λ)-quantile of instance-wise evidence: ``(r, d)``."""
     if not 0 <= quantile_lambda <= 1:
         raise ValueError(f"quantile_lambda must be in [0, 1], got {quantile_lambda!r}")
@@ -65,13 +77,13 @@ def quantile_rule(instance_evidence: np.ndarray, masks: np.ndarray,
     )
 
 
-def aggregate_statistic(eta: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def aggregate_statistic(eta: ArrayLike, masks: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Per draw, the mean squared statistic over each region's rows: ``(S, r, d)``."""
     sq = np.square(eta, dtype=np.float64)  # (S, n, d)
     return np.stack([sq[:, m].mean(1) for m in masks], axis=1)
 
 
-def mean_statistic(eta: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def mean_statistic(eta: ArrayLike, masks: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Per draw, the mean statistic over each region's rows: ``(S, r, d)``.
 
     For the gradient this is the average partial effect mean_i ∂f/∂x_j of each draw; its

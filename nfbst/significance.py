@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg, generators, seed_sequence
+from probconstraints._random import (
+    RandomStateLike,
+    check_random_state_arg,
+    generators,
+    seed_sequence,
+)
 
 from . import crt
 from ._validation import (
@@ -29,9 +37,9 @@ from ._validation import (
 )
 from .bnn import BayesianMLP
 from .evidence import evidence_value, is_dask_array
-from .posterior import PosteriorDraws
+from .posterior import DrawsLike, PosteriorDraws
 from .result import SignificanceResult
-from .scopes import aggregate_statistic, mean_statistic, quantile_rule, region_masks
+from .scopes import Regions, aggregate_statistic, mean_statistic, quantile_rule, region_masks
 from .statistics import get_statistic
 from .statistics._base import statistic_parameters
 from .statistics._batching import (
@@ -41,13 +49,24 @@ from .statistics._batching import (
     statistic_row_blocks,
 )
 
+if TYPE_CHECKING:
+    import dask.array as da
+    from typing_extensions import Self
+
+    from .crt import ConditionalSampler
+
+#: The output a statistic explains: None, a class index, "predicted", or one per row.
+Target: TypeAlias = "int | str | ArrayLike | None"
+#: ``fn(draws, X, target=None, **options) -> (S, n, d)``, or a registered statistic's name.
+StatisticLike: TypeAlias = "str | Callable[..., Any]"
+
 SCOPES = ("instance", "local", "global")
 RULES = ("quantile", "aggregate", "mean")
 CALIBRATIONS = ("crt", "none")
 # the default network, chosen by the held-out CRT's power in the calibration experiment: the
 # paper's 3×20 ReLU under mean-field VI underfits at n = 200 (power ≈ 0 on a 0.25 linear
 # effect), a 1×20 tanh network fits it; HMC on it was no more powerful and 15× slower
-DEFAULT_MODEL = dict(hidden=(20,), activation="tanh", n_steps=1000)
+DEFAULT_MODEL: dict[str, Any] = dict(hidden=(20,), activation="tanh", n_steps=1000)
 PRESETS = {
     # the nFBST paper: Q-GS rule on instance-wise evidence, no calibration, its VI settings
     "paper": dict(rule="quantile", calibration="none", holdout=None),
@@ -175,31 +194,35 @@ class NFBST(BaseEstimator):
     ((8,), True)
     """
 
+    # fitted attributes (set by fit or from_draws)
+    model_: BayesianMLP | None
+    draws_: DrawsLike
+
     def __init__(
         self,
         *,
-        statistic="grad",
-        model=None,
-        n_posterior_samples=300,
-        target=None,
-        statistic_options=None,
-        bandwidth="silverman",
-        null=0.0,
-        rule="mean",
-        quantile_lambda=0.5,
-        calibration="crt",
-        crt_statistic="loss",
-        n_randomizations=100,
-        sampler="gaussian",
-        holdout=0.3,
-        crt_max_draws=64,
-        alpha=0.05,
-        correction=None,
-        preset=None,
-        random_state=None,
-        verbose=0,
-        n_jobs=None,
-    ):
+        statistic: StatisticLike = "grad",
+        model: BayesianMLP | None = None,
+        n_posterior_samples: int = 300,
+        target: Target = None,
+        statistic_options: dict[str, Any] | None = None,
+        bandwidth: str | float = "silverman",
+        null: float = 0.0,
+        rule: Literal["mean", "quantile", "aggregate"] = "mean",
+        quantile_lambda: float = 0.5,
+        calibration: Literal["crt", "none"] | None = "crt",
+        crt_statistic: Literal["loss", "rule"] = "loss",
+        n_randomizations: int = 100,
+        sampler: str | ConditionalSampler = "gaussian",
+        holdout: float | None = 0.3,
+        crt_max_draws: int = 64,
+        alpha: float = 0.05,
+        correction: Literal["bh"] | None = None,
+        preset: Literal["paper"] | None = None,
+        random_state: RandomStateLike = None,
+        verbose: int = 0,
+        n_jobs: int | None = None,
+    ) -> None:
         self.statistic = statistic
         self.model = model
         self.n_posterior_samples = n_posterior_samples
@@ -223,7 +246,7 @@ class NFBST(BaseEstimator):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ settings
-    def _settings(self, **overrides) -> dict:
+    def _settings(self, **overrides: Any) -> dict[str, Any]:
         """The effective settings: parameters, then the preset, then per-call overrides."""
         s = self.get_params(deep=False)
         if s["preset"] is not None:
@@ -262,7 +285,7 @@ class NFBST(BaseEstimator):
         return s
 
     # ----------------------------------------------------------------------- fit
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit the Bayesian network and draw its posterior; returns ``self``.
 
         With ``holdout`` a random fraction of the rows is kept out of the network's fit
@@ -304,7 +327,8 @@ class NFBST(BaseEstimator):
         return self
 
     @classmethod
-    def from_draws(cls, draws, feature_names=None, **params) -> NFBST:
+    def from_draws(cls, draws: DrawsLike, feature_names: Sequence[str] | None = None,
+                   **params: Any) -> Self:
         """An NFBST that tests already available posterior draws (no network is fitted).
 
         ``draws`` is a :class:`PosteriorDraws` or any object with ``__len__`` and
@@ -322,7 +346,7 @@ class NFBST(BaseEstimator):
             raise ValueError(f"feature_names has {len(self.feature_names_)} names for {d} features")
         return self
 
-    def _check_statistic_options(self):
+    def _check_statistic_options(self) -> None:
         """The statistic exists and takes every key of ``statistic_options``."""
         fn = get_statistic(self.statistic)
         options = self.statistic_options or {}
@@ -332,24 +356,31 @@ class NFBST(BaseEstimator):
         check_options(options, list(params.names),
                       f"statistic {self.statistic!r} (statistic_options)")
 
-    def _check_X(self, X) -> np.ndarray:
+    def _check_X(self, X: ArrayLike) -> NDArray[np.float64]:
         """Test-time ``X``: the fitted width, and the fitted column names and order."""
         if hasattr(self, "feature_names_in_") or hasattr(X, "columns"):
             X = validate_estimator_data(self, X, reset=False)
         return check_features(X, self.n_features_in_)
 
-    def _check_fitted(self):
+    def _check_fitted(self) -> None:
         if not hasattr(self, "draws_"):
             raise NotFittedError("This NFBST instance is not fitted yet; call fit(X, y) first")
 
     # ----------------------------------------------------------------- statistic
-    def statistic_samples(self, X, target=None) -> np.ndarray:
+    def statistic_samples(self, X: ArrayLike, target: Target = None) -> NDArray[np.float32]:
         """Statistic draws η of shape ``(S, n, d)`` for all posterior draws at once."""
         self._check_fitted()
         X = self._check_X(X)
         return self._statistic(X, self.target if target is None else target)
 
-    def _statistic(self, X: np.ndarray, target) -> np.ndarray:
+    @overload
+    def _statistic(self, X: NDArray[np.float64], target: Target) -> NDArray[np.float32]: ...
+
+    @overload
+    def _statistic(self, X: da.Array, target: Target) -> da.Array: ...
+
+    def _statistic(self, X: NDArray[np.float64] | da.Array,
+                   target: Target) -> NDArray[np.float32] | da.Array:
         fn = get_statistic(self.statistic)
         options = dict(self.statistic_options or {})
         params = statistic_parameters(fn)
@@ -374,9 +405,16 @@ class NFBST(BaseEstimator):
         return eta
 
     # ---------------------------------------------------------------------- test
-    def test(self, X=None, y=None, *, scope="global", regions=None, rule=None,
-             quantile_lambda=None, target=None, correction=None, calibration=None,
-             n_randomizations=None, crt_statistic=None) -> SignificanceResult:
+    def test(
+        self, X: ArrayLike | da.Array | None = None, y: ArrayLike | None = None, *,
+        scope: Literal["instance", "local", "global"] = "global",
+        regions: Regions | None = None,
+        rule: Literal["mean", "quantile", "aggregate"] | None = None,
+        quantile_lambda: float | None = None, target: Target = None,
+        correction: Literal["bh"] | None = None,
+        calibration: Literal["crt", "none"] | None = None, n_randomizations: int | None = None,
+        crt_statistic: Literal["loss", "rule"] | None = None,
+    ) -> SignificanceResult:
         """Evidence values (and, calibrated, p-values) of H0: "feature j does not matter".
 
         Parameters
@@ -411,7 +449,9 @@ class NFBST(BaseEstimator):
                 raise ValueError("calibration='crt' needs the rows in memory; test a dask X "
                                  "with calibration='none' (evidence), the CRT on a sample")
             check_dask_features(X, self.n_features_in_)
-            Xc, yc, crt_rows = X, None, None
+            Xc: NDArray[np.float64] | da.Array = X
+            yc: np.ndarray | None = None
+            crt_rows: NDArray[np.intp] | None = None
         else:
             Xc, yc, crt_rows = self._test_rows(X, y)
         eta = self._statistic(Xc, target)  # (S, n, d), lazy for a dask X
@@ -481,7 +521,8 @@ class NFBST(BaseEstimator):
             p_value=p_value,
         )
 
-    def _test_rows(self, X, y):
+    def _test_rows(self, X: ArrayLike | None, y: ArrayLike | None
+                   ) -> tuple[NDArray[np.float64], np.ndarray | None, NDArray[np.intp] | None]:
         """The rows, their targets (if known) and the rows a CRT may use; see :meth:`test`.
 
         Passing exactly the rows given to :meth:`fit` with a ``holdout`` restricts the CRT to
@@ -506,7 +547,7 @@ class NFBST(BaseEstimator):
             return X, (self.y_fit_[holdout] if y is None else y), None
         return X, y, None
 
-    def _training_rows_among(self, X) -> int:
+    def _training_rows_among(self, X: NDArray[np.float64]) -> int:
         """How many rows of X were used to fit the network (exact matches)."""
         fitted = getattr(self, "X_fit_", None)
         if fitted is None:
@@ -514,7 +555,9 @@ class NFBST(BaseEstimator):
         seen = {r.tobytes() for r in fitted[self.train_index_]}
         return sum(r.tobytes() in seen for r in np.ascontiguousarray(X))
 
-    def _crt(self, X, y, eta, masks, s, target, instance: bool) -> np.ndarray:
+    def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
+             masks: NDArray[np.bool_], s: dict[str, Any], target: Target,
+             instance: bool) -> NDArray[np.float64]:
         """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance); see :mod:`nfbst.crt`."""
         if not isinstance(self.draws_, PosteriorDraws):
             raise TypeError("calibration='crt' needs PosteriorDraws (a batched network)")
@@ -549,24 +592,18 @@ class NFBST(BaseEstimator):
         draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
         classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
         if use_loss:  # one joblib task per feature, on the draws' device (nfbst.crt)
+            assert y is not None  # refused above
             return crt.loss_crt_pvalues(
                 draws, X, y, masks, sampler=sampler, n_randomizations=K,
                 random_state=self.random_state, classes=classes, n_jobs=self.n_jobs,
                 verbose=self.verbose)
+        # crt_statistic="rule": the attribution rule recomputed at the resampled inputs
         Xt = torch.as_tensor(X, dtype=torch.float32)
-        m = torch.as_tensor(masks, dtype=torch.float64)
-        m = m / m.sum(1, keepdim=True)  # (r, n) row averages per region
 
-        def loss_stat(Xb):  # (..., n, d) -> (..., r): minus the mean loss per region
-            return -(crt.row_losses(draws, Xb, y, classes) @ m.T)
-
-        def rule_stat(eta_j):  # (S, n) -> (r,)
+        def rule_stat(eta_j: NDArray[np.float32]) -> NDArray[np.float64]:  # (S, n) -> (r,)
             return _rule_statistic(eta_j, masks, s["rule"], s["quantile_lambda"], self)
 
-        if use_loss:
-            T_obs = loss_stat(Xt).numpy()[:, None].repeat(X.shape[1], 1)  # (r, d)
-        else:
-            T_obs = np.stack([rule_stat(eta[:, :, j]) for j in range(X.shape[1])], 1)
+        T_obs = np.stack([rule_stat(eta[:, :, j]) for j in range(X.shape[1])], 1)
         rngs = generators(self.random_state, X.shape[1])  # one stream per feature
         p = np.empty((masks.shape[0], X.shape[1]))
         for j in progress(range(X.shape[1]), self.verbose, desc="CRT"):
@@ -574,23 +611,21 @@ class NFBST(BaseEstimator):
             xj = crt.draw_column(sampler, X, j, K, rng)  # (K, n)
             Xk = Xt[None].repeat(K, 1, 1)
             Xk[..., j] = torch.as_tensor(xj, dtype=torch.float32)
-            if use_loss:
-                T_null = loss_stat(Xk).numpy()  # (K, r)
-            else:  # the statistic of K copies at once, in blocks of about 2^22 cells
-                n, d = X.shape
-                block = max(1, 2**22 // (S * n * d))
-                T_null = []
-                for k0 in range(0, K, block):
-                    Xb = Xk[k0:k0 + block].reshape(-1, d).numpy().astype(np.float64)
-                    eta_b = self._statistic(Xb, _tile_target(target, n, len(Xb) // n))
-                    eta_b = eta_b[..., j].reshape(S, -1, n)
-                    T_null += [rule_stat(eta_b[:, k]) for k in range(eta_b.shape[1])]
-                T_null = np.stack(T_null)
+            # the statistic of K copies at once, in blocks of about 2^22 cells
+            n, d = X.shape
+            block = max(1, 2**22 // (S * n * d))
+            T_parts: list[NDArray[np.float64]] = []
+            for k0 in range(0, K, block):
+                Xb = Xk[k0:k0 + block].reshape(-1, d).numpy().astype(np.float64)
+                eta_b = self._statistic(Xb, _tile_target(target, n, len(Xb) // n))
+                eta_b = eta_b[..., j].reshape(S, -1, n)
+                T_parts += [rule_stat(eta_b[:, k]) for k in range(eta_b.shape[1])]
+            T_null = np.stack(T_parts)
             p[:, j] = crt.crt_pvalues(T_obs[:, j], T_null)
         return p
 
     # --------------------------------------------------------------- persistence
-    def save(self, path: str) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Save settings (JSON), the network (if fitted here), the draws and the fitted rows
         (tensors)."""
         self._check_fitted()
@@ -622,7 +657,7 @@ class NFBST(BaseEstimator):
                        "feature_names_in": None if names_in is None else list(names_in)}, fh)
 
     @classmethod
-    def load(cls, path: str) -> NFBST:
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Inverse of :meth:`save`; evidence computed after loading is identical.
 
         Every problem (missing or corrupt file, tampered keys or shapes) is a
@@ -684,13 +719,13 @@ class NFBST(BaseEstimator):
         return self
 
 
-def _feature_names(X):
+def _feature_names(X: object) -> list[str] | None:
     cols = getattr(X, "columns", None)
     return [str(c) for c in cols] if cols is not None else None
 
 
-def _rule_statistic(eta_j: np.ndarray, masks: np.ndarray, rule: str, quantile_lambda: float,
-                    test: NFBST) -> np.ndarray:
+def _rule_statistic(eta_j: NDArray[np.floating[Any]], masks: NDArray[np.bool_], rule: str,
+                    quantile_lambda: float, test: NFBST) -> NDArray[np.float64]:
     """CRT statistic of one feature per region from its draws ``eta_j`` (S, n): large = matters.
 
     ``"mean"``: |posterior mean| / posterior sd of the row-averaged statistic;
@@ -706,7 +741,7 @@ def _rule_statistic(eta_j: np.ndarray, masks: np.ndarray, rule: str, quantile_la
     return np.abs(avg.mean(0)) / np.maximum(avg.std(0), np.finfo(float).tiny)
 
 
-def _tile_target(target, n: int, copies: int):
+def _tile_target(target: Target, n: int, copies: int) -> Target:
     """A per-row ``target`` (length n) repeated for ``copies`` stacked copies of the rows."""
     if target is None or isinstance(target, (str, int, np.integer)):
         return target

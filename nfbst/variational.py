@@ -8,9 +8,12 @@ All quantities live in standardised units; :class:`nfbst.BayesianMLP` folds them
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 from torch.nn.functional import softplus
 
@@ -18,6 +21,8 @@ from probconstraints._progress import progress
 
 from ._threads import threads_for
 from .posterior import ACTIVATIONS
+
+_Net = TypeVar("_Net", bound="MeanFieldMLP")
 
 
 def _inverse_softplus(x: float) -> float:
@@ -30,7 +35,7 @@ class MeanFieldLayer:
     q(W) = N(weight_loc, softplus(weight_rho)²) elementwise, the same for the bias.
     """
 
-    def __init__(self, net: MeanFieldMLP, l: int):
+    def __init__(self, net: MeanFieldMLP, l: int) -> None:
         self.net, self.l = net, l
 
     def _view(self, flat: torch.Tensor, which: int) -> torch.Tensor:
@@ -38,22 +43,22 @@ class MeanFieldLayer:
         return flat[start:stop].view(shape)
 
     @property
-    def weight_loc(self):
+    def weight_loc(self) -> torch.Tensor:
         return self._view(self.net.loc, 0)
 
     @property
-    def bias_loc(self):
+    def bias_loc(self) -> torch.Tensor:
         return self._view(self.net.loc, 1)
 
     @property
-    def weight_rho(self):
+    def weight_rho(self) -> torch.Tensor:
         return self._view(self.net.rho, 0)
 
     @property
-    def bias_rho(self):
+    def bias_rho(self) -> torch.Tensor:
         return self._view(self.net.rho, 1)
 
-    def scales(self):
+    def scales(self) -> tuple[torch.Tensor, torch.Tensor]:
         return softplus(self.weight_rho), softplus(self.bias_rho)
 
 
@@ -65,8 +70,9 @@ class MeanFieldMLP(nn.Module):
     weights); ``layers[l]`` gives per-layer views (``weight_loc``, ``bias_loc``, ``scales()``).
     """
 
-    def __init__(self, layer_sizes, activation, task, prior_scale, noise, init_scale, seed,
-                 reparam="local"):
+    def __init__(self, layer_sizes: Sequence[int], activation: str, task: str,
+                 prior_scale: float, noise: float | str, init_scale: float, seed: int,
+                 reparam: Literal["weight", "local"] = "local") -> None:
         super().__init__()
         if reparam not in ("weight", "local"):
             raise ValueError(f"reparam must be 'weight' or 'local', got {reparam!r}")
@@ -75,7 +81,9 @@ class MeanFieldMLP(nn.Module):
         self.activation = activation
         self.task = task
         self.prior_scale = float(prior_scale)
-        locs, self.slices, pos = [], [], 0
+        locs: list[torch.Tensor] = []
+        self.slices: list[tuple[int, int, tuple[int, ...]]] = []
+        pos = 0
         for a, b in zip(layer_sizes[:-1], layer_sizes[1:]):
             bound = 1.0 / math.sqrt(a)
             for shape in ((b, a), (b,)):
@@ -93,9 +101,12 @@ class MeanFieldMLP(nn.Module):
         else:
             self.register_buffer("log_noise", torch.tensor(log_noise))
 
-    def to(self, device, *args, **kwargs):
-        out = super().to(device, *args, **kwargs)
-        if torch.device(device).type != self.gen.device.type:
+    def to(self: _Net, *args: Any, **kwargs: Any) -> _Net:
+        """:meth:`torch.nn.Module.to` (every form: device, dtype, tensor, keywords); the
+        sampling generator follows the parameters to their device, keeping its seed."""
+        out = super().to(*args, **kwargs)
+        device = self.loc.device
+        if device.type != self.gen.device.type:
             self.gen = torch.Generator(device=device).manual_seed(int(self.gen.initial_seed()))
         return out
 
@@ -158,7 +169,7 @@ class MeanFieldMLP(nn.Module):
         r = (t - out[:, 0]) * torch.exp(-s)
         return (0.5 * r.square()).mean() + s + 0.5 * math.log(2 * math.pi)
 
-    def posterior_params(self) -> dict:
+    def posterior_params(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """``{"<l>.weight": (loc, scale), "<l>.bias": (loc, scale)}`` in standardised units."""
         out = {}
         for l, layer in enumerate(self.layers):
@@ -168,9 +179,11 @@ class MeanFieldMLP(nn.Module):
         return out
 
     @torch.no_grad()
-    def sample(self, m: int, gen: torch.Generator):
+    def sample(self, m: int, gen: torch.Generator
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
         """``m`` weight sets: lists of ``(m, out, in)`` and ``(m, out)``, and noise sd ``(m,)``."""
-        W, b = [], []
+        W: list[torch.Tensor] = []
+        b: list[torch.Tensor] = []
         for layer in self.layers:
             w_scale, b_scale = layer.scales()
             loc_w, loc_b = layer.weight_loc.cpu(), layer.bias_loc.cpu()
@@ -179,7 +192,8 @@ class MeanFieldMLP(nn.Module):
         return W, b, torch.exp(self.log_noise.detach().cpu()).expand(m).clone()
 
 
-def fit_mean_field(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor, s: dict) -> np.ndarray:
+def fit_mean_field(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor,
+                   s: dict[str, Any]) -> NDArray[np.float32]:
     """Maximise the ELBO of ``net`` on (Z, t) with Adam; returns the loss per step.
 
     The loss per step is the negative ELBO divided by n: mean NLL of the batch + KL / n.
@@ -188,6 +202,7 @@ def fit_mean_field(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor, s: dict)
     batch = s["batch_size"] or (n if n <= 4096 else 1024)
     batch = min(int(batch), n)
     opt = torch.optim.Adam(net.parameters(), lr=s["lr"])
+    sched: torch.optim.lr_scheduler.LRScheduler
     if s["lr_step"]:  # the paper's StepLR, stepped once per epoch
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=int(s["lr_step"]),
                                                 gamma=s["lr_gamma"])
@@ -205,15 +220,20 @@ def fit_mean_field(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor, s: dict)
     return losses.numpy()
 
 
-def _optimise(net, Z, t, s, batch, opt, sched, per_epoch, losses):
+def _optimise(net: MeanFieldMLP, Z: torch.Tensor, t: torch.Tensor, s: dict[str, Any],
+              batch: int, opt: torch.optim.Optimizer,
+              sched: torch.optim.lr_scheduler.LRScheduler, per_epoch: bool,
+              losses: torch.Tensor) -> None:
     n = Z.shape[0]
-    perm, pos = None, n
+    perm: torch.Tensor | None = None
+    pos = n
     for step in progress(range(len(losses)), s["verbose"], desc="VI", leave=False):
         if batch == n:
             zb, tb = Z, t
         else:
             if pos + batch > n:
                 perm, pos = torch.randperm(n, generator=net.gen, device=net.gen.device), 0
+            assert perm is not None  # drawn on the first step (pos = n)
             idx = perm[pos:pos + batch]
             pos += batch
             zb, tb = Z[idx], t[idx]

@@ -8,13 +8,31 @@ a bar also in logs, redrawn at most every 10 seconds.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol, TypeVar, overload
 
 from tqdm.auto import tqdm
 
-__all__ = ["progress", "show_progress"]
+__all__ = ["ProgressBar", "progress", "show_progress"]
+
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
 
 
-def show_progress(verbose) -> bool:
+class ProgressBar(Protocol[_T_co]):
+    """What callers use of the tqdm bar that :func:`progress` returns (for type checking)."""
+
+    def __iter__(self) -> Iterator[_T_co]: ...
+
+    def update(self, n: float = 1) -> bool | None: ...
+
+    def close(self) -> None: ...
+
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True,
+                    **kwargs: Any) -> None: ...
+
+
+def show_progress(verbose: int) -> bool:
     """Whether a bar is drawn at this ``verbose`` level (see the module docstring).
 
     Examples
@@ -32,7 +50,16 @@ def show_progress(verbose) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def progress(iterable=None, verbose=0, **kwargs):
+@overload
+def progress(iterable: Iterable[_T], verbose: int = 0, **kwargs: Any) -> ProgressBar[_T]: ...
+
+
+@overload
+def progress(iterable: None = None, verbose: int = 0, **kwargs: Any) -> ProgressBar[Any]: ...
+
+
+def progress(iterable: Iterable[Any] | None = None, verbose: int = 0,
+             **kwargs: Any) -> ProgressBar[Any]:
     """``tqdm(iterable, **kwargs)``, disabled or slowed down as ``verbose`` says.
 
     Examples

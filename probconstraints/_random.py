@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
+    "RandomStateLike",
     "check_random_state_arg",
     "check_random_state",
     "seed_sequence",
@@ -26,8 +32,12 @@ __all__ = [
 
 _EXPECTED = "None, an int, a numpy RandomState or Generator"
 
+#: What every public ``random_state`` argument accepts (validated by
+#: :func:`check_random_state_arg`; a numpy integer is accepted as an int).
+RandomStateLike: TypeAlias = int | np.random.RandomState | np.random.Generator | None
 
-def check_random_state_arg(random_state, name: str = "random_state"):
+
+def check_random_state_arg(random_state: object, name: str = "random_state") -> RandomStateLike:
     """Refuse anything but None, an int >= 0, a RandomState or a Generator; return it unchanged.
 
     Examples
@@ -45,23 +55,24 @@ def check_random_state_arg(random_state, name: str = "random_state"):
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0:
             raise ValueError(f"{name} must be >= 0, got {random_state!r}")
-        return random_state
+        # returned unchanged (a numpy integer stays one); it behaves as the int it holds
+        return cast(int, random_state)
     raise TypeError(f"{name} must be {_EXPECTED}, got {random_state!r}")
 
 
-def _draw_seed(random_state) -> int | None:
+def _draw_seed(random_state: RandomStateLike) -> int | None:
     """An int seed from a validated ``random_state`` (advancing a RandomState/Generator)."""
     random_state = check_random_state_arg(random_state)
     if random_state is None:
         return None
-    if isinstance(random_state, numbers.Integral):
-        return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
-    return int(random_state.integers(2**63 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63 - 1))
+    return int(random_state)
 
 
-def check_random_state(random_state) -> np.random.RandomState:
+def check_random_state(random_state: RandomStateLike) -> np.random.RandomState:
     """A :class:`numpy.random.RandomState` as scikit-learn's helper gives, Generators accepted.
 
     None gives the global RandomState singleton (as scikit-learn), an int a new seeded one, a
@@ -79,10 +90,12 @@ def check_random_state(random_state) -> np.random.RandomState:
         return np.random.mtrand._rand
     if isinstance(random_state, np.random.RandomState):
         return random_state
-    return np.random.RandomState(_draw_seed(random_state) % 2**32)
+    seed = _draw_seed(random_state)
+    assert seed is not None  # random_state is an int or a Generator here
+    return np.random.RandomState(seed % 2**32)
 
 
-def seed_sequence(random_state) -> np.random.SeedSequence:
+def seed_sequence(random_state: RandomStateLike) -> np.random.SeedSequence:
     """A :class:`numpy.random.SeedSequence` from None, an int, a RandomState or a Generator.
 
     None gives fresh entropy; an int is deterministic; a RandomState or Generator is advanced
@@ -101,12 +114,12 @@ def seed_sequence(random_state) -> np.random.SeedSequence:
     return np.random.SeedSequence() if seed is None else np.random.SeedSequence(seed)
 
 
-def generators(random_state, n: int) -> list[np.random.Generator]:
+def generators(random_state: RandomStateLike, n: int) -> list[np.random.Generator]:
     """``n`` independent numpy Generators derived from ``random_state`` (one per task)."""
     return [np.random.default_rng(s) for s in seed_sequence(random_state).spawn(n)]
 
 
-def torch_generator(random_state):
+def torch_generator(random_state: RandomStateLike) -> torch.Generator | None:
     """A CPU ``torch.Generator`` seeded from ``random_state``; ``None`` for ``None``.
 
     An int seeds it directly; a RandomState or Generator is advanced by one draw (as
@@ -129,7 +142,7 @@ def torch_generator(random_state):
 
 
 @contextlib.contextmanager
-def isolated_rng(generator):
+def isolated_rng(generator: torch.Generator | None) -> Iterator[None]:
     """Run the block with torch's global CPU generator set from ``generator``, then restore it.
 
     With ``generator=None`` the block uses (and advances) the global generator, as scikit-learn
