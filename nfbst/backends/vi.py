@@ -15,7 +15,7 @@ from .base import Backend, Settings, WeightSets
 
 
 def _fit_run(layer_sizes: Sequence[int], s: Settings, seed: int, Z: torch.Tensor,
-             t: torch.Tensor) -> tuple[MeanFieldMLP, NDArray[np.float64]]:
+             t: torch.Tensor) -> tuple[MeanFieldMLP, NDArray[np.float32]]:
     """One VI run (a task of :func:`~nfbst._parallel.parallel_map`): ``(net, losses)``."""
     net = MeanFieldMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], s["noise"],
                        s["init_scale"], seed=seed, reparam=s["reparam"]).to(Z.device)
@@ -27,7 +27,7 @@ class VIBackend(Backend):
 
     name = "vi"
     nets: list[MeanFieldMLP]
-    loss_history: list[NDArray[np.float64]]
+    loss_history: list[NDArray[np.float32]]
 
     def _runs(self) -> int:
         return 1

@@ -12,8 +12,6 @@ from sklearn.utils.validation import check_X_y
 from .._validation import check_frame, check_target
 
 F64 = NDArray[np.float64]
-#: ``random_state`` as probconstraints._random takes it.
-RandomStateLike = int | np.integer | np.random.RandomState | np.random.Generator | None
 
 
 def _check(X: Any, y: ArrayLike, feature_names: Sequence[object] | None = None,

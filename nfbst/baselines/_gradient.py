@@ -10,10 +10,11 @@ import torch
 from numpy.typing import ArrayLike
 
 from probconstraints._progress import progress
+from probconstraints._random import RandomStateLike
 
 from .._validation import local_random_state as check_random_state
 from ..posterior import ACTIVATIONS, PosteriorDraws, check_activation, fold_standardization
-from ._common import F64, RandomStateLike, _check
+from ._common import F64, _check
 
 #: Stacked weights of m MLPs, one ``(W (m, out, in), b (m, out))`` per layer.
 Params = list[tuple[torch.Tensor, torch.Tensor]]

@@ -14,11 +14,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg
+from probconstraints._random import RandomStateLike, check_random_state_arg
 
 from .._validation import check_float, check_int
 from .._validation import local_random_state as check_random_state
-from ._common import F64, RandomStateLike, _check, _design, _ols, _warn_inestimable
+from ._common import F64, _check, _design, _ols, _warn_inestimable
 
 
 def _bootstrap_coefs(X: F64, y: F64, n_bootstraps: int, n_samples: int,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from probconstraints._random import seed_sequence
+from probconstraints._random import RandomStateLike, seed_sequence
 
 from ._state import (
     Patterns,
@@ -22,7 +22,7 @@ from .task_arithmetic import add_task_vector, task_vectors
 from .ties_merging import ties_combine
 
 
-def torch_generator(random_state: object) -> torch.Generator:
+def torch_generator(random_state: RandomStateLike | torch.Generator) -> torch.Generator:
     """A CPU ``torch.Generator`` from ``random_state`` (None, int, numpy RandomState/Generator,
     or a ``torch.Generator``, returned as is).
 
@@ -66,7 +66,8 @@ def drop_and_rescale(vector: torch.Tensor, drop_rate: float, generator: torch.Ge
 def dare_merging(
     base: StateLike, experts: Sequence[StateLike], drop_rate: float = 0.3,
     scaling: float | Sequence[float] = 1.0, combine: str = "ta", density: float = 1.0,
-    random_state: object = None, include: Patterns = None, exclude: Patterns = None,
+    random_state: RandomStateLike | torch.Generator = None, include: Patterns = None,
+    exclude: Patterns = None,
 ) -> StateDict:
     """Merge with DARE: randomly drop task-vector entries, rescale, then combine.
 

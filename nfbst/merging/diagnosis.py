@@ -21,7 +21,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg, seed_sequence
+from probconstraints._random import RandomStateLike, check_random_state_arg, seed_sequence
 
 from .._validation import check_features, check_float, check_int
 from ..posterior import PosteriorDraws
@@ -195,7 +195,8 @@ def diagnose_merge(
     statistic: str | Callable[..., Any] = "grad", alpha: float = 0.05, n_draws: int = 200,
     targets: Sequence[TargetLike] | None = None, relevant: Sequence[ArrayLike] | None = None,
     feature_names: Sequence[str] | None = None, task_names: Sequence[str] | None = None,
-    bandwidth: str | float | Callable[..., Any] = "silverman", random_state: object = 0,
+    bandwidth: str | float | Callable[..., Any] = "silverman",
+    random_state: RandomStateLike = 0,
     verbose: int = 0,
 ) -> MergeDiagnosis:
     """nFBST evidence per feature for each task's expert and the merged model, compared.

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from probconstraints._random import RandomStateLike
+
 from ..posterior import PosteriorDraws, check_activation, fold_standardization
 from ._state import StateDict, StateLike, check_same_layout, check_state_dict
 from .dare_merging import torch_generator
@@ -156,7 +158,8 @@ class MeanFieldPosterior:
             return fold_standardization(W, b, x_mean, x_scale, ym, ys)
         return fold_standardization(W, b, x_mean, x_scale)
 
-    def sample(self, n_draws: int = 300, random_state: object = None) -> PosteriorDraws:
+    def sample(self, n_draws: int = 300, random_state: RandomStateLike | torch.Generator = None
+               ) -> PosteriorDraws:
         """``n_draws`` weight sets ``mean + std · ε`` as :class:`PosteriorDraws` (user units)."""
         if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
             raise ValueError(f"n_draws must be an int >= 1, got {n_draws!r}")

@@ -24,13 +24,14 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import torch
 from numpy.typing import ArrayLike
 
 from probconstraints._progress import progress
 
+from ..posterior import DrawsLike
 from ._batching import (
     check_finite,
     check_target_length,
@@ -49,14 +50,8 @@ TargetLike = ArrayLike | torch.Tensor | None
 BlockRule = Callable[[torch.Tensor, TargetLike, slice], torch.Tensor]
 #: A statistic: ``fn(draws, X, target=None, **options) -> (S, n, d)``.
 Statistic = Callable[..., Any]
-
-
-class ModuleDraws(Protocol):
-    """Posterior draws the per-draw path understands: ``len(draws)`` networks ``module(i)``."""
-
-    def __len__(self) -> int: ...
-
-    def module(self, i: int) -> torch.nn.Module: ...
+#: Posterior draws the per-draw path understands: ``len(draws)`` networks ``module(i)``.
+ModuleDraws = DrawsLike
 
 
 def is_batched_mlp(draws: object) -> bool:

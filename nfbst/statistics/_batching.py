@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -217,7 +217,7 @@ def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
             raise ValueError(f"rows_per_block must be a positive int, got {rows_per_block!r}")
         Xd = da.from_array(Xn, chunks=(int(step), d))
     else:
-        Xd = check_dask_features(cast("da.Array", X), d)
+        Xd = check_dask_features(X, d)
         if rows_per_block is not None:
             Xd = Xd.rechunk({0: int(rows_per_block)})
     args: list[Any] = [Xd, "nd"]
@@ -225,7 +225,7 @@ def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
     if per_row:
         t: da.Array | NDArray[Any]
         if is_dask_array(target):
-            t = cast("da.Array", target)
+            t = target
             check_target_length(np.empty(t.shape[0]), Xd.shape[0])
         else:
             t = np.asarray(target)

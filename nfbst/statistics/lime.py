@@ -32,11 +32,10 @@ from ._targets import output_selector, per_draw_targets
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
+    from probconstraints._random import RandomStateLike
+
     from ..posterior import PosteriorDraws
     from ._base import ModuleDraws, TargetLike
-
-    # as probconstraints._random's random_state arguments
-    RandomStateLike = int | np.integer | np.random.RandomState | np.random.Generator | None
 
 SELECTIONS = ("auto", "none", "highest_weights", "forward_selection", "lasso_path")
 
