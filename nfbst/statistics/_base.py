@@ -24,14 +24,14 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeGuard
 
 import torch
 from numpy.typing import ArrayLike
 
 from probconstraints._progress import progress
 
-from ..posterior import DrawsLike
+from ..posterior import DrawsLike, PosteriorDraws
 from ._batching import (
     check_finite,
     check_target_length,
@@ -40,9 +40,6 @@ from ._batching import (
     row_batches,
     slice_target,
 )
-
-if TYPE_CHECKING:
-    from ..posterior import PosteriorDraws
 
 #: The output an attribution explains: None/"predicted", an int or one index per row.
 TargetLike = ArrayLike | torch.Tensor | None
@@ -54,10 +51,8 @@ Statistic = Callable[..., Any]
 ModuleDraws = DrawsLike
 
 
-def is_batched_mlp(draws: object) -> bool:
+def is_batched_mlp(draws: object) -> TypeGuard[PosteriorDraws]:
     """True when ``draws`` is a :class:`~nfbst.posterior.PosteriorDraws` (stacked MLP)."""
-    from ..posterior import PosteriorDraws
-
     return isinstance(draws, PosteriorDraws)
 
 
@@ -229,6 +224,10 @@ def batched_statistic(per_draw: Statistic | None = None, rows: RowBatching | Non
             return run_row_blocks(block, draws, X, target, rows, options.get("batch_size"),
                                   options, verbose=options.get("verbose", 0))
 
+        if rows is not None:  # the rule returns a block rule; the statistic the (S, n, d) tensor
+            statistic.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                return_annotation="torch.Tensor")
+            statistic.__annotations__ = {**rule.__annotations__, "return": "torch.Tensor"}
         statistic.statistic_parameters = _parameters_of(rule)  # type: ignore[attr-defined]
         statistic.per_draw = per_draw  # type: ignore[attr-defined]
         statistic.row_batching = rows  # type: ignore[attr-defined]
