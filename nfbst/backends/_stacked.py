@@ -11,22 +11,16 @@ or a categorical likelihood on the logits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..posterior import ACTIVATIONS
+from ..statistics._activations import DERIVATIVES
 
 _HALF_NORMAL_CONST = math.log(2.0) - 0.5 * math.log(2 * math.pi)
-
-# activation'(a) from the pre-activation a and the activation h = act(a)
-_DERIVATIVES = {
-    "tanh": lambda a, h: 1 - h.square(),
-    "sigmoid": lambda a, h: h * (1 - h),
-    "relu": lambda a, h: (a > 0).to(a.dtype),
-    "gelu": lambda a, h: torch.special.ndtr(a) + a * torch.exp(-0.5 * a.square())
-    / math.sqrt(2 * math.pi),
-}
 
 
 class StackedMLP:
@@ -43,15 +37,20 @@ class StackedMLP:
         HalfNormal(1) prior on the sd plus the log-Jacobian of ``sd = exp(u)``).
     """
 
-    def __init__(self, layer_sizes, activation, task, prior_scale, noise):
+    def __init__(self, layer_sizes: Sequence[int], activation: str, task: str,
+                 prior_scale: float, noise: str | float) -> None:
         self.layer_sizes = tuple(layer_sizes)
         self.act = ACTIVATIONS[activation][0]
-        self._derivative = _DERIVATIVES.get(activation)
+        derivative = DERIVATIVES.get(activation)
+        # act'(a) from the pre-activation a and the activation h = act(a) of the forward pass
+        self._derivative: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = (
+            None if derivative is None else derivative.of_output)
         self.task = task
         self.prior_scale = float(prior_scale)
         self.learn_noise = task == "regression" and isinstance(noise, str)
         self.noise = None if isinstance(noise, str) else float(noise)
-        self.slices, pos = [], 0
+        self.slices: list[tuple[tuple[int, int, tuple[int, int]], tuple[int, int]]] = []
+        pos = 0
         for a, b in zip(layer_sizes[:-1], layer_sizes[1:]):
             self.slices.append(((pos, pos + a * b, (b, a)), (pos + a * b, pos + a * b + b)))
             pos += a * b + b
@@ -59,13 +58,20 @@ class StackedMLP:
         self.n_params = pos + int(self.learn_noise)
 
     # ----------------------------------------------------------------- layout
-    def unpack(self, theta: torch.Tensor):
+    def unpack(self, theta: torch.Tensor
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor | None]:
         """Views ``[W_l (C,out,in)], [b_l (C,out)]`` and the log-sd ``(C,)`` (or None)."""
         C = theta.shape[0]
         W = [theta[:, w0:w1].reshape(C, *shape) for (w0, w1, shape), _ in self.slices]
         b = [theta[:, b0:b1] for _, (b0, b1) in self.slices]
         log_sd = theta[:, -1] if self.learn_noise else None
         return W, b, log_sd
+
+    def fixed_noise_sd(self) -> float:
+        """The fixed likelihood sd of a regression whose noise is not learned."""
+        if self.noise is None:
+            raise ValueError("the likelihood sd is learned: no fixed noise")
+        return self.noise
 
     def noise_sd(self, theta: torch.Tensor) -> torch.Tensor:
         """Likelihood sd per row ``(C,)`` (ones for classification)."""
@@ -74,7 +80,8 @@ class StackedMLP:
         value = 1.0 if self.noise is None else self.noise
         return torch.full((theta.shape[0],), value, dtype=theta.dtype, device=theta.device)
 
-    def init(self, C: int, gen: torch.Generator, dtype=torch.float64, radius=2.0):
+    def init(self, C: int, gen: torch.Generator, dtype: torch.dtype = torch.float64,
+             radius: float = 2.0) -> torch.Tensor:
         """Starting points: weights U(-radius, radius)/sqrt(fan-in), log-sd 0 (sd 1)."""
         theta = torch.zeros(C, self.n_params, dtype=dtype)
         for (w0, w1, (_, a)), (b0, b1) in self.slices:
@@ -105,7 +112,7 @@ class StackedMLP:
             lp = lp + _HALF_NORMAL_CONST - 0.5 * torch.exp(2 * u) + u  # HalfNormal(1) + Jacobian
         return lp
 
-    def log_lik(self, theta, out, t) -> torch.Tensor:
+    def log_lik(self, theta: torch.Tensor, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Log likelihood per row ``(C,)`` of targets ``t`` (n,) given outputs ``(C, n, k)``."""
         if self.task == "classification":
             logp = torch.log_softmax(out, -1)
@@ -115,15 +122,17 @@ class StackedMLP:
             u = theta[:, -1]
             r = (t[None, :] - out[..., 0]) * torch.exp(-u)[:, None]
             return -0.5 * r.square().sum(1) - n * u - 0.5 * n * math.log(2 * math.pi)
-        r = (t[None, :] - out[..., 0]) / self.noise
-        return -0.5 * r.square().sum(1) - n * math.log(self.noise) - 0.5 * n * math.log(
+        r = (t[None, :] - out[..., 0]) / self.fixed_noise_sd()
+        return -0.5 * r.square().sum(1) - n * math.log(self.fixed_noise_sd()) - 0.5 * n * math.log(
             2 * math.pi)
 
-    def log_post(self, theta, Z, t, lik_scale: float = 1.0) -> torch.Tensor:
+    def log_post(self, theta: torch.Tensor, Z: torch.Tensor, t: torch.Tensor,
+                 lik_scale: float = 1.0) -> torch.Tensor:
         """Log posterior per row ``(C,)``; ``lik_scale`` = n / batch for a minibatch estimate."""
         return self.log_prior(theta) + lik_scale * self.log_lik(theta, self.forward(theta, Z), t)
 
-    def log_post_grad(self, theta, Z, t, lik_scale: float = 1.0):
+    def log_post_grad(self, theta: torch.Tensor, Z: torch.Tensor, t: torch.Tensor,
+                      lik_scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
         """``(log posterior (C,), its gradient (C, P))``; rows are independent.
 
         Hand-written backward pass (two batched GEMMs per layer): for the small networks
@@ -153,13 +162,14 @@ class StackedMLP:
             delta = onehot - torch.exp(logp)
         else:
             n = t.shape[0]
+            log_sd: torch.Tensor | float
             if self.learn_noise:
                 u = theta[:, -1]
                 prec = torch.exp(-2 * u)
                 log_sd = u
             else:
-                prec = torch.full_like(theta[:, 0], 1.0 / self.noise**2)
-                log_sd = math.log(self.noise)
+                prec = torch.full_like(theta[:, 0], 1.0 / self.fixed_noise_sd()**2)
+                log_sd = math.log(self.fixed_noise_sd())
             r = t[None, :] - out[..., 0]  # (C, n)
             ss = r.square().sum(1)
             ll = -0.5 * prec * ss - n * log_sd - 0.5 * n * math.log(2 * math.pi)
@@ -187,13 +197,14 @@ class StackedMLP:
         return lp, grad
 
     # ---------------------------------------------------------------- output
-    def to_weights(self, theta: torch.Tensor):
+    def to_weights(self, theta: torch.Tensor
+                   ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
         """``([W_l (S,out,in)], [b_l (S,out)], noise sd (S,))`` copies for PosteriorDraws."""
         W, b, _ = self.unpack(theta)
         return [w.clone() for w in W], [v.clone() for v in b], self.noise_sd(theta).clone()
 
 
-def check_positive_int(s: dict, name: str, minimum: int = 1) -> int:
+def check_positive_int(s: Mapping[str, Any], name: str, minimum: int = 1) -> int:
     """``s[name]`` as an int >= ``minimum``, else a ``ValueError`` naming it."""
     value = s[name]
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

@@ -18,28 +18,35 @@ prior on σ, then held fixed; classification uses the anchors only (no target no
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from probconstraints._progress import progress
 
 from .._parallel import effective_n_jobs, parallel_map
 from .._threads import threads_for
 from ._stacked import StackedMLP
-from .base import Backend, chain_groups, generator, take_last
+from .base import Backend, Settings, WeightSets, chain_groups, generator, take_last
 
 
 class AnchoredBackend(Backend):
     """``inference="anchored"``: ``n_ensemble`` anchored MAP fits with target noise."""
 
     name = "anchored"
+    members: torch.Tensor
+    noise: float
+    loss_history: NDArray[np.float64] | None
 
-    def _model(self, noise) -> StackedMLP:
+    def _model(self, noise: str | float) -> StackedMLP:
         s = self.s
         return StackedMLP(self.layer_sizes, s["activation"], s["task"], s["prior_scale"], noise)
 
-    def fit(self, Z, t, seed):
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence
+            ) -> AnchoredBackend:
         s = self.s
         reg = s["task"] == "regression"
         Z = Z.double()  # on the fit's device (BayesianMLP(device=...))
@@ -66,48 +73,55 @@ class AnchoredBackend(Backend):
         self.loss_history = (np.stack([loss for _, loss in parts]) * sizes[:, None]).sum(0) / M
         return self
 
-    def n_available(self):
+    def n_available(self) -> int:
         return self.members.shape[0]
 
-    def draws(self, n, gen):
+    def draws(self, n: int, gen: torch.Generator) -> WeightSets:
         M = self.members.shape[0]
         sl = take_last(n, M, f"inference='anchored' with n_ensemble={M} members")
         return self._model(self.noise).to_weights(self.members[sl])
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return {"members": self.members}, {"noise": self.noise}
 
-    def load_state_dict(self, tensors, meta):
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                        ) -> AnchoredBackend:
         self.members = tensors["members"]
         self.noise = meta["noise"]
         self.loss_history = None
         return self
 
 
-def _fit_group(layer_sizes, s, noise, seeds, Z, t):
+def _fit_group(layer_sizes: Sequence[int], s: Settings, noise: float,
+               seeds: Sequence[np.random.SeedSequence], Z: torch.Tensor, t: torch.Tensor
+               ) -> tuple[torch.Tensor, NDArray[np.float32]]:
     """Anchored MAP fits of a group of members (a task of ``parallel_map``): ``(members (G,
     P) on the CPU, mean loss per step)``; groups from :func:`~nfbst.backends.base.chain_groups`."""
     reg = s["task"] == "regression"
     model = StackedMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], noise)
     dev = Z.device
-    theta, anchors, targets = [], [], []
+    starts: list[torch.Tensor] = []
+    anchor_rows: list[torch.Tensor] = []
+    noises: list[torch.Tensor] = []
     for sd in seeds:
         init_seed, anchor_seed = sd.spawn(2)
-        theta.append(model.init(1, generator(init_seed), dtype=torch.float64))
+        starts.append(model.init(1, generator(init_seed), dtype=torch.float64))
         gen = generator(anchor_seed)
-        anchors.append(s["prior_scale"] * torch.randn(1, model.n_params, generator=gen,
-                                                      dtype=torch.float64))
+        anchor_rows.append(s["prior_scale"] * torch.randn(1, model.n_params, generator=gen,
+                                                          dtype=torch.float64))
         if reg:
-            targets.append(noise * torch.randn(1, Z.shape[0], generator=gen,
-                                               dtype=torch.float64))
-    theta, anchors = torch.cat(theta).to(dev), torch.cat(anchors).to(dev)
-    targets = t[None, :] + torch.cat(targets).to(dev) if reg else t
+            noises.append(noise * torch.randn(1, Z.shape[0], generator=gen,
+                                              dtype=torch.float64))
+    theta, anchors = torch.cat(starts).to(dev), torch.cat(anchor_rows).to(dev)
+    targets = t[None, :] + torch.cat(noises).to(dev) if reg else t
     with threads_for(len(seeds) * Z.shape[0] * max(layer_sizes), dev):
         members, losses = _fit_anchored(model, theta, anchors, Z, targets, s)
     return members.cpu(), losses
 
 
-def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
+def _fit_anchored(model: StackedMLP, theta: torch.Tensor, anchors: torch.Tensor,
+                  Z: torch.Tensor, targets: torch.Tensor, s: Settings
+                  ) -> tuple[torch.Tensor, NDArray[np.float32]]:
     """Minimise every member's anchored loss (summed over members, per row) with Adam."""
     theta = theta.clone().requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=s["lr"])
@@ -122,7 +136,7 @@ def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
             logp = torch.log_softmax(out, -1)
             nll = -logp.gather(2, targets.view(1, -1, 1).expand(out.shape[0], -1, 1)).sum((1, 2))
         else:
-            nll = 0.5 * (targets - out[..., 0]).square().sum(1) / model.noise**2
+            nll = 0.5 * (targets - out[..., 0]).square().sum(1) / model.fixed_noise_sd()**2
         anchor = 0.5 * (theta - anchors).square().sum(1) / prior_var
         loss = (nll + anchor).sum() / n
         opt.zero_grad(set_to_none=True)
@@ -135,7 +149,8 @@ def _fit_anchored(model: StackedMLP, theta, anchors, Z, targets, s):
     return theta.detach(), losses.cpu().numpy()
 
 
-def _map_noise(model: StackedMLP, Z, t, s, gen) -> float:
+def _map_noise(model: StackedMLP, Z: torch.Tensor, t: torch.Tensor, s: Settings,
+               gen: torch.Generator) -> float:
     """Noise sd of the MAP network under the HalfNormal(1) prior (standardised units)."""
     theta = model.init(1, gen, dtype=torch.float64).to(Z.device).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=s["lr"])

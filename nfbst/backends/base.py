@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import importlib
 import random
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from .._parallel import effective_n_jobs, parallel_map
 from ._stacked import StackedMLP, check_positive_int
@@ -21,6 +24,11 @@ from ._stacked import StackedMLP, check_positive_int
 # name -> "module:Class", imported on first use so that optional heavy dependencies (pyro's
 # MCMC, laplace-torch) load only when that backend is asked for.
 _REGISTRY: dict[str, str] = {}
+
+#: The validated hyper-parameters of a ``BayesianMLP`` (``noise`` in standardised units).
+Settings = dict[str, Any]
+#: Weight sets ``([W_l (n, out, in)], [b_l (n, out)], noise sd (n,))`` in standardised units.
+WeightSets = tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]
 
 
 def register(name: str, target: str) -> None:
@@ -33,12 +41,13 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_backend(name) -> type[Backend]:
+def get_backend(name: object) -> type[Backend]:
     """The backend class registered under ``name``; ``ValueError`` naming the choices."""
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"inference must be one of {available()}, got {name!r}")
     module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    backend: type[Backend] = getattr(importlib.import_module(module), cls)
+    return backend
 
 
 class Backend:
@@ -59,12 +68,12 @@ class Backend:
 
     name = "base"
 
-    def __init__(self, layer_sizes, settings: dict):
+    def __init__(self, layer_sizes: Sequence[int], settings: Settings) -> None:
         self.layer_sizes = tuple(int(v) for v in layer_sizes)
         self.s = settings
 
     @classmethod
-    def check_settings(cls, s: dict) -> None:
+    def check_settings(cls, s: Settings) -> None:
         """Raise ``ValueError`` for settings this backend cannot use (called before fitting)."""
 
     def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence) -> Backend:
@@ -75,19 +84,20 @@ class Backend:
         """How many distinct draws exist (``None``: unlimited, e.g. a Gaussian to sample)."""
         return None
 
-    def draws(self, n: int, gen: torch.Generator):
+    def draws(self, n: int, gen: torch.Generator) -> WeightSets:
         """``n`` weight sets ``([W_l (n,out,in)], [b_l (n,out)], noise (n,))``, standardised."""
         raise NotImplementedError
 
-    def state_dict(self) -> tuple[dict, dict]:
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """``(tensors, meta)``: a dict of tensors and a JSON-serialisable dict."""
         raise NotImplementedError
 
-    def load_state_dict(self, tensors: dict, meta: dict) -> Backend:
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                        ) -> Backend:
         """Inverse of :meth:`state_dict`; returns ``self``."""
         raise NotImplementedError
 
-    def estimator_attributes(self) -> dict:
+    def estimator_attributes(self) -> dict[str, Any]:
         """Fitted attributes to set on the ``BayesianMLP`` (e.g. ``diagnostics_``)."""
         return {}
 
@@ -103,7 +113,7 @@ def take_last(n: int, have: int, what: str) -> slice:
 
 
 @contextmanager
-def preserve_global_rng():
+def preserve_global_rng() -> Iterator[None]:
     """Save and restore the global torch, numpy and ``random`` RNG states and pyro's param store.
 
     For third-party code that seeds or draws from global generators (``pyro.set_rng_seed``).
@@ -123,7 +133,7 @@ def preserve_global_rng():
         pyro.get_param_store().set_state(store)
 
 
-def chain_groups(C: int, workers: int) -> list[np.ndarray]:
+def chain_groups(C: int, workers: int) -> list[NDArray[np.int_]]:
     """Contiguous groups of ``C`` chains (or members) for ``workers`` tasks, each starting at
     an even index and none of one chain unless ``C == 1``.
 
@@ -147,12 +157,13 @@ def chain_groups(C: int, workers: int) -> list[np.ndarray]:
             for part in np.array_split(np.arange(len(pairs)), k)]
 
 
-def stacked_model(layer_sizes, s: dict) -> StackedMLP:
+def stacked_model(layer_sizes: Sequence[int], s: Settings) -> StackedMLP:
     """The :class:`StackedMLP` of the settings ``s`` (``noise`` in standardised units)."""
     return StackedMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], s["noise"])
 
 
-def generator(seed: np.random.SeedSequence, device="cpu") -> torch.Generator:
+def generator(seed: np.random.SeedSequence, device: torch.device | str = "cpu"
+              ) -> torch.Generator:
     """A torch generator seeded from a numpy ``SeedSequence``."""
     return torch.Generator(device=device).manual_seed(int(seed.generate_state(1)[0]))
 
@@ -161,8 +172,11 @@ class ChainBackend(Backend):
     """A multi-chain sampler of the StackedMLP that keeps ``samples`` ``(C chains, S draws,
     P parameters)`` and a ``diagnostics`` dict; the subclass provides ``fit``."""
 
+    samples: torch.Tensor
+    diagnostics: dict[str, Any]
+
     @staticmethod
-    def check_chains(s: dict) -> int:
+    def check_chains(s: Settings) -> int:
         """Validate ``n_chains``, ``warmup_steps`` and ``num_samples``; draws kept per chain."""
         C = check_positive_int(s, "n_chains")
         check_positive_int(s, "warmup_steps", 20)
@@ -177,7 +191,9 @@ class ChainBackend(Backend):
     def _model(self) -> StackedMLP:
         return stacked_model(self.layer_sizes, self.s)
 
-    def run_chain_groups(self, fn, theta0, chain_seeds, Z, t, *args) -> list:
+    def run_chain_groups(self, fn: Callable[..., Any], theta0: torch.Tensor,
+                         chain_seeds: Sequence[np.random.SeedSequence], Z: torch.Tensor,
+                         t: torch.Tensor, *args: Any) -> list[Any]:
         """``fn(layer_sizes, s, theta0[g], seeds[g], Z, t, *args)`` per group g of chains.
 
         The chains are split into as many contiguous groups (:func:`chain_groups`) as there
@@ -194,21 +210,22 @@ class ChainBackend(Backend):
         names = [f"{self.name} chains {g[0]}-{g[-1]}" for g in groups]
         return parallel_map(fn, tasks, n_jobs=n_jobs, names=names, desc=f"{self.name} chains")
 
-    def n_available(self):
+    def n_available(self) -> int:
         return self.samples.shape[0] * self.samples.shape[1]
 
-    def draws(self, n, gen):
+    def draws(self, n: int, gen: torch.Generator) -> WeightSets:
         C, S, P = self.samples.shape
         pooled = self.samples.transpose(0, 1).reshape(S * C, P)  # draw t of chain c at t·C + c
         return self._model().to_weights(pooled[take_last(n, S * C, f"inference='{self.name}'")])
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return {"samples": self.samples}, {"diagnostics": self.diagnostics}
 
-    def load_state_dict(self, tensors, meta):
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                        ) -> ChainBackend:
         self.samples = tensors["samples"]
         self.diagnostics = meta["diagnostics"]
         return self
 
-    def estimator_attributes(self):
+    def estimator_attributes(self) -> dict[str, Any]:
         return {"diagnostics_": self.diagnostics}

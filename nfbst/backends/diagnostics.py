@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import torch
 from pyro.ops.stats import effective_sample_size, split_gelman_rubin
@@ -32,7 +33,7 @@ def split_chains(chains: torch.Tensor) -> torch.Tensor:
     return torch.cat([chains[:, :half], chains[:, S - half:]], 0)
 
 
-def chain_diagnostics(chains: torch.Tensor) -> dict:
+def chain_diagnostics(chains: torch.Tensor) -> dict[str, Any]:
     """Split-R̂ and bulk ESS per column of ``chains`` ``(C, S, K)`` (C chains, S draws each).
 
     R̂ is :func:`pyro.ops.stats.split_gelman_rubin`; the bulk ESS is
@@ -64,7 +65,7 @@ def chain_diagnostics(chains: torch.Tensor) -> dict:
 
 
 def summarize(param_chains: torch.Tensor, output_chains: torch.Tensor | None,
-              identifiable: bool) -> dict:
+              identifiable: bool) -> dict[str, Any]:
     """Diagnostics of parameters ``(C, S, P)`` and outputs ``(C, S, m)`` as a JSON-able dict.
 
     ``rhat_max`` (the value checked against the 1.05 threshold) is the R̂ of the outputs when
@@ -89,7 +90,7 @@ def summarize(param_chains: torch.Tensor, output_chains: torch.Tensor | None,
     return out
 
 
-def warn_if_unconverged(diag: dict, what: str) -> None:
+def warn_if_unconverged(diag: dict[str, Any], what: str) -> None:
     """``UserWarning`` naming R̂ and its value when ``diag["rhat_max"]`` exceeds 1.05."""
     if diag["rhat_max"] > RHAT_THRESHOLD:
         warnings.warn(

@@ -14,6 +14,8 @@ of leapfrog steps, so plain Metropolis correction keeps the posterior invariant)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,12 +24,15 @@ from probconstraints._progress import progress
 
 from .._threads import threads_for
 from ._stacked import StackedMLP
-from .base import ChainBackend, generator, stacked_model
+from .base import ChainBackend, Settings, generator, stacked_model
 from .diagnostics import summarize, warn_if_unconverged
 
 TARGET_ACCEPT = 0.8
 MAX_LEAPFROG = 1024
 DIVERGENCE = 1000.0  # energy error that counts as a divergent trajectory (as in Stan)
+
+#: ``theta (C, P) -> (log density (C,), gradient (C, P))``, rows independent.
+LogPGrad = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 # --------------------------------------------------------------------------- sampler
@@ -39,11 +44,13 @@ class ChainStreams:
     or on a GPU.
     """
 
-    def __init__(self, gens, dtype, device):
+    def __init__(self, gens: Iterable[torch.Generator], dtype: torch.dtype,
+                 device: torch.device | str) -> None:
         self.gens, self.dtype, self.device = list(gens), dtype, torch.device(device)
 
     @classmethod
-    def spawn(cls, gen: torch.Generator, C: int, dtype, device="cpu"):
+    def spawn(cls, gen: torch.Generator, C: int, dtype: torch.dtype,
+              device: torch.device | str = "cpu") -> ChainStreams:
         """``C`` streams seeded from one generator (for a single-generator caller)."""
         seeds = torch.randint(2**62, (C,), generator=gen).tolist()
         return cls([torch.Generator().manual_seed(int(v)) for v in seeds], dtype, device)
@@ -58,7 +65,7 @@ class ChainStreams:
         return torch.cat([torch.rand(1, generator=g, dtype=self.dtype)
                           for g in self.gens]).to(self.device)
 
-    def randint(self, highs) -> torch.Tensor:
+    def randint(self, highs: Sequence[int]) -> torch.Tensor:
         """``(C,)`` integers, ``[0, highs[c])`` for chain c."""
         return torch.cat([torch.randint(int(h), (1,), generator=g)
                           for g, h in zip(self.gens, highs)])
@@ -67,7 +74,7 @@ class ChainStreams:
 class DualAveraging:
     """Per-chain step-size adaptation (Hoffman & Gelman 2014, Eq. 6; γ=0.05, t0=10, κ=0.75)."""
 
-    def __init__(self, eps: torch.Tensor, target: float = TARGET_ACCEPT):
+    def __init__(self, eps: torch.Tensor, target: float = TARGET_ACCEPT) -> None:
         self.target = target
         self.restart(eps)
 
@@ -92,7 +99,7 @@ class DualAveraging:
         return torch.exp(self.log_eps_bar)
 
 
-def adaptation_windows(num_warmup: int):
+def adaptation_windows(num_warmup: int) -> tuple[int, int, list[int]]:
     """Stan's warm-up schedule: ``(init, term, window_ends)`` (iterations are 0-based)."""
     if num_warmup >= 150:
         init, term, base = 75, 50, 25
@@ -100,7 +107,8 @@ def adaptation_windows(num_warmup: int):
         # at least 10 terminal iterations: the final step size averages over them
         init, term = int(0.15 * num_warmup), max(int(0.1 * num_warmup), 10)
         base = num_warmup - init - term
-    ends, start, size, stop = [], init, base, num_warmup - term
+    ends: list[int] = []
+    start, size, stop = init, base, num_warmup - term
     while start < stop:
         end = start + size
         if end + 2 * size > stop:
@@ -110,11 +118,14 @@ def adaptation_windows(num_warmup: int):
     return init, term, ends
 
 
-def _energy(lp, p, inv_mass):
+def _energy(lp: torch.Tensor, p: torch.Tensor, inv_mass: torch.Tensor) -> torch.Tensor:
     return -lp + 0.5 * (p.square() * inv_mass).sum(1)
 
 
-def _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, n_steps, uturn: bool):
+def _trajectory(logp_grad: LogPGrad, theta: torch.Tensor, lp: torch.Tensor, g: torch.Tensor,
+                p: torch.Tensor, eps: torch.Tensor, inv_mass: torch.Tensor,
+                n_steps: torch.Tensor, uturn: bool
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Leapfrog every chain for ``n_steps`` (C,) steps (or until its first U-turn).
 
     Chains that are done keep their state while the others continue (masked lock-step).
@@ -153,19 +164,23 @@ def _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, n_steps, uturn: bool)
     return th, ll, gg, pp, taken
 
 
-def _diverged(lp0, p0, lp1, p1, inv_mass):
+def _diverged(lp0: torch.Tensor, p0: torch.Tensor, lp1: torch.Tensor, p1: torch.Tensor,
+              inv_mass: torch.Tensor) -> torch.Tensor:
     """Energy error above 1000 or non-finite: a divergent trajectory (as in Stan)."""
     dH = _energy(lp1, p1, inv_mass) - _energy(lp0, p0, inv_mass)
     return ~torch.isfinite(dH) | (dH > DIVERGENCE)
 
 
-def _accept_prob(lp0, p0, lp1, p1, inv_mass):
+def _accept_prob(lp0: torch.Tensor, p0: torch.Tensor, lp1: torch.Tensor, p1: torch.Tensor,
+                 inv_mass: torch.Tensor) -> torch.Tensor:
     log_a = _energy(lp0, p0, inv_mass) - _energy(lp1, p1, inv_mass)
     a = torch.exp(torch.clamp(log_a, max=0.0))
     return torch.nan_to_num(a, nan=0.0)
 
 
-def _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen):
+def _initial_step_size(logp_grad: LogPGrad, theta: torch.Tensor, lp: torch.Tensor,
+                       g: torch.Tensor, inv_mass: torch.Tensor, gen: ChainStreams
+                       ) -> torch.Tensor:
     """Per chain, double or halve ε until one leapfrog step's acceptance crosses 1/2
     (Hoffman & Gelman 2014, Alg. 4)."""
     C = theta.shape[0]
@@ -173,7 +188,7 @@ def _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen):
     p = gen.randn(theta.shape[1]) / inv_mass.sqrt()
     one = torch.ones(C, dtype=torch.long, device=theta.device)
 
-    def log_ratio(eps):
+    def log_ratio(eps: torch.Tensor) -> torch.Tensor:
         th, l1, _, p1, _ = _trajectory(logp_grad, theta, lp, g, p, eps, inv_mass, one, False)
         r = _energy(lp, p, inv_mass) - _energy(l1, p1, inv_mass)
         return torch.nan_to_num(r, nan=-math.inf)
@@ -190,8 +205,9 @@ def _initial_step_size(logp_grad, theta, lp, g, inv_mass, gen):
     return eps
 
 
-def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Generator,
-            verbose: int = 0, desc: str = "HMC"):
+def run_hmc(logp_grad: LogPGrad, theta0: torch.Tensor, num_warmup: int, num_keep: int,
+            gen: torch.Generator | ChainStreams, verbose: int = 0, desc: str = "HMC"
+            ) -> tuple[torch.Tensor, dict[str, Any]]:
     """Adaptive HMC on ``C = theta0.shape[0]`` independent chains advanced in lock-step.
 
     Parameters
@@ -246,7 +262,7 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
     acc_sum = torch.zeros(C, dtype=dtype, device=device)
     steps_sum = 0
     n_div = torch.zeros(C, dtype=torch.long, device=device)
-    T = None
+    T: list[torch.Tensor] | None = None  # per chain, the learned trajectory lengths
     full = torch.full((C,), MAX_LEAPFROG, dtype=torch.long, device=device)
     for it in progress(range(num_warmup + num_keep), verbose=verbose, desc=desc, leave=False):
         warm = it < num_warmup
@@ -265,6 +281,7 @@ def run_hmc(logp_grad, theta0, num_warmup: int, num_keep: int, gen: torch.Genera
                 [MAX_LEAPFROG if not r else int(min(MAX_LEAPFROG, max(8, 2 * float(
                     np.median(r[-8:]))))) for r in recent], dtype=torch.long, device=device)
         else:
+            assert T is not None  # set at the first sampling iteration
             pick = rng.randint([len(Tc) for Tc in T])
             length = torch.stack([Tc[k] for Tc, k in zip(T, pick.tolist())]).to(device)
             n_steps = torch.ceil(length / eps).long().clamp(1, MAX_LEAPFROG)
@@ -322,10 +339,11 @@ class HMCBackend(ChainBackend):
     name = "hmc"
 
     @classmethod
-    def check_settings(cls, s: dict) -> None:
+    def check_settings(cls, s: Settings) -> None:
         cls.check_chains(s)
 
-    def fit(self, Z, t, seed):
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence
+            ) -> HMCBackend:
         s = self.s
         model = self._model()
         C = int(s["n_chains"])
@@ -352,13 +370,15 @@ class HMCBackend(ChainBackend):
         return self
 
 
-def _hmc_group(layer_sizes, s, theta0, seeds, Z, t, num_warmup, keep):
+def _hmc_group(layer_sizes: Sequence[int], s: Settings, theta0: torch.Tensor,
+               seeds: Sequence[np.random.SeedSequence], Z: torch.Tensor, t: torch.Tensor,
+               num_warmup: int, keep: int) -> tuple[torch.Tensor, dict[str, Any]]:
     """A group of chains, advanced together (a task of :meth:`ChainBackend.run_chain_groups`):
     chain c draws from its own stream ``seeds[c]``, so its draws do not depend on the group."""
     model = stacked_model(layer_sizes, s)
     rng = ChainStreams([generator(sd) for sd in seeds], theta0.dtype, theta0.device)
 
-    def logp_grad(theta):
+    def logp_grad(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return model.log_post_grad(theta, Z, t)
 
     with threads_for(theta0.shape[0] * Z.shape[0] * max(layer_sizes), Z.device):
@@ -369,7 +389,7 @@ def _hmc_group(layer_sizes, s, theta0, seeds, Z, t, num_warmup, keep):
 
 
 def _diagnostics(model: StackedMLP, samples: torch.Tensor, Z: torch.Tensor,
-                 identifiable: bool) -> dict:
+                 identifiable: bool) -> dict[str, Any]:
     """R̂/ESS of the parameters and of the outputs at (up to 500 of) the training rows."""
     C, S, P = samples.shape
     rows = Z[np.linspace(0, Z.shape[0] - 1, min(Z.shape[0], 500)).round().astype(int)]

@@ -20,20 +20,24 @@ weakness of sampled Laplace, Immer et al. 2021); prefer ``"hmc"`` there.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
 from .._threads import threads_for
 from ..posterior import ACTIVATIONS
 from ._stacked import StackedMLP
-from .base import Backend, generator, preserve_global_rng, take_last
+from .base import Backend, Settings, WeightSets, generator, preserve_global_rng, take_last
 
 FULL_MAX_PARAMS = 2000  # full GGN (P x P) up to here, KFAC beyond
 MARGLIK_STEPS = 100
 
 
-def _import_laplace():
+def _import_laplace() -> Any:
     try:
         from laplace import Laplace
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -45,7 +49,8 @@ def _import_laplace():
     return Laplace
 
 
-def _module(layer_sizes, activation, dtype, gen) -> nn.Sequential:
+def _module(layer_sizes: Sequence[int], activation: str, dtype: torch.dtype,
+            gen: torch.Generator) -> nn.Sequential:
     """The MLP as ``nn.Sequential``, initialised from ``gen`` (never torch's global RNG)."""
     layers: list[nn.Module] = []
     for l, (a, b) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
@@ -64,8 +69,17 @@ class LaplaceBackend(Backend):
     """``inference="laplace"``: Gaussian around the MAP with a GGN precision (laplace-torch)."""
 
     name = "laplace"
+    mean: torch.Tensor
+    scale: torch.Tensor | None  # (P, P) Cholesky factor of the covariance ("full")
+    bank: torch.Tensor | None  # pre-drawn samples (KFAC)
+    structure: str
+    prior_precision: float
+    noise: float
+    n_params: int
+    loss_history: NDArray[np.float32] | None
 
-    def fit(self, Z, t, seed):
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence
+            ) -> LaplaceBackend:
         Laplace = _import_laplace()
         s = self.s
         init_seed, sample_seed = seed.spawn(2)
@@ -112,18 +126,19 @@ class LaplaceBackend(Backend):
         return StackedMLP(self.layer_sizes, s["activation"], s["task"], s["prior_scale"],
                           self.noise)
 
-    def n_available(self):
+    def n_available(self) -> int | None:
         return None if self.bank is None else self.bank.shape[0]
 
-    def draws(self, n, gen):
+    def draws(self, n: int, gen: torch.Generator) -> WeightSets:
         if self.bank is None:
+            assert self.scale is not None  # "full": the Cholesky factor is kept
             eps = torch.randn(n, self.mean.shape[0], generator=gen, dtype=self.mean.dtype)
             theta = self.mean[None, :] + eps @ self.scale.T
         else:
             theta = self.bank[take_last(n, self.bank.shape[0], "inference='laplace' (KFAC)")]
         return self._stacked().to_weights(theta)
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors = {"mean": self.mean}
         if self.scale is not None:
             tensors["scale"] = self.scale
@@ -133,7 +148,8 @@ class LaplaceBackend(Backend):
                     noise=self.noise, n_params=self.n_params)
         return tensors, meta
 
-    def load_state_dict(self, tensors, meta):
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                        ) -> LaplaceBackend:
         self.mean = tensors["mean"]
         self.scale = tensors.get("scale")
         self.bank = tensors.get("bank")
@@ -144,12 +160,13 @@ class LaplaceBackend(Backend):
         self.loss_history = None
         return self
 
-    def estimator_attributes(self):
+    def estimator_attributes(self) -> dict[str, Any]:
         return {"laplace_": dict(structure=self.structure, n_params=self.n_params,
                                  prior_precision=self.prior_precision)}
 
 
-def _fit_map(net, log_sd, Z, t, reg, prec, s):
+def _fit_map(net: nn.Module, log_sd: torch.Tensor, Z: torch.Tensor, t: torch.Tensor, reg: bool,
+             prec: float, s: Settings) -> NDArray[np.float32]:
     """MAP by Adam: mean NLL + prec/(2n)·‖θ‖² (cosine-decayed learning rate)."""
     params = list(net.parameters()) + ([log_sd] if log_sd.requires_grad else [])
     opt = torch.optim.Adam(params, lr=s["lr"])
@@ -175,7 +192,8 @@ def _fit_map(net, log_sd, Z, t, reg, prec, s):
     return losses.cpu().numpy()
 
 
-def _optimise_marglik(la, prec0, sigma0, learn_noise):
+def _optimise_marglik(la: Any, prec0: float, sigma0: float, learn_noise: bool
+                      ) -> tuple[float, float]:
     """Scalar prior precision (and noise sd) maximising laplace-torch's marginal likelihood."""
     dev = la.mean.device
     log_prec = torch.tensor(math.log(prec0), dtype=torch.float64, device=dev,

@@ -8,6 +8,9 @@ state untouched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pyro
 import pyro.distributions as dist
@@ -17,11 +20,12 @@ from pyro.infer import MCMC, NUTS
 from probconstraints._progress import show_progress
 
 from ..posterior import ACTIVATIONS
-from .base import Backend, preserve_global_rng, take_last
+from .base import Backend, Settings, WeightSets, preserve_global_rng, take_last
 from .diagnostics import summarize, warn_if_unconverged
 
 
-def mlp_model(Z, t, layer_sizes, activation, task, prior_scale, noise):
+def mlp_model(Z: torch.Tensor, t: torch.Tensor | None, layer_sizes: Sequence[int],
+              activation: str, task: str, prior_scale: float, noise: str | float) -> None:
     """The BNN as a pyro model: N(0, prior_scale²) weights, Gaussian or categorical likelihood.
 
     ``noise`` is "learned" (HalfNormal(1) prior on the likelihood sd) or a fixed sd.
@@ -46,7 +50,8 @@ def mlp_model(Z, t, layer_sizes, activation, task, prior_scale, noise):
             pyro.sample("obs", dist.Categorical(logits=h), obs=t)
 
 
-def fit_nuts(Z, t, layer_sizes, s, seed: np.random.SeedSequence):
+def fit_nuts(Z: torch.Tensor, t: torch.Tensor, layer_sizes: Sequence[int], s: Settings,
+             seed: np.random.SeedSequence) -> WeightSets:
     """Run NUTS and return stacked samples ``([W_l (S,out,in)], [b_l (S,out)], noise (S,))``.
 
     Global RNG states and pyro's param store are restored afterwards.
@@ -55,7 +60,8 @@ def fit_nuts(Z, t, layer_sizes, s, seed: np.random.SeedSequence):
         return _fit_nuts(Z, t, layer_sizes, s, seed)
 
 
-def _fit_nuts(Z, t, layer_sizes, s, seed):
+def _fit_nuts(Z: torch.Tensor, t: torch.Tensor, layer_sizes: Sequence[int], s: Settings,
+              seed: np.random.SeedSequence) -> WeightSets:
     pyro.set_rng_seed(int(seed.generate_state(1)[0]))
     pyro.clear_param_store()
     kernel = NUTS(mlp_model, target_accept_prob=0.8)
@@ -82,8 +88,11 @@ class NUTSBackend(Backend):
     ``warmup_steps`` warm-up steps; ``diagnostics_`` holds split-R̂ / bulk ESS of that chain."""
 
     name = "nuts"
+    samples: WeightSets
+    diagnostics: dict[str, Any]
 
-    def fit(self, Z, t, seed):
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence
+            ) -> NUTSBackend:
         self.samples = fit_nuts(Z, t, self.layer_sizes, self.s, seed)
         W, b, noise = self.samples
         S = W[0].shape[0]
@@ -103,22 +112,23 @@ class NUTSBackend(Backend):
             warn_if_unconverged(self.diagnostics, "BayesianMLP(inference='nuts')")
         return self
 
-    def n_available(self):
+    def n_available(self) -> int:
         return self.samples[0][0].shape[0]
 
-    def draws(self, n, gen):
+    def draws(self, n: int, gen: torch.Generator) -> WeightSets:
         W, b, noise = self.samples
         sl = take_last(n, W[0].shape[0], "inference='nuts'")
         return [w[sl] for w in W], [v[sl] for v in b], noise[sl]
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         W, b, noise = self.samples
         tensors = {f"nuts.W{l}": w for l, w in enumerate(W)}
         tensors.update({f"nuts.b{l}": v for l, v in enumerate(b)})
         tensors["nuts.noise"] = noise
         return tensors, {"diagnostics": self.diagnostics}
 
-    def load_state_dict(self, tensors, meta):
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                        ) -> NUTSBackend:
         L = len(self.layer_sizes) - 1
         self.samples = (
             [tensors[f"nuts.W{l}"] for l in range(L)],
@@ -128,6 +138,6 @@ class NUTSBackend(Backend):
         self.diagnostics = meta.get("diagnostics", {})
         return self
 
-    def estimator_attributes(self):
+    def estimator_attributes(self) -> dict[str, Any]:
         return {"nuts_samples_": self.samples, "mean_field_": [],
                 "diagnostics_": self.diagnostics}

@@ -31,13 +31,15 @@ diverged. Minibatch gradient noise adds to that bias; full batches (the default 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from probconstraints._progress import progress
 
 from .._threads import threads_for
-from .base import ChainBackend, generator, stacked_model
+from .base import ChainBackend, Settings, generator, stacked_model
 from .diagnostics import warn_if_unconverged
 from .hmc import ChainStreams, _diagnostics
 
@@ -52,7 +54,7 @@ class SGLDBackend(ChainBackend):
     name = "sgld"
 
     @classmethod
-    def check_settings(cls, s: dict) -> None:
+    def check_settings(cls, s: Settings) -> None:
         per_chain = cls.check_chains(s)
         if int(s["n_steps"]) < per_chain:
             raise ValueError(
@@ -61,7 +63,8 @@ class SGLDBackend(ChainBackend):
             )
 
 
-    def fit(self, Z, t, seed):
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence
+            ) -> SGLDBackend:
         s = self.s
         model = self._model()
         C = int(s["n_chains"])
@@ -88,7 +91,9 @@ class SGLDBackend(ChainBackend):
         return self
 
 
-def _sgld_group(layer_sizes, s, theta, seeds, Z, t, batch, batch_seed):
+def _sgld_group(layer_sizes: Sequence[int], s: Settings, theta: torch.Tensor,
+                seeds: Sequence[np.random.SeedSequence], Z: torch.Tensor, t: torch.Tensor,
+                batch: int, batch_seed: np.random.SeedSequence) -> torch.Tensor:
     """SGLD on a group of chains (a task of :meth:`ChainBackend.run_chain_groups`):
     draws ``(C, keep, P)``, independent of how the chains are grouped."""
     model = stacked_model(layer_sizes, s)
@@ -103,14 +108,16 @@ def _sgld_group(layer_sizes, s, theta, seeds, Z, t, batch, batch_seed):
                             dtype=torch.float64, device=dev)
     if model.learn_noise:
         prior_prec[-1] = 1.0
-    perm, pos = None, n
+    perm: torch.Tensor | None = None
+    pos = n
 
-    def grad(theta):
+    def grad(theta: torch.Tensor) -> torch.Tensor:
         nonlocal perm, pos
         if batch == n:
             return model.log_post_grad(theta, Z, t)[1]
         if pos + batch > n:
             perm, pos = torch.randperm(n, generator=batch_gen).to(dev), 0
+        assert perm is not None  # drawn at the first minibatch
         idx = perm[pos:pos + batch]
         pos += batch
         return model.log_post_grad(theta, Z[idx], t[idx], lik_scale=n / batch)[1]
@@ -121,7 +128,7 @@ def _sgld_group(layer_sizes, s, theta, seeds, Z, t, batch, batch_seed):
     V = torch.zeros_like(theta)
     w_n, w_mean, w_m2 = 0, torch.zeros_like(theta), torch.zeros_like(theta)
     samples = torch.empty(C, keep, model.n_params, dtype=torch.float64, device=dev)
-    G = None
+    G: torch.Tensor | None = None  # the metric, set from the end of the climb on
     with threads_for(C * batch * max(layer_sizes), dev):
         for k in progress(range(total), verbose=s["verbose"], desc="SGLD", leave=False):
             g = grad(theta)
@@ -138,6 +145,7 @@ def _sgld_group(layer_sizes, s, theta, seeds, Z, t, batch, batch_seed):
                 G = (w_n / (w_n + 5.0)) * var + 1e-3 * (5.0 / (w_n + 5.0))
                 G = torch.minimum(G, FISHER_CAP / (V / (1 - EMA ** k) + prior_prec))
             noise = rng.randn(model.n_params)
+            assert G is not None  # warmup_steps >= 20: the climb ends before the metric is used
             theta = theta + 0.5 * STEP_SIZE * G * g + (STEP_SIZE * G).sqrt() * noise
             if fisher <= k < warm:
                 w_n += 1

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from .._parallel import parallel_map
 from ..variational import MeanFieldMLP, fit_mean_field
-from .base import Backend
+from .base import Backend, Settings, WeightSets
 
 
-def _fit_run(layer_sizes, s, seed, Z, t):
+def _fit_run(layer_sizes: Sequence[int], s: Settings, seed: int, Z: torch.Tensor,
+             t: torch.Tensor) -> tuple[MeanFieldMLP, NDArray[np.float32]]:
     """One VI run (a task of :func:`~nfbst._parallel.parallel_map`): ``(net, losses)``."""
     net = MeanFieldMLP(layer_sizes, s["activation"], s["task"], s["prior_scale"], s["noise"],
                        s["init_scale"], seed=seed, reparam=s["reparam"]).to(Z.device)
@@ -20,6 +26,8 @@ class VIBackend(Backend):
     """One mean-field VI run (Bayes-by-backprop, :mod:`nfbst.variational`)."""
 
     name = "vi"
+    nets: list[MeanFieldMLP]
+    loss_history: list[NDArray[np.float32]]
 
     def _runs(self) -> int:
         return 1
@@ -31,7 +39,8 @@ class VIBackend(Backend):
             s["init_scale"], seed=seed, reparam=s["reparam"],
         )
 
-    def fit(self, Z, t, seed):
+    def fit(self, Z: torch.Tensor, t: torch.Tensor, seed: np.random.SeedSequence
+            ) -> VIBackend:
         """Fit the runs, side by side on ``n_jobs`` joblib workers (one seed per run, so the
         result does not depend on ``n_jobs`` or the backend)."""
         runs = self._runs()
@@ -45,7 +54,7 @@ class VIBackend(Backend):
         self.loss_history = [losses for _, losses in fitted]
         return self
 
-    def draws(self, n, gen):
+    def draws(self, n: int, gen: torch.Generator) -> WeightSets:
         """Split ``n`` as evenly as possible among the runs and sample each Gaussian."""
         k = len(self.nets)
         sizes = [n // k + (i < n % k) for i in range(k)]
@@ -55,13 +64,14 @@ class VIBackend(Backend):
         b = [torch.cat([p[1][l] for p in parts]) for l in range(L)]
         return W, b, torch.cat([p[2] for p in parts])
 
-    def state_dict(self):
-        tensors = {}
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors: dict[str, torch.Tensor] = {}
         for r, net in enumerate(self.nets):
             tensors.update({f"run{r}.{k}": v for k, v in net.state_dict().items()})
         return tensors, {"n_runs": len(self.nets)}
 
-    def load_state_dict(self, tensors, meta):
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                        ) -> VIBackend:
         self.nets, self.loss_history = [], []
         for r in range(meta["n_runs"]):
             net = self._net(seed=0)
@@ -71,7 +81,7 @@ class VIBackend(Backend):
             self.nets.append(net)
         return self
 
-    def estimator_attributes(self):
+    def estimator_attributes(self) -> dict[str, Any]:
         return {"mean_field_": self.nets, "loss_history_": self.loss_history}
 
 

@@ -2,40 +2,46 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_X_y
 
 from .._validation import check_frame, check_target
 
+F64 = NDArray[np.float64]
 
-def _check(X, y, feature_names=None, min_samples=3):
+
+def _check(X: Any, y: ArrayLike, feature_names: Sequence[object] | None = None,
+           min_samples: int = 3) -> tuple[F64, F64, list[str]]:
     if feature_names is None and hasattr(X, "columns"):
         feature_names = [str(c) for c in X.columns]
     X = check_frame(X, "X")
     if hasattr(X, "dtype") and np.asarray(X).dtype.kind in "USO":
         raise TypeError(f"X must hold numbers, got dtype {np.asarray(X).dtype}")
-    y = check_target(y)
-    if y.dtype.kind not in "biuf":
+    yc = check_target(y)
+    if yc.dtype.kind not in "biuf":
         try:
-            y = y.astype(np.float64)
+            yc = yc.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"y must be numeric, got dtype {y.dtype}") from None
-    X, y = check_X_y(X, y, dtype=np.float64, y_numeric=True, ensure_all_finite=True)
-    _check_magnitude(X, "X")
-    _check_magnitude(y, "y")
-    if X.shape[0] < min_samples:
-        raise ValueError(f"X must have at least {min_samples} rows, got {X.shape[0]}")
+            raise TypeError(f"y must be numeric, got dtype {yc.dtype}") from None
+    Xa, ya = check_X_y(X, yc, dtype=np.float64, y_numeric=True, ensure_all_finite=True)
+    _check_magnitude(Xa, "X")
+    _check_magnitude(ya, "y")
+    if Xa.shape[0] < min_samples:
+        raise ValueError(f"X must have at least {min_samples} rows, got {Xa.shape[0]}")
     if feature_names is None:
-        feature_names = [f"x{j}" for j in range(X.shape[1])]
-    feature_names = list(map(str, feature_names))
-    if len(feature_names) != X.shape[1]:
+        feature_names = [f"x{j}" for j in range(Xa.shape[1])]
+    names = list(map(str, feature_names))
+    if len(names) != Xa.shape[1]:
         raise ValueError(
-            f"feature_names must have {X.shape[1]} entries, got {len(feature_names)}")
-    return X, y, feature_names
+            f"feature_names must have {Xa.shape[1]} entries, got {len(names)}")
+    return Xa, ya, names
 
 
-def _check_magnitude(a, name):
+def _check_magnitude(a: NDArray[Any], name: str) -> None:
     """Refuse values whose squares overflow float64 (the normal equations would be inf)."""
     big = float(np.max(np.abs(a))) if a.size else 0.0
     if big > 1e150:
@@ -43,18 +49,29 @@ def _check_magnitude(a, name):
                          "would make every statistic meaningless: rescale the input")
 
 
-def _warn_inestimable(names, idx, why):
+def _warn_inestimable(names: Sequence[str], idx: Sequence[int] | NDArray[np.intp], why: str
+                      ) -> None:
     if len(idx):
         warnings.warn(
             f"coefficient(s) of {[names[j] for j in idx]} cannot be estimated ({why}): their "
             "statistic and p-value are NaN", UserWarning, stacklevel=3)
 
 
-def _design(X, fit_intercept):
+def _design(X: F64, fit_intercept: bool) -> F64:
     return np.column_stack([np.ones(len(X)), X]) if fit_intercept else X
 
 
-def _ols(A, y, details=False):
+@overload
+def _ols(A: F64, y: F64, details: Literal[False] = ...) -> tuple[F64, float, F64]: ...
+
+
+@overload
+def _ols(A: F64, y: F64, details: Literal[True]
+         ) -> tuple[F64, float, F64, int, NDArray[np.bool_]]: ...
+
+
+def _ols(A: F64, y: F64, details: bool = False
+         ) -> tuple[F64, float, F64] | tuple[F64, float, F64, int, NDArray[np.bool_]]:
     """Least-squares coefficients, residual sum of squares and (AᵀA)⁺ (rank-safe).
 
     Columns are scaled to unit norm first so that the rank cut-off is scale-free; the SVD

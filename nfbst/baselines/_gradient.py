@@ -2,18 +2,25 @@
 test with a residual-bootstrap null."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pandas as pd
 import torch
+from numpy.typing import ArrayLike
 
 from probconstraints._progress import progress
+from probconstraints._random import RandomStateLike
 
 from .._validation import local_random_state as check_random_state
 from ..posterior import ACTIVATIONS, PosteriorDraws, check_activation, fold_standardization
-from ._common import _check
+from ._common import F64, _check
+
+#: Stacked weights of m MLPs, one ``(W (m, out, in), b (m, out))`` per layer.
+Params = list[tuple[torch.Tensor, torch.Tensor]]
 
 
-def _init_mlps(m, sizes, gen):
+def _init_mlps(m: int, sizes: Sequence[int], gen: torch.Generator) -> Params:
     """LeCun-uniform weights of m independent MLPs: list of (W (m,out,in), b (m,out))."""
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -24,7 +31,8 @@ def _init_mlps(m, sizes, gen):
     return params
 
 
-def _forward(params, X, act):
+def _forward(params: Params, X: torch.Tensor, act: Callable[[torch.Tensor], torch.Tensor]
+             ) -> torch.Tensor:
     """Batched MLP forward. X: (n, d) shared or (m, n, d). Returns (m, n)."""
     h = X
     for l, (W, b) in enumerate(params):
@@ -37,7 +45,9 @@ def _forward(params, X, act):
     return h[..., 0]
 
 
-def _train_mlps(X, Y, hidden, activation, epochs, lr, weight_decay, seed, mask=None):
+def _train_mlps(X: torch.Tensor, Y: torch.Tensor, hidden: Sequence[int], activation: str,
+                epochs: int, lr: float, weight_decay: float, seed: int,
+                mask: torch.Tensor | None = None) -> Params:
     """Fit m MLPs by full-batch Adam on standardised data.
 
     X : (n, d) standardised, shared; Y : (m, n) standardised targets; mask : (m, d) of input
@@ -59,7 +69,7 @@ def _train_mlps(X, Y, hidden, activation, epochs, lr, weight_decay, seed, mask=N
     return [(W.detach(), b.detach()) for W, b in params]
 
 
-def _standardise(X, y):
+def _standardise(X: F64, y: F64) -> tuple[F64, F64, tuple[F64, F64, float, float]]:
     mx, sx = X.mean(0), X.std(0)
     sx = np.where(sx > 0, sx, 1.0)
     my, sy = y.mean(), y.std()
@@ -67,8 +77,10 @@ def _standardise(X, y):
     return (X - mx) / sx, (y - my) / sy, (mx, sx, my, sy)
 
 
-def fit_mlp(X, y, *, hidden=(20, 20, 20), activation="relu", epochs=1000, lr=0.01,
-            weight_decay=0.0, random_state=None):
+def fit_mlp(X: ArrayLike, y: ArrayLike, *, hidden: Sequence[int] = (20, 20, 20),
+            activation: str = "relu", epochs: int = 1000, lr: float = 0.01,
+            weight_decay: float = 0.0, random_state: RandomStateLike = None
+            ) -> torch.nn.Sequential:
     """A plain (non-Bayesian) MLP regressor fitted by full-batch Adam, as a torch module.
 
     Inputs and target are standardised for training and the standardisation is folded
@@ -110,7 +122,8 @@ def fit_mlp(X, y, *, hidden=(20, 20, 20), activation="relu", epochs=1000, lr=0.0
     return _to_sequential(params, activation, mx, sx, my, sy, index=0)
 
 
-def _to_sequential(params, activation, mx, sx, my, sy, index=0):
+def _to_sequential(params: Params, activation: str, mx: F64, sx: F64, my: float, sy: float,
+                   index: int = 0) -> torch.nn.Sequential:
     """Network ``index`` of the stacked ``params`` in the user's units, as a Sequential.
 
     The standardisation is folded in float64 by :func:`~nfbst.posterior.fold_standardization`
@@ -125,7 +138,9 @@ def _to_sequential(params, activation, mx, sx, my, sy, index=0):
     return draws.module(0)
 
 
-def _mean_sq_grad(params, X, act, mask=None):
+def _mean_sq_grad(params: Params, X: torch.Tensor,
+                  act: Callable[[torch.Tensor], torch.Tensor],
+                  mask: torch.Tensor | None = None) -> torch.Tensor:
     """mean_i (∂f/∂x_ij)² for each network: (m, d), in standardised units."""
     m = params[0][0].shape[0]
     Xm = X.expand(m, *X.shape).clone()
@@ -133,12 +148,16 @@ def _mean_sq_grad(params, X, act, mask=None):
         Xm = Xm * mask[:, None, :]
     Xm.requires_grad_(True)
     _forward(params, Xm, act).sum().backward()
+    assert Xm.grad is not None  # Xm is a leaf that requires grad
     return (Xm.grad**2).mean(1)
 
 
-def gradient_test(X, y, *, hidden=(20,), activation="relu", n_bootstraps=49, epochs=500,
-                  lr=0.01, weight_decay=0.0, features=None, chunk_size=64,
-                  feature_names=None, random_state=None, verbose=0):
+def gradient_test(X: ArrayLike, y: ArrayLike, *, hidden: Sequence[int] = (20,),
+                  activation: str = "relu", n_bootstraps: int = 49, epochs: int = 500,
+                  lr: float = 0.01, weight_decay: float = 0.0,
+                  features: Sequence[int] | None = None, chunk_size: int = 64,
+                  feature_names: Sequence[object] | None = None,
+                  random_state: RandomStateLike = None, verbose: int = 0) -> pd.DataFrame:
     """Horel & Giesecke (2020) gradient statistic with a residual-bootstrap null.
 
     Statistic: λ_j = mean_i (∂f̂(x_i)/∂x_j)² of an MLP f̂ fitted to (X, y) (inputs and
@@ -194,7 +213,7 @@ def gradient_test(X, y, *, hidden=(20,), activation="relu", n_bootstraps=49, epo
     yt = torch.as_tensor(ys, dtype=torch.float32)
     hidden = tuple(hidden)
 
-    def fit(Y, mask=None):
+    def fit(Y: torch.Tensor, mask: torch.Tensor | None = None) -> Params:
         return _train_mlps(Xt, Y, hidden, activation, epochs, lr, weight_decay,
                            rng.randint(2**31 - 1), mask)
 

@@ -3,15 +3,19 @@ nFBST paper's variants (simple-regression standard error, no-intercept LR test).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from ._common import _check, _design, _ols, _warn_inestimable
+from ._common import F64, _check, _design, _ols, _warn_inestimable
 
 
-def _fit_linear(X, y, fit_intercept):
+def _fit_linear(X: F64, y: F64, fit_intercept: bool
+                ) -> tuple[F64, F64, float, F64, int, int, NDArray[np.bool_]]:
     """OLS on the design of ``X``: design A, coefficients, RSS, (AᵀA)⁺, index of the first slope,
     rank of A and a mask of the slopes that are not identified (``(d,)``)."""
     A = _design(X, fit_intercept)
@@ -22,17 +26,18 @@ def _fit_linear(X, y, fit_intercept):
     return A, coef, rss, G_inv, k, rank, inestimable[k:]
 
 
-def _zero_residual(rss, y):
+def _zero_residual(rss: float, y: F64) -> bool:
     """The fit is exact up to rounding: no noise to test against."""
     return rss <= 1e-20 * max(float(y @ y), np.finfo(float).tiny)
 
 
-def _gaussian_loglik(rss, n):
+def _gaussian_loglik(rss: float | F64, n: int) -> Any:
     """Maximised Gaussian log-likelihood of a least-squares fit with RSS ``rss``."""
     return -0.5 * n * (np.log(2 * np.pi * rss / n) + 1.0)
 
 
-def ols_t_test(X, y, *, fit_intercept=True, feature_names=None):
+def ols_t_test(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True,
+               feature_names: Sequence[object] | None = None) -> pd.DataFrame:
     """Two-sided t-test of each OLS coefficient against 0.
 
     Standard error from the diagonal of σ̂²(AᵀA)⁻¹, A the design (with an intercept column by
@@ -78,7 +83,8 @@ def ols_t_test(X, y, *, fit_intercept=True, feature_names=None):
                          "p_value": 2 * stats.t.sf(np.abs(t), df=dfe)})
 
 
-def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
+def likelihood_ratio_test(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True,
+                          feature_names: Sequence[object] | None = None) -> pd.DataFrame:
     """Drop-one likelihood-ratio test of each feature in a Gaussian linear model, χ²₁.
 
     LR_j = n·log(RSS_{−j} / RSS), p = P(χ²₁ > LR_j). Also reports the exact F-test
@@ -132,7 +138,8 @@ def likelihood_ratio_test(X, y, *, fit_intercept=True, feature_names=None):
                          "f_statistic": f, "f_p_value": stats.f.sf(f, 1, n - rank)})
 
 
-def paper_t_test(X, y, *, feature_names=None):
+def paper_t_test(X: ArrayLike, y: ArrayLike, *, feature_names: Sequence[object] | None = None
+                 ) -> pd.DataFrame:
     """The paper's t-test (``run_t_test.py``): OLS with intercept, simple-regression SE.
 
     SE_j² = (RSS/(n − d − 1)) / Σ_i (x_ij − x̄_j)², which ignores the correlation between
@@ -163,7 +170,9 @@ def paper_t_test(X, y, *, feature_names=None):
                          "p_value": 2 * stats.t.sf(np.abs(t), df=dfe)})
 
 
-def paper_likelihood_ratio_test(X, y, *, feature_names=None):
+def paper_likelihood_ratio_test(X: ArrayLike, y: ArrayLike, *,
+                                feature_names: Sequence[object] | None = None
+                                ) -> pd.DataFrame:
     """The paper's LR test (``run_likelihood_ratio_test.py``): OLS **without** an intercept.
 
     With a non-zero mean of y, dropping a feature whose mean is non-zero removes part of the

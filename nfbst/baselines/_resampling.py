@@ -2,22 +2,27 @@
 permutation importance with a permutation p-value, leave-one-covariate-out."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg
+from probconstraints._random import RandomStateLike, check_random_state_arg
 
 from .._validation import check_float, check_int
 from .._validation import local_random_state as check_random_state
-from ._common import _check, _design, _ols, _warn_inestimable
+from ._common import F64, _check, _design, _ols, _warn_inestimable
 
 
-def _bootstrap_coefs(X, y, n_bootstraps, n_samples, rng, verbose, desc):
+def _bootstrap_coefs(X: F64, y: F64, n_bootstraps: int, n_samples: int,
+                     rng: np.random.RandomState, verbose: int, desc: str) -> F64:
     n = len(X)
     out = np.empty((n_bootstraps, X.shape[1]))
     for b in progress(range(n_bootstraps), verbose, desc=desc):
@@ -26,8 +31,9 @@ def _bootstrap_coefs(X, y, n_bootstraps, n_samples, rng, verbose, desc):
     return out
 
 
-def bootstrap_test(X, y, *, n_bootstraps=1000, confidence=0.95, feature_names=None,
-                   random_state=None, verbose=0):
+def bootstrap_test(X: ArrayLike, y: ArrayLike, *, n_bootstraps: int = 1000,
+                   confidence: float = 0.95, feature_names: Sequence[object] | None = None,
+                   random_state: RandomStateLike = None, verbose: int = 0) -> pd.DataFrame:
     """Pairs bootstrap of OLS coefficients (with intercept): percentile intervals and p-values.
 
     The bootstrap p-value of feature j is the smallest level at which the equal-tailed
@@ -77,14 +83,17 @@ def bootstrap_test(X, y, *, n_bootstraps=1000, confidence=0.95, feature_names=No
     ge = (1 + (boot >= 0).sum(0)) / (1 + n_bootstraps)
     p = np.minimum(1.0, 2 * np.minimum(le, ge))
     stat = coef / boot.std(0, ddof=1)
-    for a in (coef, lo, hi, stat, p):
-        a[bad] = np.nan
+    for column in (coef, lo, hi, stat, p):
+        column[bad] = np.nan
     return pd.DataFrame({"feature": names, "coef": coef, "ci_low": lo, "ci_high": hi,
                          "statistic": stat, "p_value": p})
 
 
-def paper_bootstrap_z_test(X, y, *, n_bootstraps=1000, n_samples_per_bootstrap=1000,
-                           feature_names=None, random_state=None, verbose=0):
+def paper_bootstrap_z_test(X: ArrayLike, y: ArrayLike, *, n_bootstraps: int = 1000,
+                           n_samples_per_bootstrap: int = 1000,
+                           feature_names: Sequence[object] | None = None,
+                           random_state: RandomStateLike = None, verbose: int = 0
+                           ) -> pd.DataFrame:
     """The paper's bootstrap (``run_boostrap.py``): z-test of the B bootstrap coefficients.
 
     z_j = mean(β*_j) / (sd(β*_j)/√B), p = 2(1 − Φ(|z_j|)). The standard error sd/√B shrinks
@@ -112,7 +121,8 @@ def paper_bootstrap_z_test(X, y, *, n_bootstraps=1000, n_samples_per_bootstrap=1
                          "p_value": 2 * stats.norm.sf(np.abs(z))})
 
 
-def _sklearn_random_state(random_state):
+def _sklearn_random_state(random_state: RandomStateLike
+                          ) -> int | np.integer | np.random.RandomState:
     """What scikit-learn accepts: ints as they are (same results as before); None, a RandomState
     or a numpy Generator as a RandomState that is not numpy's global one."""
     random_state = check_random_state_arg(random_state)
@@ -121,14 +131,17 @@ def _sklearn_random_state(random_state):
     return check_random_state(random_state)  # None: fresh entropy, not numpy's global state
 
 
-def _split(X, y, test_size, random_state):
+def _split(X: F64, y: F64, test_size: float, random_state: RandomStateLike) -> list[F64]:
     test_size = check_float(test_size, "test_size", 0, 1)
     return train_test_split(X, y, test_size=test_size,
                             random_state=_sklearn_random_state(random_state))
 
 
-def permutation_test(estimator, X, y, *, n_repeats=100, test_size=0.25, scoring=None,
-                     feature_names=None, random_state=None, n_jobs=None):
+def permutation_test(estimator: Any, X: ArrayLike, y: ArrayLike, *, n_repeats: int = 100,
+                     test_size: float = 0.25, scoring: str | Callable[..., float] | None = None,
+                     feature_names: Sequence[object] | None = None,
+                     random_state: RandomStateLike = None, n_jobs: int | None = None
+                     ) -> pd.DataFrame:
     """Permutation importance on held-out data with a permutation p-value.
 
     ``clone(estimator)`` is fitted on a training split; scikit-learn's
@@ -178,8 +191,9 @@ def permutation_test(estimator, X, y, *, n_repeats=100, test_size=0.25, scoring=
                          "importance_std": imp.std(1), "p_value": p})
 
 
-def loco_test(estimator, X, y, *, test_size=0.25, test="t", feature_names=None,
-              random_state=None, verbose=0):
+def loco_test(estimator: Any, X: ArrayLike, y: ArrayLike, *, test_size: float = 0.25,
+              test: str = "t", feature_names: Sequence[object] | None = None,
+              random_state: RandomStateLike = None, verbose: int = 0) -> pd.DataFrame:
     """Leave-one-covariate-out (Lei et al. 2018): paired test of held-out squared errors.
 
     The full model and, for each j, a model without column j are fitted on a training

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import cast, overload
 
 import torch
 
+#: A state dict: parameter name → tensor (as ``module.state_dict()``).
+StateDict = dict[str, torch.Tensor]
+#: A state dict as the merging functions accept it (any mapping of names to tensors).
+StateLike = Mapping[str, torch.Tensor]
+#: Include/exclude patterns of :func:`select_names`.
+Patterns = str | Sequence[str] | None
 
-def check_state_dict(state, name: str) -> dict[str, torch.Tensor]:
+
+def check_state_dict(state: object, name: str) -> StateDict:
     """Return ``state`` as a plain dict after checking it maps str to finite tensors.
 
     Parameters
@@ -33,7 +41,7 @@ def check_state_dict(state, name: str) -> dict[str, torch.Tensor]:
         raise TypeError(f"{name} must be a dict[str, Tensor], got {type(state).__name__}")
     if len(state) == 0:
         raise ValueError(f"{name} must hold at least one parameter, got an empty dict")
-    out = {}
+    out: StateDict = {}
     for key, value in state.items():
         if not isinstance(key, str):
             raise TypeError(f"{name}: parameter names must be str, got {key!r}")
@@ -47,7 +55,8 @@ def check_state_dict(state, name: str) -> dict[str, torch.Tensor]:
     return out
 
 
-def check_same_layout(reference, other, ref_name: str, other_name: str) -> None:
+def check_same_layout(reference: Mapping[str, torch.Tensor], other: Mapping[str, torch.Tensor],
+                      ref_name: str, other_name: str) -> None:
     """Raise ``ValueError`` naming the parameter if keys or shapes of two state dicts differ.
 
     Examples
@@ -74,7 +83,18 @@ def check_same_layout(reference, other, ref_name: str, other_name: str) -> None:
             )
 
 
-def check_experts(experts, base=None, name: str = "experts"):
+@overload
+def check_experts(experts: object, base: None = None, name: str = "experts"
+                  ) -> tuple[None, list[StateDict]]: ...
+
+
+@overload
+def check_experts(experts: object, base: Mapping[str, torch.Tensor], name: str = "experts"
+                  ) -> tuple[StateDict, list[StateDict]]: ...
+
+
+def check_experts(experts: object, base: object = None, name: str = "experts"
+                  ) -> tuple[StateDict | None, list[StateDict]]:
     """Validate a non-empty sequence of state dicts (and a base) sharing keys and shapes.
 
     Returns ``(base, experts)`` as plain dicts; ``base`` is ``None`` when not given.
@@ -91,18 +111,18 @@ def check_experts(experts, base=None, name: str = "experts"):
             f"{name} must be a non-empty list of dict[str, Tensor], got "
             f"{type(experts).__name__}"
         )
-    experts = [check_state_dict(e, f"{name}[{i}]") for i, e in enumerate(experts)]
-    if base is not None:
-        base = check_state_dict(base, "base")
-        ref, ref_name = base, "base"
+    checked = [check_state_dict(e, f"{name}[{i}]") for i, e in enumerate(experts)]
+    base_dict = None if base is None else check_state_dict(base, "base")
+    if base_dict is not None:
+        ref, ref_name = base_dict, "base"
     else:
-        ref, ref_name = experts[0], f"{name}[0]"
-    for i, e in enumerate(experts):
+        ref, ref_name = checked[0], f"{name}[0]"
+    for i, e in enumerate(checked):
         check_same_layout(ref, e, ref_name, f"{name}[{i}]")
-    return base, experts
+    return base_dict, checked
 
 
-def _patterns(patterns, name: str) -> list[str] | None:
+def _patterns(patterns: object, name: str) -> list[str] | None:
     if patterns is None:
         return None
     if isinstance(patterns, str):
@@ -112,7 +132,8 @@ def _patterns(patterns, name: str) -> list[str] | None:
     raise TypeError(f"{name} must be None, a str or a list of str, got {patterns!r}")
 
 
-def select_names(state, include=None, exclude=None) -> list[str]:
+def select_names(state: Mapping[str, torch.Tensor], include: Patterns = None,
+                 exclude: Patterns = None) -> list[str]:
     """Names of the floating-point parameters that match ``include`` and not ``exclude``.
 
     Patterns are shell-style (:func:`fnmatch.fnmatchcase`): ``"*.weight"``, ``"0.*"``.
@@ -128,7 +149,7 @@ def select_names(state, include=None, exclude=None) -> list[str]:
     """
     inc = _patterns(include, "include")
     exc = _patterns(exclude, "exclude") or []
-    names = []
+    names: list[str] = []
     for key, value in state.items():
         if not value.is_floating_point():
             continue
@@ -145,7 +166,17 @@ def select_names(state, include=None, exclude=None) -> list[str]:
     return names
 
 
-def check_scaling(scaling, n: int | None = None, name: str = "scaling"):
+@overload
+def check_scaling(scaling: object, n: None = None, name: str = "scaling") -> float: ...
+
+
+@overload
+def check_scaling(scaling: object, n: int | None, name: str = "scaling"
+                  ) -> float | list[float]: ...
+
+
+def check_scaling(scaling: object, n: int | None = None, name: str = "scaling"
+                  ) -> float | list[float]:
     """A finite float, or (when ``n`` is given) optionally a sequence of ``n`` finite floats.
 
     Examples
@@ -169,7 +200,8 @@ def check_scaling(scaling, n: int | None = None, name: str = "scaling"):
     raise TypeError(f"{name} must be {what}, got {type(scaling).__name__}")
 
 
-def check_fraction(value, name: str, low_open: bool = False, high_open: bool = False) -> float:
+def check_fraction(value: object, name: str, low_open: bool = False,
+                   high_open: bool = False) -> float:
     """A float in [0, 1] (ends optionally open), else ``ValueError`` naming the argument.
 
     Examples
@@ -179,27 +211,33 @@ def check_fraction(value, name: str, low_open: bool = False, high_open: bool = F
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a float in [0, 1], got {value!r}")
-    value = float(value)
-    lo_ok = value > 0 if low_open else value >= 0
-    hi_ok = value < 1 if high_open else value <= 1
+    fraction = float(value)
+    lo_ok = fraction > 0 if low_open else fraction >= 0
+    hi_ok = fraction < 1 if high_open else fraction <= 1
     if not (lo_ok and hi_ok):
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        raise ValueError(f"{name} must be in {lo}0, 1{hi}, got {value!r}")
-    return value
+        raise ValueError(f"{name} must be in {lo}0, 1{hi}, got {fraction!r}")
+    return fraction
 
 
-def assemble(template, merged: dict, fallback=None) -> dict[str, torch.Tensor]:
+def assemble(template: Mapping[str, torch.Tensor], merged: Mapping[str, torch.Tensor],
+             fallback: Mapping[str, torch.Tensor] | None = None) -> StateDict:
     """Output state dict in ``template``'s key order: merged tensors, else a copy of fallback.
 
     ``fallback`` (a state dict) supplies the parameters that were not merged; it defaults to
     ``template``. Merged tensors are cast to the template's dtype.
     """
     fallback = template if fallback is None else fallback
-    out = {}
+    out: StateDict = {}
     for key, ref in template.items():
         if key in merged:
             out[key] = merged[key].to(dtype=ref.dtype).clone()
         else:
             out[key] = fallback[key].detach().clone()
     return out
+
+
+def tensor_sum(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """``sum(terms)`` (from 0, as the builtin) of at least one tensor: a tensor."""
+    return cast(torch.Tensor, sum(terms))

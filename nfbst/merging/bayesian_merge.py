@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 
 import torch
 
 from ._state import (
+    Patterns,
+    StateDict,
+    StateLike,
     assemble,
     check_experts,
     check_same_layout,
     check_scaling,
     check_state_dict,
     select_names,
+    tensor_sum,
 )
 
 
-def _prior_dict(value, ref, name, positive):
+def _prior_dict(value: float | StateLike, ref: StateLike, name: str, positive: bool
+                ) -> StateDict:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) and not (positive and value == math.inf):
             raise ValueError(f"{name} must be finite, got {value!r}")
@@ -43,9 +49,10 @@ def _prior_dict(value, ref, name, positive):
 
 
 def bayesian_merge(
-    expert_means, expert_stds, prior_mean=0.0, prior_std=1.0, weights=None,
-    include=None, exclude=None,
-):
+    expert_means: Sequence[StateLike], expert_stds: Sequence[StateLike],
+    prior_mean: float | StateLike = 0.0, prior_std: float | StateLike = 1.0,
+    weights: Sequence[float] | None = None, include: Patterns = None, exclude: Patterns = None,
+) -> tuple[StateDict, StateDict]:
     """Combine mean-field Gaussian posteriors ``N(m_t, s_t²)`` fitted under one prior.
 
     Elementwise, with precisions ``Λ_t = s_t^{-2}``, ``Λ_0 = s_0^{-2}`` and weights ``w_t``
@@ -106,20 +113,23 @@ def bayesian_merge(
     m0 = _prior_dict(prior_mean, sub, "prior_mean", positive=False)
     s0 = _prior_dict(prior_std, sub, "prior_std", positive=True)
     extra = sum(w) - 1.0
-    out_mean, out_std, n_floor = {}, {}, 0
+    out_mean: StateDict = {}
+    out_std: StateDict = {}
+    n_floor = 0
     for k in names:
         lam0 = s0[k] ** -2  # 0 for a flat prior
         lams = [s[k].detach().double() ** -2 for s in stds]
-        prec = sum(wt * l for wt, l in zip(w, lams)) - extra * lam0
-        num = sum(wt * l * m[k].detach().double() for wt, l, m in zip(w, lams, means))
+        prec = tensor_sum(wt * l for wt, l in zip(w, lams)) - extra * lam0
+        num = tensor_sum(wt * l * m[k].detach().double() for wt, l, m in zip(w, lams, means))
         num = num - extra * lam0 * m0[k]
         floor = torch.stack(lams).min(0).values
         low = prec < floor
         n_floor += int(low.sum())
         mean = num / prec.clamp(min=1e-300)
         if bool(low.any()):  # keep the precision-weighted mean, widen nothing below floor
-            wavg = sum(wt * l * m[k].detach().double() for wt, l, m in zip(w, lams, means))
-            wavg = wavg / sum(wt * l for wt, l in zip(w, lams))
+            wavg = tensor_sum(wt * l * m[k].detach().double()
+                              for wt, l, m in zip(w, lams, means))
+            wavg = wavg / tensor_sum(wt * l for wt, l in zip(w, lams))
             mean = torch.where(low, wavg, mean)
             prec = torch.where(low, floor, prec)
         out_mean[k] = mean
@@ -131,7 +141,7 @@ def bayesian_merge(
             RuntimeWarning, stacklevel=2,
         )
     fallback_mean = {
-        k: (sum(wt * m[k].double() for wt, m in zip(w, means)) / sum(w)).to(v.dtype)
+        k: (tensor_sum(wt * m[k].double() for wt, m in zip(w, means)) / sum(w)).to(v.dtype)
         if v.is_floating_point() else v for k, v in ref.items()
     }
     fallback_std = {

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
-from probconstraints._random import seed_sequence
+from probconstraints._random import RandomStateLike, seed_sequence
 
-from ._state import check_experts, check_fraction, check_scaling
+from ._state import (
+    Patterns,
+    StateDict,
+    StateLike,
+    check_experts,
+    check_fraction,
+    check_scaling,
+    tensor_sum,
+)
 from .task_arithmetic import add_task_vector, task_vectors
 from .ties_merging import ties_combine
 
 
-def torch_generator(random_state) -> torch.Generator:
+def torch_generator(random_state: RandomStateLike | torch.Generator) -> torch.Generator:
     """A CPU ``torch.Generator`` from ``random_state`` (None, int, numpy RandomState/Generator,
     or a ``torch.Generator``, returned as is).
 
@@ -35,7 +45,8 @@ def torch_generator(random_state) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def drop_and_rescale(vector: torch.Tensor, drop_rate: float, generator) -> torch.Tensor:
+def drop_and_rescale(vector: torch.Tensor, drop_rate: float, generator: torch.Generator
+                     ) -> torch.Tensor:
     """``(1 − m) ⊙ τ / (1 − p)`` with ``m ~ Bernoulli(p)`` elementwise, so ``E = τ``.
 
     Examples
@@ -53,9 +64,11 @@ def drop_and_rescale(vector: torch.Tensor, drop_rate: float, generator) -> torch
 
 
 def dare_merging(
-    base, experts, drop_rate=0.3, scaling=1.0, combine="ta", density=1.0,
-    random_state=None, include=None, exclude=None,
-):
+    base: StateLike, experts: Sequence[StateLike], drop_rate: float = 0.3,
+    scaling: float | Sequence[float] = 1.0, combine: str = "ta", density: float = 1.0,
+    random_state: RandomStateLike | torch.Generator = None, include: Patterns = None,
+    exclude: Patterns = None,
+) -> StateDict:
     """Merge with DARE: randomly drop task-vector entries, rescale, then combine.
 
     Each entry of ``τ_t = θ_t − θ_0`` is dropped with probability ``p`` and the survivors
@@ -101,7 +114,8 @@ def dare_merging(
     taus = task_vectors(base, experts, include, exclude)
     dropped = [{k: drop_and_rescale(v, p, gen) for k, v in t.items()} for t in taus]
     if combine == "ties":
+        assert not isinstance(lam, list)  # one scaling for TIES (checked with n=None)
         return add_task_vector(base, ties_combine(dropped, density), lam)
     lams = lam if isinstance(lam, list) else [lam] * len(experts)
-    total = {k: sum(l * t[k] for l, t in zip(lams, dropped)) for k in dropped[0]}
+    total = {k: tensor_sum(l * t[k] for l, t in zip(lams, dropped)) for k in dropped[0]}
     return add_task_vector(base, total, 1.0)

@@ -11,21 +11,33 @@ on different sides of ``alpha``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
+from numpy.typing import ArrayLike, NDArray
 
 from probconstraints._progress import progress
-from probconstraints._random import check_random_state_arg, seed_sequence
+from probconstraints._random import RandomStateLike, check_random_state_arg, seed_sequence
 
 from .._validation import check_features, check_float, check_int
 from ..posterior import PosteriorDraws
 from ..significance import NFBST
 from ..statistics import get_statistic
+from ._state import StateLike
 from .posteriors import MeanFieldPosterior
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+    from ..statistics._base import TargetLike
+
+#: A model diagnosed for a task: a posterior, its draws, or a state dict (expert's spread).
+Model = MeanFieldPosterior | PosteriorDraws | StateLike
 
 CHANGES = ("kept", "lost", "gained", "absent")
 
@@ -47,13 +59,13 @@ class MergeDiagnosis:
     """
 
     table: pd.DataFrame
-    evidence_expert: np.ndarray
-    evidence_merged: np.ndarray
-    evidence_base: np.ndarray | None
+    evidence_expert: NDArray[np.float64]
+    evidence_merged: NDArray[np.float64]
+    evidence_base: NDArray[np.float64] | None
     alpha: float
-    task_names: list
-    feature_names: list
-    details: dict = field(default_factory=dict)
+    task_names: list[str]
+    feature_names: list[str]
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The per (task, feature) table (a copy)."""
@@ -86,17 +98,18 @@ class MergeDiagnosis:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def plot(self, ax=None, title: str | None = None):
+    def plot(self, ax: Axes | None = None, title: str | None = None) -> Figure | SubFigure:
         """Heat map features × (task, expert | merged) of the evidence; returns the Figure.
 
         Dark cells have small evidence (significant); ``*`` marks evidence < alpha; a red
         frame on the merged cell marks a feature that lost significance, a blue frame one
-        that gained it.
+        that gained it. (With ``ax`` in a ``SubFigure``, that subfigure is returned.)
         """
         import matplotlib.pyplot as plt
         from matplotlib.patches import Rectangle
 
         T, d = self.evidence_expert.shape
+        fig: Figure | SubFigure
         M = np.empty((d, 2 * T))
         M[:, 0::2] = self.evidence_expert.T
         M[:, 1::2] = self.evidence_merged.T
@@ -132,7 +145,7 @@ class MergeDiagnosis:
         return fig
 
 
-def _pick(model, t: int, T: int, name: str):
+def _pick(model: Any, t: int, T: int, name: str) -> Any:
     if isinstance(model, (list, tuple)):
         if len(model) != T:
             raise ValueError(f"{name} must have one entry per task ({T}), got {len(model)}")
@@ -140,7 +153,8 @@ def _pick(model, t: int, T: int, name: str):
     return model
 
 
-def _draws_for(model, t, experts, n_draws, seed, name):
+def _draws_for(model: object, t: int, experts: Sequence[object], n_draws: int, seed: int,
+               name: str) -> PosteriorDraws:
     """PosteriorDraws of ``model`` for task ``t`` (a state dict takes expert t's spread)."""
     if isinstance(model, PosteriorDraws):
         return model
@@ -160,7 +174,9 @@ def _draws_for(model, t, experts, n_draws, seed, name):
     )
 
 
-def _global_evidence(draws, X, statistic, target, bandwidth, seed):
+def _global_evidence(draws: PosteriorDraws, X: NDArray[Any], statistic: str | Callable[..., Any],
+                     target: TargetLike, bandwidth: str | float | Callable[..., Any], seed: int
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Q-GS global evidence (λ = 0.5: the median instance-wise evidence) of H0: η_j = 0 by
     :meth:`nfbst.NFBST.test`, and the mean absolute statistic over draws and rows: ``(d,)``."""
     test = NFBST.from_draws(draws, statistic=statistic, bandwidth=bandwidth, rule="quantile",
@@ -172,9 +188,16 @@ def _global_evidence(draws, X, statistic, target, bandwidth, seed):
 
 
 def diagnose_merge(
-    base, experts, merged, data_per_task, *, statistic="grad", alpha=0.05, n_draws=200,
-    targets=None, relevant=None, feature_names=None, task_names=None,
-    bandwidth="silverman", random_state=0, verbose=0,
+    base: Model | Sequence[Model] | None,
+    experts: Sequence[MeanFieldPosterior | PosteriorDraws],
+    merged: Model | Sequence[Model],
+    data_per_task: Sequence[ArrayLike | torch.Tensor | tuple[Any, ...]], *,
+    statistic: str | Callable[..., Any] = "grad", alpha: float = 0.05, n_draws: int = 200,
+    targets: Sequence[TargetLike] | None = None, relevant: Sequence[ArrayLike] | None = None,
+    feature_names: Sequence[str] | None = None, task_names: Sequence[str] | None = None,
+    bandwidth: str | float | Callable[..., Any] = "silverman",
+    random_state: RandomStateLike = 0,
+    verbose: int = 0,
 ) -> MergeDiagnosis:
     """nFBST evidence per feature for each task's expert and the merged model, compared.
 
@@ -251,8 +274,13 @@ def diagnose_merge(
         check_float(bandwidth, "bandwidth", 0)
     get_statistic(statistic)  # an unknown name fails before any work
     seeds = seed_sequence(random_state).spawn(T)
-    rows, ev_e, ev_m, ev_b, eff_e, eff_m = [], [], [], [], [], []
-    d = None
+    rows: list[dict[str, Any]] = []
+    ev_e: list[NDArray[np.float64]] = []
+    ev_m: list[NDArray[np.float64]] = []
+    ev_b: list[NDArray[np.float64]] = []
+    eff_e: list[NDArray[np.float64]] = []
+    eff_m: list[NDArray[np.float64]] = []
+    d: int | None = None
     for t in progress(range(T), verbose, desc="diagnose_merge"):
         data = data_per_task[t]
         X = data[0] if isinstance(data, tuple) else data
@@ -278,8 +306,9 @@ def diagnose_merge(
         if base is not None:
             db = _draws_for(_pick(base, t, T, "base"), t, experts, n_draws, seed, "base")
             ev_b.append(_global_evidence(db, X, statistic, target, bandwidth, seed)[0])
-    ev_e, ev_m = np.stack(ev_e), np.stack(ev_m)
-    ev_b = np.stack(ev_b) if ev_b else None
+    assert d is not None  # set by the first of the T >= 1 tasks
+    E_exp, E_mer = np.stack(ev_e), np.stack(ev_m)
+    E_base = np.stack(ev_b) if ev_b else None
     tn = list(task_names) if task_names is not None else [f"task{t}" for t in range(T)]
     fn = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
     if len(tn) != T or len(fn) != d:
@@ -291,26 +320,26 @@ def diagnose_merge(
             raise ValueError(f"relevant must have one entry per task ({T}), got {len(relevant)}")
         rel = np.zeros((T, d), bool)
         for t, r in enumerate(relevant):
-            r = np.asarray(r)
-            if r.dtype == bool:
-                if r.shape != (d,):
+            ra = np.asarray(r)
+            if ra.dtype == bool:
+                if ra.shape != (d,):
                     raise ValueError(f"relevant[{t}] must be a mask of shape ({d},)")
-                rel[t] = r
+                rel[t] = ra
             else:
-                rel[t, r.astype(int)] = True
+                rel[t, ra.astype(int)] = True
     for t in range(T):
-        se, sm = ev_e[t] < alpha, ev_m[t] < alpha
+        se, sm = E_exp[t] < alpha, E_mer[t] < alpha
         for j in range(d):
             change = ("kept" if sm[j] else "lost") if se[j] else ("gained" if sm[j] else "absent")
-            row = {"task": tn[t], "feature": fn[j]}
-            if ev_b is not None:
-                row["evidence_base"] = float(ev_b[t, j])
+            row: dict[str, Any] = {"task": tn[t], "feature": fn[j]}
+            if E_base is not None:
+                row["evidence_base"] = float(E_base[t, j])
             row.update(
-                evidence_expert=float(ev_e[t, j]), evidence_merged=float(ev_m[t, j]),
+                evidence_expert=float(E_exp[t, j]), evidence_merged=float(E_mer[t, j]),
                 significant_expert=bool(se[j]), significant_merged=bool(sm[j]), change=change,
                 effect_expert=float(eff_e[t][j]), effect_merged=float(eff_m[t][j]),
             )
             if rel is not None:
                 row["relevant"] = bool(rel[t, j])
             rows.append(row)
-    return MergeDiagnosis(pd.DataFrame(rows), ev_e, ev_m, ev_b, float(alpha), tn, fn)
+    return MergeDiagnosis(pd.DataFrame(rows), E_exp, E_mer, E_base, float(alpha), tn, fn)

@@ -6,16 +6,30 @@ product of the experts' Laplace posteriors ``N(θ_t, diag(F_t)^{-1})``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from ._state import assemble, check_experts, check_same_layout, check_scaling, select_names
+from ._state import (
+    Patterns,
+    StateDict,
+    StateLike,
+    assemble,
+    check_experts,
+    check_same_layout,
+    check_scaling,
+    select_names,
+    tensor_sum,
+)
 
 
 def diagonal_fisher(
-    model: nn.Module, X, y=None, task: str = "regression", noise_scale: float = 1.0,
+    model: nn.Module, X: ArrayLike | torch.Tensor, y: ArrayLike | torch.Tensor | None = None,
+    task: str = "regression", noise_scale: float = 1.0,
     output: int | None = None, batch_size: int = 256,
 ) -> dict[str, torch.Tensor]:
     """Diagonal Fisher information ``E_x[(∇_θ log p(y | x, θ))²]`` of a torch model.
@@ -73,13 +87,15 @@ def diagonal_fisher(
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have {X.shape[0]} rows, got {y.shape[0]}")
 
-    def out_fn(p, x):
+    def out_fn(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         o = functional_call(model, p, (x.unsqueeze(0),))[0]
         return o if output is None else o[output:output + 1]
 
-    def loglik(p, x, t, k):
+    def loglik(p: dict[str, torch.Tensor], x: torch.Tensor, t: torch.Tensor | None,
+               k: torch.Tensor | int) -> torch.Tensor:
         o = out_fn(p, x)
         if task == "regression":
+            assert t is not None  # regression: the observed (or summed-over) outputs
             return -0.5 * ((t - o) ** 2).sum() / noise_scale**2
         return (torch.log_softmax(o, -1) * k).sum()  # k: one-hot (K,)
 
@@ -97,7 +113,8 @@ def diagonal_fisher(
                     total[k] += (g[k] ** 2).sum(0)
             else:  # E_y[(∂ log p)²] = Σ_o (∂f_o)² / σ²
                 for o in range(k_out):
-                    def f_o(p, x, o=o):
+                    def f_o(p: dict[str, torch.Tensor], x: torch.Tensor, o: int = o
+                            ) -> torch.Tensor:
                         return out_fn(p, x)[o]
                     g = vmap(grad(f_o), in_dims=(None, 0))(params, xb)
                     for k in total:
@@ -123,9 +140,10 @@ def diagonal_fisher(
 
 
 def fisher_merging(
-    experts, fishers, weights=None, min_fisher=1e-6, normalize=False,
-    include=None, exclude=None,
-):
+    experts: Sequence[StateLike], fishers: Sequence[StateLike],
+    weights: Sequence[float] | None = None, min_fisher: float = 1e-6, normalize: bool = False,
+    include: Patterns = None, exclude: Patterns = None,
+) -> StateDict:
     """Fisher-weighted average of fine-tuned models, parameter by parameter.
 
     ``θ_M = Σ_t λ_t F_t θ_t / Σ_t λ_t F_t`` elementwise (Matena & Raffel 2022, Eq. 3),
@@ -195,13 +213,13 @@ def fisher_merging(
         ]
     merged = {}
     for k in names:
-        num = sum(l * (f[k] + min_fisher) * e[k].detach().double()
-                  for l, f, e in zip(lam, F, experts))
-        den = sum(l * (f[k] + min_fisher) for l, f in zip(lam, F))
-        avg = sum(l * e[k].detach().double() for l, e in zip(lam, experts)) / sum(lam)
+        num = tensor_sum(l * (f[k] + min_fisher) * e[k].detach().double()
+                         for l, f, e in zip(lam, F, experts))
+        den = tensor_sum(l * (f[k] + min_fisher) for l, f in zip(lam, F))
+        avg = tensor_sum(l * e[k].detach().double() for l, e in zip(lam, experts)) / sum(lam)
         merged[k] = torch.where(den > 0, num / torch.where(den > 0, den, 1.0), avg)
     fallback = {
-        k: (sum(l * e[k].double() for l, e in zip(lam, experts)) / sum(lam)).to(v.dtype)
+        k: (tensor_sum(l * e[k].double() for l, e in zip(lam, experts)) / sum(lam)).to(v.dtype)
         if v.is_floating_point() else v for k, v in ref.items()
     }
     return assemble(ref, merged, fallback)

@@ -12,11 +12,22 @@ minimises (shared/papers/merging.md §1), and each block step can only lower it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import torch
 
-from ._state import assemble, check_experts, check_scaling, select_names
+from ._state import (
+    Patterns,
+    StateDict,
+    StateLike,
+    assemble,
+    check_experts,
+    check_scaling,
+    select_names,
+    tensor_sum,
+)
 from .ties_merging import ties_combine
 
 
@@ -62,17 +73,17 @@ class LoReInfo:
         Whether the relative decrease fell below ``tol`` before ``n_iter``.
     """
 
-    base: dict = field(default_factory=dict)
-    deltas: list = field(default_factory=list)
-    objective: list = field(default_factory=list)
+    base: StateDict = field(default_factory=dict)
+    deltas: list[StateDict] = field(default_factory=list)
+    objective: list[float] = field(default_factory=list)
     n_iter: int = 0
     converged: bool = False
 
     def ranks(self, rtol: float = 1e-6, atol: float = 1e-10) -> list[dict[str, int]]:
         """Numerical rank of every ``δ_t``: singular values above ``max(atol, rtol·σ_max)``."""
-        out = []
+        out: list[dict[str, int]] = []
         for d in self.deltas:
-            r = {}
+            r: dict[str, int] = {}
             for k, v in d.items():
                 s = torch.linalg.svdvals(_as_matrix(v).double())
                 cut = max(atol, rtol * float(s.max())) if s.numel() else atol
@@ -81,7 +92,8 @@ class LoReInfo:
         return out
 
 
-def lore_objective(thetas, base, deltas, mu: float) -> float:
+def lore_objective(thetas: StateLike, base: StateLike, deltas: StateLike,
+                   mu: float) -> float:
     """``Σ_t ½‖θ_0 + δ_t − θ_t‖_F² + μ‖δ_t‖_*`` over the parameter matrices.
 
     ``thetas`` is a dict name -> stacked ``(T, m, n)``; ``base`` name -> ``(m, n)``;
@@ -102,10 +114,27 @@ def lore_objective(thetas, base, deltas, mu: float) -> float:
     return total
 
 
+@overload
 def lore_merging(
-    experts, mu=0.01, n_iter=50, tol=1e-8, scaling=1.0, combine="ties",
-    include=None, exclude=None, return_info=False,
-):
+    experts: Sequence[StateLike], mu: float = ..., n_iter: int = ..., tol: float = ...,
+    scaling: float = ..., combine: str = ..., include: Patterns = ..., exclude: Patterns = ...,
+    return_info: Literal[False] = ...,
+) -> StateDict: ...
+
+
+@overload
+def lore_merging(
+    experts: Sequence[StateLike], mu: float = ..., n_iter: int = ..., tol: float = ...,
+    scaling: float = ..., combine: str = ..., include: Patterns = ..., exclude: Patterns = ...,
+    *, return_info: Literal[True],
+) -> tuple[StateDict, LoReInfo]: ...
+
+
+def lore_merging(
+    experts: Sequence[StateLike], mu: float = 0.01, n_iter: int = 50, tol: float = 1e-8,
+    scaling: float = 1.0, combine: str = "ties", include: Patterns = None,
+    exclude: Patterns = None, return_info: bool = False,
+) -> StateDict | tuple[StateDict, LoReInfo]:
     """Merge fine-tuned models without their base: estimate ``θ_0`` and low-rank ``δ_t``.
 
     Block coordinate descent on ``Σ_t ½‖θ_0 + δ_t − θ_t‖_F² + μ‖δ_t‖_*`` from
@@ -185,12 +214,13 @@ def lore_merging(
     if combine == "ties":
         merged_delta = ties_combine(delta_dicts, density=1.0)
     elif combine == "ta":
-        merged_delta = {k: sum(d[k] for d in delta_dicts) for k in names}
+        merged_delta = {k: tensor_sum(d[k] for d in delta_dicts) for k in names}
     else:
-        merged_delta = {k: sum(d[k] for d in delta_dicts) / T for k in names}
+        merged_delta = {k: tensor_sum(d[k] for d in delta_dicts) / T for k in names}
     merged = {k: base_dict[k] + lam * merged_delta[k] for k in names}
     mean_state = {
-        k: (sum(e[k].detach().double() for e in experts) / T) if ref[k].is_floating_point()
+        k: (tensor_sum(e[k].detach().double() for e in experts) / T)
+        if ref[k].is_floating_point()
         else ref[k] for k in ref
     }
     out = assemble(ref, merged, fallback={k: v.to(ref[k].dtype) for k, v in mean_state.items()})

@@ -8,16 +8,23 @@ names them) plus what is needed to turn draws into the user's units.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from probconstraints._random import RandomStateLike
+
 from ..posterior import PosteriorDraws, check_activation, fold_standardization
-from ._state import check_same_layout, check_state_dict
+from ._state import StateDict, StateLike, check_same_layout, check_state_dict
 from .dare_merging import torch_generator
 
+if TYPE_CHECKING:
+    from ..bnn import BayesianMLP
 
-def layer_keys(state) -> list[tuple[str, str]]:
+
+def layer_keys(state: StateLike) -> list[tuple[str, str]]:
     """``[(weight_key, bias_key), ...]`` of an MLP state dict, in the dict's order.
 
     Every floating-point entry must be a 2-D ``"<p>.weight"`` with a 1-D ``"<p>.bias"``.
@@ -29,7 +36,7 @@ def layer_keys(state) -> list[tuple[str, str]]:
     ...             "1.weight": torch.ones(1, 3), "1.bias": torch.ones(1)})
     [('0.weight', '0.bias'), ('1.weight', '1.bias')]
     """
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for key, value in state.items():
         if key.endswith(".weight"):
             prefix = key[: -len(".weight")]
@@ -84,15 +91,15 @@ class MeanFieldPosterior:
     torch.Size([50, 1, 2])
     """
 
-    mean: dict
-    std: dict
+    mean: StateDict
+    std: StateDict
     activation: str = "relu"
     task: str = "regression"
-    standardization: dict | None = None
+    standardization: Mapping[str, Any] | None = None
     noise_scale: float | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.mean = check_state_dict(self.mean, "mean")
         self.std = check_state_dict(self.std, "std")
         check_same_layout(self.mean, self.std, "mean", "std")
@@ -106,7 +113,7 @@ class MeanFieldPosterior:
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_bnn(cls, bnn, run: int = 0) -> MeanFieldPosterior:
+    def from_bnn(cls, bnn: BayesianMLP, run: int = 0) -> MeanFieldPosterior:
         """The variational posterior of a fitted mean-field :class:`nfbst.BayesianMLP`.
 
         Parameters are in the BNN's standardised units; its standardisation is kept so that
@@ -126,19 +133,20 @@ class MeanFieldPosterior:
             bnn.activation, bnn.task, dict(bnn.standardization_), noise,
         )
 
-    def with_mean(self, mean, std=None) -> MeanFieldPosterior:
+    def with_mean(self, mean: StateLike, std: StateLike | None = None) -> MeanFieldPosterior:
         """The same posterior family around another mean (e.g. a merged state dict)."""
-        mean = check_state_dict(mean, "mean")
-        check_same_layout(self.mean, mean, "the posterior", "mean")
+        checked = check_state_dict(mean, "mean")
+        check_same_layout(self.mean, checked, "the posterior", "mean")
         return MeanFieldPosterior(
-            {k: v.detach().clone() for k, v in mean.items()},
+            {k: v.detach().clone() for k, v in checked.items()},
             {k: v.detach().clone() for k, v in (self.std if std is None else std).items()},
             self.activation, self.task, self.standardization, self.noise_scale,
             dict(self.meta),
         )
 
     # ------------------------------------------------------------------ sampling
-    def _fold(self, W, b):
+    def _fold(self, W: list[torch.Tensor], b: list[torch.Tensor]
+              ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         st = self.standardization
         if st is None:
             return W, b
@@ -150,12 +158,14 @@ class MeanFieldPosterior:
             return fold_standardization(W, b, x_mean, x_scale, ym, ys)
         return fold_standardization(W, b, x_mean, x_scale)
 
-    def sample(self, n_draws: int = 300, random_state=None) -> PosteriorDraws:
+    def sample(self, n_draws: int = 300, random_state: RandomStateLike | torch.Generator = None
+               ) -> PosteriorDraws:
         """``n_draws`` weight sets ``mean + std · ε`` as :class:`PosteriorDraws` (user units)."""
         if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
             raise ValueError(f"n_draws must be an int >= 1, got {n_draws!r}")
         gen = torch_generator(random_state)
-        W, b = [], []
+        W: list[torch.Tensor] = []
+        b: list[torch.Tensor] = []
         for wk, bk in self.layers:
             for key, out in ((wk, W), (bk, b)):
                 m = self.mean[key].detach().double()
@@ -169,7 +179,7 @@ class MeanFieldPosterior:
         b = [self.mean[bk].detach().double()[None] for _, bk in self.layers]
         return self._draws(W, b, 1)
 
-    def _draws(self, W, b, S):
+    def _draws(self, W: list[torch.Tensor], b: list[torch.Tensor], S: int) -> PosteriorDraws:
         W, b = self._fold(W, b)
         noise = None
         if self.task == "regression" and self.noise_scale is not None:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import torch
+from collections.abc import Sequence
 
-from ._state import assemble, check_experts, check_scaling, select_names
+from ._state import (
+    Patterns,
+    StateDict,
+    StateLike,
+    assemble,
+    check_experts,
+    check_scaling,
+    select_names,
+    tensor_sum,
+)
 
 
-def task_vectors(base, experts, include=None, exclude=None) -> list[dict[str, torch.Tensor]]:
+def task_vectors(base: StateLike, experts: Sequence[StateLike], include: Patterns = None,
+                 exclude: Patterns = None) -> list[StateDict]:
     """Task vectors ``τ_t = θ_t − θ_0`` of the selected parameters, one dict per expert.
 
     Parameters
@@ -36,7 +46,8 @@ def task_vectors(base, experts, include=None, exclude=None) -> list[dict[str, to
     return [{k: e[k].detach() - base[k].detach() for k in names} for e in experts]
 
 
-def add_task_vector(base, merged_vector, scaling: float = 1.0) -> dict[str, torch.Tensor]:
+def add_task_vector(base: StateLike, merged_vector: StateLike,
+                    scaling: float = 1.0) -> StateDict:
     """``θ_0 + λ τ`` for the parameters present in ``merged_vector``; others copied from base.
 
     Examples
@@ -49,7 +60,9 @@ def add_task_vector(base, merged_vector, scaling: float = 1.0) -> dict[str, torc
     return assemble(base, merged)
 
 
-def task_arithmetic(base, experts, scaling=0.3, include=None, exclude=None):
+def task_arithmetic(base: StateLike, experts: Sequence[StateLike],
+                    scaling: float | Sequence[float] = 0.3, include: Patterns = None,
+                    exclude: Patterns = None) -> StateDict:
     """Merge fine-tuned models by adding their scaled task vectors to the base.
 
     ``θ_M = θ_0 + Σ_t λ_t (θ_t − θ_0)`` (Ilharco et al. 2023, "Editing models with task
@@ -84,5 +97,5 @@ def task_arithmetic(base, experts, scaling=0.3, include=None, exclude=None):
     lam = check_scaling(scaling, n=len(experts))
     lams = lam if isinstance(lam, list) else [lam] * len(experts)
     taus = task_vectors(base, experts, include, exclude)
-    total = {k: sum(l * t[k] for l, t in zip(lams, taus)) for k in taus[0]}
+    total = {k: tensor_sum(l * t[k] for l, t in zip(lams, taus)) for k in taus[0]}
     return add_task_vector(base, total, 1.0)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
-from ._state import check_experts, check_fraction, check_scaling
+from ._state import Patterns, StateDict, StateLike, check_experts, check_fraction, check_scaling
 from .task_arithmetic import add_task_vector, task_vectors
 
 
@@ -18,7 +19,9 @@ def trim_top_k(tensor: torch.Tensor, density: float) -> torch.Tensor:
 
     Examples
     --------
-    >>> import torch
+    >>> from collections.abc import Sequence
+
+import torch
     >>> trim_top_k(torch.tensor([0.1, -3.0, 2.0, -0.5]), 0.5)
     tensor([ 0., -3.,  2.,  0.])
     """
@@ -38,19 +41,24 @@ def elect_sign(stacked: torch.Tensor) -> torch.Tensor:
 
     Examples
     --------
-    >>> import torch
+    >>> from collections.abc import Sequence
+
+import torch
     >>> elect_sign(torch.tensor([[1.0, -1.0], [-3.0, 0.5]]))
     tensor([-1., -1.])
     """
     return torch.sign(stacked.sum(0))
 
 
-def disjoint_merge(stacked: torch.Tensor, sign: torch.Tensor, aggregate: str = "mean"):
+def disjoint_merge(stacked: torch.Tensor, sign: torch.Tensor, aggregate: str = "mean"
+                   ) -> torch.Tensor:
     """Mean (or sum) over the tasks whose entry has the elected sign; 0 where none has.
 
     Examples
     --------
-    >>> import torch
+    >>> from collections.abc import Sequence
+
+import torch
     >>> s = torch.tensor([[1.0, -1.0], [3.0, 0.5]])
     >>> disjoint_merge(s, torch.tensor([1.0, -1.0]))
     tensor([ 2., -1.])
@@ -66,7 +74,8 @@ def disjoint_merge(stacked: torch.Tensor, sign: torch.Tensor, aggregate: str = "
     return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
 
 
-def ties_combine(vectors, density: float = 0.2, aggregate: str = "mean", trim_scope="tensor"):
+def ties_combine(vectors: Sequence[StateLike], density: float = 0.2,
+                 aggregate: str = "mean", trim_scope: str = "tensor") -> StateDict:
     """TIES merge of task vectors (list of dicts) into one task vector dict.
 
     ``trim_scope="tensor"`` keeps the top ``density`` fraction of every parameter tensor of
@@ -75,12 +84,15 @@ def ties_combine(vectors, density: float = 0.2, aggregate: str = "mean", trim_sc
 
     Examples
     --------
-    >>> import torch
+    >>> from collections.abc import Sequence
+
+import torch
     >>> v = [{"w": torch.tensor([1.0, -2.0])}, {"w": torch.tensor([3.0, 1.0])}]
     >>> ties_combine(v, density=1.0)["w"]
     tensor([ 2., -2.])
     """
     names = list(vectors[0])
+    trimmed: list[StateDict]
     if trim_scope == "tensor":
         trimmed = [{k: trim_top_k(v[k], density) for k in names} for v in vectors]
     elif trim_scope == "global":
@@ -88,7 +100,8 @@ def ties_combine(vectors, density: float = 0.2, aggregate: str = "mean", trim_sc
         for v in vectors:
             flat = torch.cat([v[k].reshape(-1) for k in names])
             kept = trim_top_k(flat, density)
-            parts, start = {}, 0
+            parts: StateDict = {}
+            start = 0
             for k in names:
                 n = v[k].numel()
                 parts[k] = kept[start:start + n].reshape(v[k].shape)
@@ -96,7 +109,7 @@ def ties_combine(vectors, density: float = 0.2, aggregate: str = "mean", trim_sc
             trimmed.append(parts)
     else:
         raise ValueError(f"trim_scope must be 'tensor' or 'global', got {trim_scope!r}")
-    out = {}
+    out: StateDict = {}
     for k in names:
         stacked = torch.stack([t[k] for t in trimmed])  # (T, *shape)
         out[k] = disjoint_merge(stacked, elect_sign(stacked), aggregate)
@@ -104,9 +117,10 @@ def ties_combine(vectors, density: float = 0.2, aggregate: str = "mean", trim_sc
 
 
 def ties_merging(
-    base, experts, density=0.2, scaling=1.0, aggregate="mean", trim_scope="tensor",
-    include=None, exclude=None,
-):
+    base: StateLike, experts: Sequence[StateLike], density: float = 0.2,
+    scaling: float | Sequence[float] = 1.0, aggregate: str = "mean", trim_scope: str = "tensor",
+    include: Patterns = None, exclude: Patterns = None,
+) -> StateDict:
     """Merge with TIES: trim each task vector, elect signs by mass, average the agreeing.
 
     For each task vector ``τ_t = θ_t − θ_0``: keep its top-``density`` entries by magnitude
@@ -134,7 +148,9 @@ def ties_merging(
 
     Examples
     --------
-    >>> import torch
+    >>> from collections.abc import Sequence
+
+import torch
     >>> base = {"w": torch.zeros(3)}
     >>> ex = [{"w": torch.tensor([2.0, -1.0, 0.0])}, {"w": torch.tensor([4.0, 3.0, -1.0])}]
     >>> ties_merging(base, ex, density=1.0)["w"]

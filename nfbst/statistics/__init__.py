@@ -13,7 +13,9 @@ method run on every ``draws.module(i)``; for any other draws object with ``__len
 ``module(i)`` (e.g. a Bayesian CNN) it falls back to that per-draw loop
 (:func:`per_draw_attributions`, with a progress bar). The choice is made in one place,
 :func:`nfbst.statistics._base.batched_statistic`, which each statistic module applies to its
-batched rule; a new statistic is one module plus one ``register_statistic`` line below.
+batched rule together with its batching needs (:class:`~nfbst.statistics._base.RowBatching`:
+memory per row, budget per batch); the rows are batched there too, so a rule computes one
+block of rows. A new statistic is one module plus one ``register_statistic`` line below.
 
 Examples
 --------
@@ -28,8 +30,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from ._base import Statistic
 from ._batching import statistic_row_blocks
 from .captum_fallback import per_draw_attributions
 from .deeplift import deeplift
@@ -39,10 +40,10 @@ from .integrated_gradients import integrated_gradients
 from .lime import lime
 from .lrp import lrp
 
-_REGISTRY: dict[str, Callable] = {}
+_REGISTRY: dict[str, Statistic] = {}
 
 
-def register_statistic(name: str, fn: Callable, overwrite: bool = False) -> Callable:
+def register_statistic(name: str, fn: Statistic, overwrite: bool = False) -> Statistic:
     """Register ``fn(draws, X, target=None, **options) -> (S, n, d)`` under ``name``."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"statistic name must be a non-empty str, got {name!r}")
@@ -54,7 +55,7 @@ def register_statistic(name: str, fn: Callable, overwrite: bool = False) -> Call
     return fn
 
 
-def get_statistic(name_or_fn) -> Callable:
+def get_statistic(name_or_fn: str | Statistic) -> Statistic:
     """Resolve a registered name (or pass a callable through)."""
     if callable(name_or_fn):
         return name_or_fn

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import dask.array as da
+
+    from ..posterior import PosteriorDraws
+    from ._base import ModuleDraws, TargetLike
+
+#: Reference inputs: None (zero), a scalar, or an array (d,), (1, d) or (n, d).
+BaselinesLike = float | ArrayLike | torch.Tensor | None
 
 
 def check_finite(X: torch.Tensor, name: str = "X") -> torch.Tensor:
@@ -13,7 +27,7 @@ def check_finite(X: torch.Tensor, name: str = "X") -> torch.Tensor:
     return X
 
 
-def check_draws(draws) -> int:
+def check_draws(draws: object) -> int:
     """Number of draws of an object with ``__len__`` and ``module(i)`` (the per-draw path)."""
     if not (hasattr(draws, "__len__") and callable(getattr(draws, "module", None))):
         raise TypeError(
@@ -26,7 +40,7 @@ def check_draws(draws) -> int:
     return S
 
 
-def per_draw_input(draws, X) -> torch.Tensor:
+def per_draw_input(draws: ModuleDraws, X: ArrayLike | torch.Tensor) -> torch.Tensor:
     """``X`` as a finite tensor ``(n, ...)`` with the dtype and device of ``draws.module(0)``."""
     net = draws.module(0)
     p = next(iter(net.parameters()), None)
@@ -41,7 +55,7 @@ def per_draw_input(draws, X) -> torch.Tensor:
     return check_finite(X)
 
 
-def resolve_baselines(draws, X: torch.Tensor, baselines) -> torch.Tensor:
+def resolve_baselines(draws: object, X: torch.Tensor, baselines: BaselinesLike) -> torch.Tensor:
     """Baselines as a tensor broadcastable to ``X`` ``(n, d)``: ``(1, d)`` or ``(n, d)``.
 
     ``None`` is the zero baseline; a scalar, a ``(d,)`` vector, a ``(1, d)`` row or an
@@ -68,7 +82,8 @@ def resolve_baselines(draws, X: torch.Tensor, baselines) -> torch.Tensor:
     return check_finite(B, "baselines")
 
 
-def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**21):
+def row_batches(n: int, batch_size: int | None, per_row_cost: int = 1,
+                budget: int = 2**21) -> list[slice]:
     """Slices covering ``range(n)``; ``batch_size=None`` bounds ``rows * per_row_cost``.
 
     The default budget keeps each batch's temporaries at a few MB, so that the allocator
@@ -88,18 +103,18 @@ def row_batches(n: int, batch_size, per_row_cost: int = 1, budget: int = 2**21):
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
-def mlp_row_cost(draws, hidden_factor: int = 2) -> int:
+def mlp_row_cost(draws: PosteriorDraws, hidden_factor: int = 2) -> int:
     """Elements of temporaries per row of a batched MLP statistic: ``S (d + c Σ h)``."""
     hidden = sum(W.shape[1] for W in draws.weights)
     return len(draws) * (draws.n_features + hidden_factor * hidden)
 
 
-def empty_statistic(draws, n: int) -> torch.Tensor:
+def empty_statistic(draws: PosteriorDraws, n: int) -> torch.Tensor:
     """The ``(S, n, d)`` output, allocated once and filled batch by batch."""
     return torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
 
 
-def slice_target(target, sl: slice):
+def slice_target(target: TargetLike, sl: slice) -> TargetLike:
     """The part of ``target`` for the rows in ``sl`` (ints and names pass through)."""
     if target is None or isinstance(target, (int, np.integer, str)):
         return target
@@ -111,7 +126,7 @@ def slice_rows(B: torch.Tensor, sl: slice) -> torch.Tensor:
     return B if B.shape[0] == 1 else B[sl]
 
 
-def check_target_length(target, n: int) -> None:
+def check_target_length(target: TargetLike, n: int) -> None:
     """Refuse a per-row ``target`` whose length is not ``n`` (before rows are batched)."""
     if target is None or isinstance(target, (int, np.integer, str)):
         return
@@ -123,7 +138,9 @@ def check_target_length(target, n: int) -> None:
         )
 
 
-def _statistic_block(X_block, *target_block, fn, draws, target, options):
+def _statistic_block(X_block: NDArray[Any], *target_block: NDArray[Any],
+                     fn: Callable[..., Any], draws: PosteriorDraws, target: TargetLike,
+                     options: dict[str, Any]) -> NDArray[Any]:
     """η ``(S, b, d)`` of one block of rows, as numpy (a task of :func:`statistic_row_blocks`)."""
     Xt = torch.as_tensor(np.asarray(X_block), dtype=draws.dtype, device=draws.device)
     check_finite(Xt)
@@ -136,8 +153,10 @@ def _statistic_block(X_block, *target_block, fn, draws, target, options):
     return eta
 
 
-def statistic_row_blocks(draws, X, statistic="grad", *, rows_per_block=None, target=None,
-                         **options):
+def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
+                         statistic: str | Callable[..., Any] = "grad", *,
+                         rows_per_block: int | None = None, target: TargetLike = None,
+                         **options: Any) -> da.Array:
     """Statistic draws η ``(S, n, d)`` as a lazy ``dask.array``, one task per block of rows.
 
     Nothing is computed until the result is: each block of rows is pushed through the draws
@@ -186,33 +205,39 @@ def statistic_row_blocks(draws, X, statistic="grad", *, rows_per_block=None, tar
 
     fn = get_statistic(statistic)
     S, d = len(draws), draws.n_features
+    Xd: da.Array
     if not is_dask_array(X):
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != d:
-            raise ValueError(f"X must have shape (n, {d}), got {X.shape}")
-        if X.dtype.kind not in "fiu":
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        Xn = np.asarray(X)
+        if Xn.ndim != 2 or Xn.shape[1] != d:
+            raise ValueError(f"X must have shape (n, {d}), got {Xn.shape}")
+        if Xn.dtype.kind not in "fiu":
+            raise TypeError(f"X must hold real numbers, got dtype {Xn.dtype}")
         step = rows_per_block or max(1, 2**24 // max(S * d, 1))
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
             raise ValueError(f"rows_per_block must be a positive int, got {rows_per_block!r}")
-        X = da.from_array(X, chunks=(int(step), d))
+        Xd = da.from_array(Xn, chunks=(int(step), d))
     else:
-        check_dask_features(X, d)
+        Xd = check_dask_features(X, d)
         if rows_per_block is not None:
-            X = X.rechunk({0: int(rows_per_block)})
-    args = [X, "nd"]
+            Xd = Xd.rechunk({0: int(rows_per_block)})
+    args: list[Any] = [Xd, "nd"]
     per_row = target is not None and not isinstance(target, (int, np.integer, str))
     if per_row:
-        t = target if is_dask_array(target) else np.asarray(target)
-        check_target_length(t if not is_dask_array(t) else np.empty(t.shape[0]), X.shape[0])
-        args += [da.asarray(t).rechunk((X.chunks[0],)), "n"]
+        t: da.Array | NDArray[Any]
+        if is_dask_array(target):
+            t = target
+            check_target_length(np.empty(t.shape[0]), Xd.shape[0])
+        else:
+            t = np.asarray(target)
+            check_target_length(t, Xd.shape[0])
+        args += [da.asarray(t).rechunk((Xd.chunks[0],)), "n"]
     dtype = np.dtype(str(draws.dtype).replace("torch.", ""))
     return da.blockwise(_statistic_block, "snd", *args, new_axes={"s": S}, dtype=dtype,
                         fn=fn, draws=draws, target=None if per_row else target,
                         options=options, meta=np.empty((0, 0, 0), dtype=dtype))
 
 
-def compute_if_lazy(*arrays):
+def compute_if_lazy(*arrays: Any) -> tuple[Any, ...]:
     """The arrays as numpy, computing the dask ones together in one pass over their graph
     (so blocks of a shared input are produced once); numpy arrays pass through.
 
@@ -237,7 +262,7 @@ def compute_if_lazy(*arrays):
     return tuple(out)
 
 
-def check_dask_features(X, n_features: int):
+def check_dask_features(X: da.Array, n_features: int) -> da.Array:
     """Validate a dask ``X`` (n, d) without computing it: 2-d, ``d`` columns, real dtype,
     columns in one chunk. Values (NaN/inf) are checked block by block by the statistic."""
     if X.ndim != 2 or X.shape[1] != n_features:
@@ -250,7 +275,8 @@ def check_dask_features(X, n_features: int):
     return X
 
 
-def lazy_region_means(eta, masks: np.ndarray, square: bool = False):
+def lazy_region_means(eta: da.Array, masks: NDArray[np.bool_], square: bool = False
+                      ) -> da.Array:
     """Per draw, the mean (of the square) of a lazy ``eta`` (S, n, d) over each region's
     rows: a lazy ``(S, r, d)`` float64 array reduced block by block over the rows."""
     import dask.array as da

@@ -7,12 +7,19 @@ activation: the derivative for the gradient, the secant slope for DeepLIFT's res
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import torch
 
 from ._activations import activation_derivative
 
+if TYPE_CHECKING:
+    from ..posterior import PosteriorDraws
 
-def backprop_to_first_layer(weights, seed: torch.Tensor, multipliers) -> torch.Tensor:
+
+def backprop_to_first_layer(weights: Sequence[torch.Tensor], seed: torch.Tensor,
+                            multipliers: Sequence[torch.Tensor]) -> torch.Tensor:
     """Back-propagate ``seed`` ``(S, n, k)`` to the first layer's outputs ``(S, n, h_0)``.
 
     ``multipliers[l]`` ``(S, n, h_l)`` scales the signal crossing hidden activation ``l``.
@@ -24,12 +31,13 @@ def backprop_to_first_layer(weights, seed: torch.Tensor, multipliers) -> torch.T
     return delta
 
 
-def backprop_with_multipliers(weights, seed: torch.Tensor, multipliers) -> torch.Tensor:
+def backprop_with_multipliers(weights: Sequence[torch.Tensor], seed: torch.Tensor,
+                              multipliers: Sequence[torch.Tensor]) -> torch.Tensor:
     """Back-propagate ``seed`` ``(S, n, k)`` to the input ``(S, n, d)``."""
     return torch.bmm(backprop_to_first_layer(weights, seed, multipliers), weights[0])
 
 
-def hidden_pre_activations(draws, z0: torch.Tensor) -> list[torch.Tensor]:
+def hidden_pre_activations(draws: PosteriorDraws, z0: torch.Tensor) -> list[torch.Tensor]:
     """Hidden pre-activations ``[z_0, ..., z_{L-2}]`` given the first one ``z0`` ``(S, m, h_0)``.
 
     Mirrors :meth:`nfbst.posterior.PosteriorDraws.forward` after its first GEMM (and without
@@ -48,6 +56,6 @@ def derivative_multiplier(name: str, z: torch.Tensor) -> torch.Tensor:
     return z > 0 if name == "relu" else activation_derivative(name, z)
 
 
-def first_layer(draws, X: torch.Tensor) -> torch.Tensor:
+def first_layer(draws: PosteriorDraws, X: torch.Tensor) -> torch.Tensor:
     """First-layer pre-activations ``(S, n, h_0)`` of ``X`` ``(n, d)`` for all draws."""
     return torch.einsum("nd,sod->sno", X, draws.weights[0]) + draws.biases[0][:, None, :]

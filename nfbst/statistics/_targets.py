@@ -8,6 +8,9 @@ their checks); the batched rules turn it into one-hot output weights
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
@@ -15,12 +18,17 @@ from probconstraints._progress import progress
 
 from ._batching import check_target_length
 
+if TYPE_CHECKING:
+    from ..posterior import PosteriorDraws
+    from ._base import ModuleDraws, TargetLike
 
-def _is_predicted(target) -> bool:
+
+def _is_predicted(target: TargetLike) -> bool:
     return target is None or (isinstance(target, str) and target == "predicted")
 
 
-def target_indices(target, n: int, k: int, predicted, device) -> torch.Tensor:
+def target_indices(target: TargetLike, n: int, k: int, predicted: Callable[[], torch.Tensor],
+                   device: torch.device | str) -> torch.Tensor:
     """The explained output per row ``(n,)`` of a network with ``k`` outputs.
 
     ``target`` may be ``None`` or ``"predicted"`` (the argmax of ``predicted()``, the
@@ -55,7 +63,8 @@ def target_indices(target, n: int, k: int, predicted, device) -> torch.Tensor:
     return idx.long().to(device)
 
 
-def output_selector(draws, X: torch.Tensor, target=None) -> torch.Tensor:
+def output_selector(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None
+                    ) -> torch.Tensor:
     """One-hot output weights ``(S, n, k)`` selecting the explained output per draw and row.
 
     ``target`` as :func:`target_indices`; ``None`` is the single output of a regression and
@@ -73,12 +82,14 @@ def output_selector(draws, X: torch.Tensor, target=None) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _outputs(draws, X, S, verbose, desc):
+def _outputs(draws: ModuleDraws, X: torch.Tensor, S: int, verbose: int, desc: str
+             ) -> torch.Tensor:
     outs = [draws.module(i)(X) for i in progress(range(S), verbose, desc=desc)]
     return torch.stack([o.reshape(X.shape[0], -1) for o in outs])  # (S, n, k)
 
 
-def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 0):
+def per_draw_targets(draws: ModuleDraws, X: torch.Tensor, target: TargetLike,
+                     verbose: int = 0) -> torch.Tensor | None:
     """Target class per row ``(n,)`` for draws with ``module(i)``; ``None`` for one output.
 
     ``None``/``"predicted"`` with several outputs is the class of the posterior-mean
@@ -94,7 +105,7 @@ def per_draw_targets(draws, X: torch.Tensor, target, verbose: int = 0):
         if getattr(draws, "task", None) == "regression":
             raise ValueError(f"the network has {k} outputs: pass target=<output index>")
 
-    def mean_probabilities():
+    def mean_probabilities() -> torch.Tensor:
         return torch.softmax(_outputs(draws, X, len(draws), verbose, "posterior mean"), -1).mean(0)
 
     return target_indices(target, n, k, mean_probabilities, X.device)

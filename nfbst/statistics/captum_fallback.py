@@ -10,6 +10,9 @@ registered statistics name their per-draw method with :func:`captum_per_draw`, a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
 
@@ -19,12 +22,18 @@ from ._batching import check_draws, per_draw_input, row_batches
 from ._targets import per_draw_targets
 from .lime import lime_tabular_per_draw
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._base import ModuleDraws, TargetLike
+
 CAPTUM_METHODS = ("deeplift", "lrp", "integrated_gradients", "input_x_gradient", "grad",
                   "saliency", "captum_lime")
 METHODS = CAPTUM_METHODS + ("lime",)
 
 
-def _captum_explainer(method: str, net, rule="epsilon", epsilon=1e-9, gamma=0.25, eps=1e-10):
+def _captum_explainer(method: str, net: torch.nn.Module, rule: str = "epsilon",
+                      epsilon: float = 1e-9, gamma: float = 0.25, eps: float = 1e-10) -> Any:
     from captum.attr import (
         LRP,
         DeepLift,
@@ -58,8 +67,9 @@ def _captum_explainer(method: str, net, rule="epsilon", epsilon=1e-9, gamma=0.25
     return Lime(net)
 
 
-def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int = 0,
-                          batch_size: int | None = None, **options) -> torch.Tensor:
+def per_draw_attributions(draws: ModuleDraws, X: ArrayLike | torch.Tensor, attribution: str,
+                          target: TargetLike = None, verbose: int = 0,
+                          batch_size: int | None = None, **options: Any) -> torch.Tensor:
     """Run a captum method (or lime's tabular explainer) on every ``draws.module(i)``.
 
     Parameters
@@ -128,7 +138,8 @@ def per_draw_attributions(draws, X, attribution: str, target=None, verbose: int 
     return out
 
 
-def captum_per_draw(attribution: str, ignore: tuple[str, ...] = ()):
+def captum_per_draw(attribution: str, ignore: tuple[str, ...] = ()
+                    ) -> Callable[..., torch.Tensor]:
     """The per-draw path of a statistic: :func:`per_draw_attributions` with ``attribution``.
 
     ``ignore`` names options of the batched rule that the per-draw method does not take.
@@ -145,7 +156,8 @@ def captum_per_draw(attribution: str, ignore: tuple[str, ...] = ()):
     if attribution not in METHODS:
         raise ValueError(f"attribution must be one of {METHODS}, got {attribution!r}")
 
-    def per_draw(draws, X, **options):
+    def per_draw(draws: ModuleDraws, X: ArrayLike | torch.Tensor, **options: Any
+                 ) -> torch.Tensor:
         for name in ignore:
             options.pop(name, None)
         return per_draw_attributions(draws, X, attribution, **options)

@@ -9,26 +9,26 @@ same rescale rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import torch
 
 from ._activations import activation_derivative
-from ._base import batched_statistic
-from ._batching import (
-    check_finite,
-    check_target_length,
-    empty_statistic,
-    mlp_row_cost,
-    resolve_baselines,
-    row_batches,
-    slice_rows,
-    slice_target,
-)
+from ._base import BlockRule, RowBatching, batched_statistic, mlp_cost
+from ._batching import resolve_baselines, slice_rows
 from ._propagation import backprop_with_multipliers
 from ._targets import output_selector
 from .captum_fallback import captum_per_draw
 
+if TYPE_CHECKING:
+    from ..posterior import PosteriorDraws
+    from ._base import TargetLike
+    from ._batching import BaselinesLike
 
-def rescale_multipliers(act, name: str, z: torch.Tensor, z0: torch.Tensor, eps: float):
+
+def rescale_multipliers(act: Callable[[torch.Tensor], torch.Tensor], name: str, z: torch.Tensor,
+                        z0: torch.Tensor, eps: float) -> torch.Tensor:
     """Secant slope of the activation between ``z0`` and ``z``; the derivative where close."""
     dz = z - z0
     close = dz.abs() < eps
@@ -37,9 +37,10 @@ def rescale_multipliers(act, name: str, z: torch.Tensor, z0: torch.Tensor, eps: 
 
 
 @torch.no_grad()
-@batched_statistic(per_draw=captum_per_draw("deeplift"))
-def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
-             batch_size: int | None = None, verbose: int = 1) -> torch.Tensor:
+@batched_statistic(per_draw=captum_per_draw("deeplift"), rows=RowBatching(row_cost=mlp_cost(3)))
+def deeplift(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
+             baselines: BaselinesLike = None, eps: float = 1e-10,
+             batch_size: int | None = None, verbose: int = 1) -> BlockRule:
     """DeepLIFT attributions of the target output for all draws: ``(S, n, d)``.
 
     Parameters
@@ -75,18 +76,15 @@ def deeplift(draws, X, target=None, baselines=None, eps: float = 1e-10,
     >>> eta[0, 0]
     tensor([3., 6.])
     """
-    X = check_finite(draws.as_tensor(X))
-    n = X.shape[0]
-    check_target_length(target, n)
     B = resolve_baselines(draws, X, baselines)
-    out = empty_statistic(draws, n)
-    for sl in row_batches(n, batch_size, per_row_cost=mlp_row_cost(draws, 3)):
-        xb, bb = X[sl], slice_rows(B, sl)
-        _, pre_x = draws.forward(xb, return_hidden=True)
-        _, pre_b = draws.forward(bb, return_hidden=True)
+
+    def block(X_rows: torch.Tensor, target_rows: TargetLike, rows: slice) -> torch.Tensor:
+        B_rows = slice_rows(B, rows)
+        _, pre_x = draws.forward(X_rows, return_hidden=True)
+        _, pre_b = draws.forward(B_rows, return_hidden=True)
         mult = [rescale_multipliers(draws.act_fn, draws.activation, zx, zb, eps)
                 for zx, zb in zip(pre_x, pre_b)]
-        seed = output_selector(draws, xb, slice_target(target, sl))
-        torch.mul(backprop_with_multipliers(draws.weights, seed, mult), xb - bb,
-                  out=out[:, sl])
-    return out
+        seed = output_selector(draws, X_rows, target_rows)
+        return torch.mul(backprop_with_multipliers(draws.weights, seed, mult), X_rows - B_rows)
+
+    return block

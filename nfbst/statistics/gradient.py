@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from ._base import batched_statistic
-from ._batching import mlp_row_cost
+from ._base import BlockRule, RowBatching, batched_statistic, mlp_cost, run_row_blocks
+from ._batching import check_finite, check_target_length
 from ._propagation import backprop_with_multipliers, derivative_multiplier
 from ._targets import output_selector
 from .captum_fallback import captum_per_draw
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def backprop_to_input(draws, pre, seed: torch.Tensor) -> torch.Tensor:
+    from ..posterior import PosteriorDraws
+    from ._base import TargetLike
+
+#: The gradient's temporaries: two per hidden unit (pre-activation, multiplier) and row.
+GRADIENT_ROWS = RowBatching(row_cost=mlp_cost(2))
+
+
+def backprop_to_input(draws: PosteriorDraws, pre: list[torch.Tensor],
+                      seed: torch.Tensor) -> torch.Tensor:
     """Back-propagate output weights ``seed`` ``(S, n, k)`` to the input: ``(S, n, d)``.
 
     ``pre`` are the hidden pre-activations returned by ``draws.forward(X, return_hidden=True)``.
@@ -21,8 +33,18 @@ def backprop_to_input(draws, pre, seed: torch.Tensor) -> torch.Tensor:
     return backprop_with_multipliers(draws.weights, seed, mult)
 
 
-@torch.no_grad()
-def gradient(draws, X, target=None, batch_size: int | None = None) -> torch.Tensor:
+def gradient_block(draws: PosteriorDraws) -> BlockRule:
+    """The gradient of a batch of rows: the block rule of :func:`gradient`."""
+
+    def block(X_rows: torch.Tensor, target_rows: TargetLike, rows: slice) -> torch.Tensor:
+        _, pre = draws.forward(X_rows, return_hidden=True)
+        return backprop_to_input(draws, pre, output_selector(draws, X_rows, target_rows))
+
+    return block
+
+
+def gradient(draws: PosteriorDraws, X: ArrayLike | torch.Tensor, target: TargetLike = None,
+             batch_size: int | None = None) -> torch.Tensor:
     """Input gradient of the target output for all draws at once.
 
     Parameters
@@ -32,7 +54,8 @@ def gradient(draws, X, target=None, batch_size: int | None = None) -> torch.Tens
     target : None, int, "predicted" or int array (n,)
         The output explained (see :func:`nfbst.statistics._targets.output_selector`).
     batch_size : int, optional
-        Rows processed at a time (bounds memory at ``S * batch_size * width`` floats).
+        Rows processed at a time (bounds memory at ``S * batch_size * width`` floats);
+        ``None``: all rows at once.
 
     Returns
     -------
@@ -46,23 +69,15 @@ def gradient(draws, X, target=None, batch_size: int | None = None) -> torch.Tens
     >>> gradient(PosteriorDraws(W, b), torch.zeros(3, 2))[0, 0]
     tensor([ 2., -1.])
     """
-    X = draws.as_tensor(X)
-    n = X.shape[0]
-    step = n if batch_size is None else int(batch_size)
-    out = torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
-    for start in range(0, n, max(step, 1)):
-        xb = X[start:start + step]
-        _, pre = draws.forward(xb, return_hidden=True)
-        tb = target
-        if target is not None and not isinstance(target, (int, str)):
-            tb = torch.as_tensor(target)[start:start + step]
-        seed = output_selector(draws, xb, tb)
-        out[:, start:start + step] = backprop_to_input(draws, pre, seed)
-    return out
+    Xt = check_finite(draws.as_tensor(X))
+    check_target_length(target, Xt.shape[0])
+    return run_row_blocks(gradient_block(draws), draws, Xt, target, GRADIENT_ROWS,
+                          Xt.shape[0] if batch_size is None else batch_size, {})
 
 
-@batched_statistic(per_draw=captum_per_draw("grad"))
-def input_gradient(draws, X, target=None, batch_size: int | None = None, verbose: int = 1):
+@batched_statistic(per_draw=captum_per_draw("grad"), rows=GRADIENT_ROWS)
+def input_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
+                   batch_size: int | None = None, verbose: int = 1) -> BlockRule:
     """Signed input gradient ``(S, n, d)``: batched for MLP draws, captum ``Saliency`` otherwise.
 
     Examples
@@ -73,6 +88,4 @@ def input_gradient(draws, X, target=None, batch_size: int | None = None, verbose
     >>> input_gradient(PosteriorDraws(W, b), torch.zeros(1, 2))[0, 0]
     tensor([ 2., -1.])
     """
-    if batch_size is None:  # a few MB of temporaries per batch, reused
-        batch_size = max(1, 2**21 // mlp_row_cost(draws))
-    return gradient(draws, X, target=target, batch_size=batch_size)
+    return gradient_block(draws)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from ._base import batched_statistic
-from ._batching import check_finite, mlp_row_cost
+from ._base import BlockRule, batched_statistic
 from .captum_fallback import captum_per_draw
-from .gradient import gradient
+from .gradient import GRADIENT_ROWS, gradient_block
+
+if TYPE_CHECKING:
+    from ..posterior import PosteriorDraws
+    from ._base import TargetLike
 
 
 @torch.no_grad()
-@batched_statistic(per_draw=captum_per_draw("input_x_gradient"))
-def input_x_gradient(draws, X, target=None, batch_size: int | None = None,
-                     verbose: int = 1) -> torch.Tensor:
+@batched_statistic(per_draw=captum_per_draw("input_x_gradient"), rows=GRADIENT_ROWS)
+def input_x_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
+                     batch_size: int | None = None, verbose: int = 1) -> BlockRule:
     """Input times the input gradient of the target output, for all draws: ``(S, n, d)``.
 
     Equals captum's ``InputXGradient`` on each ``draws.module(i)``.
@@ -42,8 +47,9 @@ def input_x_gradient(draws, X, target=None, batch_size: int | None = None,
     >>> input_x_gradient(PosteriorDraws(W, b), torch.tensor([[3.0, 3.0]]))[0, 0]
     tensor([ 6., -3.])
     """
-    X = check_finite(draws.as_tensor(X))
-    if batch_size is None:
-        batch_size = max(1, 2**21 // mlp_row_cost(draws))
-    eta = gradient(draws, X, target=target, batch_size=batch_size)
-    return eta.mul_(X)
+    grad = gradient_block(draws)
+
+    def block(X_rows: torch.Tensor, target_rows: TargetLike, rows: slice) -> torch.Tensor:
+        return grad(X_rows, target_rows, rows).mul_(X_rows)
+
+    return block

@@ -9,19 +9,14 @@ final product with the first weight matrix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
 
-from ._base import batched_statistic
-from ._batching import (
-    check_finite,
-    check_target_length,
-    empty_statistic,
-    resolve_baselines,
-    row_batches,
-    slice_rows,
-    slice_target,
-)
+from ._base import BlockRule, RowBatching, batched_statistic
+from ._batching import resolve_baselines, slice_rows
 from ._propagation import (
     backprop_to_first_layer,
     derivative_multiplier,
@@ -31,11 +26,18 @@ from ._propagation import (
 from ._targets import output_selector
 from .captum_fallback import per_draw_attributions
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..posterior import PosteriorDraws
+    from ._base import ModuleDraws, TargetLike
+    from ._batching import BaselinesLike
+
 METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid",
            "gausslegendre")
 
 
-def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def quadrature(method: str, n_steps: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Points ``alphas`` in [0, 1] and step weights of captum's path integral rules.
 
     Examples
@@ -65,18 +67,26 @@ def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(1 / n, 1, n), steps
 
 
-def _per_draw(draws, X, n_steps, method, **options) -> torch.Tensor:
+def _per_draw(draws: ModuleDraws, X: Any, n_steps: int, method: str,
+              **options: Any) -> torch.Tensor:
     """captum's ``IntegratedGradients`` on each draw, after the same quadrature checks."""
     quadrature(method, n_steps)
     return per_draw_attributions(draws, X, "integrated_gradients", n_steps=n_steps,
                                  method=method, **options)
 
 
+def _row_cost(draws: PosteriorDraws, options: Mapping[str, Any]) -> int:
+    """Three temporaries per hidden unit, path point and draw."""
+    width = sum(W.shape[1] for W in draws.weights)
+    return 3 * len(draws) * int(options["n_steps"]) * width
+
+
 @torch.no_grad()
-@batched_statistic(per_draw=_per_draw)
-def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 50,
+@batched_statistic(per_draw=_per_draw, rows=RowBatching(row_cost=_row_cost, budget=2**23))
+def integrated_gradients(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
+                         baselines: BaselinesLike = None, n_steps: int = 50,
                          method: str = "gausslegendre", batch_size: int | None = None,
-                         verbose: int = 1) -> torch.Tensor:
+                         verbose: int = 1) -> BlockRule:
     """Integrated Gradients of the target output for all draws: ``(S, n, d)``.
 
     Equals captum's ``IntegratedGradients(...).attribute(X, baselines, target, n_steps,
@@ -115,26 +125,23 @@ def integrated_gradients(draws, X, target=None, baselines=None, n_steps: int = 5
     True
     """
     alphas, steps = quadrature(method, n_steps)
-    X = check_finite(draws.as_tensor(X))
-    n = X.shape[0]
-    check_target_length(target, n)
     B = resolve_baselines(draws, X, baselines)
-    width = sum(W.shape[1] for W in draws.weights)
     S, T = len(draws), len(alphas)
     a = torch.as_tensor(alphas, dtype=draws.dtype, device=draws.device).view(1, T, 1, 1)
     w = torch.as_tensor(steps, dtype=draws.dtype, device=draws.device).view(1, T, 1, 1)
-    out = empty_statistic(draws, n)
+
     # all path points of a row batch go through each layer in one batched product
-    for sl in row_batches(n, batch_size, per_row_cost=3 * S * T * width, budget=2**23):
-        xb, bb = X[sl], slice_rows(B, sl)
-        m = xb.shape[0]
-        z_x, z_b = first_layer(draws, xb), first_layer(draws, bb)  # (S, m|1, h0)
+    def block(X_rows: torch.Tensor, target_rows: TargetLike, rows: slice) -> torch.Tensor:
+        B_rows = slice_rows(B, rows)
+        m = X_rows.shape[0]
+        z_x, z_b = first_layer(draws, X_rows), first_layer(draws, B_rows)  # (S, m|1, h0)
         z0 = (z_b[:, None] + a * (z_x - z_b)[:, None]).reshape(S, T * m, -1)
         mult = [derivative_multiplier(draws.activation, z)
                 for z in hidden_pre_activations(draws, z0)]
-        seed = output_selector(draws, xb, slice_target(target, sl))
+        seed = output_selector(draws, X_rows, target_rows)
         seed = seed[:, None].expand(S, T, m, seed.shape[-1]).reshape(S, T * m, -1)
         delta = backprop_to_first_layer(draws.weights, seed, mult).view(S, T, m, -1)
         acc = (delta * w).sum(1)  # (S, m, h0): quadrature before the widest product
-        torch.mul(torch.bmm(acc, draws.weights[0]), xb - bb, out=out[:, sl])
-    return out
+        return torch.mul(torch.bmm(acc, draws.weights[0]), X_rows - B_rows)
+
+    return block

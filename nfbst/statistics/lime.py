@@ -15,6 +15,9 @@ not selected.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
@@ -22,21 +25,25 @@ from sklearn.preprocessing import StandardScaler
 from probconstraints._progress import progress
 
 from .._validation import local_random_state as check_random_state
-from ._base import batched_statistic
-from ._batching import (
-    check_draws,
-    check_finite,
-    check_target_length,
-    per_draw_input,
-    row_batches,
-)
+from ._base import BlockRule, RowBatching, batched_statistic
+from ._batching import check_draws, check_finite, per_draw_input
 from ._targets import output_selector, per_draw_targets
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from probconstraints._random import RandomStateLike
+
+    from ..posterior import PosteriorDraws
+    from ._base import ModuleDraws, TargetLike
 
 SELECTIONS = ("auto", "none", "highest_weights", "forward_selection", "lasso_path")
 
 
-def _settings(X: np.ndarray, training_data, kernel_width, feature_selection, num_features,
-              num_samples, alpha):
+def _settings(X: NDArray[np.float64], training_data: ArrayLike | None,
+              kernel_width: float | None, feature_selection: str, num_features: int | None,
+              num_samples: int, alpha: float
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, str, int]:
     """Validated scaler statistics, kernel width, selection method and number of features."""
     d = X.shape[1]
     T = X if training_data is None else np.asarray(training_data, dtype=np.float64)
@@ -68,7 +75,9 @@ def _settings(X: np.ndarray, training_data, kernel_width, feature_selection, num
     return scaler.mean_, scaler.scale_, width, method, K
 
 
-def _subset_solve(G, c, idx, alpha, void_last=None, valid=None):
+def _subset_solve(G: torch.Tensor, c: torch.Tensor, idx: torch.Tensor, alpha: float,
+                  void_last: torch.Tensor | None = None, valid: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Ridge coefficients on the feature subsets ``idx`` ``(S, b, ..., m)``.
 
     ``G`` ``(b, d, d)`` is the weighted centred Gram matrix of instance ``b``'s perturbations and
@@ -84,6 +93,7 @@ def _subset_solve(G, c, idx, alpha, void_last=None, valid=None):
     Gs = Gs + alpha * torch.eye(m, dtype=G.dtype)
     cexp = c.view(c.shape[0], c.shape[1], *([1] * (len(lead) - 2)), c.shape[2])
     cs = cexp.expand(*lead, c.shape[2]).gather(-1, idx)
+    keep: torch.Tensor | None
     if void_last is not None:
         keep = torch.ones(*lead, m, dtype=G.dtype)
         keep[..., -1] = torch.where(void_last, 0.0, 1.0).to(G.dtype)
@@ -96,7 +106,7 @@ def _subset_solve(G, c, idx, alpha, void_last=None, valid=None):
     return torch.linalg.solve(Gs, cs[..., None])[..., 0], cs
 
 
-def _forward_selection(G, c, K):
+def _forward_selection(G: torch.Tensor, c: torch.Tensor, K: int) -> torch.Tensor:
     """lime's greedy forward selection (OLS fits, best weighted R²) for all draws: ``(S, b, K)``."""
     S, b, d = c.shape
     cur = torch.empty(S, b, 0, dtype=torch.long)
@@ -112,7 +122,8 @@ def _forward_selection(G, c, K):
     return cur
 
 
-def _lasso_path(G, c, n_samples, K):
+def _lasso_path(G: torch.Tensor, c: torch.Tensor, n_samples: int, K: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """lime's ``lasso_path`` selection for all draws: padded indices and validity ``(S, b, K)``.
 
     The weighted, centred data share one Gram matrix per instance, so each draw's LARS path
@@ -122,7 +133,7 @@ def _lasso_path(G, c, n_samples, K):
 
     S, b, d = c.shape
     Gn, cn = G.numpy(), c.numpy()
-    chosen = {}
+    chosen: dict[tuple[int, int], NDArray[np.intp]] = {}
     for j in range(b):
         for s in range(S):
             _, _, coefs = lars_path_gram(cn[s, j], Gn[j], n_samples=n_samples, method="lasso")
@@ -141,7 +152,9 @@ def _lasso_path(G, c, n_samples, K):
     return idx, valid
 
 
-def _perturbations(rng, x: np.ndarray, mean, scale, num_samples: int, around: bool):
+def _perturbations(rng: np.random.RandomState, x: NDArray[np.float64],
+                   mean: NDArray[np.float64], scale: NDArray[np.float64], num_samples: int,
+                   around: bool) -> NDArray[np.float64]:
     """lime's ``__data_inverse`` for continuous features: ``(b, N, d)`` raw perturbations."""
     b, d = x.shape
     Z = rng.normal(0, 1, b * num_samples * d).reshape(b, num_samples, d)
@@ -150,7 +163,9 @@ def _perturbations(rng, x: np.ndarray, mean, scale, num_samples: int, around: bo
     return Z
 
 
-def _lime_sampler(T, rng, categorical_features, discretizer, around, mode="regression"):
+def _lime_sampler(T: NDArray[np.float64], rng: np.random.RandomState,
+                  categorical_features: Sequence[int] | None, discretizer: str | None,
+                  around: bool, mode: str = "regression") -> Any:
     """A ``lime`` explainer whose private ``__data_inverse`` draws the perturbations (with
     its discretizer and categorical sampling), sharing the RandomState ``rng``."""
     from lime.lime_tabular import LimeTabularExplainer
@@ -162,7 +177,8 @@ def _lime_sampler(T, rng, categorical_features, discretizer, around, mode="regre
     )
 
 
-def _explained_outputs(draws, Z: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
+def _explained_outputs(draws: PosteriorDraws, Z: torch.Tensor,
+                       classes: torch.Tensor | None) -> torch.Tensor:
     """Outputs ``(S, b, N)`` of every draw on perturbations ``Z`` ``(b, N, d)``: the regression
     output, or the probability of each instance's class."""
     b, N, d = Z.shape
@@ -174,20 +190,30 @@ def _explained_outputs(draws, Z: torch.Tensor, classes: torch.Tensor | None) -> 
     return probs.gather(-1, idx)[..., 0]
 
 
-def _lime_per_draw(draws, X, batch_size=None, **options) -> torch.Tensor:
+def _lime_per_draw(draws: ModuleDraws, X: Any, batch_size: int | None = None,
+                   **options: Any) -> torch.Tensor:
     """The per-draw path of :func:`lime`: ``lime``'s explainer on each ``draws.module(i)``."""
     check_draws(draws)
     return lime_tabular_per_draw(draws, per_draw_input(draws, X), **options)
 
 
+def _row_cost(draws: PosteriorDraws, options: Mapping[str, Any]) -> int:
+    """Every draw's layers (and the inputs) on each of ``num_samples`` perturbations."""
+    width_sum = sum(W.shape[1] for W in draws.weights) + draws.n_features
+    return len(draws) * int(options["num_samples"]) * width_sum
+
+
 @torch.no_grad()
-@batched_statistic(per_draw=_lime_per_draw)
-def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | None = None,
+@batched_statistic(per_draw=_lime_per_draw,
+                   rows=RowBatching(row_cost=_row_cost, budget=2**25,
+                                    progress="LIME across draws"))
+def lime(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
+         num_samples: int = 5000, kernel_width: float | None = None,
          feature_selection: str = "auto", num_features: int | None = None, alpha: float = 1.0,
-         training_data=None, sample_around_instance: bool = False, random_state=None,
-         discretize_continuous: bool = False, discretizer: str = "quartile",
-         categorical_features=None, batch_size: int | None = None,
-         verbose: int = 0) -> torch.Tensor:
+         training_data: ArrayLike | None = None, sample_around_instance: bool = False,
+         random_state: RandomStateLike = None, discretize_continuous: bool = False,
+         discretizer: str = "quartile", categorical_features: Sequence[int] | None = None,
+         batch_size: int | None = None, verbose: int = 0) -> BlockRule:
     """LIME coefficients of every draw for every instance: ``(S, n, d)``.
 
     Equals ``lime.lime_tabular.LimeTabularExplainer(training_data, mode,
@@ -250,14 +276,12 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
     >>> bool((eta == lime(draws, X, num_samples=200, random_state=0, verbose=0)).all())
     True
     """
-    X = check_finite(draws.as_tensor(X))
     n, d = X.shape
-    check_target_length(target, n)
     Xn = X.detach().cpu().double().numpy()
     mean, scale, width, method, K = _settings(Xn, training_data, kernel_width,
                                               feature_selection, num_features, num_samples,
                                               alpha)
-    classes = None
+    classes: torch.Tensor | None = None
     if draws.task == "classification":
         classes = output_selector(draws, X, target)[0].argmax(-1).cpu()
     else:
@@ -270,24 +294,22 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
                                 discretizer if discretize_continuous else None,
                                 sample_around_instance)
         mean, scale = sampler.scaler.mean_, sampler.scaler.scale_
-    S, f64 = len(draws), torch.float64
-    width_sum = sum(W.shape[1] for W in draws.weights) + d
-    out = torch.zeros(S, n, d, dtype=draws.dtype, device=draws.device)
-    bar = progress(total=n, verbose=verbose, desc="LIME across draws")
-    for sl in row_batches(n, batch_size, per_row_cost=S * num_samples * width_sum, budget=2**25):
+    f64 = torch.float64
+
+    def block(X_rows: torch.Tensor, target_rows: TargetLike, rows: slice) -> torch.Tensor:
         if sampler is None:
-            Zn = _perturbations(rng, Xn[sl], mean, scale, num_samples, sample_around_instance)
+            Zn = _perturbations(rng, Xn[rows], mean, scale, num_samples, sample_around_instance)
             data = Zn
         else:  # lime's own sampler: (binary/categorical data, model inputs) per instance
             pairs = [sampler._LimeTabularExplainer__data_inverse(x, num_samples)
-                     for x in Xn[sl]]
+                     for x in Xn[rows]]
             data = np.stack([p[0] for p in pairs])
             Zn = np.stack([p[1] for p in pairs])
         scaled = torch.from_numpy((data - mean) / scale)  # (b, N, d)
         dist2 = ((scaled - scaled[:, :1]) ** 2).sum(-1)
         w = torch.sqrt(torch.exp(-dist2 / width**2))  # (b, N)
         Z = torch.from_numpy(Zn).to(dtype=draws.dtype, device=draws.device)
-        y = _explained_outputs(draws, Z, None if classes is None else classes[sl])
+        y = _explained_outputs(draws, Z, None if classes is None else classes[rows])
         y = y.to(device="cpu", dtype=f64)  # (S, b, N)
         wn = w / w.sum(1, keepdim=True)
         Zc = scaled - torch.einsum("bn,bnd->bd", wn, scaled)[:, None]
@@ -295,6 +317,7 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
         G = torch.einsum("bnd,bn,bne->bde", Zc, w, Zc)
         c = torch.einsum("bnd,bn,sbn->sbd", Zc, w, yc)  # (S, b, d)
         eye = torch.eye(d, dtype=f64)
+        valid: torch.Tensor | None
         if method == "none":
             coef = torch.linalg.solve(G + alpha * eye, c.permute(1, 2, 0)).permute(2, 0, 1)
         else:
@@ -309,18 +332,20 @@ def lime(draws, X, target=None, num_samples: int = 5000, kernel_width: float | N
                 idx, valid = _forward_selection(G, c, K), None
             sub, _ = _subset_solve(G, c, idx, alpha, valid=valid)
             coef = torch.zeros_like(c).scatter_add_(-1, idx, sub)
-        out[:, sl] = coef.to(dtype=draws.dtype, device=draws.device)
-        bar.update(sl.stop - sl.start)
-    bar.close()
-    return out
+        return coef.to(dtype=draws.dtype, device=draws.device)
+
+    return block
 
 
-def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int = 5000,
-                          kernel_width=None, feature_selection: str = "auto",
-                          num_features=None, alpha: float = 1.0, training_data=None,
-                          sample_around_instance: bool = False, random_state=None,
+def lime_tabular_per_draw(draws: ModuleDraws, X: torch.Tensor, target: TargetLike = None,
+                          num_samples: int = 5000, kernel_width: float | None = None,
+                          feature_selection: str = "auto", num_features: int | None = None,
+                          alpha: float = 1.0, training_data: ArrayLike | None = None,
+                          sample_around_instance: bool = False,
+                          random_state: RandomStateLike = None,
                           discretize_continuous: bool = False, discretizer: str = "quartile",
-                          categorical_features=None, verbose: int = 0) -> torch.Tensor:
+                          categorical_features: Sequence[int] | None = None,
+                          verbose: int = 0) -> torch.Tensor:
     """``lime``'s ``LimeTabularExplainer`` run on each ``draws.module(i)``: ``(S, n, ...)``.
 
     Inputs are flattened to ``(n, D)`` features; every draw gets an explainer seeded
@@ -354,7 +379,7 @@ def lime_tabular_per_draw(draws, X: torch.Tensor, target=None, num_samples: int 
     for i in progress(range(len(draws)), verbose, desc="lime per draw"):
         net = draws.module(i)
 
-        def predict(Z, net=net):
+        def predict(Z: NDArray[np.float64], net: torch.nn.Module = net) -> NDArray[Any]:
             with torch.no_grad():
                 o = net(torch.as_tensor(Z, dtype=X.dtype, device=X.device).reshape(-1, *shape))
             o = o.reshape(len(Z), -1)

@@ -16,19 +16,18 @@ sum to ``f(x)`` minus what the biases absorb.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import torch
 
-from ._base import batched_statistic
-from ._batching import (
-    check_finite,
-    check_target_length,
-    empty_statistic,
-    mlp_row_cost,
-    row_batches,
-    slice_target,
-)
+from ._base import BlockRule, RowBatching, batched_statistic, mlp_cost
 from ._targets import output_selector
 from .captum_fallback import captum_per_draw
+
+if TYPE_CHECKING:
+    from ..posterior import PosteriorDraws
+    from ._base import TargetLike
 
 RULES = ("epsilon", "gamma", "zplus", "alpha_beta")
 
@@ -37,7 +36,7 @@ def _stabilise(z: torch.Tensor, eps: float) -> torch.Tensor:
     return torch.where(z >= 0, z + eps, z - eps)  # sign(0) counts as +, as in captum
 
 
-def _check_rules(rule, n_layers: int) -> list[str]:
+def _check_rules(rule: str | Sequence[str], n_layers: int) -> list[str]:
     rules = [rule] * n_layers if isinstance(rule, str) else list(rule)
     if len(rules) != n_layers:
         raise ValueError(f"rule must be a str or one per Linear layer ({n_layers}), got "
@@ -48,11 +47,12 @@ def _check_rules(rule, n_layers: int) -> list[str]:
     return rules
 
 
-def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None, out=None):
+def _relevance_down(r: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
+                    rule: str, epsilon: float, gamma: float, alpha: float, beta: float,
+                    z: torch.Tensor | None = None) -> torch.Tensor:
     """Normalised relevance ``r`` ``(S, n, out)`` at a layer's output → its input ``(S, n, in)``.
 
-    ``z`` is the layer's forward pre-activation, reused by the epsilon rule; the result is
-    written into ``out`` when given.
+    ``z`` is the layer's forward pre-activation, reused by the epsilon rule.
     """
     if rule == "alpha_beta":
         Wp, Wn = W.clamp(min=0), W.clamp(max=0)
@@ -63,22 +63,23 @@ def _relevance_down(r, a, W, b, rule, epsilon, gamma, alpha, beta, z=None, out=N
         sn = r / (zn - epsilon)
         pos = ap * torch.bmm(sp, Wp) + an * torch.bmm(sp, Wn)
         neg = ap * torch.bmm(sn, Wn) + an * torch.bmm(sn, Wp)
-        res = alpha * pos - beta * neg
-        return res if out is None else out.copy_(res)
+        return alpha * pos - beta * neg
     if rule == "zplus":
         W = W.clamp(min=0)
     elif rule == "gamma":
         W = W + gamma * W.clamp(min=0)
     if rule != "epsilon" or z is None:
         z = torch.baddbmm(b[:, None, :], a, W.transpose(1, 2))
-    return torch.mul(a, torch.bmm(r / _stabilise(z, epsilon), W), out=out)
+    return torch.mul(a, torch.bmm(r / _stabilise(z, epsilon), W))
 
 
 @torch.no_grad()
-@batched_statistic(per_draw=captum_per_draw("lrp", ignore=("alpha", "beta")))
-def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: float = 0.25,
+@batched_statistic(per_draw=captum_per_draw("lrp", ignore=("alpha", "beta")),
+                   rows=RowBatching(row_cost=mlp_cost(4)))
+def lrp(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
+        rule: str | Sequence[str] = "epsilon", epsilon: float = 1e-9, gamma: float = 0.25,
         alpha: float = 1.0, beta: float = 0.0, batch_size: int | None = None,
-        verbose: int = 1) -> torch.Tensor:
+        verbose: int = 1) -> BlockRule:
     """LRP relevance of each input feature for the target output, all draws: ``(S, n, d)``.
 
     Parameters
@@ -116,19 +117,16 @@ def lrp(draws, X, target=None, rule="epsilon", epsilon: float = 1e-9, gamma: flo
     tensor([ 2., -1.])
     """
     rules = _check_rules(rule, len(draws.weights))
-    X = check_finite(draws.as_tensor(X))
-    n = X.shape[0]
-    check_target_length(target, n)
-    out = empty_statistic(draws, n)
-    for sl in row_batches(n, batch_size, per_row_cost=mlp_row_cost(draws, 4)):
-        xb = X[sl]
-        f, pre = draws.forward(xb, return_hidden=True)
-        acts = [xb.expand(len(draws), *xb.shape)] + [draws.act_fn(z) for z in pre]
-        seed = output_selector(draws, xb, slice_target(target, sl))
+
+    def block(X_rows: torch.Tensor, target_rows: TargetLike, rows: slice) -> torch.Tensor:
+        f, pre = draws.forward(X_rows, return_hidden=True)
+        acts = [X_rows.expand(len(draws), *X_rows.shape)] + [draws.act_fn(z) for z in pre]
+        seed = output_selector(draws, X_rows, target_rows)
         zs = pre + [f]
         r = seed * f  # relevance of the target output: its value (rules are linear in r)
         for l in range(len(draws.weights) - 1, -1, -1):
             r = _relevance_down(r, acts[l], draws.weights[l], draws.biases[l], rules[l],
-                                epsilon, gamma, alpha, beta, z=zs[l],
-                                out=out[:, sl] if l == 0 else None)
-    return out
+                                epsilon, gamma, alpha, beta, z=zs[l])
+        return r
+
+    return block
