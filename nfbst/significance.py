@@ -478,14 +478,14 @@ class NFBST(BaseEstimator):
                 labels = ("mean_abs_statistic", "mean_statistic_sd")
                 details["instance_evidence"] = inst
         else:
-            lazy = is_dask_array(eta)
             if rule == "aggregate":
-                agg = lazy_region_means(eta, masks, square=True) if lazy else \
+                agg = lazy_region_means(eta, masks, square=True) if is_dask_array(eta) else \
                     aggregate_statistic(eta, masks)  # (S, r, d)
                 null = 0.0
                 labels = ("mean_sq_statistic", "mean_sq_statistic_sd")
             else:
-                agg = lazy_region_means(eta, masks) if lazy else mean_statistic(eta, masks)
+                agg = lazy_region_means(eta, masks) if is_dask_array(eta) else \
+                    mean_statistic(eta, masks)
                 null = self.null
                 labels = ("mean_statistic", "mean_statistic_sd")
             (agg,) = compute_if_lazy(agg)

@@ -139,10 +139,15 @@ def check_target_length(target: TargetLike, n: int) -> None:
 
 
 def _statistic_block(X_block: NDArray[Any], *target_block: NDArray[Any],
-                     fn: Callable[..., Any], draws: PosteriorDraws, target: TargetLike,
+                     fn: Callable[..., Any], draws: ModuleDraws, target: TargetLike,
                      options: dict[str, Any]) -> NDArray[Any]:
     """η ``(S, b, d)`` of one block of rows, as numpy (a task of :func:`statistic_row_blocks`)."""
-    Xt = torch.as_tensor(np.asarray(X_block), dtype=draws.dtype, device=draws.device)
+    from ..posterior import PosteriorDraws
+
+    if isinstance(draws, PosteriorDraws):
+        Xt = torch.as_tensor(np.asarray(X_block), dtype=draws.dtype, device=draws.device)
+    else:  # per-draw modules get float32 rows on the CPU, as NFBST passes them unbatched
+        Xt = torch.as_tensor(np.asarray(X_block), dtype=torch.float32)
     check_finite(Xt)
     if target_block:
         target = np.asarray(target_block[0])
@@ -153,7 +158,7 @@ def _statistic_block(X_block: NDArray[Any], *target_block: NDArray[Any],
     return eta
 
 
-def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
+def statistic_row_blocks(draws: ModuleDraws, X: ArrayLike | da.Array,
                          statistic: str | Callable[..., Any] = "grad", *,
                          rows_per_block: int | None = None, target: TargetLike = None,
                          **options: Any) -> da.Array:
@@ -165,7 +170,9 @@ def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
 
     Parameters
     ----------
-    draws : PosteriorDraws
+    draws : PosteriorDraws or any draws with ``len`` and ``module(i)``
+        Other draws than :class:`PosteriorDraws` go through the statistic's per-draw path,
+        with float32 rows on the CPU.
     X : array-like or dask.array (n, d)
         A dask array keeps its row chunks (its columns must be one chunk); anything else is
         split into blocks of ``rows_per_block`` rows.
@@ -201,10 +208,17 @@ def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
     import dask.array as da
 
     from ..evidence import is_dask_array
+    from ..posterior import PosteriorDraws
     from . import get_statistic
 
     fn = get_statistic(statistic)
-    S, d = len(draws), draws.n_features
+    S = len(draws)
+    dtype: np.dtype[Any] = np.dtype(np.float32)
+    if isinstance(draws, PosteriorDraws):
+        d = draws.n_features
+        dtype = np.dtype(str(draws.dtype).replace("torch.", ""))
+    else:  # any ensemble of modules: the width comes from X
+        d = X.shape[1] if is_dask_array(X) and X.ndim == 2 else np.shape(X)[-1]
     Xd: da.Array
     if not is_dask_array(X):
         Xn = np.asarray(X)
@@ -231,7 +245,6 @@ def statistic_row_blocks(draws: PosteriorDraws, X: ArrayLike | da.Array,
             t = np.asarray(target)
             check_target_length(t, Xd.shape[0])
         args += [da.asarray(t).rechunk((Xd.chunks[0],)), "n"]
-    dtype = np.dtype(str(draws.dtype).replace("torch.", ""))
     return da.blockwise(_statistic_block, "snd", *args, new_axes={"s": S}, dtype=dtype,
                         fn=fn, draws=draws, target=None if per_row else target,
                         options=options, meta=np.empty((0, 0, 0), dtype=dtype))

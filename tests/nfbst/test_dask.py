@@ -152,3 +152,34 @@ def test_nfbst_test_streams_a_dask_x_and_equals_the_in_memory_test():
         test.test(Xd, calibration="crt")
     with pytest.raises(ValueError, match=r"X must have shape \(n, 3\), got \(200, 2\)"):
         test.test(Xd[:, :2], calibration="none")
+
+
+def test_dask_x_with_an_ensemble_of_modules_equals_the_in_memory_test():
+    """Draws that are not PosteriorDraws (any modules) stream a dask X through the per-draw
+    path and give the numpy answer (this raised AttributeError: no ``n_features``)."""
+    from nfbst import NFBST
+
+    class Ensemble:
+        def __init__(self, seeds):
+            self.nets = []
+            for s in seeds:
+                g = torch.Generator().manual_seed(s)
+                net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
+                                          torch.nn.Linear(5, 1))
+                with torch.no_grad():
+                    for p in net.parameters():
+                        p.copy_(torch.randn(p.shape, generator=g))
+                self.nets.append(net)
+
+        def __len__(self):
+            return len(self.nets)
+
+        def module(self, i):
+            return self.nets[i]
+
+    X, y = _data(n=60, d=3)
+    test = NFBST.from_draws(Ensemble(range(8)), feature_names=["a", "b", "c"])
+    got = test.test(da.from_array(X, chunks=(25, 3)), calibration="none")
+    ref = test.test(X, calibration="none")
+    np.testing.assert_array_equal(got.evidence, ref.evidence)
+    np.testing.assert_allclose(got.statistic_mean, ref.statistic_mean, rtol=1e-6)
