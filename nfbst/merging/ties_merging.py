@@ -19,9 +19,7 @@ def trim_top_k(tensor: torch.Tensor, density: float) -> torch.Tensor:
 
     Examples
     --------
-    >>> from collections.abc import Sequence
-
-import torch
+    >>> import torch
     >>> trim_top_k(torch.tensor([0.1, -3.0, 2.0, -0.5]), 0.5)
     tensor([ 0., -3.,  2.,  0.])
     """
@@ -41,9 +39,7 @@ def elect_sign(stacked: torch.Tensor) -> torch.Tensor:
 
     Examples
     --------
-    >>> from collections.abc import Sequence
-
-import torch
+    >>> import torch
     >>> elect_sign(torch.tensor([[1.0, -1.0], [-3.0, 0.5]]))
     tensor([-1., -1.])
     """
@@ -56,9 +52,7 @@ def disjoint_merge(stacked: torch.Tensor, sign: torch.Tensor, aggregate: str = "
 
     Examples
     --------
-    >>> from collections.abc import Sequence
-
-import torch
+    >>> import torch
     >>> s = torch.tensor([[1.0, -1.0], [3.0, 0.5]])
     >>> disjoint_merge(s, torch.tensor([1.0, -1.0]))
     tensor([ 2., -1.])
@@ -84,9 +78,7 @@ def ties_combine(vectors: Sequence[StateLike], density: float = 0.2,
 
     Examples
     --------
-    >>> from collections.abc import Sequence
-
-import torch
+    >>> import torch
     >>> v = [{"w": torch.tensor([1.0, -2.0])}, {"w": torch.tensor([3.0, 1.0])}]
     >>> ties_combine(v, density=1.0)["w"]
     tensor([ 2., -2.])
@@ -148,9 +140,7 @@ def ties_merging(
 
     Examples
     --------
-    >>> from collections.abc import Sequence
-
-import torch
+    >>> import torch
     >>> base = {"w": torch.zeros(3)}
     >>> ex = [{"w": torch.tensor([2.0, -1.0, 0.0])}, {"w": torch.tensor([4.0, 3.0, -1.0])}]
     >>> ties_merging(base, ex, density=1.0)["w"]
