@@ -54,9 +54,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .crt import ConditionalSampler
+    from .statistics._base import TargetLike
 
-#: The output a statistic explains: None, a class index, "predicted", or one per row.
-Target: TypeAlias = "int | str | ArrayLike | None"
 #: ``fn(draws, X, target=None, **options) -> (S, n, d)``, or a registered statistic's name.
 StatisticLike: TypeAlias = "str | Callable[..., Any]"
 
@@ -204,7 +203,7 @@ class NFBST(BaseEstimator):
         statistic: StatisticLike = "grad",
         model: BayesianMLP | None = None,
         n_posterior_samples: int = 300,
-        target: Target = None,
+        target: TargetLike = None,
         statistic_options: dict[str, Any] | None = None,
         bandwidth: str | float = "silverman",
         null: float = 0.0,
@@ -367,20 +366,20 @@ class NFBST(BaseEstimator):
             raise NotFittedError("This NFBST instance is not fitted yet; call fit(X, y) first")
 
     # ----------------------------------------------------------------- statistic
-    def statistic_samples(self, X: ArrayLike, target: Target = None) -> NDArray[np.float32]:
+    def statistic_samples(self, X: ArrayLike, target: TargetLike = None) -> NDArray[np.float32]:
         """Statistic draws η of shape ``(S, n, d)`` for all posterior draws at once."""
         self._check_fitted()
         X = self._check_X(X)
         return self._statistic(X, self.target if target is None else target)
 
     @overload
-    def _statistic(self, X: NDArray[np.float64], target: Target) -> NDArray[np.float32]: ...
+    def _statistic(self, X: NDArray[np.float64], target: TargetLike) -> NDArray[np.float32]: ...
 
     @overload
-    def _statistic(self, X: da.Array, target: Target) -> da.Array: ...
+    def _statistic(self, X: da.Array, target: TargetLike) -> da.Array: ...
 
     def _statistic(self, X: NDArray[np.float64] | da.Array,
-                   target: Target) -> NDArray[np.float32] | da.Array:
+                   target: TargetLike) -> NDArray[np.float32] | da.Array:
         fn = get_statistic(self.statistic)
         options = dict(self.statistic_options or {})
         params = statistic_parameters(fn)
@@ -410,7 +409,7 @@ class NFBST(BaseEstimator):
         scope: Literal["instance", "local", "global"] = "global",
         regions: Regions | None = None,
         rule: Literal["mean", "quantile", "aggregate"] | None = None,
-        quantile_lambda: float | None = None, target: Target = None,
+        quantile_lambda: float | None = None, target: TargetLike = None,
         correction: Literal["bh"] | None = None,
         calibration: Literal["crt", "none"] | None = None, n_randomizations: int | None = None,
         crt_statistic: Literal["loss", "rule"] | None = None,
@@ -556,7 +555,7 @@ class NFBST(BaseEstimator):
         return sum(r.tobytes() in seen for r in np.ascontiguousarray(X))
 
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
-             masks: NDArray[np.bool_], s: dict[str, Any], target: Target,
+             masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
              instance: bool) -> NDArray[np.float64]:
         """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance); see :mod:`nfbst.crt`."""
         if not isinstance(self.draws_, PosteriorDraws):
@@ -741,7 +740,7 @@ def _rule_statistic(eta_j: NDArray[np.floating[Any]], masks: NDArray[np.bool_], 
     return np.abs(avg.mean(0)) / np.maximum(avg.std(0), np.finfo(float).tiny)
 
 
-def _tile_target(target: Target, n: int, copies: int) -> Target:
+def _tile_target(target: TargetLike, n: int, copies: int) -> TargetLike:
     """A per-row ``target`` (length n) repeated for ``copies`` stacked copies of the rows."""
     if target is None or isinstance(target, (str, int, np.integer)):
         return target

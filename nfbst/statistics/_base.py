@@ -41,7 +41,7 @@ from ._batching import (
     slice_target,
 )
 
-#: The output an attribution explains: None/"predicted", an int or one index per row.
+#: The output a statistic explains: None/"predicted", a class index, or one index per row.
 TargetLike = ArrayLike | torch.Tensor | None
 #: ``block(X_rows (b, d), target_rows, rows) -> (S, b, d)``: a batched rule on one row batch.
 BlockRule = Callable[[torch.Tensor, TargetLike, slice], torch.Tensor]
