@@ -209,7 +209,8 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
         sat = ll.satisfaction(constraint(outs), tol=TOL)
     err = pred - D[te] * s
     return {"method": method_label(method, constraint_weight), "seed": seed,
-            "mse": float((err ** 2).mean()), "mae": float(err.abs().mean()), "bias": float(err.mean()),
+            "mse": float((err ** 2).mean()), "mae": float(err.abs().mean()),
+            "bias": float(err.mean()),
             "satisfied": 100 * sat.rate,
             "triangle": 100 * float(ll.satisfaction(constraint(outs).children[0], TOL).rate),
             "symmetry": 100 * float(ll.satisfaction(constraint(outs).children[1], TOL).rate),
