@@ -362,13 +362,27 @@ def main(argv=None):
     per_seed.columns = [f"seed {c}" for c in per_seed.columns]
     write_table(per_seed.reset_index().round(1), args.out, "per_seed_satisfied",
                 "Shortest distance: % of test graphs satisfying the constraint, per seed", notes)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(max(9.0, 0.9 * len(mean)), 3.6))
     for ax, c in zip(axes, ["mse", "satisfied"]):
         ax.bar(mean.index, mean[c], yerr=std[c], capsize=2)
         ax.set_title({"mse": "test MSE", "satisfied": "constraint satisfied (% graphs)"}[c])
-        ax.tick_params(axis="x", rotation=30)
+        ax.set_xticks(range(len(mean)), mean.index, rotation=60 if len(mean) > 5 else 30,
+                      ha="right")
     fig.tight_layout()
     save_figure(fig, args.out, "mse_satisfaction")
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))  # the trade-off: per seed (dots), mean (marker)
+    for i, (m, rows) in enumerate(df[df["satisfied"].notna()].groupby("method", sort=False)):
+        color = plt.get_cmap("tab20")(i % 20)
+        marker = ("*" if m.startswith("supervised") else "s" if "warm" in m
+                  else "D" if m.startswith("dl2") else "o")
+        ax.scatter(rows["mse"], rows["satisfied"], s=10, alpha=0.4, color=color)
+        ax.scatter(rows["mse"].mean(), rows["satisfied"].mean(), s=60, marker=marker,
+                   color=color, label=m, edgecolors="k", linewidths=0.5)
+    ax.set_xlabel("test MSE")
+    ax.set_ylabel("constraint satisfied (% test graphs)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    save_figure(fig, args.out, "mse_vs_satisfied")
     path = write_command(args)
     if command:
         path.write_text(command + path.read_text(), encoding="utf-8")
