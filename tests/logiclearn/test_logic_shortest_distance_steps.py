@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ def _count_steps(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     calls = {"n": 0}
     step = ll.LogicTrainer.step
 
-    def counting(self: ll.LogicTrainer, *args: object, **kwargs: object) -> dict[str, float]:
+    def counting(self: ll.LogicTrainer, *args: Any, **kwargs: Any) -> dict[str, float]:
         calls["n"] += 1
         return step(self, *args, **kwargs)
 
