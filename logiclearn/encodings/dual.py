@@ -9,7 +9,9 @@ that saddle value directly.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import types
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -322,19 +324,24 @@ class DualEncoding(Encoding):
             return None
         _check_index(index)
         assert index is not None  # (checked)
-        key = (build, *[(o.shape, o.dtype) for o in outputs])
+        key = (build, self.lr, *[(o.shape, o.stride(), o.dtype, o.device) for o in outputs],
+               *_shapes(batch))
         step = self._steps.get(key)
         if step is not None and step.fn is not None:
             keys = step.keys
             logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
             try:
-                with torch.no_grad():
+                # once compiled, the key above stands for dynamo's guards (one graph per step)
+                stance = (torch.compiler.set_stance(skip_guard_eval_unsafe=True) if step.warm
+                          else contextlib.nullcontext())
+                with torch.no_grad(), stance:
                     rows, value, cost, grads = step.fn([o.detach() for o in outputs], batch,
                                                        logits, self._sigma_tensor(loss_fn.sigma),
                                                        self.lr)
             except Exception:  # noqa: BLE001 - not traceable whole, or a new structure:
                 step.fn, step.failed = None, True  # eager (the eager step records the plan)
             else:
+                step.warm = True
                 for k, r in zip(keys, rows):
                     self.store.logits[k].index_copy_(0, index, r)
                 if any(o.requires_grad for o in outputs):
@@ -567,7 +574,7 @@ _MAX_COMPILED = 4
 class _WholeStep:
     """A formula structure seen for one builder and output shape, and its compiled step."""
 
-    __slots__ = ("plan", "keys", "widths", "fn", "failed")
+    __slots__ = ("plan", "keys", "widths", "fn", "failed", "warm")
 
     def __init__(self, plan: _Plan | None):
         self.plan = plan._replace(theta=True) if plan is not None else None
@@ -575,11 +582,24 @@ class _WholeStep:
         self.widths = plan.widths() if plan is not None else []
         self.fn: Callable[..., Any] | None = None
         self.failed = False
+        self.warm = False  # compiled (the first call compiles)
 
     def compile(self, build: FormulaBuilder) -> None:
         assert self.plan is not None
-        self.fn = torch.compile(functools.partial(_whole, self.plan, build), fullgraph=True,
+        # a function of its own (a copy of the code object): dynamo keeps its compiled graphs
+        # per code object, so this step's cache holds its own graph only
+        fn = types.FunctionType(_whole.__code__.replace(), _whole.__globals__, "_whole")
+        self.fn = torch.compile(functools.partial(fn, self.plan, build), fullgraph=True,
                                 dynamic=False)
+
+
+def _shapes(batch: Any) -> list[object]:
+    """Shapes of the tensors of an unlabelled batch (part of the compiled step's key)."""
+    if isinstance(batch, torch.Tensor):
+        return [batch.shape]
+    if isinstance(batch, (tuple, list)):
+        return [b.shape if isinstance(b, torch.Tensor) else type(b) for b in batch]
+    return [type(batch)]
 
 
 class _PrecomputedGrad(torch.autograd.Function):
@@ -595,4 +615,6 @@ class _PrecomputedGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         need = ctx.needs_input_grad[2:]
+        if grad.numel() == 1 and float(grad) == 1.0:  # λ = 1: the gradients as computed
+            return (None, None, *[g if n else None for g, n in zip(ctx.grads, need)])
         return (None, None, *[grad * g if n else None for g, n in zip(ctx.grads, need)])
