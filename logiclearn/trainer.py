@@ -162,12 +162,18 @@ class LogicTrainer:
         loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
         numpy and ``random`` generators are left as they were in every case.
     compile_constraint : bool
-        Compile the constraint's arithmetic of each step (τ step, penalty and its gradient)
-        with ``torch.compile`` (the ``'dual'`` encoding; inductor needs a C++ compiler on
-        CPU). The first batch pays the compilation (seconds to a minute, once per formula
-        structure and process); the steps after are faster on small networks, where the
-        constraint's many small kernels dominate (``benchmarks/bench_logiclearn.py``).
-        Results equal the default path's to float rounding.
+        Compile the constraint's part of each step with ``torch.compile`` (the ``'dual'``
+        encoding; inductor needs a C++ compiler on CPU): the call of ``constraint`` on the
+        outputs, the τ step, the penalty and its gradient with respect to the outputs become
+        one compiled function (see :meth:`DualEncoding.penalty_from_outputs`). The first
+        batch of each output shape runs eagerly, the second compiles (seconds to a minute,
+        once per trainer, formula structure and output shape; at most four); the steps after
+        are faster on small networks, where the constraint's many small kernels dominate
+        (``benchmarks/bench_logiclearn.py``). Results equal the default path's to float
+        rounding. The compiled step assumes that ``constraint`` builds the same formula
+        (structure and constants) from outputs of the same shape; a formula that also
+        depends on other Python state that changes between steps needs the default path.
+        A constraint the compiler cannot trace whole (or a quantified formula) runs eagerly.
     verbose : int
         0 (default): silent; 1: a progress bar over epochs with the epoch's losses, on a
         terminal only; 2: also in a log (redrawn at most every 10 s). See

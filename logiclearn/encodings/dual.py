@@ -114,12 +114,13 @@ class DualEncoding(Encoding):
     store : DualStore, optional
         Where the duals live (a new one by default).
     compile : bool
-        Run the training step's constraint arithmetic (τ step, θ penalty and its gradient)
-        through ``torch.compile`` (inductor; a C++ compiler on CPU): one compiled call per
-        batch instead of dozens of small kernels. The first batch of each formula structure
-        pays the compilation (seconds to a minute); results equal the eager path's to float
-        rounding. Off by default; :class:`LogicTrainer` sets it with
-        ``compile_constraint=True``.
+        Run the training step's constraint arithmetic through ``torch.compile`` (inductor; a
+        C++ compiler on CPU): with the trainer, the whole step from the model's outputs
+        (:meth:`penalty_from_outputs`: the constraint's formula, τ step, θ penalty and its
+        gradient), in :meth:`before_step` the τ step and penalty of a given formula; one
+        compiled call per batch instead of dozens of small kernels. Compilation takes seconds
+        to a minute; results equal the eager path's to float rounding. Off by default;
+        :class:`LogicTrainer` sets it with ``compile_constraint=True``.
 
     Examples
     --------
