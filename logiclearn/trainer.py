@@ -170,10 +170,8 @@ class LogicTrainer:
         once per trainer, formula structure and output shape; at most four); the steps after
         are faster on small networks, where the constraint's many small kernels dominate
         (``benchmarks/bench_logiclearn.py``). Results equal the default path's to float
-        rounding. The compiled step assumes that ``constraint`` builds the same formula
-        (structure and constants) from outputs of the same shape; a formula that also
-        depends on other Python state that changes between steps needs the default path.
-        A constraint the compiler cannot trace whole (or a quantified formula) runs eagerly.
+        rounding. A constraint the compiler cannot trace whole, one whose formula changes
+        structure, or a quantified formula runs eagerly.
     verbose : int
         0 (default): silent; 1: a progress bar over epochs with the epoch's losses, on a
         terminal only; 2: also in a log (redrawn at most every 10 s). See

@@ -9,7 +9,6 @@ that saddle value directly.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import types
 from collections.abc import Callable, Sequence
@@ -325,17 +324,13 @@ class DualEncoding(Encoding):
             return None
         _check_index(index)
         assert index is not None  # (checked)
-        key = (build, self.lr, *[(o.shape, o.stride(), o.dtype, o.device) for o in outputs],
-               *_shapes(batch))
+        key = (build, *[(o.shape, o.dtype) for o in outputs])
         step = self._steps.get(key)
         if step is not None and step.fn is not None:
             keys = step.keys
             logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
             try:
-                # once compiled, the key above stands for dynamo's guards (one graph per step)
-                stance = (torch.compiler.set_stance(skip_guard_eval_unsafe=True) if step.warm
-                          else contextlib.nullcontext())
-                with torch.no_grad(), stance:
+                with torch.no_grad():
                     rows, value, cost, grads = step.fn([o.detach() for o in outputs], batch,
                                                        logits, self._sigma_tensor(loss_fn.sigma),
                                                        self.lr)
@@ -583,7 +578,7 @@ class _WholeStep:
         self.widths = plan.widths() if plan is not None else []
         self.fn: Callable[..., Any] | None = None
         self.failed = False
-        self.warm = False  # compiled (the first call compiles)
+        self.warm = False  # the compiled function has run (its first call compiles)
 
     def compile(self, build: FormulaBuilder) -> None:
         assert self.plan is not None
@@ -592,15 +587,6 @@ class _WholeStep:
         fn = types.FunctionType(_whole.__code__.replace(), _whole.__globals__, "_whole")
         self.fn = torch.compile(functools.partial(fn, self.plan, build), fullgraph=True,
                                 dynamic=False)
-
-
-def _shapes(batch: Any) -> list[object]:
-    """Shapes of the tensors of an unlabelled batch (part of the compiled step's key)."""
-    if isinstance(batch, torch.Tensor):
-        return [batch.shape]
-    if isinstance(batch, (tuple, list)):
-        return [b.shape if isinstance(b, torch.Tensor) else type(b) for b in batch]
-    return [type(batch)]
 
 
 class _PrecomputedGrad(torch.autograd.Function):
