@@ -326,6 +326,10 @@ class DualEncoding(Encoding):
         assert index is not None  # (checked)
         key = (build, *[(o.shape, o.dtype) for o in outputs])
         step = self._steps.get(key)
+        if (step is not None and step.plan is not None and step.fn is None and not step.failed
+                and self._n_compiled < _MAX_COMPILED):
+            step.compile(build)  # second batch of this shape: compile (at the call below)
+            self._n_compiled += 1
         if step is not None and step.fn is not None:
             keys = step.keys
             logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
@@ -354,10 +358,6 @@ class DualEncoding(Encoding):
         plan = self._last_plan
         if step is None or step.plan != plan:
             self._steps[key] = _WholeStep(plan)
-        elif (plan is not None and step.fn is None and not step.failed
-              and self._n_compiled < _MAX_COMPILED):
-            step.compile(build)  # second batch of this shape and structure: compile
-            self._n_compiled += 1
         assert pen is not None  # (theta=True returns the penalty)
         return pen
 
