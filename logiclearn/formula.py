@@ -308,7 +308,11 @@ class _Connective(Formula):
             raise ValueError(f"{type(self).__name__} needs at least one child formula, got none")
         for i, c in enumerate(children):
             _as_formula(c, f"child {i} of {type(self).__name__}")
-        sizes = {s for c in children if (s := c.batch_size) is not None}
+        sizes = set()  # a loop, not a comprehension with :=, so that torch.compile traces it
+        for c in children:
+            s = c.batch_size
+            if s is not None:
+                sizes.add(s)
         if len(sizes) > 1:
             raise ValueError(
                 f"children of {type(self).__name__} must share one batch size, got {sorted(sizes)}"

@@ -94,6 +94,29 @@ def split_unlabeled(batch: UnlabeledBatch) -> tuple[list[torch.Tensor], torch.Te
     return batch, index
 
 
+class _FormulaBuilder:
+    """``build(outputs, batch)``: the checked formula of ``constraint`` on the model's outputs
+    (one tensor per view), in negation normal form (see :data:`encodings.base.FormulaBuilder`).
+    """
+
+    __slots__ = ("constraint",)
+
+    def __init__(self, constraint: ConstraintFn):
+        self.constraint = constraint
+
+    def __call__(self, outputs: Sequence[torch.Tensor], batch: UnlabeledBatch) -> Formula:
+        terms = [Term(p) for p in outputs]
+        formula = self.constraint(terms[0] if len(terms) == 1 else tuple(terms), batch)
+        check_formula(formula, "the formula returned by constraint")
+        bs, n_rows = formula.batch_size, len(outputs[-1])
+        if bs is not None and bs != n_rows:
+            raise ValueError(
+                f"constraint returned a formula over {bs} instances, but the unlabelled batch "
+                f"has {n_rows} rows; atoms must be batch first, shape (B,) or (B, k)"
+            )
+        return prepare(formula)
+
+
 class LogicTrainer:
     """Train any ``torch.nn.Module`` with a supervised loss and a logical constraint.
 
@@ -139,12 +162,16 @@ class LogicTrainer:
         loaders (shuffling); ``None`` seeds it from fresh entropy. The caller's global torch,
         numpy and ``random`` generators are left as they were in every case.
     compile_constraint : bool
-        Compile the constraint's arithmetic of each step (τ step, penalty and its gradient)
-        with ``torch.compile`` (the ``'dual'`` encoding; inductor needs a C++ compiler on
-        CPU). The first batch pays the compilation (seconds to a minute, once per formula
-        structure and process); the steps after are faster on small networks, where the
-        constraint's many small kernels dominate (``benchmarks/bench_logiclearn.py``).
-        Results equal the default path's to float rounding.
+        Compile the constraint's part of each step with ``torch.compile`` (the ``'dual'``
+        encoding; inductor needs a C++ compiler on CPU): the call of ``constraint`` on the
+        outputs, the τ step, the penalty and its gradient with respect to the outputs become
+        one compiled function (see :meth:`DualEncoding.penalty_from_outputs`). The first
+        batch of each output shape runs eagerly, the second compiles (seconds to a minute,
+        once per trainer, formula structure and output shape; at most four); the steps after
+        are faster on small networks, where the constraint's many small kernels dominate
+        (``benchmarks/bench_logiclearn.py``). Results equal the default path's to float
+        rounding. A constraint the compiler cannot trace whole, one whose formula changes
+        structure, or a quantified formula runs eagerly.
     verbose : int
         0 (default): silent; 1: a progress bar over epochs with the epoch's losses, on a
         terminal only; 2: also in a log (redrawn at most every 10 s). See
@@ -237,25 +264,20 @@ class LogicTrainer:
         self.constraint_loss_ = kind
         self.n_steps_ = 0
         self.history_: list[dict[str, float]] = []
+        self._build: _FormulaBuilder | None = None
 
     # -- one step ----------------------------------------------------------------------------
     @property
     def _closs(self) -> ConstraintLoss:
         return ConstraintLoss(self.constraint_loss_, self.schedule_.sigma)
 
-    def _formula(self, constraint: ConstraintFn, parts: list[torch.Tensor],
-                 unlabeled_batch: UnlabeledBatch, n_rows: int) -> Formula:
-        terms = [Term(p) for p in parts]
-        formula = constraint(terms[0] if len(terms) == 1 else tuple(terms),
-                                  unlabeled_batch)
-        check_formula(formula, "the formula returned by constraint")
-        bs = formula.batch_size
-        if bs is not None and bs != n_rows:
-            raise ValueError(
-                f"constraint returned a formula over {bs} instances, but the unlabelled batch "
-                f"has {n_rows} rows; atoms must be batch first, shape (B,) or (B, k)"
-            )
-        return prepare(formula)
+    def _builder(self, constraint: ConstraintFn) -> _FormulaBuilder:
+        """The formula builder of ``constraint`` (one object while the constraint is the same,
+        so that encodings can cache their compiled step on it)."""
+        b = self._build
+        if b is None or b.constraint is not constraint:
+            b = self._build = _FormulaBuilder(constraint)
+        return b
 
     def step(self, labeled_batch: Sequence[torch.Tensor] | None = None,
              unlabeled_batch: UnlabeledBatch | None = None) -> dict[str, float]:
@@ -272,7 +294,8 @@ class LogicTrainer:
         >>> sorted(out)
         ['constraint', 'loss', 'mean_cost', 'supervised']
         """
-        self.model.train()
+        if not all(m.training for m in self.model.modules()):  # train() is a no-op otherwise
+            self.model.train()
         inputs: list[torch.Tensor] = []
         sizes: list[int] = []
         yl: torch.Tensor | None = None
@@ -300,15 +323,18 @@ class LogicTrainer:
         if not inputs:
             raise ValueError("step needs a labelled batch, an unlabelled batch, or both")
         out = self.model(torch.cat(inputs) if len(inputs) > 1 else inputs[0])
-        parts = list(out.split(sizes)) if len(inputs) > 1 else [out]
+        parts = _split_rows(out, sizes)
         sup = self._supervised(parts.pop(0), yl) if yl is not None else None
         cons: torch.Tensor | None = None
         penalty: Penalty | None = None
         mean_cost = float("nan")
         if constraint is not None and unl is not None:
-            f = self._formula(constraint, parts, unl, sizes[-1])
-            enc.before_step(f, index, self._closs)
-            penalty = enc.penalty(f, index, self._closs)
+            build, closs = self._builder(constraint), self._closs
+            penalty = enc.penalty_from_outputs(build, parts, unl, index, closs)
+            if penalty is None:
+                f = build(parts, unl)
+                enc.before_step(f, index, closs)
+                penalty = enc.penalty(f, index, closs)
             cons = penalty.value
             mean_cost = float(penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
@@ -395,6 +421,17 @@ class LogicTrainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
+
+
+def _split_rows(out: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
+    """``list(out.split(sizes))`` (basic slicing: fewer kernels on the hot path)."""
+    if len(sizes) == 1:
+        return [out]
+    parts, start = [], 0
+    for n in sizes:
+        parts.append(out[start:start + n])
+        start += n
+    return parts
 
 
 def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:

@@ -10,7 +10,11 @@ not need to know about:
 * ``penalty(formula, index, loss_fn) -> Penalty`` — the term added to the supervised loss;
 * ``after_step(penalty)`` — run after the model's step (the multipliers' ascent of ``'pd'``);
 * ``state_dict()`` — the encoding's own learned state (duals, multipliers);
-* ``use_compile(flag)`` — optional: a compiled training step (``'dual'`` has one).
+* ``use_compile(flag)`` — optional: a compiled training step (``'dual'`` has one);
+* ``penalty_from_outputs(build, outputs, batch, index, loss_fn)`` — optional: ``before_step``
+  and ``penalty`` in one call from the model's outputs and the formula's builder (the
+  compiled step of ``'dual'`` builds the formula inside its compiled function); ``None``
+  (the default) lets the trainer build the formula and call the two hooks.
 
 Encodings with their own variables also own their step sizes (``DualEncoding(lr=...)``,
 ``PrimalDualEncoding(lr=..., update_freq=...)``).
@@ -18,14 +22,15 @@ Encodings with their own variables also own their step sizes (``DualEncoding(lr=
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple, TypeAlias
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeAlias
 
 import torch
 
 from ..formula import And, Atom, Exists, ForAll, Formula, Or, check_formula, stack_columns
 
-__all__ = ["Encoding", "Penalty", "FoldContext", "prepare", "LossFn", "Path", "DualKey"]
+__all__ = ["Encoding", "Penalty", "FoldContext", "prepare", "LossFn", "Path", "DualKey",
+           "FormulaBuilder"]
 
 #: map from per-instance costs to per-instance losses (it may also have a ``derivative``)
 LossFn: TypeAlias = Callable[[torch.Tensor], torch.Tensor]
@@ -33,6 +38,9 @@ LossFn: TypeAlias = Callable[[torch.Tensor], torch.Tensor]
 Path: TypeAlias = tuple[int, ...]
 #: a connective's key in the dual store: ``('and' or 'or', path)``
 DualKey: TypeAlias = tuple[str, Path]
+#: ``build(outputs, batch) -> Formula``: the checked formula, in negation normal form, of the
+#: model's outputs on an unlabelled batch (one tensor per view) and the raw batch
+FormulaBuilder: TypeAlias = Callable[[Sequence[torch.Tensor], Any], Formula]
 
 
 def prepare(formula: Formula) -> Formula:
@@ -154,6 +162,19 @@ class Encoding:
 
     def after_step(self, penalty: Penalty) -> None:
         """Hook run on each batch after the model's step (nothing by default)."""
+
+    def penalty_from_outputs(self, build: FormulaBuilder, outputs: Sequence[torch.Tensor],
+                             batch: Any, index: torch.Tensor | None,
+                             loss_fn: LossFn) -> Penalty | None:
+        """Optional: :meth:`before_step` and :meth:`penalty` of one batch in one call.
+
+        Given the model's ``outputs`` (one tensor per view of the unlabelled ``batch``) and
+        ``build`` (``build(outputs, batch)`` is the checked formula in negation normal form),
+        an encoding may compute its step without the trainer building the formula (the
+        compiled step of ``'dual'`` builds it inside one compiled function). ``None`` (the
+        default) means: build the formula and call :meth:`before_step` and :meth:`penalty`.
+        """
+        return None
 
     def use_compile(self, flag: bool = True) -> None:
         """Run the training step's constraint arithmetic through ``torch.compile``.

@@ -10,7 +10,8 @@ that saddle value directly.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -19,7 +20,16 @@ from ..formula import And, Atom, Formula, Or
 from ..loss import CONSTRAINT_LOSSES, ConstraintLoss, loss_derivative_kernel, loss_kernel
 from ..ops import softmax
 from ..registry import register_encoding
-from .base import DualKey, Encoding, FoldContext, LossFn, Path, Penalty, prepare
+from .base import (
+    DualKey,
+    Encoding,
+    FoldContext,
+    FormulaBuilder,
+    LossFn,
+    Path,
+    Penalty,
+    prepare,
+)
 
 __all__ = ["DualEncoding", "DualStore"]
 
@@ -48,7 +58,7 @@ class DualStore:
         table = self.logits.get(key)
         if table is not None and table.shape[1] == k:
             try:  # fast path: every id already has a row
-                return table[index]
+                return table.index_select(0, index)
             except IndexError:
                 pass
         n = int(index.max()) + 1 if index.numel() else 0
@@ -69,7 +79,7 @@ class DualStore:
         updated rows."""
         table = self.logits[key]
         rows = table[index] + delta.to(table.dtype)
-        table[index] = rows
+        table.index_copy_(0, index, rows)
         return rows
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -103,12 +113,13 @@ class DualEncoding(Encoding):
     store : DualStore, optional
         Where the duals live (a new one by default).
     compile : bool
-        Run the training step's constraint arithmetic (τ step, θ penalty and its gradient)
-        through ``torch.compile`` (inductor; a C++ compiler on CPU): one compiled call per
-        batch instead of dozens of small kernels. The first batch of each formula structure
-        pays the compilation (seconds to a minute); results equal the eager path's to float
-        rounding. Off by default; :class:`LogicTrainer` sets it with
-        ``compile_constraint=True``.
+        Run the training step's constraint arithmetic through ``torch.compile`` (inductor; a
+        C++ compiler on CPU): with the trainer, the whole step from the model's outputs
+        (:meth:`penalty_from_outputs`: the constraint's formula, τ step, θ penalty and its
+        gradient), in :meth:`before_step` the τ step and penalty of a given formula; one
+        compiled call per batch instead of dozens of small kernels. Compilation takes seconds
+        to a minute; results equal the eager path's to float rounding. Off by default;
+        :class:`LogicTrainer` sets it with ``compile_constraint=True``.
 
     Examples
     --------
@@ -141,6 +152,15 @@ class DualEncoding(Encoding):
         # (formula, index, penalty) of the last fused step, for the same batch's penalty()
         self._pending: tuple[Formula, torch.Tensor, Penalty] | None = None
         self._sigma: tuple[float, torch.Tensor] | None = None  # σ as a 0-d tensor (compiled)
+        # the compiled whole steps (penalty_from_outputs), per builder and output shapes
+        self._steps: dict[tuple[Any, ...], _WholeStep] = {}
+        self._n_compiled = 0
+        self._last_plan: _Plan | None = None  # plan of the last _fused call
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()  # compiled functions do not pickle: compile again
+        state.update(_steps={}, _n_compiled=0, _pending=None, _last_plan=None)
+        return state
 
     def use_compile(self, flag: bool = True) -> None:
         """Turn the compiled training step on or off (see the ``compile`` parameter)."""
@@ -158,7 +178,8 @@ class DualEncoding(Encoding):
             assert index is not None  # (checked)
             f = prepare(formula)
             try:
-                pen = self._fused(f, index, loss_fn.kind, loss_fn.sigma, self.lr, theta=True)
+                pen = self._fused(f, index, loss_fn.kind, loss_fn.sigma, self.lr, theta=True,
+                                  compiled=self.compile)
             except _NotFused:
                 pass
             else:
@@ -247,7 +268,7 @@ class DualEncoding(Encoding):
 
     # -- the fused step: the chain rule through the convex combinations, written out --------
     def _fused(self, f: Formula, index: torch.Tensor, kind: str, sigma: float, lr: float,
-               theta: bool) -> Penalty | None:
+               theta: bool, compiled: bool = False) -> Penalty | None:
         """τ step (and, with ``theta``, the θ penalty) of a formula of atoms and connectives.
 
         Raises :class:`_NotFused` for quantifiers, scalar atoms or a formula without connective.
@@ -259,25 +280,86 @@ class DualEncoding(Encoding):
         _walk(f, (), keys, kids, atoms, exprs)
         if not keys:
             raise _NotFused
-        plan = _Plan(tuple(keys), tuple(kids), tuple(atoms), kind, theta)
-        logits = [self.store.gather(key, sum(w for _, _, w in ch), index)
-                  for key, ch in zip(keys, kids)]
+        plan = self._last_plan = _Plan(tuple(keys), tuple(kids), tuple(atoms), kind, theta)
+        logits = [self.store.gather(key, w, index) for key, w in zip(keys, plan.widths())]
         detached = [e.detach() for e in exprs]
         with torch.no_grad():
-            if self.compile and theta:
-                if self._sigma is None or self._sigma[0] != sigma:
-                    self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float64))
-                out = _compiled(plan)(detached, logits, self._sigma[1], lr)
+            if compiled and theta:
+                out = _compiled(plan)(detached, logits, self._sigma_tensor(sigma), lr)
             else:
                 out = _sgda(plan, detached, logits, sigma, lr)
         rows, value, cost, grads = out
         for key, r in zip(keys, rows):
-            self.store.logits[key][index] = r
+            self.store.logits[key].index_copy_(0, index, r)
         if not theta:
             return None
         if any(e.requires_grad for e in exprs):
             value = _PrecomputedGrad.apply(value, grads, *exprs)
         return Penalty(value, cost)
+
+    def _sigma_tensor(self, sigma: float) -> torch.Tensor:
+        """σ as a 0-d tensor, so that compiled code does not specialise on its value."""
+        if self._sigma is None or self._sigma[0] != sigma:
+            self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float64))
+        return self._sigma[1]
+
+    # -- the compiled whole step: formula, τ step, penalty and its gradient in one call -----
+    def penalty_from_outputs(self, build: FormulaBuilder, outputs: Sequence[torch.Tensor],
+                             batch: Any, index: torch.Tensor | None,
+                             loss_fn: LossFn) -> Penalty | None:
+        """With ``compile`` on: the τ step and the penalty of a batch from the model's outputs.
+
+        One compiled function builds the formula (``build``: the user's constraint on the
+        outputs), takes the τ step, refolds with the new τ, and returns the penalty with its
+        gradient with respect to the outputs (the backward of the constraint's own operations
+        included), so that the penalty enters autograd as one node on the outputs. The first
+        batch of each output shape runs eagerly and records the formula's structure; the
+        second compiles (``torch.compile(dynamic=False)``, at most four shapes per encoding;
+        others stay eager). A constraint that the compiler cannot trace whole, or one whose
+        structure changes, runs eagerly. ``None`` (compile off, or a loss that is not a
+        :class:`~logiclearn.loss.ConstraintLoss`): the trainer's general path.
+        """
+        if not (self.compile and isinstance(loss_fn, ConstraintLoss)
+                and loss_fn.kind in CONSTRAINT_LOSSES):
+            return None
+        _check_index(index)
+        assert index is not None  # (checked)
+        key = (build, *[(o.shape, o.dtype) for o in outputs])
+        step = self._steps.get(key)
+        if (step is not None and step.plan is not None and step.fn is None and not step.failed
+                and self._n_compiled < _MAX_COMPILED):
+            step.compile(build)  # second batch of this shape: compile (at the call below)
+            self._n_compiled += 1
+        if step is not None and step.fn is not None:
+            keys = step.keys
+            logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
+            try:
+                with torch.no_grad():
+                    rows, value, cost, grads = step.fn([o.detach() for o in outputs], batch,
+                                                       logits, self._sigma_tensor(loss_fn.sigma),
+                                                       self.lr)
+            except Exception:  # noqa: BLE001 - not traceable whole, or a new structure:
+                step.fn, step.failed = None, True  # eager (the eager step records the plan)
+            else:
+                step.warm = True
+                for k, r in zip(keys, rows):
+                    self.store.logits[k].index_copy_(0, index, r)
+                if any(o.requires_grad for o in outputs):
+                    value = _PrecomputedGrad.apply(value, grads, *outputs)
+                return Penalty(value, cost)
+        # eager: build the formula, fused step without compilation, record the structure
+        f = build(outputs, batch)
+        self._pending, self._last_plan = None, None
+        try:
+            pen = self._fused(f, index, loss_fn.kind, loss_fn.sigma, self.lr, theta=True)
+        except _NotFused:
+            self.dual_step(f, index, loss_fn, self.lr)
+            pen = Encoding.penalty(self, f, index, loss_fn)
+        plan = self._last_plan
+        if step is None or step.plan != plan:
+            self._steps[key] = _WholeStep(plan)
+        assert pen is not None  # (theta=True returns the penalty)
+        return pen
 
     def _dual_step_autograd(self, f: Formula, index: torch.Tensor, loss_fn: LossFn | None,
                             lr: float) -> None:
@@ -316,6 +398,10 @@ class _Plan(NamedTuple):
     atoms: tuple[tuple[str, float], ...]
     loss: str
     theta: bool
+
+    def widths(self) -> list[int]:
+        """Number of children (columns of the duals) of each connective."""
+        return [sum(w for _, _, w in ch) for ch in self.kids]
 
 
 def _walk(f: Formula, path: Path, keys: list[DualKey],
@@ -438,6 +524,71 @@ def _compiled(plan: _Plan) -> Callable[..., Any]:
     return fn
 
 
+def _refold(plan: _Plan, exprs: list[torch.Tensor], rows: list[torch.Tensor]) -> torch.Tensor:
+    """Per-instance cost ``S_τ`` of the atoms' expressions with the duals ``rows``."""
+    atom_costs = [_atom_cost(k, m, e) for (k, m), e in zip(plan.atoms, exprs)]
+    costs: list[torch.Tensor] = []
+    for j in range(len(plan.keys)):
+        c = _columns(plan.kids[j], atom_costs, costs)
+        costs.append((softmax(rows[j]).to(c.dtype) * c).sum(-1))
+    return costs[-1]
+
+
+def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batch: Any,
+           logits: list[torch.Tensor], sigma: torch.Tensor, lr: float
+           ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """The whole constraint step from the model's outputs (what ``_WholeStep`` compiles).
+
+    Builds the formula, checks that its structure is ``plan``'s, takes the τ step on the
+    detached atoms (:func:`_sgda`), refolds with the new τ and returns the new dual rows, the
+    penalty, the per-instance cost and the penalty's gradient with respect to ``outputs``
+    (``torch.func``: the backward of the constraint's operations is part of the same graph).
+    """
+
+    def penalty(outs: list[torch.Tensor]
+                ) -> tuple[torch.Tensor, tuple[list[torch.Tensor], torch.Tensor]]:
+        keys: list[DualKey] = []
+        kids: list[tuple[tuple[bool, int, int], ...]] = []
+        atoms: list[tuple[str, float]] = []
+        exprs: list[torch.Tensor] = []
+        _walk(build(outs, batch), (), keys, kids, atoms, exprs)
+        if (tuple(keys), tuple(kids), tuple(atoms)) != (plan.keys, plan.kids, plan.atoms):
+            raise _NotFused  # a new structure (at tracing): the caller steps eagerly
+        rows = _sgda(plan._replace(theta=False), [e.detach() for e in exprs], logits, sigma,
+                     lr)[0]
+        cost = _refold(plan, exprs, rows)
+        return loss_kernel(cost, plan.loss, sigma).mean(), (rows, cost.detach())
+
+    grads, (value, (rows, cost)) = torch.func.grad_and_value(penalty, has_aux=True)(outputs)
+    return rows, value, cost, grads
+
+
+#: most output shapes or structures one encoding compiles a whole step for
+_MAX_COMPILED = 4
+
+
+class _WholeStep:
+    """A formula structure seen for one builder and output shape, and its compiled step."""
+
+    __slots__ = ("plan", "keys", "widths", "fn", "failed", "warm")
+
+    def __init__(self, plan: _Plan | None):
+        self.plan = plan._replace(theta=True) if plan is not None else None
+        self.keys = plan.keys if plan is not None else ()
+        self.widths = plan.widths() if plan is not None else []
+        self.fn: Callable[..., Any] | None = None
+        self.failed = False
+        self.warm = False  # the compiled function has run (its first call compiles)
+
+    def compile(self, build: FormulaBuilder) -> None:
+        assert self.plan is not None
+        # a function of its own (a copy of the code object): dynamo keeps its compiled graphs
+        # per code object, so this step's cache holds its own graph only
+        fn = types.FunctionType(_whole.__code__.replace(), _whole.__globals__, "_whole")
+        self.fn = torch.compile(functools.partial(fn, self.plan, build), fullgraph=True,
+                                dynamic=False)
+
+
 class _PrecomputedGrad(torch.autograd.Function):
     """The penalty as one autograd node whose inputs are the atoms' expressions and whose
     backward scales their gradients, computed with the value."""
@@ -451,4 +602,6 @@ class _PrecomputedGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         need = ctx.needs_input_grad[2:]
+        if grad.numel() == 1 and float(grad) == 1.0:  # λ = 1: the gradients as computed
+            return (None, None, *[g if n else None for g, n in zip(ctx.grads, need)])
         return (None, None, *[grad * g if n else None for g, n in zip(ctx.grads, need)])

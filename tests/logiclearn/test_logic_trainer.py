@@ -274,16 +274,17 @@ def _views_constraint(outs, batch):
     return ll.any_of(pr[:, :2] == 1.0) | (px[:, 2] == 1.0)
 
 
-def _trainer_30_steps(compile_constraint=False, steps=30, sigma=0.5, tau_lr=2.0):
+def _trainer_30_steps(compile_constraint=False, steps=30, sigma=0.5, tau_lr=2.0,
+                      constraint=_views_constraint, trainer=False):
     X, y, U, R = _two_view_data()
     model = _mlp_3(0)
-    t = ll.LogicTrainer(model, _views_constraint, encoding_params={"lr": tau_lr}, lr=1e-2,
+    t = ll.LogicTrainer(model, constraint, encoding_params={"lr": tau_lr}, lr=1e-2,
                         sigma_init=sigma, sigma_target=sigma,
                         compile_constraint=compile_constraint)
     for s in range(steps):
         sl = slice(16 * (s % 3), 16 * (s % 3) + 16)
         t.step((X[sl], y[sl]), (U[sl], R[sl], torch.arange(48)[sl]))
-    return model, t.encoding_.state_dict()
+    return (model, t.encoding_.state_dict()) + ((t,) if trainer else ())
 
 
 def _mlp_3(seed):
@@ -334,11 +335,68 @@ def test_dual_trainer_equals_a_hand_written_sgda_loop_after_30_steps():
 @pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                     reason="torch.compile's CPU backend (inductor) needs a C compiler")
 def test_compiled_constraint_step_equals_the_eager_step():
-    (m1, d1), (m2, d2) = _trainer_30_steps(steps=4), _trainer_30_steps(True, steps=4)
+    """compile_constraint=True: step 1 runs eagerly and records the formula, step 2 compiles
+    the whole step (the user's constraint, τ step, penalty, gradient w.r.t. the outputs), the
+    later steps run the compiled function (no fallback); weights and duals equal the eager
+    trainer's (itself equal to the hand-written SGDA loop, test above). The one cold
+    compilation of the suite (about 10-30 s on 2 cores)."""
+    m1, d1 = _trainer_30_steps(steps=6)
+    m2, d2, t = _trainer_30_steps(True, steps=6, trainer=True)
+    (step,) = t.encoding_._steps.values()
+    assert step.fn is not None and step.warm and not step.failed
     for a, b in zip(m1.parameters(), m2.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for k in d1:
         torch.testing.assert_close(d1[k], d2[k], rtol=1e-5, atol=1e-6)
+    assert d1["or:"].abs().max() > 0.05  # the duals did move
+
+
+def _quantified_constraint(outs, batch):
+    px, pr = (o.softmax(-1) for o in outs)
+    return ll.forall(ll.any_of(pr[:, :2] == 1.0) | (px[:, 2] == 1.0))
+
+
+def test_compile_constraint_leaves_a_formula_it_cannot_fuse_to_the_eager_path():
+    """A quantified formula has no fused (hence no compiled) step: with compile_constraint=True
+    the trainer takes the general path, compiles nothing, and gives the eager results."""
+    m1, d1 = _trainer_30_steps(steps=4, constraint=_quantified_constraint)
+    m2, d2, t = _trainer_30_steps(True, steps=4, constraint=_quantified_constraint,
+                                  trainer=True)
+    (step,) = t.encoding_._steps.values()
+    assert step.plan is None and step.fn is None
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    for k in d1:
+        torch.testing.assert_close(d1[k], d2[k], rtol=1e-6, atol=1e-7)
+
+
+class _BuiltDL2(ll.DL2Encoding):
+    """An encoding that computes its step from the model's outputs and the formula builder."""
+
+    def penalty_from_outputs(self, build, outputs, batch, index, loss_fn):
+        f = build(outputs, batch)
+        return ll.Penalty(2.0 * loss_fn(self.cost(f)).mean(), self.cost(f).detach())
+
+
+def test_an_encoding_can_take_the_step_from_the_outputs_and_the_formula_builder():
+    """penalty_from_outputs: the trainer hands the encoding the outputs and a builder whose
+    formula is the constraint's (checked, in negation normal form); what it returns is the
+    step's penalty (here twice DL2's: same step as DL2 with λ = 2)."""
+    x, y = torch.randn(8, 3, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 2
+    u = torch.randn(8, 3, generator=torch.Generator().manual_seed(1))
+
+    def fn(out, batch):
+        return ~(out[:, 0] >= 0.5)
+
+    runs = []
+    for enc, weight in [(_BuiltDL2(), 1.0), ("dl2", 2.0)]:
+        t = ll.LogicTrainer(_mlp(0), fn, encoding=enc, constraint_weight=weight, lr=0.1)
+        losses = [t.step((x, y), u)["loss"] for _ in range(3)]
+        runs.append((losses, [p.detach().clone() for p in t.model.parameters()]))
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-6)
+    assert runs[0][0][0] != pytest.approx(runs[0][0][-1])  # the model did move
+    for a, b in zip(runs[0][1], runs[1][1]):
+        torch.testing.assert_close(a, b)
 
 
 def test_compile_constraint_is_a_bool_and_needs_an_encoding_with_a_compiled_step():
