@@ -137,7 +137,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
                  lr: float = 1e-3, weight_decay: float = 0.0, sigma_init: float = 0.5,
                  sigma_target: float = 0.5, classes: ArrayLike | None = None,
                  random_state: RandomStateLike = None,
-                 verbose: int = 0):
+                 verbose: int = 0) -> None:
         self.module = module
         self.constraint = constraint
         self.encoding = encoding

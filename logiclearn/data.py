@@ -25,7 +25,7 @@ class IndexedDataset(torch.utils.data.Dataset[tuple[torch.Tensor, ...]]):
     3
     """
 
-    def __init__(self, *tensors: torch.Tensor):
+    def __init__(self, *tensors: torch.Tensor) -> None:
         if not tensors:
             raise ValueError("IndexedDataset needs at least one tensor, got none")
         for i, t in enumerate(tensors):

@@ -239,7 +239,8 @@ class Atom(Formula):
 
     KINDS = ("le", "lt", "eq")
 
-    def __init__(self, kind: str, expr: Operand, margin: float = 0.0, name: str | None = None):
+    def __init__(self, kind: str, expr: Operand, margin: float = 0.0,
+                 name: str | None = None) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}")
         expr = as_expr(expr, "expr")
@@ -294,7 +295,7 @@ class _Connective(Formula):
     symbol = "?"
 
     def __init__(self, children: Formula | Iterable[Formula],
-                 labels: Iterable[str] | None = None, name: str | None = None):
+                 labels: Iterable[str] | None = None, name: str | None = None) -> None:
         if isinstance(children, Formula):
             children = [children]
         try:
@@ -384,7 +385,7 @@ class Not(Formula):
     [True]
     """
 
-    def __init__(self, child: Formula, name: str | None = None):
+    def __init__(self, child: Formula, name: str | None = None) -> None:
         self.child = check_formula(child, "negated formula")
         self.name = name
 
@@ -400,7 +401,7 @@ class Not(Formula):
 
 
 class _Quantifier(Formula):
-    def __init__(self, child: Formula, name: str | None = None):
+    def __init__(self, child: Formula, name: str | None = None) -> None:
         self.child = check_formula(child, "quantified formula")
         if self.child.batch_size is None:
             raise ValueError("a quantifier needs a formula with a batch axis (shape (B,)), got "

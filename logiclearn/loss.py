@@ -156,7 +156,7 @@ class ConstraintLoss:
 
     __slots__ = ("kind", "sigma")
 
-    def __init__(self, kind: str, sigma: float):
+    def __init__(self, kind: str, sigma: float) -> None:
         self.kind, self.sigma = kind, sigma
 
     def __call__(self, cost: torch.Tensor) -> torch.Tensor:
@@ -204,7 +204,7 @@ class SigmaSchedule:
     (0.25, 0.25, 0.1)
     """
 
-    def __init__(self, init: float = 1.0, target: float = 0.1):
+    def __init__(self, init: float = 1.0, target: float = 0.1) -> None:
         self.init, self.target = _check_sigma(init), _check_sigma(target)
         if self.target > self.init:
             raise ValueError(f"sigma target must be <= sigma init, got {target} > {init}")

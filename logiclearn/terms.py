@@ -116,7 +116,7 @@ class Term:
     value: torch.Tensor
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
-    def __init__(self, value: Term | torch.Tensor):
+    def __init__(self, value: Term | torch.Tensor) -> None:
         if isinstance(value, Term):
             value = value.value
         if not isinstance(value, torch.Tensor):

@@ -101,7 +101,7 @@ class _FormulaBuilder:
 
     __slots__ = ("constraint",)
 
-    def __init__(self, constraint: ConstraintFn):
+    def __init__(self, constraint: ConstraintFn) -> None:
         self.constraint = constraint
 
     def __call__(self, outputs: Sequence[torch.Tensor], batch: UnlabeledBatch) -> Formula:
@@ -215,7 +215,7 @@ class LogicTrainer:
                  loss: str | SupervisedLoss = "cross_entropy",
                  lr: float = 1e-3, weight_decay: float = 0.0,
                  random_state: RandomStateLike = None,
-                 verbose: int = 0, compile_constraint: bool = False):
+                 verbose: int = 0, compile_constraint: bool = False) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if constraint is not None and not callable(constraint):

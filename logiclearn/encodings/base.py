@@ -83,7 +83,7 @@ class FoldContext:
     __slots__ = ("index", "detach", "leaves")
 
     def __init__(self, index: torch.Tensor | None = None, detach: bool = False,
-                 leaves: dict[DualKey, torch.Tensor] | None = None):
+                 leaves: dict[DualKey, torch.Tensor] | None = None) -> None:
         self.index, self.detach, self.leaves = index, detach, leaves
 
 

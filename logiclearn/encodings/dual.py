@@ -138,7 +138,8 @@ class DualEncoding(Encoding):
     default_loss = "truncated"
     needs_index = True
 
-    def __init__(self, lr: float = 0.1, store: DualStore | None = None, compile: bool = False):
+    def __init__(self, lr: float = 0.1, store: DualStore | None = None,
+                 compile: bool = False) -> None:
         lr = float(lr)
         if not lr > 0 or lr == float("inf"):
             raise ValueError(f"lr (the τ step size) must be a finite number > 0, got {lr}")
@@ -572,7 +573,7 @@ class _WholeStep:
 
     __slots__ = ("plan", "keys", "widths", "fn", "failed", "warm")
 
-    def __init__(self, plan: _Plan | None):
+    def __init__(self, plan: _Plan | None) -> None:
         self.plan = plan._replace(theta=True) if plan is not None else None
         self.keys = plan.keys if plan is not None else ()
         self.widths = plan.widths() if plan is not None else []

@@ -41,7 +41,7 @@ class FuzzyEncoding(Encoding):
     0.0
     """
 
-    def __init__(self, tnorm: str = "product"):
+    def __init__(self, tnorm: str = "product") -> None:
         if tnorm not in TNORMS:
             raise ValueError(f"tnorm must be one of {TNORMS}, got {tnorm!r}")
         self.tnorm = tnorm

@@ -47,7 +47,7 @@ class PrimalDualEncoding(FuzzyEncoding):
     """
 
     def __init__(self, tnorm: str = "lukasiewicz", init: float = 1.0, lr: float = 0.01,
-                 update_freq: int = 10):
+                 update_freq: int = 10) -> None:
         super().__init__(tnorm)
         self.name = "pd"
         self.init = float(init)

@@ -52,7 +52,7 @@ class SemanticEncoding(Encoding):
 
     name = "semantic"
 
-    def __init__(self, max_vars: int = 16):
+    def __init__(self, max_vars: int = 16) -> None:
         self.max_vars = check_int(max_vars, "max_vars", 1)
 
     def cost(self, formula: Formula, index: torch.Tensor | None = None,
