@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import types
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -339,8 +340,11 @@ class DualEncoding(Encoding):
                     rows, value, cost, grads = step.fn([o.detach() for o in outputs], batch,
                                                        logits, self._sigma_tensor(loss_fn.sigma),
                                                        self.lr)
-            except Exception:  # noqa: BLE001 - not traceable whole, or a new structure:
+            except Exception as err:  # noqa: BLE001 - not traceable whole, or a new structure:
                 step.fn, step.failed = None, True  # eager (the eager step records the plan)
+                warnings.warn(f"compile_constraint: this constraint step could not be compiled "
+                              f"({type(err).__name__}: {str(err)[:200]}); it runs eagerly, "
+                              "with the same results", RuntimeWarning, stacklevel=2)
             else:
                 step.warm = True
                 for k, r in zip(keys, rows):

@@ -370,6 +370,28 @@ def test_compile_constraint_leaves_a_formula_it_cannot_fuse_to_the_eager_path():
         torch.testing.assert_close(d1[k], d2[k], rtol=1e-6, atol=1e-7)
 
 
+def _untraceable_constraint(outs, batch):
+    px, pr = (o.softmax(-1) for o in outs)
+    target = 1.0 if float(px.value.detach().sum()) > -1 else 0.0  # Python float: no graph
+    return ll.any_of(pr[:, :2] == target) | (px[:, 2] == 1.0)
+
+
+def test_compile_constraint_warns_and_runs_eagerly_when_the_constraint_cannot_be_compiled():
+    """A constraint the compiler cannot trace whole (it reads a tensor as a Python float): the
+    compiled step fails once, says so with a RuntimeWarning, and every step runs eagerly with
+    the eager trainer's results."""
+    m1, d1 = _trainer_30_steps(steps=4, constraint=_untraceable_constraint)
+    with pytest.warns(RuntimeWarning, match="(?s)could not be compiled .* runs eagerly"):
+        m2, d2, t = _trainer_30_steps(True, steps=4, constraint=_untraceable_constraint,
+                                      trainer=True)
+    (step,) = t.encoding_._steps.values()
+    assert step.failed and step.fn is None
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    for k in d1:
+        torch.testing.assert_close(d1[k], d2[k], rtol=1e-6, atol=1e-7)
+
+
 class _BuiltDL2(ll.DL2Encoding):
     """An encoding that computes its step from the model's outputs and the formula builder."""
 
