@@ -64,6 +64,19 @@ def parse_args(
     return args
 
 
+def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` with the progress convention of ``probconstraints._progress``; read it
+    with :func:`verbosity`."""
+    parser.add_argument("--verbose", type=int, default=None,
+                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
+                             "--quick); 2: also progress lines in logs")
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
+    return args.verbose if args.verbose is not None else int(not args.quick)
+
+
 def write_command(args: argparse.Namespace) -> Path:
     """Write ``<out>/COMMAND``: the exact command line that produced the results.
 

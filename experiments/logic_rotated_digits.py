@@ -25,7 +25,14 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import logiclearn as ll
-from experiments._common import parse_args, save_figure, write_command, write_table
+from experiments._common import (
+    add_verbose_argument,
+    parse_args,
+    save_figure,
+    verbosity,
+    write_command,
+    write_table,
+)
 from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
 
@@ -255,7 +262,6 @@ def parse_pair(text: str) -> tuple[int, int]:
     >>> parse_pair("9:6")
     (9, 6)
     """
-    import argparse
 
     try:
         h, t = (int(v) for v in str(text).split(":"))
@@ -268,15 +274,8 @@ def parse_pair(text: str) -> tuple[int, int]:
     return h, t
 
 
-def _verbosity(args: argparse.Namespace) -> int:
-    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
-    return args.verbose if args.verbose is not None else int(not args.quick)
-
-
 def _args(parser):
-    parser.add_argument("--verbose", type=int, default=None,
-                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
-                             "--quick); 2: also progress lines in logs")
+    add_verbose_argument(parser)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds first-seed .. first-seed + seeds - 1")
@@ -307,7 +306,7 @@ def main(argv=None):
     first = 0 if args.quick else args.first_seed
     jobs = [(s, p, m) for s in range(first, first + seeds) for p in pairs for m in args.methods]
     data = {}
-    for s, (h, t), m in progress(jobs, verbose=_verbosity(args), desc=NAME):
+    for s, (h, t), m in progress(jobs, verbose=verbosity(args), desc=NAME):
         if s not in data:
             data = {s: load(s)}
         rows.append(run(m, s, data[s], epochs, hidden=h, twin=t))

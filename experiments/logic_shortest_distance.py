@@ -34,7 +34,6 @@ loss is linear near 0 with slope √(2/π)/σ ≈ 8 at σ = 0.1, and DL2's cost 
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 
@@ -44,7 +43,14 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 import logiclearn as ll
-from experiments._common import parse_args, save_figure, write_command, write_table
+from experiments._common import (
+    add_verbose_argument,
+    parse_args,
+    save_figure,
+    verbosity,
+    write_command,
+    write_table,
+)
 from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
 
@@ -269,15 +275,8 @@ def label_mean_baseline(seed: int, data: dict) -> dict:
             "seconds": 0.0}
 
 
-def _verbosity(args: argparse.Namespace) -> int:
-    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
-    return args.verbose if args.verbose is not None else int(not args.quick)
-
-
 def _args(parser):
-    parser.add_argument("--verbose", type=int, default=None,
-                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
-                             "--quick); 2: also progress lines in logs")
+    add_verbose_argument(parser)
     parser.add_argument("--seeds", type=int, default=5,
                         help="number of seeds (0 with --merge: only rebuild the tables)")
     parser.add_argument("--first-seed", type=int, default=0,
@@ -319,7 +318,7 @@ def main(argv=None):
     sizes = (20, 20, 20, 20) if args.quick else tuple(args.sizes)
     rows = []
     first = 0 if args.quick else args.first_seed
-    for s in progress(range(first, first + seeds), verbose=_verbosity(args), desc=NAME):
+    for s in progress(range(first, first + seeds), verbose=verbosity(args), desc=NAME):
         data = make_data(s, *sizes)
         rows += [run(m, s, data, epochs, w, 0 if m.startswith("supervised") else warm)
                  for m, w in jobs]

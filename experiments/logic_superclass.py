@@ -18,7 +18,6 @@ metrics; the test columns are never used for selection).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 
@@ -28,7 +27,14 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import logiclearn as ll
-from experiments._common import parse_args, save_figure, write_command, write_table
+from experiments._common import (
+    add_verbose_argument,
+    parse_args,
+    save_figure,
+    verbosity,
+    write_command,
+    write_table,
+)
 from experiments.logic_rotated_digits import make_model
 from probconstraints._progress import progress
 from probconstraints._random import torch_generator
@@ -203,15 +209,8 @@ def select(trace: pd.DataFrame, n_val: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _verbosity(args: argparse.Namespace) -> int:
-    """``--verbose`` if given, else 1 (0 with ``--quick``)."""
-    return args.verbose if args.verbose is not None else int(not args.quick)
-
-
 def _args(parser):
-    parser.add_argument("--verbose", type=int, default=None,
-                        help="0: silent; 1: a progress bar on a terminal only (default, 0 with "
-                             "--quick); 2: also progress lines in logs")
+    add_verbose_argument(parser)
     parser.add_argument("--seeds", type=int, default=5,
                         help="number of seeds (0 with --merge: only rebuild the tables)")
     parser.add_argument("--first-seed", type=int, default=0,
@@ -259,7 +258,7 @@ def main(argv=None):
     epochs = 1 if args.quick else args.epochs
     first = 0 if args.quick else args.first_seed
     traces = []
-    for s in progress(range(first, first + seeds), verbose=_verbosity(args), desc=NAME):
+    for s in progress(range(first, first + seeds), verbose=verbosity(args), desc=NAME):
         data = load(s, args.per_class)
         traces += [run(m, s, data, epochs) for m in args.methods]
     previous = args.out / "epochs.csv"
