@@ -101,6 +101,81 @@ _K = np.arange(1, N_NODES)
 _TRI_MASK = np.array([[i not in (0, k) for i in range(N_NODES)] for k in _K])  # (N-1, N)
 
 
+CONSTRAINTS = ("triangle", "bellman")
+
+
+def bellman_formula(d, A, false_cost: float = 1.0):
+    """DL2's shortest-path constraint on the graph itself: the Bellman equations from node 0.
+
+    ``d_0 = 0`` (``"source"``); ``d_i <= d_j + w_ij`` for every edge, both directions
+    (``"upper"``); and for every node ``i != 0``, ``OR_j (d_i >= d_j + w_ij)`` over its
+    neighbours j (``"tight"``, one disjunction per node). Together: ``d_0 = 0`` and
+    ``d_i = min_j (d_j + w_ij)``, whose only solution on a connected graph with positive
+    weights is the shortest distances from node 0.
+
+    Atoms are vectors over all N node pairs, so non-edges are masked with constant atoms: in
+    ``"upper"`` a non-edge compares ``0 <= 0`` (true, cost 0: neutral in every encoding's
+    conjunction), in ``"tight"`` a non-edge is the false atom ``false_cost <= 0``. Its cost
+    ``false_cost = 1`` is the neutral element of DL2's (and the product t-conorm's)
+    disjunction, the product of costs, and a fully false atom (truth 0, the neutral element)
+    in the fuzzy encodings, which clamp costs at 1; in the dual encoding τ descent moves the
+    disjunction's weight away from it (at the saddle point the disjunction costs the minimum,
+    capped at 1). For truth values any ``false_cost`` above the tolerance makes the atom false
+    (``inf`` is allowed here; the cost of such a formula is then not finite).
+
+    Parameters
+    ----------
+    d : Term or Tensor, shape (B, N)
+        Predicted distances from node 0.
+    A : Tensor, shape (B, N, N)
+        Symmetric weighted adjacency matrices, 0 = no edge, in the units of ``d``.
+    false_cost : float
+        Expression (and DL2 cost) of the masked non-edge atoms of the disjunctions, > 0.
+
+    Returns
+    -------
+    Formula
+        ``source & upper & tight`` (named children).
+
+    Examples
+    --------
+    >>> import torch
+    >>> A = torch.tensor([[[0.0, 1.0, 4.0], [1.0, 0.0, 2.0], [4.0, 2.0, 0.0]]])
+    >>> d = torch.tensor([[0.0, 1.0, 3.0]])             # Dijkstra's distances from node 0
+    >>> f = bellman_formula(d, A)
+    >>> f.holds().tolist(), f.cost("dl2").tolist()
+    ([True], [0.0])
+    >>> bellman_formula(torch.tensor([[0.0, 1.0, 2.5]]), A).holds().tolist()  # d_2 too small
+    [False]
+    """
+    d = d.value if isinstance(d, ll.Term) else d
+    false_cost = float(false_cost)
+    if not false_cost > 0:
+        raise ValueError(f"false_cost must be > 0, got {false_cost}")
+    n = d.shape[1]
+    edge = A > 0  # (B, i, j)
+    d_i = d[:, :, None].expand_as(A)
+    via = d[:, None, :] + A  # d_j + w_ij
+    zero = torch.zeros((), dtype=d.dtype)
+    lhs = torch.where(edge, d_i, zero)  # non-edges: 0 <= 0 (true) and 0 >= false_cost (false)
+    upper = ll.all_of(ll.le(lhs.flatten(1), torch.where(edge, via, zero).flatten(1)),
+                      name="upper")
+    rhs = torch.where(edge, via, torch.full((), false_cost, dtype=d.dtype))
+    tight = ll.all_of([ll.any_of(ll.ge(lhs[:, i], rhs[:, i])) for i in range(1, n)],
+                      name="tight")
+    return ll.all_of(ll.eq(d[:, 0], 0.0).named("source"), upper, tight)
+
+
+def _graphs(batch):
+    """The adjacency matrices of an unlabelled batch ``(A[, views...][, ids])`` or ``A``."""
+    return batch if isinstance(batch, torch.Tensor) else batch[0]
+
+
+def bellman_constraint(out, batch):
+    """:func:`bellman_formula` of the predictions on the unlabelled batch's own graphs."""
+    return bellman_formula(out if isinstance(out, ll.Term) else out[0], _graphs(batch))
+
+
 def constraint(outs, batch=None):
     """Triangle inequality and symmetry over all k, as one conjunction of two vector atoms."""
     d = outs[0].value  # (B, N)
@@ -170,7 +245,10 @@ class MinGNN(torch.nn.Module):
 def make_data(seed: int, n_lab: int, n_unl: int, n_val: int, n_test: int) -> dict:
     rng = np.random.default_rng(seed)
     A, D = random_graphs(n_lab + n_unl + n_val + n_test, rng)
-    scale = float(D[:n_lab].mean())  # targets and inputs in units of the mean distance
+    # inputs and targets in units of the labelled graphs' mean distance; without labelled
+    # graphs, of the unlabelled graphs' mean edge weight (the labels are not looked at)
+    unl_w = A[n_lab:n_lab + n_unl]
+    scale = float(D[:n_lab].mean()) if n_lab else float(unl_w[unl_w > 0].mean())
     A, D = A / scale, D / scale
     cut = np.cumsum([n_lab, n_unl, n_val])
     parts = dict(zip(["lab", "unl", "val", "test"], np.split(np.arange(len(A)), cut)))
@@ -178,9 +256,16 @@ def make_data(seed: int, n_lab: int, n_unl: int, n_val: int, n_test: int) -> dic
     return {"A": f(A), "D": f(D), "views": f(swap_views(A)), "scale": scale, **parts}
 
 
-def method_label(method: str, constraint_weight: float = 1.0, warm_start: int = 0) -> str:
-    """Row label of a run: the method, with ``λ=w`` appended when the weight is not 1 and
-    ``warm k`` when the constraint starts after ``k`` supervised epochs.
+SIGMA_TARGET = 0.1  # defaults of the σ schedule's target and of the dual encoding's τ step
+TAU_STEP = 1.0
+
+
+def method_label(method: str, constraint_weight: float = 1.0, warm_start: int = 0,
+                 sigma_target: float = SIGMA_TARGET, tau_step: float = TAU_STEP) -> str:
+    """Row label of a run: the method, with ``λ=w`` appended when the weight is not 1,
+    ``warm k`` when the constraint starts after ``k`` supervised epochs, ``σ→s`` when the σ
+    target is not 0.1 (methods whose loss uses σ: dual) and ``τ step t`` when the dual
+    encoding's τ step is not 1.
 
     Examples
     --------
@@ -188,26 +273,41 @@ def method_label(method: str, constraint_weight: float = 1.0, warm_start: int = 
     ('dual', 'dl2 λ=0.03', 'supervised')
     >>> method_label("dual", 0.1, warm_start=20)
     'dual λ=0.1 warm 20'
+    >>> method_label("dual", 0.01, sigma_target=0.3, tau_step=0.1)
+    'dual λ=0.01 σ→0.3 τ step 0.1'
     """
     if method.startswith("supervised"):
         return method
     label = method if constraint_weight == 1.0 else f"{method} λ={constraint_weight:g}"
+    if method == "dual" and sigma_target != SIGMA_TARGET:
+        label += f" σ→{sigma_target:g}"
+    if method == "dual" and tau_step != TAU_STEP:
+        label += f" τ step {tau_step:g}"
     return f"{label} warm {warm_start}" if warm_start else label
 
 
 def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: float = 1.0,
-        warm_start: int = 0) -> dict:
+        warm_start: int = 0, constraint_name: str = "triangle",
+        sigma_target: float = SIGMA_TARGET, tau_step: float = TAU_STEP) -> dict:
     """Train one network and score it on the test graphs.
 
     ``warm_start`` > 0 (constrained methods only): the first ``warm_start`` epochs train on the
     labelled graphs alone with the step-matched loader of ``supervised-matched``, the
     remaining ``epochs - warm_start`` epochs add the constraint; the checkpoint is the best
-    validation MSE over all epochs of both phases.
+    validation MSE over all epochs of both phases. ``constraint_name``: ``"triangle"``
+    (:func:`constraint`, on the swapped views) or ``"bellman"`` (:func:`bellman_constraint`,
+    on the graph itself). Without labelled graphs (``len(data["lab"]) == 0``) a constrained
+    method trains on the constraint alone. The test graphs are scored for both constraints.
     """
     supervised = method.startswith("supervised")
+    if constraint_name not in CONSTRAINTS:
+        raise ValueError(f"constraint_name must be one of {CONSTRAINTS}, got {constraint_name!r}")
     if warm_start and (supervised or not 0 < warm_start < epochs):
         raise ValueError(f"warm_start must be 0, or in 1..epochs - 1 = {epochs - 1} for a "
                          f"constrained method; got {warm_start} for {method!r}")
+    if len(data["lab"]) == 0 and (supervised or warm_start):
+        raise ValueError(f"without labelled graphs only constrained methods without a warm "
+                         f"start run; got {method!r} with warm_start={warm_start}")
     with isolated_rng(torch_generator(seed)):  # initialise from the seed, global RNG untouched
         model = MinGNN() if MODEL == "gnn" else MLP()
     A, D, V = data["A"], data["D"], data["views"]
@@ -220,21 +320,25 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
         matched = DataLoader(lab_set, batch_size=16, sampler=sampler, generator=gen)
     if method == "supervised-matched":
         labeled = matched
+    elif len(lab) == 0:  # unsupervised: the constraint alone
+        labeled = None
     else:
         labeled = DataLoader(TensorDataset(A[lab], D[lab]), batch_size=16, shuffle=True,
                              generator=gen)
-    unlabeled = DataLoader(ll.IndexedDataset(A[unl], *V[:, unl]), batch_size=16, shuffle=True,
+    bellman = constraint_name == "bellman"  # needs the graph only, not the swapped views
+    views = [A[unl]] if bellman else [A[unl], *V[:, unl]]
+    unlabeled = DataLoader(ll.IndexedDataset(*views), batch_size=16, shuffle=True,
                            generator=gen)
 
     def neg_val_mse(m):
         return -float(((m(A[va]) - D[va]) ** 2).mean())
 
     trainer = ll.LogicTrainer(
-        model, None if supervised else constraint,
+        model, None if supervised else bellman_constraint if bellman else constraint,
         encoding="dual" if supervised else method, loss="mse",
         constraint_weight=constraint_weight,
-        lr=1e-3, encoding_params={"lr": 1.0} if method == "dual" else None,
-        sigma_init=1.0, sigma_target=0.1, random_state=seed, verbose=0,
+        lr=1e-3, encoding_params={"lr": tau_step} if method == "dual" else None,
+        sigma_init=1.0, sigma_target=sigma_target, random_state=seed, verbose=0,
     )
     t0 = time.perf_counter()
     warm_score, warm_state, warm_epoch = -np.inf, None, None
@@ -253,15 +357,29 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
     with torch.no_grad():
         pred = model(A[te]) * s
         outs = [ll.term(pred)] + [ll.term(model(V[k, te]) * s) for k in range(N_NODES - 1)]
-        sat = ll.satisfaction(constraint(outs), tol=TOL)
+        sat = satisfaction_rates(outs, A[te] * s)
     err = pred - D[te] * s
-    return {"method": method_label(method, constraint_weight, warm_start), "seed": seed,
+    return {"method": method_label(method, constraint_weight, warm_start, sigma_target,
+                                   tau_step), "seed": seed,
             "mse": float((err ** 2).mean()), "mae": float(err.abs().mean()),
             "bias": float(err.mean()),
-            "satisfied": 100 * sat.rate,
-            "triangle": 100 * float(ll.satisfaction(constraint(outs).children[0], TOL).rate),
-            "symmetry": 100 * float(ll.satisfaction(constraint(outs).children[1], TOL).rate),
+            "satisfied": sat["bellman" if bellman else "tri_sym"], **sat,
             "best_epoch": best_epoch, "seconds": seconds}
+
+
+def satisfaction_rates(outs, A, tol: float = TOL) -> dict[str, float]:
+    """% of graphs satisfying each constraint and part, atoms within ``tol`` (distance units).
+
+    ``outs``: the predictions on the graphs ``A`` and on their 14 swapped views (Terms, in the
+    units of ``A``). Keys: ``tri_sym`` (triangle constraint: all atoms), ``triangle``,
+    ``symmetry`` (its two parts), ``bellman`` (Bellman constraint: all atoms), ``source``,
+    ``upper``, ``tight`` (its parts, see :func:`bellman_formula`).
+    """
+    tri = constraint(outs)
+    bel = bellman_formula(outs[0], A, false_cost=float("inf"))  # non-edge atoms: false
+    parts = {"tri_sym": tri, "triangle": tri.children[0], "symmetry": tri.children[1],
+             "bellman": bel, **{f.name: f for f in bel.children}}
+    return {k: 100 * float(ll.satisfaction(f, tol=tol).rate) for k, f in parts.items()}
 
 
 def label_mean_baseline(seed: int, data: dict) -> dict:
@@ -272,6 +390,18 @@ def label_mean_baseline(seed: int, data: dict) -> dict:
     return {"method": "label mean (no model)", "seed": seed, "mse": float((err ** 2).mean()),
             "mae": float(err.abs().mean()), "bias": float(err.mean()), "satisfied": float("nan"),
             "triangle": float("nan"), "symmetry": float("nan"), "best_epoch": None,
+            "seconds": 0.0}
+
+
+def oracle_mean_baseline(seed: int, data: dict) -> dict:
+    """Reference row without labelled graphs: predict each node's mean *test* distance (an
+    oracle constant: its MSE is the mean per-node variance of the test distances)."""
+    s, te = data["scale"], data["test"]
+    truth = data["D"][te] * s
+    err = truth.mean(0, keepdim=True) - truth
+    return {"method": "test node mean (oracle, no model)", "seed": seed,
+            "mse": float((err ** 2).mean()), "mae": float(err.abs().mean()),
+            "bias": float(err.mean()), "satisfied": float("nan"), "best_epoch": None,
             "seconds": 0.0}
 
 
@@ -298,6 +428,14 @@ def _args(parser):
                         help="constrained methods: train on the labelled graphs alone (as "
                              "'supervised-matched') for the first EPOCHS epochs, then add the "
                              "constraint (rows '... warm EPOCHS'); checkpoint over all epochs")
+    parser.add_argument("--constraint", choices=CONSTRAINTS, default="triangle",
+                        help="triangle: triangle inequality and symmetry over the 14 swapped "
+                             "views (Li et al. 2023); bellman: DL2's shortest-path constraint "
+                             "on the graph itself, d_0 = 0 and d_i = min_j (d_j + w_ij)")
+    parser.add_argument("--sigma-target", type=float, default=SIGMA_TARGET,
+                        help="target of the σ schedule (from 1; dual's truncated Gaussian)")
+    parser.add_argument("--tau-step", type=float, default=TAU_STEP,
+                        help="step size of the dual encoding's τ update")
 
 
 def main(argv=None):
@@ -307,6 +445,20 @@ def main(argv=None):
     for w in args.constraint_weights:
         if not (np.isfinite(w) and w >= 0):
             raise ValueError(f"--constraint-weights must be finite and >= 0, got {w}")
+    if not 0 < args.sigma_target <= 1:
+        raise ValueError(f"--sigma-target must be in (0, 1] (σ starts at 1), "
+                         f"got {args.sigma_target}")
+    if not (np.isfinite(args.tau_step) and args.tau_step > 0):
+        raise ValueError(f"--tau-step must be finite and > 0, got {args.tau_step}")
+    n_lab, n_unl, n_val, n_test = args.sizes
+    if n_lab < 0 or min(n_unl, n_val, n_test) < 1:
+        raise ValueError(f"--sizes must be >= 0 labelled and >= 1 unlabelled, validation and "
+                         f"test graphs, got {args.sizes}")
+    supervised = [m for m in args.methods if m.startswith("supervised")]
+    if n_lab == 0 and (supervised or args.warm_start):
+        raise ValueError(f"--sizes with 0 labelled graphs (unsupervised) runs constrained "
+                         f"methods without --warm-start only; got methods {args.methods} and "
+                         f"--warm-start {args.warm_start}")
     jobs = [(m, w) for m in args.methods
             for w in ([1.0] if m.startswith("supervised") else args.constraint_weights)]
     torch.set_num_threads(1)  # small models: one thread per run is fastest on a shared machine
@@ -315,14 +467,15 @@ def main(argv=None):
     epochs = 1 + warm if args.quick else args.epochs
     if not 0 <= warm < epochs:
         raise ValueError(f"--warm-start must be in 0..epochs - 1 = {epochs - 1}, got {warm}")
-    sizes = (20, 20, 20, 20) if args.quick else tuple(args.sizes)
+    sizes = (min(n_lab, 20), 20, 20, 20) if args.quick else tuple(args.sizes)
     rows = []
     first = 0 if args.quick else args.first_seed
     for s in progress(range(first, first + seeds), verbose=verbosity(args), desc=NAME):
         data = make_data(s, *sizes)
-        rows += [run(m, s, data, epochs, w, 0 if m.startswith("supervised") else warm)
+        rows += [run(m, s, data, epochs, w, 0 if m.startswith("supervised") else warm,
+                     args.constraint, args.sigma_target, args.tau_step)
                  for m, w in jobs]
-        rows.append(label_mean_baseline(s, data))
+        rows.append(label_mean_baseline(s, data) if sizes[0] else oracle_mean_baseline(s, data))
     previous = args.out / "runs.csv"
     if rows:
         df = pd.DataFrame(rows)
@@ -331,11 +484,15 @@ def main(argv=None):
     else:
         raise ValueError(f"--seeds 0 needs --merge and an existing {previous}")
     df["epochs"], df["sizes"] = epochs, " ".join(map(str, sizes))
+    df["constraint"] = args.constraint
     cmd_file = args.out / "COMMAND"
     command = cmd_file.read_text() if args.merge and previous.exists() and cmd_file.exists() else ""
     if args.merge and previous.exists():
         old = pd.read_csv(previous)
-        for col, val in (("epochs", epochs), ("sizes", " ".join(map(str, sizes)))):
+        if "constraint" not in old:  # folders written before --constraint: triangle
+            old["constraint"] = "triangle"
+        for col, val in (("epochs", epochs), ("sizes", " ".join(map(str, sizes))),
+                         ("constraint", args.constraint)):
             if col not in old or (old[col].astype(str) != str(val)).any():
                 raise ValueError(f"--merge: {previous} holds runs with other {col} than "
                                  f"{val!r}; use another --out")
@@ -345,26 +502,42 @@ def main(argv=None):
         df = df.sort_values("seed", kind="stable").reset_index(drop=True)
     df.to_csv(previous, index=False)
     seeds = df["seed"].nunique()
-    cols = ["mse", "mae", "bias", "satisfied", "triangle", "symmetry"]
+    cols = ["mse", "mae", "bias", "satisfied", "triangle", "symmetry", "bellman"]
+    if args.constraint == "bellman":
+        cols = ["mse", "mae", "bias", "satisfied", "source", "upper", "tight", "tri_sym"]
+    cols = [c for c in cols if c in df and df[c].notna().any()]  # older folders: no bellman
     g = df.groupby("method", sort=False)[cols]
     mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
     summary = pd.DataFrame({"method": mean.index, "seeds": g.size().values})
     for c in cols:
         summary[c] = ["" if np.isnan(m) else f"{m:.3g} ± {v:.2g}" for m, v in zip(mean[c], std[c])]
+    if args.constraint == "bellman":
+        about = ("bias = mean of prediction - truth; constraint: DL2's Bellman equations on "
+                 "the graph itself (d_0 = 0, d_i <= d_j + w_ij on every edge, and for every "
+                 "node i != 0 OR over its neighbours j of d_i >= d_j + w_ij), which only the "
+                 "true distances satisfy; satisfied = % of test graphs meeting all its atoms "
+                 f"within tol = {TOL} ('source', 'upper', 'tight': its three parts; 'tri_sym': "
+                 "the triangle + symmetry constraint of the parent folder)")
+    else:
+        about = ("bias = mean of prediction - truth (the constraint holds for every metric, "
+                 "d = 0 included, so it does not pin the distances down); satisfaction = % of "
+                 f"test graphs meeting all 196 atoms within tol = {TOL}")
+    unsup = (" Unsupervised (0 labelled graphs): inputs scaled by the unlabelled graphs' "
+             "mean edge weight; 'test node mean (oracle)' predicts each node's mean test "
+             "distance." if sizes[0] == 0 else "")
     notes = (f"{seeds} seed(s), {epochs} epochs, graphs (labelled, unlabelled, validation, test) "
-             f"= {sizes}; MSE/MAE in distance units (edge weights U(1, 10)); bias = mean of "
-             "prediction - truth (the constraint holds for every metric, d = 0 included, so "
-             "it does not pin the distances down); satisfaction = % of "
-             f"test graphs meeting all 196 atoms within tol = {TOL}. Checkpoint on validation "
+             f"= {sizes}; MSE/MAE in distance units (edge weights U(1, 10)); {about}. "
+             "Checkpoint on validation "
              "MSE. Model: MinGNN (source indicator, 5 rounds of min-aggregated messages, "
-             "hidden 32), Adam 1e-3, λ = 1 unless the row says 'λ=w', σ 1 → 0.1, τ step 1.0 "
+             "hidden 32), Adam 1e-3, λ = 1 unless the row says 'λ=w', σ 1 → 0.1 unless the "
+             "row says 'σ→s', τ step 1.0 unless the row says 'τ step t' "
              "(dual); 'warm k': the constraint starts after k epochs of step-matched supervised "
              "training. 'supervised': one pass "
              "over the labelled graphs per epoch; 'supervised-matched': as many labelled "
              "batches per epoch as there are unlabelled batches, i.e. the same number of "
              "optimizer steps on labelled batches as the constrained runs (identical to "
              "'supervised' when labelled >= unlabelled). 'label mean' predicts each node's mean "
-             "labelled distance.")
+             "labelled distance." + unsup)
     write_table(summary, args.out, "summary", "Shortest distance (15-node graphs)", notes)
     per_seed = df.pivot_table(index="method", columns="seed", values="mse", sort=False)
     per_seed.columns = [f"seed {c}" for c in per_seed.columns]
