@@ -166,6 +166,41 @@ def bellman_formula(d, A, false_cost: float = 1.0):
     return ll.all_of(ll.eq(d[:, 0], 0.0).named("source"), upper, tight)
 
 
+MASKED_LOGIT = -1e4  # a dual logit whose softmax weight is exactly 0 in float32
+
+
+def bellman_dual_store(A):
+    """Dual variables of :func:`bellman_formula` that give the masked non-edge atoms weight 0.
+
+    The dual encoding's connectives are convex combinations ``softmax(τ) · costs`` with τ per
+    training example, starting uniform. A non-edge disjunct of cost 1 would take weight from
+    the real ones until τ descent removes it (in practice it dominates the early epochs), and
+    a non-edge conjunct of cost 0 would dilute the conjunction. logiclearn has no per-instance
+    mask, so the τ of non-edge atoms of example ``n`` (row n of ``A``, its id in the
+    unlabelled loader) start at :data:`MASKED_LOGIT`: each node's disjunction then ranges over
+    its neighbours only, and the conjunction over the edges. The τ steps leave them there
+    (their gradient is their weight, 0). The keys follow the formula's tree: ``("and", (1,))``
+    for ``upper``, ``("or", (2, i - 1))`` for node i's disjunction.
+
+    Parameters
+    ----------
+    A : Tensor, shape (n, N, N)
+        The unlabelled graphs, in the order of their example ids.
+
+    Returns
+    -------
+    logiclearn.encodings.dual.DualStore
+    """
+    from logiclearn.encodings.dual import DualStore
+
+    store = DualStore()
+    logit = torch.where(A > 0, 0.0, MASKED_LOGIT).to(torch.get_default_dtype())
+    store.logits[("and", (1,))] = logit.flatten(1).clone()
+    for i in range(1, A.shape[1]):
+        store.logits[("or", (2, i - 1))] = logit[:, i].clone()
+    return store
+
+
 def _graphs(batch):
     """The adjacency matrices of an unlabelled batch ``(A[, views...][, ids])`` or ``A``."""
     return batch if isinstance(batch, torch.Tensor) else batch[0]
@@ -333,11 +368,14 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
     def neg_val_mse(m):
         return -float(((m(A[va]) - D[va]) ** 2).mean())
 
+    dual_params = {"lr": tau_step}
+    if bellman:  # masked τ: the non-edge atoms get weight 0 (see bellman_dual_store)
+        dual_params["store"] = bellman_dual_store(A[unl])
     trainer = ll.LogicTrainer(
         model, None if supervised else bellman_constraint if bellman else constraint,
         encoding="dual" if supervised else method, loss="mse",
         constraint_weight=constraint_weight,
-        lr=1e-3, encoding_params={"lr": tau_step} if method == "dual" else None,
+        lr=1e-3, encoding_params=dual_params if method == "dual" else None,
         sigma_init=1.0, sigma_target=sigma_target, random_state=seed, verbose=0,
     )
     t0 = time.perf_counter()
@@ -358,11 +396,12 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
         pred = model(A[te]) * s
         outs = [ll.term(pred)] + [ll.term(model(V[k, te]) * s) for k in range(N_NODES - 1)]
         sat = satisfaction_rates(outs, A[te] * s)
+        val_mse = float(((model(A[va]) - D[va]) ** 2).mean()) * s ** 2  # the checkpoint's
     err = pred - D[te] * s
     return {"method": method_label(method, constraint_weight, warm_start, sigma_target,
                                    tau_step), "seed": seed,
             "mse": float((err ** 2).mean()), "mae": float(err.abs().mean()),
-            "bias": float(err.mean()),
+            "bias": float(err.mean()), "val_mse": val_mse,
             "satisfied": sat["bellman" if bellman else "tri_sym"], **sat,
             "best_epoch": best_epoch, "seconds": seconds}
 
@@ -502,9 +541,10 @@ def main(argv=None):
         df = df.sort_values("seed", kind="stable").reset_index(drop=True)
     df.to_csv(previous, index=False)
     seeds = df["seed"].nunique()
-    cols = ["mse", "mae", "bias", "satisfied", "triangle", "symmetry", "bellman"]
+    cols = ["mse", "mae", "bias", "satisfied", "triangle", "symmetry", "bellman", "val_mse"]
     if args.constraint == "bellman":
-        cols = ["mse", "mae", "bias", "satisfied", "source", "upper", "tight", "tri_sym"]
+        cols = ["mse", "mae", "bias", "satisfied", "source", "upper", "tight", "tri_sym",
+                "val_mse"]
     cols = [c for c in cols if c in df and df[c].notna().any()]  # older folders: no bellman
     g = df.groupby("method", sort=False)[cols]
     mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
@@ -537,7 +577,8 @@ def main(argv=None):
              "batches per epoch as there are unlabelled batches, i.e. the same number of "
              "optimizer steps on labelled batches as the constrained runs (identical to "
              "'supervised' when labelled >= unlabelled). 'label mean' predicts each node's mean "
-             "labelled distance." + unsup)
+             "labelled distance. val_mse: the checkpoint's validation MSE (what a choice of λ "
+             "may look at)." + unsup)
     write_table(summary, args.out, "summary", "Shortest distance (15-node graphs)", notes)
     per_seed = df.pivot_table(index="method", columns="seed", values="mse", sort=False)
     per_seed.columns = [f"seed {c}" for c in per_seed.columns]
