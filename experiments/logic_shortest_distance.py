@@ -34,8 +34,10 @@ loss is linear near 0 with slope √(2/π)/σ ≈ 8 at σ = 0.1, and DL2's cost 
 
 from __future__ import annotations
 
+import argparse
 import copy
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,6 +53,7 @@ from experiments._common import (
     write_command,
     write_table,
 )
+from logiclearn.encodings.dual import DualStore
 from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
 
@@ -68,7 +71,7 @@ MODEL = "gnn"
 
 
 def random_graphs(n_graphs: int, rng: np.random.Generator, p_edge: float = 0.25,
-                  w_low: float = 1.0, w_high: float = 10.0):
+                  w_low: float = 1.0, w_high: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
     """Connected random graphs: a random spanning path plus Erdős–Rényi edges, U(w) weights.
 
     Returns the weighted adjacency matrices ``(n_graphs, N, N)`` (0 = no edge) and the
@@ -104,7 +107,8 @@ _TRI_MASK = np.array([[i not in (0, k) for i in range(N_NODES)] for k in _K])  #
 CONSTRAINTS = ("triangle", "bellman")
 
 
-def bellman_formula(d, A, false_cost: float = 1.0):
+def bellman_formula(d: ll.Term | torch.Tensor, A: torch.Tensor,
+                    false_cost: float = 1.0) -> ll.And:
     """DL2's shortest-path constraint on the graph itself: the Bellman equations from node 0.
 
     ``d_0 = 0`` (``"source"``); ``d_i <= d_j + w_ij`` for every edge, both directions
@@ -169,7 +173,7 @@ def bellman_formula(d, A, false_cost: float = 1.0):
 MASKED_LOGIT = -1e4  # a dual logit whose softmax weight is exactly 0 in float32
 
 
-def bellman_dual_store(A):
+def bellman_dual_store(A: torch.Tensor) -> DualStore:
     """Dual variables of :func:`bellman_formula` that give the masked non-edge atoms weight 0.
 
     The dual encoding's connectives are convex combinations ``softmax(τ) · costs`` with τ per
@@ -191,8 +195,6 @@ def bellman_dual_store(A):
     -------
     logiclearn.encodings.dual.DualStore
     """
-    from logiclearn.encodings.dual import DualStore
-
     store = DualStore()
     logit = torch.where(A > 0, 0.0, MASKED_LOGIT).to(torch.get_default_dtype())
     store.logits[("and", (1,))] = logit.flatten(1).clone()
@@ -201,18 +203,22 @@ def bellman_dual_store(A):
     return store
 
 
-def _graphs(batch):
+def _graphs(batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
     """The adjacency matrices of an unlabelled batch ``(A[, views...][, ids])`` or ``A``."""
     return batch if isinstance(batch, torch.Tensor) else batch[0]
 
 
-def bellman_constraint(out, batch):
+def bellman_constraint(out: ll.Term | Sequence[ll.Term],
+                       batch: torch.Tensor | Sequence[torch.Tensor]) -> ll.And:
     """:func:`bellman_formula` of the predictions on the unlabelled batch's own graphs."""
     return bellman_formula(out if isinstance(out, ll.Term) else out[0], _graphs(batch))
 
 
-def constraint(outs, batch=None):
+def constraint(outs: ll.Term | Sequence[ll.Term], batch: object = None) -> ll.And:
     """Triangle inequality and symmetry over all k, as one conjunction of two vector atoms."""
+    if isinstance(outs, ll.Term):
+        raise TypeError("the triangle constraint needs the outputs on the graph and on its 14 "
+                        "swapped views, got one Term")
     d = outs[0].value  # (B, N)
     dk = torch.stack([o.value for o in outs[1:]], 1)  # (B, N-1, N): distances from node k
     d_k = d[:, 1:]  # (B, N-1)
@@ -236,7 +242,7 @@ class MLP(torch.nn.Module):
         layers.append(torch.nn.Linear(width, N_NODES))
         self.net = torch.nn.Sequential(*layers)
 
-    def forward(self, a):
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
         a = a.flatten(1)
         return self.net(torch.cat([(a > 0).to(a.dtype), a], 1))
 
@@ -261,7 +267,8 @@ class MinGNN(torch.nn.Module):
                                        torch.nn.Linear(hidden, hidden))
         self.read = torch.nn.Linear(hidden, 1)
 
-    def forward(self, a):  # a: (B, N, N) weighted adjacency, 0 = no edge
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        # a: (B, N, N) weighted adjacency, 0 = no edge
         B, N, _ = a.shape
         src = torch.zeros(B, N, 1, dtype=a.dtype)
         src[:, 0] = 1.0
@@ -365,10 +372,10 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
     unlabeled = DataLoader(ll.IndexedDataset(*views), batch_size=16, shuffle=True,
                            generator=gen)
 
-    def neg_val_mse(m):
+    def neg_val_mse(m: torch.nn.Module) -> float:
         return -float(((m(A[va]) - D[va]) ** 2).mean())
 
-    dual_params = {"lr": tau_step}
+    dual_params: dict[str, object] = {"lr": tau_step}
     if bellman:  # masked τ: the non-edge atoms get weight 0 (see bellman_dual_store)
         dual_params["store"] = bellman_dual_store(A[unl])
     trainer = ll.LogicTrainer(
@@ -406,7 +413,8 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
             "best_epoch": best_epoch, "seconds": seconds}
 
 
-def satisfaction_rates(outs, A, tol: float = TOL) -> dict[str, float]:
+def satisfaction_rates(outs: Sequence[ll.Term], A: torch.Tensor,
+                       tol: float = TOL) -> dict[str, float]:
     """% of graphs satisfying each constraint and part, atoms within ``tol`` (distance units).
 
     ``outs``: the predictions on the graphs ``A`` and on their 14 swapped views (Terms, in the
@@ -417,7 +425,7 @@ def satisfaction_rates(outs, A, tol: float = TOL) -> dict[str, float]:
     tri = constraint(outs)
     bel = bellman_formula(outs[0], A, false_cost=float("inf"))  # non-edge atoms: false
     parts = {"tri_sym": tri, "triangle": tri.children[0], "symmetry": tri.children[1],
-             "bellman": bel, **{f.name: f for f in bel.children}}
+             "bellman": bel, **{str(f.name): f for f in bel.children}}
     return {k: 100 * float(ll.satisfaction(f, tol=tol).rate) for k, f in parts.items()}
 
 
@@ -444,7 +452,7 @@ def oracle_mean_baseline(seed: int, data: dict) -> dict:
             "seconds": 0.0}
 
 
-def _args(parser):
+def _args(parser: argparse.ArgumentParser) -> None:
     add_verbose_argument(parser)
     parser.add_argument("--seeds", type=int, default=5,
                         help="number of seeds (0 with --merge: only rebuild the tables)")
@@ -477,7 +485,7 @@ def _args(parser):
                         help="step size of the dual encoding's τ update")
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> pd.DataFrame:
     import matplotlib.pyplot as plt
 
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
