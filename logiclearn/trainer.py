@@ -336,25 +336,36 @@ class LogicTrainer:
                 enc.before_step(f, index, closs)
                 penalty = enc.penalty(f, index, closs)
             cons = penalty.value
-            mean_cost = float(penalty.cost.detach().mean())
+            mc = penalty.mean_cost
+            mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
                 raise ValueError("the constraint's cost is NaN or inf; check the model outputs")
-        if cons is None:
-            assert sup is not None  # without a constraint term the labelled batch was given
-            loss = sup
-        else:
-            w = self.constraint_weight
-            weighted = cons if w == 1.0 else w * cons
-            loss = weighted if sup is None else sup + weighted
+        w = self.constraint_weight
         self.optimizer_.zero_grad(set_to_none=True)
-        loss.backward()
+        sup_value = float(sup.detach()) if sup is not None else 0.0
+        if penalty is not None and penalty.outputs_grad is not None:
+            # the encoding computed the penalty's gradient with respect to the outputs: one
+            # backward pass from the supervised loss and the outputs (no extra autograd node)
+            assert cons is not None  # (a penalty was computed)
+            cons_value = float(cons.detach())
+            loss_value = sup_value + w * cons_value if sup is not None else w * cons_value
+            _backward_with_outputs_grad(sup, parts, penalty.outputs_grad, w,
+                                        out[sizes[0]:] if sup is not None else out)
+        else:
+            if cons is None:
+                assert sup is not None  # without a constraint term the labelled batch was given
+                loss = sup
+            else:
+                weighted = cons if w == 1.0 else w * cons
+                loss = weighted if sup is None else sup + weighted
+            loss.backward()
+            loss_value = float(loss.detach())
+            cons_value = float(cons.detach()) if cons is not None else 0.0
         self.optimizer_.step()
         if penalty is not None:
             enc.after_step(penalty)
         self.n_steps_ += 1
-        return {"loss": float(loss.detach()),
-                "supervised": float(sup.detach()) if sup is not None else 0.0,
-                "constraint": float(cons.detach()) if cons is not None else 0.0,
+        return {"loss": loss_value, "supervised": sup_value, "constraint": cons_value,
                 "mean_cost": mean_cost}
 
     # -- epochs --------------------------------------------------------------------------------
@@ -421,6 +432,31 @@ class LogicTrainer:
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
+
+
+def _backward_with_outputs_grad(sup: torch.Tensor | None, outputs: list[torch.Tensor],
+                                grads: Sequence[torch.Tensor], weight: float,
+                                unlabeled: torch.Tensor | None = None) -> None:
+    """One backward pass of ``sup + weight · penalty`` given the penalty's gradient ``grads``
+    with respect to ``outputs`` (what :attr:`Penalty.outputs_grad` holds); ``unlabeled``, if
+    given, is the model's output whose consecutive row blocks the ``outputs`` are."""
+    if len(grads) != len(outputs):
+        raise ValueError(f"Penalty.outputs_grad has {len(grads)} tensors for {len(outputs)} "
+                         "outputs; it needs one gradient per output")
+    roots: list[torch.Tensor] = [] if sup is None else [sup]
+    root_grads: list[torch.Tensor | None] = [] if sup is None else [None]
+    if unlabeled is not None and all(o.requires_grad for o in outputs):
+        # the outputs are consecutive row blocks of ``unlabeled``: one root, one slice node
+        g = torch.cat(list(grads)) if len(grads) > 1 else grads[0]
+        roots.append(unlabeled)
+        root_grads.append(g if weight == 1.0 else weight * g)
+    else:
+        for o, g in zip(outputs, grads):
+            if o.requires_grad:
+                roots.append(o)
+                root_grads.append(g if weight == 1.0 else weight * g)
+    if roots:
+        torch.autograd.backward(roots, root_grads)
 
 
 def _split_rows(out: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:

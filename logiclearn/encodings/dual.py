@@ -314,7 +314,9 @@ class DualEncoding(Encoding):
         One compiled function builds the formula (``build``: the user's constraint on the
         outputs), takes the τ step, refolds with the new τ, and returns the penalty with its
         gradient with respect to the outputs (the backward of the constraint's own operations
-        included), so that the penalty enters autograd as one node on the outputs. The first
+        included): the compiled steps return a :class:`Penalty` whose ``value`` has no autograd
+        graph and whose ``outputs_grad`` holds that gradient, which the trainer adds to the
+        outputs' gradient in its single backward pass (no extra autograd node). The first
         batch of each output shape runs eagerly and records the formula's structure; the
         second compiles (``torch.compile(dynamic=False)``, at most four shapes per encoding;
         others stay eager). A constraint that the compiler cannot trace whole, or one whose
@@ -337,9 +339,9 @@ class DualEncoding(Encoding):
             logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
             try:
                 with torch.no_grad():
-                    rows, value, cost, grads = step.fn([o.detach() for o in outputs], batch,
-                                                       logits, self._sigma_tensor(loss_fn.sigma),
-                                                       self.lr)
+                    rows, value, cost, mean_cost, grads = step.fn(
+                        [o.detach() for o in outputs], batch, logits,
+                        self._sigma_tensor(loss_fn.sigma), self.lr)
             except Exception as err:  # noqa: BLE001 - not traceable whole, or a new structure:
                 step.fn, step.failed = None, True  # eager (the eager step records the plan)
                 warnings.warn(f"compile_constraint: this constraint step could not be compiled "
@@ -349,9 +351,8 @@ class DualEncoding(Encoding):
                 step.warm = True
                 for k, r in zip(keys, rows):
                     self.store.logits[k].index_copy_(0, index, r)
-                if any(o.requires_grad for o in outputs):
-                    value = _PrecomputedGrad.apply(value, grads, *outputs)
-                return Penalty(value, cost)
+                # the gradient goes with the penalty: the trainer adds it in its backward pass
+                return Penalty(value, cost, outputs_grad=tuple(grads), mean_cost=mean_cost)
         # eager: build the formula, fused step without compilation, record the structure
         f = build(outputs, batch)
         self._pending, self._last_plan = None, None
@@ -541,13 +542,15 @@ def _refold(plan: _Plan, exprs: list[torch.Tensor], rows: list[torch.Tensor]) ->
 
 def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batch: Any,
            logits: list[torch.Tensor], sigma: torch.Tensor, lr: float
-           ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+           ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor,
+                      list[torch.Tensor]]:
     """The whole constraint step from the model's outputs (what ``_WholeStep`` compiles).
 
     Builds the formula, checks that its structure is ``plan``'s, takes the τ step on the
     detached atoms (:func:`_sgda`), refolds with the new τ and returns the new dual rows, the
-    penalty, the per-instance cost and the penalty's gradient with respect to ``outputs``
-    (``torch.func``: the backward of the constraint's operations is part of the same graph).
+    penalty, the per-instance cost, its mean and the penalty's gradient with respect to
+    ``outputs`` (``torch.func``: the backward of the constraint's operations is part of the
+    same graph).
     """
 
     def penalty(outs: list[torch.Tensor]
@@ -565,7 +568,7 @@ def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batc
         return loss_kernel(cost, plan.loss, sigma).mean(), (rows, cost.detach())
 
     grads, (value, (rows, cost)) = torch.func.grad_and_value(penalty, has_aux=True)(outputs)
-    return rows, value, cost, grads
+    return rows, value, cost, cost.mean(), grads
 
 
 #: most output shapes or structures one encoding compiles a whole step for
