@@ -573,6 +573,9 @@ def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batc
 
 #: most output shapes or structures one encoding compiles a whole step for
 _MAX_COMPILED = 4
+#: inductor options of the whole step (cpp_wrapper: the buffers are allocated and the kernel is
+#: called from C++, not from a generated Python function)
+_INDUCTOR_OPTIONS: dict[str, Any] = {"cpp_wrapper": True}
 
 
 class _WholeStep:
@@ -594,7 +597,7 @@ class _WholeStep:
         # per code object, so this step's cache holds its own graph only
         fn = types.FunctionType(_whole.__code__.replace(), _whole.__globals__, "_whole")
         self.fn = torch.compile(functools.partial(fn, self.plan, build), fullgraph=True,
-                                dynamic=False)
+                                dynamic=False, options=_INDUCTOR_OPTIONS)
 
 
 class _PrecomputedGrad(torch.autograd.Function):
