@@ -294,7 +294,7 @@ class LogicTrainer:
         >>> sorted(out)
         ['constraint', 'loss', 'mean_cost', 'supervised']
         """
-        if not all(m.training for m in self.model.modules()):  # train() is a no-op otherwise
+        if not _all_training(self.model):  # train() is a no-op otherwise
             self.model.train()
         inputs: list[torch.Tensor] = []
         sizes: list[int] = []
@@ -349,8 +349,7 @@ class LogicTrainer:
             assert cons is not None  # (a penalty was computed)
             cons_value = float(cons.detach())
             loss_value = sup_value + w * cons_value if sup is not None else w * cons_value
-            _backward_with_outputs_grad(sup, parts, penalty.outputs_grad, w,
-                                        out[sizes[0]:] if sup is not None else out)
+            _backward_with_outputs_grad(sup, parts, penalty.outputs_grad, w)
         else:
             if cons is None:
                 assert sup is not None  # without a constraint term the labelled batch was given
@@ -435,39 +434,44 @@ class LogicTrainer:
 
 
 def _backward_with_outputs_grad(sup: torch.Tensor | None, outputs: list[torch.Tensor],
-                                grads: Sequence[torch.Tensor], weight: float,
-                                unlabeled: torch.Tensor | None = None) -> None:
+                                grads: Sequence[torch.Tensor], weight: float) -> None:
     """One backward pass of ``sup + weight · penalty`` given the penalty's gradient ``grads``
-    with respect to ``outputs`` (what :attr:`Penalty.outputs_grad` holds); ``unlabeled``, if
-    given, is the model's output whose consecutive row blocks the ``outputs`` are."""
+    with respect to ``outputs`` (what :attr:`Penalty.outputs_grad` holds).
+
+    The outputs are blocks of one ``split`` of the model's output (as is the supervised
+    loss's input): the gradients meet in its one backward node, which concatenates them."""
     if len(grads) != len(outputs):
         raise ValueError(f"Penalty.outputs_grad has {len(grads)} tensors for {len(outputs)} "
                          "outputs; it needs one gradient per output")
     roots: list[torch.Tensor] = [] if sup is None else [sup]
     root_grads: list[torch.Tensor | None] = [] if sup is None else [None]
-    if unlabeled is not None and all(o.requires_grad for o in outputs):
-        # the outputs are consecutive row blocks of ``unlabeled``: one root, one slice node
-        g = torch.cat(list(grads)) if len(grads) > 1 else grads[0]
-        roots.append(unlabeled)
-        root_grads.append(g if weight == 1.0 else weight * g)
-    else:
-        for o, g in zip(outputs, grads):
-            if o.requires_grad:
-                roots.append(o)
-                root_grads.append(g if weight == 1.0 else weight * g)
+    for o, g in zip(outputs, grads):
+        if o.requires_grad:
+            roots.append(o)
+            root_grads.append(g if weight == 1.0 else weight * g)
     if roots:
         torch.autograd.backward(roots, root_grads)
 
 
+def _all_training(model: nn.Module) -> bool:
+    """``all(m.training for m in model.modules())`` without the generators of ``modules()``
+    (a shared submodule may be visited twice: same answer)."""
+    stack = [model]
+    while stack:
+        m = stack.pop()
+        if not m.training:
+            return False
+        for c in m._modules.values():
+            if c is not None:
+                stack.append(c)
+    return True
+
+
 def _split_rows(out: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
-    """``list(out.split(sizes))`` (basic slicing: fewer kernels on the hot path)."""
+    """``list(out.split(sizes))``: one view per block, one autograd node for them all."""
     if len(sizes) == 1:
         return [out]
-    parts, start = [], 0
-    for n in sizes:
-        parts.append(out[start:start + n])
-        start += n
-    return parts
+    return list(out.split(sizes))
 
 
 def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:

@@ -53,6 +53,9 @@ class DualStore:
 
     def __init__(self) -> None:
         self.logits: dict[DualKey, torch.Tensor] = {}
+        # connectives read and written together (the compiled step): one table whose column
+        # blocks are the connectives' tables in ``logits`` (views), per tuple of keys
+        self._groups: dict[tuple[DualKey, ...], tuple[torch.Tensor, list[torch.Tensor]]] = {}
 
     def gather(self, key: DualKey, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
@@ -82,6 +85,55 @@ class DualStore:
         rows = table[index] + delta.to(table.dtype)
         table.index_copy_(0, index, rows)
         return rows
+
+    def gather_joint(self, keys: Sequence[DualKey], widths: Sequence[int],
+                     index: torch.Tensor) -> torch.Tensor:
+        """Logits of the connectives ``keys`` (``widths`` children each) for the examples
+        ``index``, side by side: shape ``(len(index), sum(widths))``, one read.
+
+        The connectives' tables become column blocks (views) of one joint table, so that
+        :meth:`update_joint` writes them with one call; :attr:`logits` and :meth:`gather`
+        see the same values. A table that grew or was replaced since is merged again.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from logiclearn.encodings.dual import DualStore
+        >>> store = DualStore()
+        >>> keys = [("or", (0,)), ("or", ())]
+        >>> store.gather_joint(keys, [3, 2], torch.tensor([1, 4])).shape
+        torch.Size([2, 5])
+        >>> _ = store.update_joint(keys, torch.tensor([4]), torch.ones(1, 5))
+        >>> store.logits[("or", ())][4].tolist()
+        [1.0, 1.0]
+        """
+        keys = tuple(keys)
+        group = self._groups.get(keys)
+        if group is not None and all(self.logits.get(k) is v for k, v in zip(keys, group[1])):
+            try:  # fast path: the blocks are still views of the joint table, every id has a row
+                return group[0].index_select(0, index)
+            except IndexError:
+                pass
+        tables = []
+        for k, w in zip(keys, widths):
+            self.gather(k, w, index)  # creates or grows the table, checks its width
+            tables.append(self.logits[k])
+        n = max(t.shape[0] for t in tables)
+        joint = torch.cat([torch.cat([t, t.new_zeros(n - t.shape[0], t.shape[1])])
+                           if t.shape[0] < n else t for t in tables], dim=1)
+        views, col = [], 0
+        for k, w in zip(keys, widths):
+            views.append(joint[:, col:col + w])
+            self.logits[k] = views[-1]
+            col += w
+        self._groups[keys] = (joint, views)
+        return joint.index_select(0, index)
+
+    def update_joint(self, keys: Sequence[DualKey], index: torch.Tensor,
+                     rows: torch.Tensor) -> None:
+        """Write ``rows`` (shape ``(len(index), sum(widths))``, as from :meth:`gather_joint`
+        just before) into the connectives ``keys`` of the examples ``index``."""
+        self._groups[tuple(keys)][0].index_copy_(0, index, rows)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
@@ -336,7 +388,7 @@ class DualEncoding(Encoding):
             self._n_compiled += 1
         if step is not None and step.fn is not None:
             keys = step.keys
-            logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
+            logits = self.store.gather_joint(keys, step.widths, index)  # one read for all
             try:
                 with torch.no_grad():
                     rows, value, cost, mean_cost, grads = step.fn(
@@ -349,8 +401,7 @@ class DualEncoding(Encoding):
                               "with the same results", RuntimeWarning, stacklevel=2)
             else:
                 step.warm = True
-                for k, r in zip(keys, rows):
-                    self.store.logits[k].index_copy_(0, index, r)
+                self.store.update_joint(keys, index, rows)  # one write for all connectives
                 # the gradient goes with the penalty: the trainer adds it in its backward pass
                 return Penalty(value, cost, outputs_grad=tuple(grads), mean_cost=mean_cost)
         # eager: build the formula, fused step without compilation, record the structure
@@ -541,17 +592,19 @@ def _refold(plan: _Plan, exprs: list[torch.Tensor], rows: list[torch.Tensor]) ->
 
 
 def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batch: Any,
-           logits: list[torch.Tensor], sigma: torch.Tensor, lr: float
-           ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor,
+           joint: torch.Tensor, sigma: torch.Tensor, lr: float
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                       list[torch.Tensor]]:
     """The whole constraint step from the model's outputs (what ``_WholeStep`` compiles).
 
     Builds the formula, checks that its structure is ``plan``'s, takes the τ step on the
-    detached atoms (:func:`_sgda`), refolds with the new τ and returns the new dual rows, the
-    penalty, the per-instance cost, its mean and the penalty's gradient with respect to
-    ``outputs`` (``torch.func``: the backward of the constraint's operations is part of the
-    same graph).
+    detached atoms (:func:`_sgda`) with the duals ``joint`` (the connectives' rows side by
+    side, :meth:`DualStore.gather_joint`), refolds with the new τ and returns the new dual
+    rows (side by side), the penalty, the per-instance cost, its mean and the penalty's
+    gradient with respect to ``outputs`` (``torch.func``: the backward of the constraint's
+    operations is part of the same graph).
     """
+    logits = list(joint.split(plan.widths(), dim=1))
 
     def penalty(outs: list[torch.Tensor]
                 ) -> tuple[torch.Tensor, tuple[list[torch.Tensor], torch.Tensor]]:
@@ -568,7 +621,7 @@ def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batc
         return loss_kernel(cost, plan.loss, sigma).mean(), (rows, cost.detach())
 
     grads, (value, (rows, cost)) = torch.func.grad_and_value(penalty, has_aux=True)(outputs)
-    return rows, value, cost, cost.mean(), grads
+    return torch.cat(rows, dim=1), value, cost, cost.mean(), grads
 
 
 #: most output shapes or structures one encoding compiles a whole step for
