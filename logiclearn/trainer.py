@@ -347,7 +347,7 @@ class LogicTrainer:
             # the encoding computed the penalty's gradient with respect to the outputs: one
             # backward pass from the supervised loss and the outputs (no extra autograd node)
             assert cons is not None  # (a penalty was computed)
-            cons_value = float(cons.detach())
+            cons_value = float(cons.detach() if cons.requires_grad else cons)
             loss_value = sup_value + w * cons_value if sup is not None else w * cons_value
             _backward_with_outputs_grad(sup, parts, penalty.outputs_grad, w)
         else:

@@ -390,10 +390,11 @@ class DualEncoding(Encoding):
             keys = step.keys
             logits = self.store.gather_joint(keys, step.widths, index)  # one read for all
             try:
-                with torch.no_grad():
-                    rows, value, cost, mean_cost, grads = step.fn(
-                        [o.detach() for o in outputs], batch, logits,
-                        self._sigma_tensor(loss_fn.sigma), self.lr)
+                # (no torch.no_grad(): the inputs are detached, so the compiled function
+                # records nothing for autograd in either grad mode)
+                rows, value, cost, mean_cost, grads = step.fn(
+                    [o.detach() for o in outputs], batch, logits,
+                    self._sigma_tensor(loss_fn.sigma), self.lr)
             except Exception as err:  # noqa: BLE001 - not traceable whole, or a new structure:
                 step.fn, step.failed = None, True  # eager (the eager step records the plan)
                 warnings.warn(f"compile_constraint: this constraint step could not be compiled "
