@@ -352,9 +352,10 @@ class DualEncoding(Encoding):
         return Penalty(value, cost)
 
     def _sigma_tensor(self, sigma: float) -> torch.Tensor:
-        """σ as a 0-d tensor, so that compiled code does not specialise on its value."""
+        """σ as a 0-d float32 tensor, so that compiled code does not specialise on its value
+        (float32: a float64 0-d input costs a Python guard per call)."""
         if self._sigma is None or self._sigma[0] != sigma:
-            self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float64))
+            self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float32))
         return self._sigma[1]
 
     # -- the compiled whole step: formula, τ step, penalty and its gradient in one call -----
