@@ -55,7 +55,8 @@ class DualStore:
         self.logits: dict[DualKey, torch.Tensor] = {}
         # connectives read and written together (the compiled step): one table whose column
         # blocks are the connectives' tables in ``logits`` (views), per tuple of keys
-        self._groups: dict[tuple[DualKey, ...], tuple[torch.Tensor, list[torch.Tensor]]] = {}
+        self._groups: dict[tuple[DualKey, ...],
+                           tuple[torch.Tensor, list[torch.Tensor], tuple[int, ...]]] = {}
 
     def gather(self, key: DualKey, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
@@ -107,9 +108,10 @@ class DualStore:
         >>> store.logits[("or", ())][4].tolist()
         [1.0, 1.0]
         """
-        keys = tuple(keys)
+        keys, widths = tuple(keys), tuple(widths)
         group = self._groups.get(keys)
-        if group is not None and all(self.logits.get(k) is v for k, v in zip(keys, group[1])):
+        if (group is not None and group[2] == widths
+                and all(self.logits.get(k) is v for k, v in zip(keys, group[1]))):
             try:  # fast path: the blocks are still views of the joint table, every id has a row
                 return group[0].index_select(0, index)
             except IndexError:
@@ -126,7 +128,7 @@ class DualStore:
             views.append(joint[:, col:col + w])
             self.logits[k] = views[-1]
             col += w
-        self._groups[keys] = (joint, views)
+        self._groups[keys] = (joint, views, widths)
         return joint.index_select(0, index)
 
     def update_joint(self, keys: Sequence[DualKey], index: torch.Tensor,
