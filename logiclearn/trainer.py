@@ -454,15 +454,15 @@ def _backward_with_outputs_grad(sup: torch.Tensor | None, outputs: list[torch.Te
 
 
 def _all_training(model: nn.Module) -> bool:
-    """``all(m.training for m in model.modules())`` without the generators of ``modules()``
-    (a shared submodule may be visited twice: same answer)."""
-    stack = [model]
+    """``all(m.training for m in model.modules())`` without the generators of ``modules()``."""
+    stack, seen = [model], {id(model)}
     while stack:
         m = stack.pop()
         if not m.training:
             return False
         for c in m._modules.values():
-            if c is not None:
+            if c is not None and id(c) not in seen:  # (shared or cyclic submodules: once)
+                seen.add(id(c))
                 stack.append(c)
     return True
 

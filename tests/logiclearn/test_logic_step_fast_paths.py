@@ -119,6 +119,11 @@ def test_training_mode_check_equals_modules_and_step_still_switches_every_module
     for setter in [lambda: model.train(), lambda: model[1][0].eval(), lambda: model.eval()]:
         setter()
         assert _all_training(model) == all(m.training for m in model.modules())
+    cyclic = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    cyclic[0].add_module("parent", cyclic)  # modules() visits each module once; so must we
+    assert _all_training(cyclic)
+    cyclic[0].training = False  # (train()/eval() themselves recurse forever on a cycle)
+    assert not _all_training(cyclic)
     model.train()
     model[1][0].eval()
     t = ll.LogicTrainer(model, None)
