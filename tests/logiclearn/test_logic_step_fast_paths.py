@@ -129,3 +129,23 @@ def test_training_mode_check_equals_modules_and_step_still_switches_every_module
     t = ll.LogicTrainer(model, None)
     t.step((torch.randn(4, 3), torch.tensor([0, 1, 2, 3])))
     assert all(m.training for m in model.modules())
+
+
+def test_the_direct_engine_call_gives_the_weights_of_torch_autograd_backward(monkeypatch):
+    """The outputs-gradient backward calls the autograd engine without
+    ``torch.autograd.backward``'s Python checks when it can; the weights are those of the
+    public call, bit for bit."""
+    import logiclearn.trainer as trainer_module
+
+    assert trainer_module._run_backward is not None  # the fast path exists in this torch
+    weights = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(trainer_module, "_run_backward", None)
+        t = ll.LogicTrainer(_mlp(0), _two_views, encoding=_DL2WithOutputsGrad(),
+                            constraint_weight=0.5, lr=0.05)
+        for lab, unl in _batches():
+            t.step(lab, unl)
+        weights.append([p.detach().clone() for p in t.model.parameters()])
+    for a, b in zip(*weights):
+        assert torch.equal(a, b)
