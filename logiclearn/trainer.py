@@ -294,7 +294,7 @@ class LogicTrainer:
         >>> sorted(out)
         ['constraint', 'loss', 'mean_cost', 'supervised']
         """
-        if not all(m.training for m in self.model.modules()):  # train() is a no-op otherwise
+        if not _all_training(self.model):  # train() is a no-op otherwise
             self.model.train()
         inputs: list[torch.Tensor] = []
         sizes: list[int] = []
@@ -336,25 +336,35 @@ class LogicTrainer:
                 enc.before_step(f, index, closs)
                 penalty = enc.penalty(f, index, closs)
             cons = penalty.value
-            mean_cost = float(penalty.cost.detach().mean())
+            mc = penalty.mean_cost
+            mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
                 raise ValueError("the constraint's cost is NaN or inf; check the model outputs")
-        if cons is None:
-            assert sup is not None  # without a constraint term the labelled batch was given
-            loss = sup
-        else:
-            w = self.constraint_weight
-            weighted = cons if w == 1.0 else w * cons
-            loss = weighted if sup is None else sup + weighted
+        w = self.constraint_weight
         self.optimizer_.zero_grad(set_to_none=True)
-        loss.backward()
+        sup_value = float(sup.detach()) if sup is not None else 0.0
+        if penalty is not None and penalty.outputs_grad is not None:
+            # the encoding computed the penalty's gradient with respect to the outputs: one
+            # backward pass from the supervised loss and the outputs (no extra autograd node)
+            assert cons is not None  # (a penalty was computed)
+            cons_value = float(cons.detach() if cons.requires_grad else cons)
+            loss_value = sup_value + w * cons_value if sup is not None else w * cons_value
+            _backward_with_outputs_grad(sup, parts, penalty.outputs_grad, w)
+        else:
+            if cons is None:
+                assert sup is not None  # without a constraint term the labelled batch was given
+                loss = sup
+            else:
+                weighted = cons if w == 1.0 else w * cons
+                loss = weighted if sup is None else sup + weighted
+            loss.backward()
+            loss_value = float(loss.detach())
+            cons_value = float(cons.detach()) if cons is not None else 0.0
         self.optimizer_.step()
         if penalty is not None:
             enc.after_step(penalty)
         self.n_steps_ += 1
-        return {"loss": float(loss.detach()),
-                "supervised": float(sup.detach()) if sup is not None else 0.0,
-                "constraint": float(cons.detach()) if cons is not None else 0.0,
+        return {"loss": loss_value, "supervised": sup_value, "constraint": cons_value,
                 "mean_cost": mean_cost}
 
     # -- epochs --------------------------------------------------------------------------------
@@ -423,15 +433,58 @@ class LogicTrainer:
         self.model.eval()
 
 
+#: the C++ engine's entry that ``torch.autograd.backward`` calls after its argument checks
+_run_backward: Callable[..., Any] | None = getattr(torch.autograd.graph, "_engine_run_backward",
+                                                  None)
+
+
+def _backward_with_outputs_grad(sup: torch.Tensor | None, outputs: list[torch.Tensor],
+                                grads: Sequence[torch.Tensor], weight: float) -> None:
+    """One backward pass of ``sup + weight · penalty`` given the penalty's gradient ``grads``
+    with respect to ``outputs`` (what :attr:`Penalty.outputs_grad` holds).
+
+    The outputs are blocks of one ``split`` of the model's output (as is the supervised
+    loss's input): the gradients meet in its one backward node, which concatenates them."""
+    if len(grads) != len(outputs):
+        raise ValueError(f"Penalty.outputs_grad has {len(grads)} tensors for {len(outputs)} "
+                         "outputs; it needs one gradient per output")
+    roots: list[torch.Tensor] = [] if sup is None else [sup]
+    root_grads: list[torch.Tensor] = [] if sup is None else [torch.ones_like(sup)]
+    for o, g in zip(outputs, grads):
+        if o.requires_grad:
+            roots.append(o)
+            root_grads.append(g if weight == 1.0 else weight * g)
+    if not roots:
+        return
+    if _run_backward is not None and all(type(t) is torch.Tensor for t in roots) and all(
+            type(g) is torch.Tensor and g.shape == t.shape for t, g in zip(roots, root_grads)):
+        # torch.autograd.backward without its Python argument checks (``_make_grads``: about
+        # 10 us for three roots); the engine checks shapes, dtypes and devices itself
+        _run_backward(tuple(roots), tuple(root_grads), False, False, (),
+                      allow_unreachable=True, accumulate_grad=True)
+    else:
+        torch.autograd.backward(roots, root_grads)
+
+
+def _all_training(model: nn.Module) -> bool:
+    """``all(m.training for m in model.modules())`` without the generators of ``modules()``."""
+    stack, seen = [model], {id(model)}
+    while stack:
+        m = stack.pop()
+        if not m.training:
+            return False
+        for c in m._modules.values():
+            if c is not None and id(c) not in seen:  # (shared or cyclic submodules: once)
+                seen.add(id(c))
+                stack.append(c)
+    return True
+
+
 def _split_rows(out: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
-    """``list(out.split(sizes))`` (basic slicing: fewer kernels on the hot path)."""
+    """``list(out.split(sizes))``: one view per block, one autograd node for them all."""
     if len(sizes) == 1:
         return [out]
-    parts, start = [], 0
-    for n in sizes:
-        parts.append(out[start:start + n])
-        start += n
-    return parts
+    return list(out.split(sizes))
 
 
 def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:

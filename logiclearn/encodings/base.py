@@ -70,11 +70,29 @@ class Penalty(NamedTuple):
         Per-instance cost (for the σ schedule and the history).
     extra : object
         Anything the encoding's :meth:`~Encoding.after_step` needs (``None`` by default).
+    outputs_grad : tuple of Tensor, optional
+        Only from :meth:`Encoding.penalty_from_outputs`: the gradient of ``value`` with respect
+        to each of the ``outputs`` it was given, computed with the value. ``value`` then needs
+        no autograd graph: the trainer adds ``λ · outputs_grad`` to the outputs' gradient in
+        its one backward pass. ``None`` (the default): ``value`` is differentiated by autograd.
+    mean_cost : Tensor, shape (), optional
+        ``cost.mean()`` when the encoding computed it already (the trainer's readout);
+        ``None``: the trainer computes it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from logiclearn.encodings.base import Penalty
+    >>> p = Penalty(torch.tensor(0.5), torch.tensor([0.0, 1.0]))
+    >>> p.extra is None and p.outputs_grad is None and p.mean_cost is None
+    True
     """
 
     value: torch.Tensor
     cost: torch.Tensor
     extra: object = None
+    outputs_grad: tuple[torch.Tensor, ...] | None = None
+    mean_cost: torch.Tensor | None = None
 
 
 class FoldContext:
@@ -173,6 +191,8 @@ class Encoding:
         an encoding may compute its step without the trainer building the formula (the
         compiled step of ``'dual'`` builds it inside one compiled function). ``None`` (the
         default) means: build the formula and call :meth:`before_step` and :meth:`penalty`.
+        The returned :class:`Penalty` may carry its gradient with respect to the ``outputs``
+        (``outputs_grad``) instead of an autograd graph.
         """
         return None
 

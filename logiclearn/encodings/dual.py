@@ -53,6 +53,10 @@ class DualStore:
 
     def __init__(self) -> None:
         self.logits: dict[DualKey, torch.Tensor] = {}
+        # connectives read and written together (the compiled step): one table whose column
+        # blocks are the connectives' tables in ``logits`` (views), per tuple of keys
+        self._groups: dict[tuple[DualKey, ...],
+                           tuple[torch.Tensor, list[torch.Tensor], tuple[int, ...]]] = {}
 
     def gather(self, key: DualKey, k: int, index: torch.Tensor) -> torch.Tensor:
         """Logits of connective ``key`` (k children) for the examples ``index``."""
@@ -82,6 +86,56 @@ class DualStore:
         rows = table[index] + delta.to(table.dtype)
         table.index_copy_(0, index, rows)
         return rows
+
+    def gather_joint(self, keys: Sequence[DualKey], widths: Sequence[int],
+                     index: torch.Tensor) -> torch.Tensor:
+        """Logits of the connectives ``keys`` (``widths`` children each) for the examples
+        ``index``, side by side: shape ``(len(index), sum(widths))``, one read.
+
+        The connectives' tables become column blocks (views) of one joint table, so that
+        :meth:`update_joint` writes them with one call; :attr:`logits` and :meth:`gather`
+        see the same values. A table that grew or was replaced since is merged again.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from logiclearn.encodings.dual import DualStore
+        >>> store = DualStore()
+        >>> keys = [("or", (0,)), ("or", ())]
+        >>> store.gather_joint(keys, [3, 2], torch.tensor([1, 4])).shape
+        torch.Size([2, 5])
+        >>> _ = store.update_joint(keys, torch.tensor([4]), torch.ones(1, 5))
+        >>> store.logits[("or", ())][4].tolist()
+        [1.0, 1.0]
+        """
+        keys, widths = tuple(keys), tuple(widths)
+        group = self._groups.get(keys)
+        if (group is not None and group[2] == widths
+                and all(self.logits.get(k) is v for k, v in zip(keys, group[1]))):
+            try:  # fast path: the blocks are still views of the joint table, every id has a row
+                return group[0].index_select(0, index)
+            except IndexError:
+                pass
+        tables = []
+        for k, w in zip(keys, widths):
+            self.gather(k, w, index)  # creates or grows the table, checks its width
+            tables.append(self.logits[k])
+        n = max(t.shape[0] for t in tables)
+        joint = torch.cat([torch.cat([t, t.new_zeros(n - t.shape[0], t.shape[1])])
+                           if t.shape[0] < n else t for t in tables], dim=1)
+        views, col = [], 0
+        for k, w in zip(keys, widths):
+            views.append(joint[:, col:col + w])
+            self.logits[k] = views[-1]
+            col += w
+        self._groups[keys] = (joint, views, widths)
+        return joint.index_select(0, index)
+
+    def update_joint(self, keys: Sequence[DualKey], index: torch.Tensor,
+                     rows: torch.Tensor) -> None:
+        """Write ``rows`` (shape ``(len(index), sum(widths))``, as from :meth:`gather_joint`
+        just before) into the connectives ``keys`` of the examples ``index``."""
+        self._groups[tuple(keys)][0].index_copy_(0, index, rows)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Plain dict of tensors keyed by ``'or:0.1'`` style strings (for ``torch.save``)."""
@@ -300,9 +354,10 @@ class DualEncoding(Encoding):
         return Penalty(value, cost)
 
     def _sigma_tensor(self, sigma: float) -> torch.Tensor:
-        """σ as a 0-d tensor, so that compiled code does not specialise on its value."""
+        """σ as a 0-d float32 tensor, so that compiled code does not specialise on its value
+        (float32: a float64 0-d input costs a Python guard per call)."""
         if self._sigma is None or self._sigma[0] != sigma:
-            self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float64))
+            self._sigma = (sigma, torch.tensor(float(sigma), dtype=torch.float32))
         return self._sigma[1]
 
     # -- the compiled whole step: formula, τ step, penalty and its gradient in one call -----
@@ -314,7 +369,9 @@ class DualEncoding(Encoding):
         One compiled function builds the formula (``build``: the user's constraint on the
         outputs), takes the τ step, refolds with the new τ, and returns the penalty with its
         gradient with respect to the outputs (the backward of the constraint's own operations
-        included), so that the penalty enters autograd as one node on the outputs. The first
+        included): the compiled steps return a :class:`Penalty` whose ``value`` has no autograd
+        graph and whose ``outputs_grad`` holds that gradient, which the trainer adds to the
+        outputs' gradient in its single backward pass (no extra autograd node). The first
         batch of each output shape runs eagerly and records the formula's structure; the
         second compiles (``torch.compile(dynamic=False)``, at most four shapes per encoding;
         others stay eager). A constraint that the compiler cannot trace whole, or one whose
@@ -334,12 +391,13 @@ class DualEncoding(Encoding):
             self._n_compiled += 1
         if step is not None and step.fn is not None:
             keys = step.keys
-            logits = [self.store.gather(k, w, index) for k, w in zip(keys, step.widths)]
+            logits = self.store.gather_joint(keys, step.widths, index)  # one read for all
             try:
-                with torch.no_grad():
-                    rows, value, cost, grads = step.fn([o.detach() for o in outputs], batch,
-                                                       logits, self._sigma_tensor(loss_fn.sigma),
-                                                       self.lr)
+                # (no torch.no_grad(): the inputs are detached, so the compiled function
+                # records nothing for autograd in either grad mode)
+                rows, value, cost, mean_cost, grads = step.fn(
+                    [o.detach() for o in outputs], batch, logits,
+                    self._sigma_tensor(loss_fn.sigma), self.lr)
             except Exception as err:  # noqa: BLE001 - not traceable whole, or a new structure:
                 step.fn, step.failed = None, True  # eager (the eager step records the plan)
                 warnings.warn(f"compile_constraint: this constraint step could not be compiled "
@@ -347,11 +405,9 @@ class DualEncoding(Encoding):
                               "with the same results", RuntimeWarning, stacklevel=2)
             else:
                 step.warm = True
-                for k, r in zip(keys, rows):
-                    self.store.logits[k].index_copy_(0, index, r)
-                if any(o.requires_grad for o in outputs):
-                    value = _PrecomputedGrad.apply(value, grads, *outputs)
-                return Penalty(value, cost)
+                self.store.update_joint(keys, index, rows)  # one write for all connectives
+                # the gradient goes with the penalty: the trainer adds it in its backward pass
+                return Penalty(value, cost, outputs_grad=tuple(grads), mean_cost=mean_cost)
         # eager: build the formula, fused step without compilation, record the structure
         f = build(outputs, batch)
         self._pending, self._last_plan = None, None
@@ -540,15 +596,19 @@ def _refold(plan: _Plan, exprs: list[torch.Tensor], rows: list[torch.Tensor]) ->
 
 
 def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batch: Any,
-           logits: list[torch.Tensor], sigma: torch.Tensor, lr: float
-           ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+           joint: torch.Tensor, sigma: torch.Tensor, lr: float
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                      list[torch.Tensor]]:
     """The whole constraint step from the model's outputs (what ``_WholeStep`` compiles).
 
     Builds the formula, checks that its structure is ``plan``'s, takes the τ step on the
-    detached atoms (:func:`_sgda`), refolds with the new τ and returns the new dual rows, the
-    penalty, the per-instance cost and the penalty's gradient with respect to ``outputs``
-    (``torch.func``: the backward of the constraint's operations is part of the same graph).
+    detached atoms (:func:`_sgda`) with the duals ``joint`` (the connectives' rows side by
+    side, :meth:`DualStore.gather_joint`), refolds with the new τ and returns the new dual
+    rows (side by side), the penalty, the per-instance cost, its mean and the penalty's
+    gradient with respect to ``outputs`` (``torch.func``: the backward of the constraint's
+    operations is part of the same graph).
     """
+    logits = list(joint.split(plan.widths(), dim=1))
 
     def penalty(outs: list[torch.Tensor]
                 ) -> tuple[torch.Tensor, tuple[list[torch.Tensor], torch.Tensor]]:
@@ -565,11 +625,14 @@ def _whole(plan: _Plan, build: FormulaBuilder, outputs: list[torch.Tensor], batc
         return loss_kernel(cost, plan.loss, sigma).mean(), (rows, cost.detach())
 
     grads, (value, (rows, cost)) = torch.func.grad_and_value(penalty, has_aux=True)(outputs)
-    return rows, value, cost, grads
+    return torch.cat(rows, dim=1), value, cost, cost.mean(), grads
 
 
 #: most output shapes or structures one encoding compiles a whole step for
 _MAX_COMPILED = 4
+#: inductor options of the whole step (cpp_wrapper: the buffers are allocated and the kernel is
+#: called from C++, not from a generated Python function)
+_INDUCTOR_OPTIONS: dict[str, Any] = {"cpp_wrapper": True}
 
 
 class _WholeStep:
@@ -591,7 +654,7 @@ class _WholeStep:
         # per code object, so this step's cache holds its own graph only
         fn = types.FunctionType(_whole.__code__.replace(), _whole.__globals__, "_whole")
         self.fn = torch.compile(functools.partial(fn, self.plan, build), fullgraph=True,
-                                dynamic=False)
+                                dynamic=False, options=_INDUCTOR_OPTIONS)
 
 
 class _PrecomputedGrad(torch.autograd.Function):
