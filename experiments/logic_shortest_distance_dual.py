@@ -397,14 +397,16 @@ CONFIGS: dict[str, dict] = {
     "hedge λ=0.1 τ step 1": dict(constraint_weight=0.1, variant="hedge", tau_step=1.0),
     "hedge λ=0.1 τ step 3": dict(constraint_weight=0.1, variant="hedge", tau_step=3.0),
     "hedge λ=0.1 τ step 10": dict(constraint_weight=0.1, variant="hedge", tau_step=10.0),
+    "hedge λ=0.1 τ step 30": dict(constraint_weight=0.1, variant="hedge", tau_step=30.0),
     "hedge τ step 3": dict(constraint_weight=1.0, variant="hedge", tau_step=3.0),
+    "hedge τ step 10": dict(constraint_weight=1.0, variant="hedge", tau_step=10.0),
 }
 #: traced on the first seed: τ weights per visit (the figure), output gradients
 TRACES: dict[str, dict] = {
     "library τ step 1": dict(constraint_weight=0.1, tau_step=1.0),
     "library τ step 100": dict(constraint_weight=0.1, tau_step=100.0),
     "library τ step 1e4": dict(constraint_weight=0.1, tau_step=1e4),
-    "hedge τ step 3": dict(constraint_weight=0.1, variant="hedge", tau_step=3.0),
+    "hedge τ step 10": dict(constraint_weight=0.1, variant="hedge", tau_step=10.0),
 }
 
 
@@ -420,19 +422,22 @@ def _args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--traces", nargs="*", default=list(TRACES), choices=list(TRACES),
                         help="configurations traced on the first seed (τ weights per visit, "
                              "output gradients)")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these runs to the folder's runs.csv (replacing the same config "
+                             "and seed) and rebuild the summary; the COMMAND file gets a line")
 
 
 def _plot_traces(tr: pd.DataFrame) -> Figure:
     import matplotlib.pyplot as plt
 
-    panels = [("pre_root_upper", "root ∧: weight on 'upper'", True),
+    panels = [("pre_root_upper", "root ∧: weight on 'upper' (floored at 1e-12)", True),
               ("pre_upper_eff", "'upper' ∧: effective number of atoms", False),
               ("pre_or_true", "∨ of a node: weight on its true predecessor", False),
-              ("unl_bias", "bias of d on the unlabelled graphs", False)]
+              ("val_mse", "validation MSE (units of the mean distance)", True)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
     for ax, (col, title, log) in zip(axes, panels):
         for name, rows in tr.groupby("trace", sort=False):
-            ax.plot(rows["epoch"], rows[col], label=name)
+            ax.plot(rows["epoch"], rows[col].clip(lower=1e-12), label=name)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
         if log:
@@ -455,7 +460,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     seeds = range(0, 1) if quick else range(args.first_seed, args.first_seed + args.seeds)
     epochs = 2 if quick else args.epochs
     sizes = (min(n_lab, 20), 20, 20, 20) if quick else tuple(args.sizes)
-    configs = args.configs[:2] if quick else args.configs
+    configs = args.configs[:2] if quick and not args.merge else args.configs
     traces = args.traces[:1] if quick else args.traces
     rows, notes_g = [], ""
     for seed in progress(seeds, verbose=verbosity(args), desc=NAME):
@@ -465,10 +470,24 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             rows.append({"config": name, "seed": seed, "test_mse": r["test_mse"],
                          "val_mse": r["val_mse"], "best_epoch": r["best_epoch"],
                          "seconds": r["seconds"]})
-    df = pd.DataFrame(rows)
-    df.to_csv(args.out / "runs.csv", index=False)
-    notes = (f"{len(seeds)} seed(s), {epochs} epochs, graphs (labelled, unlabelled, validation, "
-             f"test) = {sizes}; Bellman constraint; MSE in distance units; checkpoint on "
+    df = pd.DataFrame(rows, columns=["config", "seed", "test_mse", "val_mse", "best_epoch",
+                                     "seconds"])
+    previous = args.out / "runs.csv"
+    command = ""
+    if args.merge and previous.exists():
+        old = pd.read_csv(previous)
+        key = ["config", "seed"]
+        old = old.merge(df[key], on=key, how="left", indicator=True)
+        df = pd.concat([old[old.pop("_merge") == "left_only"], df], ignore_index=True)
+        if (args.out / "COMMAND").exists():
+            command = (args.out / "COMMAND").read_text(encoding="utf-8")
+    order = {c: i for i, c in enumerate(CONFIGS)}
+    df = df.sort_values(["config", "seed"], key=lambda c: c.map(order) if c.name == "config"
+                        else c, kind="stable").reset_index(drop=True)
+    df.to_csv(previous, index=False)
+    notes = (f"{df['seed'].nunique()} seed(s), {epochs} epochs, graphs (labelled, unlabelled, "
+             f"validation, test) = {sizes}; Bellman constraint; MSE in distance units; "
+             "checkpoint on "
              "validation MSE. 'library': logiclearn's dual encoding (τ step 1, σ 1 → 0.1 and "
              "the truncated-Gaussian loss unless the row says σ→1 or linear); 'saddle': the "
              "dual encoding's value at the saddle point (max over ∧, min over ∨, no stored τ); "
@@ -516,7 +535,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                     "trace", "Where the τ put their weight (epoch means over visits)",
                     f"Seed {seed}; pre_/post_: before/after the visit's τ step; see "
                     "visit_metrics in experiments/logic_shortest_distance_dual.py.")
-    write_command(args)
+    path = write_command(args)
+    if command:
+        path.write_text(command + path.read_text(encoding="utf-8"), encoding="utf-8")
     return df
 
 

@@ -126,3 +126,13 @@ def test_quick_cli_writes_tables_trace_and_gradients(tmp_path: Path) -> None:
         assert (tmp_path / name).exists(), name
     gr = pd.read_csv(tmp_path / "gradients.csv")
     assert {"godel", "dl2", "saddle (truncated)"} <= set(gr["encoding"])
+
+
+def test_merge_adds_configs_to_the_folder_and_keeps_the_others(tmp_path: Path) -> None:
+    first = dd.main(["--quick", "--out", str(tmp_path), "--configs", "saddle", "--traces"])
+    both = dd.main(["--quick", "--out", str(tmp_path), "--configs", "saddle λ=0.1",
+                    "--traces", "--merge"])
+    assert list(both["config"]) == ["saddle λ=0.1", "saddle"]  # in the order of CONFIGS
+    assert both.loc[1, "test_mse"] == first.loc[0, "test_mse"]
+    assert (tmp_path / "COMMAND").read_text().count("python -m experiments run") == 2
+    assert not (tmp_path / "trace.csv").exists()
