@@ -517,7 +517,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                           .assign(trace=name, test_mse=r["test_mse"]))
             grads.append(r["gradients"].assign(trace=name))
         tr = pd.concat(traced, ignore_index=True)
-        tr.round(5).to_csv(args.out / "trace.csv", index=False)
+        tr.round(5).to_csv(args.out / "trace_epochs.csv", index=False)  # every epoch
         save_figure(_plot_traces(tr), args.out, "trace")
         gr = pd.concat(grads, ignore_index=True)
         notes_g = (f"Seed {seed}: gradient of each encoding's constraint loss with respect to "

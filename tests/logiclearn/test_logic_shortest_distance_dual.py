@@ -122,8 +122,10 @@ def test_quick_cli_writes_tables_trace_and_gradients(tmp_path: Path) -> None:
     df = dd.main(["--quick", "--out", str(tmp_path)])
     assert set(df["config"]) == set(list(dd.CONFIGS)[:2])
     assert np.isfinite(df["test_mse"]).all()
-    for name in ("summary.md", "trace.csv", "trace.png", "gradients.md", "COMMAND"):
+    for name in ("summary.md", "trace.md", "trace.png", "gradients.md", "COMMAND"):
         assert (tmp_path / name).exists(), name
+    epochs = pd.read_csv(tmp_path / "trace_epochs.csv")
+    assert len(epochs) == 2 and {"val_mse", "unl_bias", "pre_root_upper"} <= set(epochs)
     gr = pd.read_csv(tmp_path / "gradients.csv")
     assert {"godel", "dl2", "saddle (truncated)"} <= set(gr["encoding"])
 
