@@ -9,9 +9,9 @@ instance, so at every visit of an unlabelled graph it records the τ weights bef
 the step against the atom costs of the network's current predictions. Nothing in
 ``logiclearn`` is changed.
 
-Variants (``--variants``):
+Variants (their τ step, λ, σ target and loss are set per configuration, ``--configs``):
 
-* ``library``: the library's dual encoding (``DualEncoding``, τ step ``--tau-steps``);
+* ``library``: the library's dual encoding (``DualEncoding``);
 * ``saddle``: the encoding's own value at the saddle point, i.e. max over ∧ and min over ∨
   of the current costs (each disjunction capped at 1 by its non-edge atoms, as in Gödel),
   with the truncated-Gaussian loss and σ schedule, no stored τ (:class:`SaddleDual`, the
@@ -20,7 +20,10 @@ Variants (``--variants``):
   children's costs, ``τ_j <- τ_j ∓ lr (S_j - S)`` (∨ descends, ∧ ascends), i.e.
   exponentiated-gradient ("Hedge") steps on the weights without the softmax Jacobian's factor
   ``w_j``, the ancestors' weights and the loss derivative, logits clipped to ``[-clip,
-  clip]`` (:class:`HedgeDual`; step ``--tau-steps``).
+  clip]`` (:class:`HedgeDual`);
+* ablations of ``hedge`` (diagnostic): ``library-clip``, the library's step with the logits
+  clipped (:class:`ClippedDual`), and ``frozen-root``, the library's step with the root's
+  weights kept uniform (:class:`FrozenRootDual`).
 
 Finding (``results/logic_shortest_distance/bellman/dual/``, README there): the library's
 SGDA steps ``τ_j += ± lr · g · Π(ancestors' weights) · w_j (S_j - S)``. At initialisation the
@@ -67,7 +70,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 NAME = "logic_shortest_distance_dual"
-VARIANTS = ("library", "saddle", "hedge")
+VARIANTS = ("library", "saddle", "hedge", "library-clip", "frozen-root")
 HEDGE_CLIP = 5.0  # |logit| bound of HedgeDual: a weight is at least e^-10 of the largest
 N = sd.N_NODES
 ROOT, UPPER, TIGHT = ("and", ()), ("and", (1,)), ("and", (2,))
@@ -191,6 +194,60 @@ class HedgeDual(DualEncoding):
         return f"HedgeDual(lr={self.lr}, clip={self.clip})"
 
 
+class ClippedDual(DualEncoding):
+    """ABLATION (diagnostic): the library's τ step, then the logits clipped to ``±clip``.
+
+    Keeps the library's step (proportional to the weight) and adds only :class:`HedgeDual`'s
+    clip (masked logits left alone): does bounding the logits alone let a dropped weight
+    come back? The penalty is computed with the clipped τ.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> x = ll.term(torch.tensor([0.2]))
+    >>> enc, idx = ClippedDual(lr=1e3, clip=2.0), torch.tensor([0])
+    >>> enc.before_step((x >= 0.5) | (x <= 0.0), idx, lambda c: c)
+    >>> enc.store.logits[("or", ())].abs().max().item() <= 2.0
+    True
+    """
+
+    name = "dual-clipped"
+
+    def __init__(self, lr: float = 1.0, store: DualStore | None = None,
+                 clip: float = HEDGE_CLIP) -> None:
+        super().__init__(lr=lr, store=store)
+        self.clip = float(clip)
+
+    def before_step(self, formula: Formula, index: torch.Tensor | None,
+                    loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """The library's τ step (:meth:`DualEncoding.dual_step`), then the clip."""
+        self.dual_step(formula, index, loss_fn)
+        assert index is not None  # (dual_step checked it)
+        for table in self.store.logits.values():
+            rows = table[index]
+            table.index_copy_(0, index, torch.where(rows <= sd.MASKED_LOGIT / 2, rows,
+                                                    rows.clamp(-self.clip, self.clip)))
+
+
+class FrozenRootDual(DualEncoding):
+    """ABLATION (diagnostic): the library's τ steps, except that the root's stay uniform.
+
+    The root conjunction of :func:`sd.bellman_formula` keeps weight 1/3 on each part, so
+    ``upper`` cannot be dropped; every other connective steps as in the library.
+    """
+
+    name = "dual-frozen-root"
+
+    def before_step(self, formula: Formula, index: torch.Tensor | None,
+                    loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """The library's τ step (:meth:`DualEncoding.dual_step`), the root's logits kept."""
+        assert index is not None, "the dual encodings need example ids"
+        keep = self.store.gather(ROOT, 3, index).clone()
+        self.dual_step(formula, index, loss_fn)
+        self.store.logits[ROOT].index_copy_(0, index, keep)
+
+
 def make_encoding(variant: str, tau_step: float, A_unl: torch.Tensor) -> Encoding:
     """The encoding of a variant (see the module docstring); masked τ for the stored ones."""
     if variant == "library":
@@ -199,6 +256,10 @@ def make_encoding(variant: str, tau_step: float, A_unl: torch.Tensor) -> Encodin
         return HedgeDual(lr=tau_step, store=sd.bellman_dual_store(A_unl))
     if variant == "saddle":
         return SaddleDual()
+    if variant == "library-clip":
+        return ClippedDual(lr=tau_step, store=sd.bellman_dual_store(A_unl))
+    if variant == "frozen-root":
+        return FrozenRootDual(lr=tau_step, store=sd.bellman_dual_store(A_unl))
     raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
 
 
@@ -400,6 +461,9 @@ CONFIGS: dict[str, dict] = {
     "hedge λ=0.1 τ step 30": dict(constraint_weight=0.1, variant="hedge", tau_step=30.0),
     "hedge τ step 3": dict(constraint_weight=1.0, variant="hedge", tau_step=3.0),
     "hedge τ step 10": dict(constraint_weight=1.0, variant="hedge", tau_step=10.0),
+    "ablation: library + clip λ=0.1 τ step 10": dict(constraint_weight=0.1,
+                                                    variant="library-clip", tau_step=10.0),
+    "ablation: root frozen uniform λ=0.1": dict(constraint_weight=0.1, variant="frozen-root"),
 }
 #: traced on the first seed: τ weights per visit (the figure), output gradients
 TRACES: dict[str, dict] = {
@@ -492,7 +556,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
              "the truncated-Gaussian loss unless the row says σ→1 or linear); 'saddle': the "
              "dual encoding's value at the saddle point (max over ∧, min over ∨, no stored τ); "
              "'hedge': per-connective exponentiated-gradient τ steps (diagnostic, not in the "
-             "library; see the module docstring). λ = 1 unless the row says λ=w.")
+             "library; see the module docstring); 'ablation': hedge's changes one at a time "
+             "(ClippedDual, FrozenRootDual). λ = 1 unless the row says λ=w.")
     if len(df):
         g = df.groupby("config", sort=False)
         summary = pd.DataFrame({

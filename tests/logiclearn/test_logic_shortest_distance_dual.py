@@ -138,3 +138,14 @@ def test_merge_adds_configs_to_the_folder_and_keeps_the_others(tmp_path: Path) -
     assert both.loc[1, "test_mse"] == first.loc[0, "test_mse"]
     assert (tmp_path / "COMMAND").read_text().count("python -m experiments run") == 2
     assert not (tmp_path / "trace.csv").exists()
+
+
+def test_frozen_root_keeps_the_root_uniform_and_steps_the_other_connectives() -> None:
+    A, D = _graphs(3)
+    idx = torch.arange(len(A))
+    enc = dd.FrozenRootDual(lr=10.0, store=sd.bellman_dual_store(A))
+    before = enc.store.logits[dd.UPPER].clone()
+    # 1.5 D violates "upper" on the edges of shortest paths only: unequal atom costs
+    enc.before_step(sd.bellman_formula(D * 1.5, A), idx, ll.loss.ConstraintLoss("linear", 1.0))
+    assert bool((enc.store.logits[dd.ROOT] == 0).all())  # uniform weights 1/3
+    assert not torch.equal(enc.store.logits[dd.UPPER], before)
