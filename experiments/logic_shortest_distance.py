@@ -35,6 +35,11 @@ Without any label DL2's encoding learns the distances (MSE 0.50 ± 0.18 at 100 e
 seeds; 11.3 for the per-node test mean); Gödel and product reach 0.12-0.19 on 3 seeds and
 stall on 2, whose initial networks put the source atom's cost above the fuzzy encodings'
 clamp at 1 (truth 0 for the whole conjunction, zero gradient).
+Why the dual encoding does not learn here (:mod:`experiments.logic_shortest_distance_dual`,
+``bellman/dual/``): the initial network satisfies every ``upper`` atom, the root
+conjunction's τ ascent takes the weight off ``upper`` in 1-2 epochs, and the softmax step,
+proportional to the weight itself, never gives it back; the encoding's saddle value and a
+per-connective exponentiated-gradient τ step (diagnostic, outside logiclearn) both learn.
 
 Finding with the triangle constraint (``results/logic_shortest_distance/constraint_weight/``,
 5 seeds, λ from 0.01 to 1 with ``--constraint-weights``, and a warm start with
