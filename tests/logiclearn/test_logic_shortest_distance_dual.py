@@ -80,7 +80,7 @@ def test_a_weight_driven_to_zero_comes_back_with_hedge_but_not_with_the_library_
         return float(torch.softmax(enc.store.logits[("and", ())][0], -1)[0])
 
     assert root_weight_on_c0(DualEncoding(lr=100.0)) < 1e-3  # locked out
-    assert root_weight_on_c0(DualEncoding(lr=3.0, step="hedge")) > 0.99  # back on the worst conjunct
+    assert root_weight_on_c0(DualEncoding(lr=3.0, step="hedge")) > 0.99  # back on the worst one
 
 
 def test_hedge_leaves_masked_logits_and_clips_the_others() -> None:
