@@ -4,7 +4,8 @@
 τ are stored per connective (keyed by its position in the negation-normal-form tree) and per
 training example. SGDA *descends* τ^∨ and *ascends* τ^∧, so at the saddle point ∨ costs the
 minimum and ∧ the maximum of its children's costs. Without example ids the encoding returns
-that saddle value directly.
+that saddle value directly. ``DualEncoding(step="hedge")`` replaces the SGDA step by a
+per-connective exponentiated-gradient step with the same saddle points (see its docstring).
 """
 
 from __future__ import annotations
