@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 import torch
@@ -202,3 +203,17 @@ def test_repr_names_the_hedge_rule_and_keeps_the_default_repr() -> None:
     assert repr(DualEncoding(lr=0.5)) == "DualEncoding(lr=0.5)"
     assert repr(DualEncoding(lr=0.5, step="hedge", clip=3)) == (
         "DualEncoding(lr=0.5, step='hedge', clip=3.0)")
+
+
+def test_shortest_distance_cli_dual_step_hedge_sets_the_encodings_rule(tmp_path: Path) -> None:
+    from experiments import logic_shortest_distance as sd
+
+    args = ["--quick", "--constraint", "bellman", "--methods", "dual", "--tau-step", "10"]
+    hedge = sd.main([*args, "--dual-step", "hedge", "--out", str(tmp_path / "h")])
+    sgda = sd.main([*args, "--out", str(tmp_path / "s")])
+    assert list(hedge["method"])[0] == "dual hedge τ step 10"
+    assert list(sgda["method"])[0] == "dual τ step 10"
+    assert hedge["mse"].iloc[0] != sgda["mse"].iloc[0]  # a different τ rule trained
+    assert "--dual-step hedge" in (tmp_path / "h" / "COMMAND").read_text()
+    with pytest.raises(SystemExit):
+        sd.main([*args, "--dual-step", "adam", "--out", str(tmp_path / "x")])
