@@ -275,6 +275,10 @@ class DualEncoding(Encoding):
         state.update(_steps={}, _n_compiled=0, _pending=None, _last_plan=None, _hedging=None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # encodings pickled before the step rules existed: the default rule
+        self.__dict__.update({"step": "sgda", "clip": 5.0, "_hedging": None, **state})
+
     def use_compile(self, flag: bool = True) -> None:
         """Turn the compiled training step on or off (see the ``compile`` parameter)."""
         if not isinstance(flag, bool):

@@ -217,3 +217,17 @@ def test_shortest_distance_cli_dual_step_hedge_sets_the_encodings_rule(tmp_path:
     assert "--dual-step hedge" in (tmp_path / "h" / "COMMAND").read_text()
     with pytest.raises(SystemExit):
         sd.main([*args, "--dual-step", "adam", "--out", str(tmp_path / "x")])
+
+
+def test_pickling_keeps_the_rule_and_old_pickles_get_the_default() -> None:
+    import pickle
+
+    enc = pickle.loads(pickle.dumps(DualEncoding(lr=0.5, step="hedge", clip=3.0)))
+    assert (enc.step, enc.clip) == ("hedge", 3.0)
+    old = DualEncoding(lr=0.5)
+    for name in ("step", "clip", "_hedging"):  # as pickled before the step rules existed
+        del old.__dict__[name]
+    enc = pickle.loads(pickle.dumps(old))
+    assert (enc.step, enc.clip, repr(enc)) == ("sgda", 5.0, "DualEncoding(lr=0.5)")
+    x = ll.term(torch.tensor([0.2]))
+    enc.dual_step((x >= 0.5) | (x <= 0.0), torch.tensor([0]))  # steps with the default rule
