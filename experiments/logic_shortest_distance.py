@@ -84,6 +84,7 @@ from experiments._common import (
     write_command,
     write_table,
 )
+from logiclearn.encodings import dual as dual_module
 from logiclearn.encodings.dual import DualStore
 from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
@@ -201,7 +202,7 @@ def bellman_formula(d: ll.Term | torch.Tensor, A: torch.Tensor,
     return ll.all_of(ll.eq(d[:, 0], 0.0).named("source"), upper, tight)
 
 
-MASKED_LOGIT = -1e4  # a dual logit whose softmax weight is exactly 0 in float32
+MASKED_LOGIT = dual_module.MASKED_LOGIT  # a dual logit whose softmax weight is exactly 0
 
 
 def bellman_dual_store(A: torch.Tensor) -> DualStore:
@@ -331,14 +332,16 @@ def make_data(seed: int, n_lab: int, n_unl: int, n_val: int, n_test: int) -> dic
 
 SIGMA_TARGET = 0.1  # defaults of the σ schedule's target and of the dual encoding's τ step
 TAU_STEP = 1.0
+DUAL_STEP = "sgda"  # the dual encoding's τ rule (DualEncoding's ``step``)
 
 
 def method_label(method: str, constraint_weight: float = 1.0, warm_start: int = 0,
-                 sigma_target: float = SIGMA_TARGET, tau_step: float = TAU_STEP) -> str:
+                 sigma_target: float = SIGMA_TARGET, tau_step: float = TAU_STEP,
+                 dual_step: str = DUAL_STEP) -> str:
     """Row label of a run: the method, with ``λ=w`` appended when the weight is not 1,
     ``warm k`` when the constraint starts after ``k`` supervised epochs, ``σ→s`` when the σ
     target is not 0.1 (methods whose loss uses σ: dual) and ``τ step t`` when the dual
-    encoding's τ step is not 1.
+    encoding's τ step is not 1; ``dual hedge`` when its τ rule is ``"hedge"``.
 
     Examples
     --------
@@ -348,20 +351,25 @@ def method_label(method: str, constraint_weight: float = 1.0, warm_start: int = 
     'dual λ=0.1 warm 20'
     >>> method_label("dual", 0.01, sigma_target=0.3, tau_step=0.1)
     'dual λ=0.01 σ→0.3 τ step 0.1'
+    >>> method_label("dual", tau_step=10, dual_step="hedge")
+    'dual hedge τ step 10'
     """
     if method.startswith("supervised"):
         return method
+    if method == "dual" and dual_step != DUAL_STEP:
+        method = f"{method} {dual_step}"
     label = method if constraint_weight == 1.0 else f"{method} λ={constraint_weight:g}"
-    if method == "dual" and sigma_target != SIGMA_TARGET:
+    if method.startswith("dual") and sigma_target != SIGMA_TARGET:
         label += f" σ→{sigma_target:g}"
-    if method == "dual" and tau_step != TAU_STEP:
+    if method.startswith("dual") and tau_step != TAU_STEP:
         label += f" τ step {tau_step:g}"
     return f"{label} warm {warm_start}" if warm_start else label
 
 
 def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: float = 1.0,
         warm_start: int = 0, constraint_name: str = "triangle",
-        sigma_target: float = SIGMA_TARGET, tau_step: float = TAU_STEP) -> dict:
+        sigma_target: float = SIGMA_TARGET, tau_step: float = TAU_STEP,
+        dual_step: str = DUAL_STEP) -> dict:
     """Train one network and score it on the test graphs.
 
     ``warm_start`` > 0 (constrained methods only): the first ``warm_start`` epochs train on the
@@ -369,7 +377,9 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
     remaining ``epochs - warm_start`` epochs add the constraint; the checkpoint is the best
     validation MSE over all epochs of both phases. ``constraint_name``: ``"triangle"``
     (:func:`constraint`, on the swapped views) or ``"bellman"`` (:func:`bellman_constraint`,
-    on the graph itself). Without labelled graphs (``len(data["lab"]) == 0``) a constrained
+    on the graph itself). ``dual_step``: the dual encoding's τ rule (``"sgda"`` or
+    ``"hedge"``, :class:`logiclearn.encodings.dual.DualEncoding`'s ``step``; its clip is the
+    default 5). Without labelled graphs (``len(data["lab"]) == 0``) a constrained
     method trains on the constraint alone. The test graphs are scored for both constraints.
     """
     supervised = method.startswith("supervised")
@@ -407,6 +417,8 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
         return -float(((m(A[va]) - D[va]) ** 2).mean())
 
     dual_params: dict[str, object] = {"lr": tau_step}
+    if dual_step != DUAL_STEP:  # (the default rule: the encoding's own default, as before)
+        dual_params["step"] = dual_step
     if bellman:  # masked τ: the non-edge atoms get weight 0 (see bellman_dual_store)
         dual_params["store"] = bellman_dual_store(A[unl])
     trainer = ll.LogicTrainer(
@@ -437,7 +449,7 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
         val_mse = float(((model(A[va]) - D[va]) ** 2).mean()) * s ** 2  # the checkpoint's
     err = pred - D[te] * s
     return {"method": method_label(method, constraint_weight, warm_start, sigma_target,
-                                   tau_step), "seed": seed,
+                                   tau_step, dual_step), "seed": seed,
             "mse": float((err ** 2).mean()), "mae": float(err.abs().mean()),
             "bias": float(err.mean()), "val_mse": val_mse,
             "satisfied": sat["bellman" if bellman else "tri_sym"], **sat,
@@ -514,6 +526,10 @@ def _args(parser: argparse.ArgumentParser) -> None:
                         help="target of the σ schedule (from 1; dual's truncated Gaussian)")
     parser.add_argument("--tau-step", type=float, default=TAU_STEP,
                         help="step size of the dual encoding's τ update")
+    parser.add_argument("--dual-step", choices=dual_module.STEP_RULES, default=DUAL_STEP,
+                        help="the dual encoding's τ update rule: 'sgda' (the paper's) or "
+                             "'hedge' (per-connective exponentiated-gradient steps, logits "
+                             "clipped to ±5; see DualEncoding)")
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
@@ -551,7 +567,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     for s in progress(range(first, first + seeds), verbose=verbosity(args), desc=NAME):
         data = make_data(s, *sizes)
         rows += [run(m, s, data, epochs, w, 0 if m.startswith("supervised") else warm,
-                     args.constraint, args.sigma_target, args.tau_step)
+                     args.constraint, args.sigma_target, args.tau_step, args.dual_step)
                  for m, w in jobs]
         rows.append(label_mean_baseline(s, data) if sizes[0] else oracle_mean_baseline(s, data))
     previous = args.out / "runs.csv"

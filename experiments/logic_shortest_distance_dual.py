@@ -16,11 +16,11 @@ Variants (their τ step, λ, σ target and loss are set per configuration, ``--c
   of the current costs (each disjunction capped at 1 by its non-edge atoms, as in Gödel),
   with the truncated-Gaussian loss and σ schedule, no stored τ (:class:`SaddleDual`, the
   value ``DualEncoding`` returns without example ids);
-* ``hedge``: DIAGNOSTIC REMEDY, not in the library: a τ step per connective on its own
-  children's costs, ``τ_j <- τ_j ∓ lr (S_j - S)`` (∨ descends, ∧ ascends), i.e.
-  exponentiated-gradient ("Hedge") steps on the weights without the softmax Jacobian's factor
-  ``w_j``, the ancestors' weights and the loss derivative, logits clipped to ``[-clip,
-  clip]`` (:class:`HedgeDual`);
+* ``hedge``: the remedy, now the library's ``DualEncoding(step="hedge", clip=5)``: a τ step
+  per connective on its own children's costs, ``τ_j <- τ_j ∓ lr (S_j - S)`` (∨ descends, ∧
+  ascends), i.e. exponentiated-gradient ("Hedge") steps on the weights without the softmax
+  Jacobian's factor ``w_j``, the ancestors' weights and the loss derivative, logits clipped
+  to ``[-clip, clip]``, masked logits left where they are;
 * ablations of ``hedge`` (diagnostic): ``library-clip``, the library's step with the logits
   clipped (:class:`ClippedDual`), and ``frozen-root``, the library's step with the root's
   weights kept uniform (:class:`FrozenRootDual`).
@@ -60,9 +60,9 @@ from experiments._common import (
     write_command,
     write_table,
 )
-from logiclearn.encodings.base import Encoding, Penalty, prepare
+from logiclearn.encodings.base import Encoding, Penalty
 from logiclearn.encodings.dual import DualEncoding, DualStore
-from logiclearn.formula import And, Atom, Formula, Or, stack_columns
+from logiclearn.formula import Formula
 from probconstraints._progress import progress
 from probconstraints._random import isolated_rng, torch_generator
 
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 
 NAME = "logic_shortest_distance_dual"
 VARIANTS = ("library", "saddle", "hedge", "library-clip", "frozen-root")
-HEDGE_CLIP = 5.0  # |logit| bound of HedgeDual: a weight is at least e^-10 of the largest
+HEDGE_CLIP = 5.0  # |logit| bound of the hedge step: a weight is at least e^-10 of the largest
 N = sd.N_NODES
 ROOT, UPPER, TIGHT = ("and", ()), ("and", (1,)), ("and", (2,))
 
@@ -116,88 +116,10 @@ class SaddleDual(DualEncoding):
         return Encoding.penalty(self, formula, None, loss_fn)
 
 
-class HedgeDual(DualEncoding):
-    """DIAGNOSTIC REMEDY (not in logiclearn): per-connective exponentiated-gradient τ steps.
-
-    Before each model step, every connective of the batch's formula moves its own logits on
-    its own children's detached costs ``S_j`` (their current convex combinations for inner
-    connectives): ``τ_j <- clip(τ_j - lr (S_j - S))`` for ∨ and ``+`` for ∧, with
-    ``S = Σ softmax(τ)_j S_j``. Compared with the library's SGDA step
-    ``± lr g Π(ancestors' weights) w_j (S_j - S)`` it drops three factors: the weight ``w_j``
-    itself (so a weight that went to 0 can come back: mirror descent on the simplex), the
-    ancestors' weights (an inner connective learns its max/min even while its parent
-    ignores it), and the loss derivative ``g`` (the step does not blow up as σ shrinks).
-    The saddle points are the same (each ∧ on its max, each ∨ on its min). Logits are
-    clipped to ``[-clip, clip]``, so every weight stays above ``e^(-2 clip)`` times the
-    largest and can recover within ``2 clip / (lr ΔS)`` visits; logits at or below
-    :data:`sd.MASKED_LOGIT` / 2 (masked atoms) are left where they are. The model's step is
-    the library's (:meth:`DualEncoding.penalty` with the new τ).
-
-    Parameters
-    ----------
-    lr : float
-        Step on the logits per unit of cost difference (> 0).
-    store : DualStore, optional
-    clip : float
-        Bound of the logits (> 0).
-
-    Examples
-    --------
-    >>> import torch
-    >>> import logiclearn as ll
-    >>> x = ll.term(torch.tensor([0.2]))
-    >>> f = (x >= 0.5) | (x <= 0.0)          # disjunct costs 0.3 and 0.2
-    >>> enc, idx = HedgeDual(lr=1.0), torch.tensor([0])
-    >>> for _ in range(200):
-    ...     enc.before_step(f, idx, lambda c: c)
-    >>> round(enc.cost(f, index=idx).item(), 3)   # -> min(0.3, 0.2)
-    0.2
-    """
-
-    name = "dual-hedge"
-
-    def __init__(self, lr: float = 1.0, store: DualStore | None = None,
-                 clip: float = HEDGE_CLIP) -> None:
-        super().__init__(lr=lr, store=store)
-        clip = float(clip)
-        if not (np.isfinite(clip) and clip > 0):
-            raise ValueError(f"clip must be a finite number > 0, got {clip}")
-        self.clip = clip
-
-    def before_step(self, formula: Formula, index: torch.Tensor | None,
-                    loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        """The τ step of every connective (see the class docstring)."""
-        if not isinstance(index, torch.Tensor) or index.dtype not in (torch.int64, torch.int32):
-            raise TypeError(f"index must be an integer tensor of example ids, got {type(index)}")
-        with torch.no_grad():
-            self._step(prepare(formula), (), index)
-
-    def _step(self, f: Formula, path: tuple[int, ...], index: torch.Tensor) -> torch.Tensor:
-        if isinstance(f, Atom):
-            return f.atom_cost(True)
-        if not isinstance(f, (And, Or)):
-            raise TypeError(f"HedgeDual handles atoms, ∧ and ∨ only, got {type(f).__name__}")
-        costs = stack_columns([self._step(c, path + (i,), index)
-                               for i, c in enumerate(f.children)])
-        key = ("and" if isinstance(f, And) else "or", path)
-        logits = self.store.gather(key, costs.shape[-1], index)
-        w = torch.softmax(logits, -1).to(costs.dtype)
-        s = (w * costs).sum(-1)
-        sign = 1.0 if key[0] == "and" else -1.0
-        new = (logits + sign * self.lr * (costs - s[:, None]).to(logits.dtype))
-        new = torch.where(logits <= sd.MASKED_LOGIT / 2, logits,
-                          new.clamp(-self.clip, self.clip))
-        self.store.logits[key].index_copy_(0, index, new)
-        return s
-
-    def __repr__(self) -> str:
-        return f"HedgeDual(lr={self.lr}, clip={self.clip})"
-
-
 class ClippedDual(DualEncoding):
     """ABLATION (diagnostic): the library's τ step, then the logits clipped to ``±clip``.
 
-    Keeps the library's step (proportional to the weight) and adds only :class:`HedgeDual`'s
+    Keeps the library's step (proportional to the weight) and adds only the hedge step's
     clip (masked logits left alone): does bounding the logits alone let a dropped weight
     come back? The penalty is computed with the clipped τ.
 
@@ -253,7 +175,8 @@ def make_encoding(variant: str, tau_step: float, A_unl: torch.Tensor) -> Encodin
     if variant == "library":
         return DualEncoding(lr=tau_step, store=sd.bellman_dual_store(A_unl))
     if variant == "hedge":
-        return HedgeDual(lr=tau_step, store=sd.bellman_dual_store(A_unl))
+        return DualEncoding(lr=tau_step, store=sd.bellman_dual_store(A_unl), step="hedge",
+                            clip=HEDGE_CLIP)
     if variant == "saddle":
         return SaddleDual()
     if variant == "library-clip":
@@ -555,9 +478,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
              "validation MSE. 'library': logiclearn's dual encoding (τ step 1, σ 1 → 0.1 and "
              "the truncated-Gaussian loss unless the row says σ→1 or linear); 'saddle': the "
              "dual encoding's value at the saddle point (max over ∧, min over ∨, no stored τ); "
-             "'hedge': per-connective exponentiated-gradient τ steps (diagnostic, not in the "
-             "library; see the module docstring); 'ablation': hedge's changes one at a time "
-             "(ClippedDual, FrozenRootDual). λ = 1 unless the row says λ=w.")
+             "'hedge': per-connective exponentiated-gradient τ steps (the library's "
+             "DualEncoding(step='hedge'); see the module docstring); 'ablation': hedge's "
+             "changes one at a time (ClippedDual, FrozenRootDual). λ = 1 unless the row says λ=w.")
     if len(df):
         g = df.groupby("config", sort=False)
         summary = pd.DataFrame({
