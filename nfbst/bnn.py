@@ -521,6 +521,7 @@ class BayesianMLPRegressor(RegressorMixin, BayesianMLP):
         spread of the draws' means plus the likelihood noise). ``n_samples`` posterior draws
         (default 200, or all a sampler kept if fewer) fixed at fit."""
         _, draws, out = self._forward(X, n_samples)
+        out = out.double()  # the mean over draws in float64: the same for any subset of rows
         mean = out[..., 0].mean(0)
         if not return_std:
             return mean.numpy().astype(np.float64)
