@@ -20,6 +20,7 @@ import importlib.metadata as _metadata
 
 from .bnn import BayesianMLP, BayesianMLPClassifier, BayesianMLPRegressor
 from .evidence import evidence_value
+from .functional_draws import FunctionalDraws
 from .posterior import PosteriorDraws
 from .result import SignificanceResult
 from .significance import NFBST
@@ -30,6 +31,7 @@ __all__ = [
     "BayesianMLPClassifier",
     "BayesianMLPRegressor",
     "NFBST",
+    "FunctionalDraws",
     "PosteriorDraws",
     "SignificanceResult",
     "available_statistics",

@@ -1,10 +1,12 @@
 """Posterior draws of an MLP's weights, stacked along a leading draw axis.
 
-A :class:`PosteriorDraws` holds S weight sets of one fully connected network *in the user's
-units*: the input standardisation is folded into the first layer and the target
-standardisation into the last, so ``draws.forward(X)`` maps the user's ``X`` straight to the
-user's ``y`` units (regression) or to logits (classification), and ``draws.module(i)`` is a
-plain :class:`torch.nn.Sequential` that captum and lime can consume.
+A :class:`PosteriorDraws` is the fast special case of
+:class:`~nfbst.functional_draws.FunctionalDraws` (draws of any module): it holds S weight
+sets of one fully connected network *in the user's units*: the input standardisation is
+folded into the first layer and the target standardisation into the last, so
+``draws.forward(X)`` maps the user's ``X`` straight to the user's ``y`` units (regression)
+or to logits (classification), and ``draws.module(i)`` is a plain
+:class:`torch.nn.Sequential` that captum and lime can consume.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from torch import nn
+
+from .functional_draws import FunctionalDraws
 
 #: name -> (function on tensors, module class) of each supported hidden activation
 ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], type[nn.Module]]] = {
@@ -46,8 +50,12 @@ def check_activation(name: str) -> str:
 
 
 @dataclass
-class PosteriorDraws:
+class PosteriorDraws(FunctionalDraws):
     """S posterior weight sets of an MLP, stacked for batched evaluation.
+
+    The fast special case of :class:`~nfbst.functional_draws.FunctionalDraws`: the same
+    object (``params``, ``template``, ``functional_forward``, ``module(i)``), with an analytic
+    batched forward (one GEMM per layer) and batched attribution rules.
 
     Parameters
     ----------
@@ -112,6 +120,27 @@ class PosteriorDraws:
     @property
     def n_features(self) -> int:
         return self.weights[0].shape[2]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.n_features,)
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        """The stacked weights under the parameter names of :meth:`module` (``"0.weight"``,
+        ``"0.bias"``, ``"2.weight"``, ...)."""
+        out: dict[str, torch.Tensor] = {}
+        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+            out[f"{2 * l}.weight"], out[f"{2 * l}.bias"] = W, b
+        return out
+
+    @property
+    def buffers(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    @property
+    def template(self) -> nn.Module:
+        return self.module(0)
 
     @property
     def n_outputs(self) -> int:
@@ -262,8 +291,10 @@ class PosteriorDraws:
             )
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PosteriorDraws:
-        """Inverse of :meth:`save` (``torch.load(weights_only=True)``)."""
+    def load(cls, path: str | os.PathLike[str], module: nn.Module | None = None
+             ) -> PosteriorDraws:
+        """Inverse of :meth:`save` (``torch.load(weights_only=True)``; ``module`` is not
+        needed: the MLP's architecture is in the settings)."""
         with open(os.path.join(path, "draws.json")) as fh:
             cfg = json.load(fh)
         t = torch.load(os.path.join(path, "draws.pt"), weights_only=True)
