@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 stamp=.venv/.docs-installed-$(cat pyproject.toml scripts/constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
+    echo "setup: installing the docs extra into .venv (once; later builds skip this)" >&2
     # the `docs` extra's requirements, read from pyproject.toml and installed on their own:
     # `pip install -e ".[docs]"` would re-resolve the project's dependencies and bring back
     # the torchvision wheel that scripts/setup_env.sh removes (it breaks laplace-torch)
