@@ -30,9 +30,11 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """\
 regions (--scope local):
-  --region NAME=EXPR, repeatable; EXPR is a condition on a column of the data, COLUMN OP NUMBER
-  with OP one of < <= > >= == !=, and several conditions joined by & must all hold, e.g.
-  --region neg=x3<0 --region mid="x3>=0 & x3<1". Without NAME= the expression is the name.
+  --region 'NAME=EXPR', repeatable; EXPR is a condition on a column of the data,
+  COLUMN OP NUMBER with OP one of < <= > >= == !=, and several conditions joined by & must
+  all hold, e.g. --region 'neg=x3<0' --region 'mid=x3>=0 & x3<1'. Without NAME= the
+  expression is the name. Quote every region: unquoted, the shell reads < and > as
+  redirections (x3<0 becomes x3 reading a file named 0; bmi>30 writes a file named 30).
 
 exit codes:
   0  success
@@ -44,7 +46,8 @@ exit codes:
 examples:
   nfbst test                                   # the paper's toy example, global scope
   nfbst test data.csv --target y --statistic deeplift --correction bh
-  nfbst test --scope local --region neg=x3<0 --region pos=x3>=0
+  nfbst test --scope local --region 'neg=x3<0' --region 'pos=x3>=0'
+  nfbst test data.csv --target y --sep ';'      # a semicolon-separated file
 """
 
 
@@ -153,6 +156,11 @@ _CONDITION = re.compile(
 )
 
 
+_QUOTING_HINT = ("; it has no comparison: if you typed it unquoted, the shell took < or > as a "
+                 "redirection (and may have made a file named after the number): quote the "
+                 "region, --region 'NAME=COLUMN<NUMBER'")
+
+
 def parse_region(text: str) -> tuple[str, list[tuple[str, str, float]]]:
     """``"NAME=COLUMN OP NUMBER [& ...]"`` -> ``(name, [(column, op, number), ...])``.
 
@@ -173,7 +181,8 @@ def parse_region(text: str) -> tuple[str, list[tuple[str, str, float]]]:
         if cond is None:
             raise InputError(
                 f"argument --region: cannot read {part.strip()!r} in {text!r}; expected "
-                "COLUMN OP NUMBER with OP one of < <= > >= == != (e.g. neg=x3<0)"
+                "COLUMN OP NUMBER with OP one of < <= > >= == != (e.g. --region 'neg=x3<0')"
+                + (_QUOTING_HINT if not any(op in part for op in "<>=!") else "")
             )
         try:
             value = float(cond["value"])
@@ -253,12 +262,17 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--target", default=None, help="name of the target column of the CSV")
     t.add_argument("--task", choices=("regression", "classification"), default="regression",
                    help="kind of target")
+    t.add_argument("--sep", default=",", metavar="CHAR",
+                   help="column delimiter of the CSV, e.g. ';' or a tab as $'\\t'")
+    t.add_argument("--max-classes", type=_int_at_least(2), default=50, metavar="K",
+                   help="refuse --task classification on a target with more distinct values")
     t.add_argument("--statistic", choices=statistics, default="grad", metavar="NAME",
                    help=f"attribution statistic, one of: {', '.join(statistics)}")
     t.add_argument("--scope", choices=("global", "local", "instance"), default="global",
                    help="one evidence per feature, per region (needs --region) or per row")
     t.add_argument("--region", action="append", default=None, metavar="NAME=EXPR",
-                   help="a region for --scope local, e.g. neg=x3<0 (repeatable; see below)")
+                   help="a region for --scope local, quoted, e.g. 'neg=x3<0' (repeatable; "
+                   "see below)")
     t.add_argument("--rule", choices=rules, default=NFBST().rule,
                    help="global/local evidence rule of NFBST")
     t.add_argument("--calibration", choices=CALIBRATIONS, default=NFBST().calibration,
@@ -295,7 +309,8 @@ def _parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- data
 def _check_options(args: argparse.Namespace) -> None:
     if args.scope == "local" and not args.region:
-        raise InputError("--scope local needs at least one --region NAME=EXPR, e.g. neg=x3<0")
+        raise InputError("--scope local needs at least one --region 'NAME=EXPR', e.g. "
+                         "--region 'neg=x3<0' (quoted)")
     if args.region and args.scope != "local":
         raise InputError(f"--region is only used with --scope local, got --scope {args.scope}")
     if args.data is None and args.target is not None:
@@ -306,7 +321,8 @@ def _check_options(args: argparse.Namespace) -> None:
         raise InputError("the toy example has a continuous target; use --task regression")
 
 
-def _read_csv(path: str, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
+def _read_csv(path: str, target: str | None, sep: str = ","
+              ) -> tuple[pd.DataFrame, pd.Series]:
     """The CSV as (features DataFrame, target Series); every problem named with its column."""
     import pandas as pd
 
@@ -315,7 +331,7 @@ def _read_csv(path: str, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
     if os.path.isdir(path):
         raise InputError(f"data path is a folder, not a CSV file: {path}")
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path} is empty: expected a header row and data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -324,7 +340,14 @@ def _read_csv(path: str, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
     if target is None:
         raise InputError(f"--target is required with a CSV; columns of {path} are {columns}")
     if target not in df.columns:
-        raise InputError(f"--target {target!r} is not a column of {path}; columns are {columns}")
+        hint = ""
+        if len(columns) == 1:
+            found = [c for c in (";", "\t", "|", ",") if c != sep and c in columns[0]]
+            if found:
+                hint = (f"; the header is one column, so the file looks {found[0]!r}-separated: "
+                        f"add --sep {found[0]!r}")
+        raise InputError(f"--target {target!r} is not a column of {path}; columns are "
+                         f"{columns}{hint}")
     if len(df) == 0:
         raise InputError(f"{path} has a header but no data rows")
     if len(df) < 2:
@@ -355,7 +378,7 @@ def _read_csv(path: str, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
-def _check_target(y: pd.Series, task: str, name: str) -> np.ndarray:
+def _check_target(y: pd.Series, task: str, name: str, max_classes: int = 50) -> np.ndarray:
     import pandas as pd
 
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
@@ -379,6 +402,12 @@ def _check_target(y: pd.Series, task: str, name: str) -> np.ndarray:
         )
     if y.nunique() < 2:
         raise InputError(f"target column {name!r} has a single class; classification needs two")
+    if y.nunique() > max_classes:
+        raise InputError(
+            f"target column {name!r} has {y.nunique()} distinct values, more classes than "
+            f"--max-classes {max_classes}: for a numeric target use --task regression, or "
+            "raise --max-classes"
+        )
     return values
 
 
@@ -393,8 +422,8 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, str, str]
         frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
         print(f"No data given: the nFBST paper's toy example, n={len(X)} (x7 is null).")
         return frame, y, "y", "toy"
-    X, y = _read_csv(args.data, args.target)
-    y = _check_target(y, args.task, args.target)
+    X, y = _read_csv(args.data, args.target, args.sep)
+    y = _check_target(y, args.task, args.target, args.max_classes)
     return X, y, args.target, os.path.basename(args.data)
 
 

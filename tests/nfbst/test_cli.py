@@ -48,6 +48,17 @@ def test_cli_local_scope_reports_one_evidence_per_named_region_and_feature(tmp_p
     assert len(table) == 3 * 8 and table["evidence"].between(0, 1).all()
 
 
+def test_cli_reads_a_semicolon_separated_csv_with_sep(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    df["y"] = 3 * df["a"] + 0.1 * rng.normal(size=200)
+    df.to_csv(tmp_path / "d.csv", index=False, sep=";")
+    argv = ["test", str(tmp_path / "d.csv"), "--target", "y", "--sep", ";", "--out",
+            str(tmp_path), *FAST]
+    assert main(argv) == 0
+    assert list(pd.read_csv(tmp_path / "nfbst_d_global.csv")["feature"]) == ["a", "b"]
+
+
 def test_cli_classification_accepts_text_labels(tmp_path, capsys):
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
@@ -76,6 +87,8 @@ CSVS = {
     "constanttarget.csv": "a,b,y\n1,2,1\n2,5,1\n3,8,1\n4,3,1\n",
     "onlytarget.csv": "y\n1\n2\n3\n",
     "binary.csv": None,
+    "semicolon.csv": "a;b;y\n1;2;1\n4;5;2\n7;8;3\n1;3;2\n",
+    "manyclasses.csv": "a,b,y\n" + "".join(f"{i % 7},{i % 5},{i}\n" for i in range(60)),
 }
 
 # (case id, extra argv with {d} for the data folder, fragments the one-line message must hold)
@@ -139,6 +152,12 @@ BAD = [
      ["--region", "'far'", "no rows"]),
     ("region name twice", ["--scope", "local", "--region", "r=x3<0", "--region", "r=x3>0"],
      ["--region", "'r'", "twice"]),
+    ("region eaten by the shell (unquoted neg=x3<0)", ["--scope", "local", "--region", "neg=x3"],
+     ["--region", "'x3'", "quote", "redirection"]),
+    ("semicolon-separated csv", ["{d}/semicolon.csv", "--target", "y"],
+     ["'y'", "not a column", "--sep ';'"]),
+    ("too many classes", ["{d}/manyclasses.csv", "--target", "y", "--task", "classification"],
+     ["'y'", "60 distinct values", "--max-classes 50", "--task regression"]),
     ("region on text column", ["{d}/texttarget.csv", "--target", "y", "--task",
                                "classification", "--scope", "local", "--region", "r=y<0"],
      ["--region", "'y'", "not numeric"]),
