@@ -58,6 +58,9 @@ def parse_args(
         add_arguments(parser)
     args = parser.parse_args(argv)
     args.out = Path(args.out) if args.out is not None else default_out(name)
+    blocking = next((p for p in (args.out, *args.out.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        parser.error(f"--out {str(args.out)!r}: {str(blocking)!r} is a file, not a folder")
     args.out.mkdir(parents=True, exist_ok=True)
     args.argv = argv
     args.name = name

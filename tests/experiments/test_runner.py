@@ -90,6 +90,15 @@ def test_parse_args_creates_out_and_records_command(tmp_path):
         f"python -m experiments run demo --quick --out {out}")
 
 
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_parse_args_refuses_an_out_that_is_or_lies_below_a_file(tmp_path, below, capsys):
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        parse_args("demo", ["--out", str(tmp_path / "f.txt" / below)])
+    assert exc.value.code == 2
+    assert "f.txt' is a file, not a folder" in capsys.readouterr().err
+
+
 def test_write_table_csv_round_trips_and_markdown_has_all_rows(tmp_path):
     df = pd.DataFrame({"feature": ["x0", "x1"], "p": [0.01234, float("nan")]})
     csv, md = write_table(df, tmp_path, "t", title="T", notes="note")
