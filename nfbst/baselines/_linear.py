@@ -159,8 +159,14 @@ def paper_t_test(X: ArrayLike, y: ArrayLike, *, feature_names: Sequence[object] 
         raise ValueError(f"X must have more rows than columns (+ intercept), got {X.shape}")
     coef, rss, _, _, bad = _ols(_design(X, True), y, details=True)
     bad = bad[1:]
-    _warn_inestimable(names, np.flatnonzero(bad), "the design is rank deficient: a constant "
-                      "column, or duplicated/collinear columns")
+    if _zero_residual(rss, y):
+        warnings.warn("y is fitted exactly (zero residual): there is no noise to test "
+                      "against, so every standard error, statistic and p-value is NaN",
+                      UserWarning, stacklevel=2)
+        bad = np.ones_like(bad)
+    else:
+        _warn_inestimable(names, np.flatnonzero(bad), "the design is rank deficient: a "
+                          "constant column, or duplicated/collinear columns")
     dfe = n - d - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt((rss / dfe) / ((X - X.mean(0)) ** 2).sum(0))

@@ -239,3 +239,5 @@ def test_zero_residual_fit_reports_nan_with_a_warning():
     assert np.isnan(res.p_value).all() and np.isnan(res.std_err).all()
     with pytest.warns(UserWarning, match="zero residual"):
         assert np.isnan(likelihood_ratio_test(X, y).p_value).all()
+    with pytest.warns(UserWarning, match="zero residual"):
+        assert np.isnan(paper_t_test(X, y).p_value).all()
