@@ -8,10 +8,9 @@ a bar also in logs, redrawn at most every 10 seconds.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, TypeVar, overload
-
-from tqdm.auto import tqdm
 
 __all__ = ["ProgressBar", "progress", "show_progress"]
 
@@ -70,4 +69,9 @@ def progress(iterable: Iterable[Any] | None = None, verbose: int = 0,
     show = show_progress(verbose)
     if show and verbose >= 2 and not getattr(sys.stderr, "isatty", lambda: False)():
         kwargs.setdefault("mininterval", 10.0)
+    with warnings.catch_warnings():
+        # in a notebook without ipywidgets tqdm.auto warns once ("IProgress not found", with
+        # the path of its own file) and falls back to the text bar, which is what we draw
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from tqdm.auto import tqdm
     return tqdm(iterable, disable=not show, **kwargs)
