@@ -32,7 +32,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from scipy.special import ndtr
@@ -40,6 +40,9 @@ from scipy.stats import special_ortho_group
 
 from .gaussian import gaussian_mi_from_covariance
 from .tasks import Task, _student_entropy, _wiggly_x, _wiggly_y
+
+#: a map applied to an (n, d) sample
+_Map = Callable[[np.ndarray], np.ndarray]
 
 __all__ = ["HELD_OUT_SEEDS", "SELECTION_SEEDS", "random_task", "random_tasks"]
 
@@ -73,7 +76,7 @@ def _scale(v: np.ndarray) -> np.ndarray:
     return np.median(np.abs(v), axis=0) + 1e-12
 
 
-def _warp(name: str, probe: np.ndarray, rng: np.random.Generator):
+def _warp(name: str, probe: np.ndarray, rng: np.random.Generator) -> _Map:
     """A random per-coordinate increasing map; its scale is fixed from a probe sample."""
     s = _scale(probe)
     if name == "half_cube":
@@ -98,7 +101,7 @@ _WARPS = ("half_cube", "asinh", "wiggly", "power")
 _LIGHT_TAIL_WARPS = ("normal_cdf", "exp")
 
 
-def _spiral(d: int, probe: np.ndarray, rng: np.random.Generator):
+def _spiral(d: int, probe: np.ndarray, rng: np.random.Generator) -> tuple[_Map, str]:
     """x -> rotation by angle speed * |x / s|^2 / d in a random plane (a diffeomorphism)."""
     i, j = rng.choice(d, 2, replace=False)
     speed = rng.uniform(0.3, 1.5)
@@ -115,11 +118,17 @@ def _spiral(d: int, probe: np.ndarray, rng: np.random.Generator):
     return f, f"spiral{i}{j}@{speed:.2f}"
 
 
-def _side_map(probe: np.ndarray, gaussian_base: bool, rng: np.random.Generator):
+def _rotate(Q: np.ndarray) -> _Map:
+    return lambda v: v @ Q.T
+
+
+def _side_map(probe: np.ndarray, gaussian_base: bool,
+              rng: np.random.Generator) -> tuple[_Map, str]:
     """No map, one or a composition of two random invertible maps of one variable, given a
     probe sample of it: (function, label)."""
     d = probe.shape[1]
-    steps, labels = [], []
+    steps: list[_Map] = []
+    labels: list[str] = []
     for position in range(int(rng.integers(0, 3))):
         light = gaussian_base and position == 0
         kinds = ["warp"] + (["rotate"] if d >= 2 else []) \
@@ -131,8 +140,7 @@ def _side_map(probe: np.ndarray, gaussian_base: bool, rng: np.random.Generator):
             step = _warp(name, probe, rng)
             labels.append(name)
         elif kind == "rotate":
-            Q = _rotation(d, rng)
-            step = lambda v, Q=Q: v @ Q.T  # noqa: E731
+            step = _rotate(_rotation(d, rng))
             labels.append("rotate")
         else:
             step, label = _spiral(d, probe, rng)
