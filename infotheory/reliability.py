@@ -52,14 +52,14 @@ __all__ = ["AUTO_CALIBRATION", "auto_interval", "auto_verdict", "generic_verdict
 #: constants of the interval and the verdict of ``auto`` (fitted on the selection seeds)
 AUTO_CALIBRATION: dict[str, float] = {
     "STAT_FACTOR": 1.5,
-    "LOW": 0.03,
+    "LOW": 0.01,
     "HIGH": 0.0,
-    "NONGAUSS": 0.5,
-    "PER_DIM": 0.01,
-    "DISAGREE": 0.05,
+    "NONGAUSS": 1.0,
+    "PER_DIM": 0.005,
+    "DISAGREE": 0.2,
     "NONGAUSS_LIMIT": 0.15,
     "NONGAUSS_MIN_DIM": 4,
-    "MAX_DIM": 10,
+    "MAX_DIM": 21,
 }
 
 
@@ -165,8 +165,10 @@ def _common_reasons(value: float, dim: int, n: int,
                     params: Mapping[str, float] | None = None) -> list[str]:
     reasons = []
     if dim > max_dim(n, params):
-        reasons.append(f"n = {n} too small for dx + dy = {dim} (k-NN estimates are biased "
-                       f"low; about {max_dim(n, params):.0f} dimensions are trusted at this n)")
+        reasons.append(f"n = {n} too small for dx + dy = {dim} (about "
+                       f"{max_dim(n, params):.0f} dimensions are trusted at this n; above 20 "
+                       f"auto falls back to the Gaussian copula, blind to non-Gaussian "
+                       f"dependence)")
     if value > math.log(n) - 1.0:
         reasons.append(f"value {value:.3f} nats is near or above ln n = {math.log(n):.3f}, "
                        f"the most n samples can support")
