@@ -630,7 +630,8 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     x = _as_array(X, "X")
     n = x.shape[0]
-    (is_disc,) = _kinds([x], ["X"], discrete)
+    notes: list[str] = []
+    (is_disc,) = _kinds([x], ["X"], discrete, notes)
     spec = None if method == "auto" else _ENTROPY_ESTIMATORS[method]
     if spec is not None and spec.data == "discrete":
         is_disc = True
@@ -645,7 +646,7 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
                        n_resamples=n_resamples, random_state=random_state, n_jobs=n_jobs)
     value, interval, details = spec.handler(call)
     return _result(value, interval, details, method=method, n=n, ci=ci, confidence=confidence,
-                   quantity="entropy")
+                   quantity="entropy", notes=notes)
 
 
 @dataclass(frozen=True)
@@ -1198,7 +1199,8 @@ def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
     n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
-    kinds = _kinds(arrays, ["X", "Y", "Z"], discrete)
+    notes: list[str] = []
+    kinds = _kinds(arrays, ["X", "Y", "Z"], discrete, notes)
     spec = None if method == "auto" else _CMI_ESTIMATORS[method]
     if spec is not None and spec.data == "discrete":
         kinds = [True, True, True]
@@ -1214,7 +1216,7 @@ def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
                    n_resamples=n_resamples, random_state=random_state, n_jobs=n_jobs)
     value, interval, details = spec.handler(call)
     return _result(value, interval, details, method=method, n=n, ci=ci, confidence=confidence,
-                   quantity="conditional_mutual_information")
+                   quantity="conditional_mutual_information", notes=notes)
 
 
 def _auto_cmi_method(arrays: Sequence[np.ndarray], n: int, kinds: Sequence[bool]) -> str:

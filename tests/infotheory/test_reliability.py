@@ -134,3 +134,13 @@ def test_estimate_keeps_reliability_and_notes_through_pickle():
     back = pickle.loads(pickle.dumps(est))
     assert back.reliability == "n too small" and back.notes == ("X: labels",)
     assert "reliability='n too small'" in repr(back)
+
+
+def test_entropy_and_cmi_read_float_labels_as_labels_with_a_note_too():
+    from infotheory import conditional_mutual_information, entropy
+
+    a = np.array([0.0, 1.0, 2.0] * 50)
+    h = entropy(a)
+    assert h.method == "miller_madow" and h.bits == pytest.approx(np.log2(3), abs=0.02)
+    assert "X holds floats with only integer values" in h.notes[0]
+    assert len(conditional_mutual_information(a, a, a % 2).notes) == 3
