@@ -55,9 +55,10 @@ Gaussian methods the analytic one; other methods need ``ci="bootstrap"``. Every 
 carries ``Estimate.reliability``: ``"ok"`` or the reasons it may be off by more than 0.15 nats
 (estimators behind ``auto`` disagree beyond their intervals, dependence far from Gaussian in
 several dimensions, n too small for the dimension, a value near ln n, fewer samples than
-joint cells of labels). Floats that hold only a few integer values (labels stored as
-0.0/1.0/2.0) are read as labels, with a line in ``Estimate.notes``; a variable mixing such
-columns with continuous ones must declare its type with ``discrete=``.
+joint cells of labels). With ``method="auto"``, floats that hold only a few integer values
+(labels stored as 0.0/1.0/2.0) are read as labels, with a line in ``Estimate.notes``, and a
+variable mixing such columns with continuous ones must declare its type with ``discrete=``;
+a method named by the caller reads floats as its data type says.
 
 ``"copula_ksg"`` makes KSG invariant under increasing transforms of each coordinate and removes
 most of its high-dimensional bias: (1) every coordinate is replaced by its normal scores
@@ -178,14 +179,16 @@ def _kinds(arrays: Sequence[np.ndarray], names: Sequence[str], discrete: Discret
            notes: list[str] | None = None) -> list[bool]:
     """Per-variable discreteness: from dtype, or forced by ``discrete`` (bool or sequence).
 
-    Without ``discrete``, a float variable whose columns all hold a few integer values
-    (labels stored as floats) is read as labels, with a line added to ``notes``; one that
-    mixes such columns with continuous ones is refused (its type must be declared).
+    With ``notes`` (the caller asked for ``method="auto"``) and without ``discrete``, a float
+    variable whose columns all hold a few integer values (labels stored as floats) is read as
+    labels, with a line added to ``notes``; one that mixes such columns with continuous ones
+    is refused (its type must be declared). A method named by the caller reads floats as its
+    data type says.
     """
     if discrete is None:
         kinds = []
         for arr, name in zip(arrays, names):
-            if arr.dtype.kind != "f":
+            if arr.dtype.kind != "f" or notes is None:
                 kinds.append(_is_discrete(arr))
                 continue
             labels = _float_label_columns(arr)
@@ -631,7 +634,7 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
     x = _as_array(X, "X")
     n = x.shape[0]
     notes: list[str] = []
-    (is_disc,) = _kinds([x], ["X"], discrete, notes)
+    (is_disc,) = _kinds([x], ["X"], discrete, notes if method == "auto" else None)
     spec = None if method == "auto" else _ENTROPY_ESTIMATORS[method]
     if spec is not None and spec.data == "discrete":
         is_disc = True
@@ -852,7 +855,7 @@ def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
     x, y = _as_array(X, "X"), _as_array(Y, "Y")
     n = check_same_length(X=x, Y=y)
     notes: list[str] = []
-    dx, dy = _kinds([x, y], ["X", "Y"], discrete, notes)
+    dx, dy = _kinds([x, y], ["X", "Y"], discrete, notes if method == "auto" else None)
     spec = None if method == "auto" else _MI_ESTIMATORS[method]
     if spec is not None and spec.data == "discrete":
         dx = dy = True
@@ -1200,7 +1203,7 @@ def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
     arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
     n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
     notes: list[str] = []
-    kinds = _kinds(arrays, ["X", "Y", "Z"], discrete, notes)
+    kinds = _kinds(arrays, ["X", "Y", "Z"], discrete, notes if method == "auto" else None)
     spec = None if method == "auto" else _CMI_ESTIMATORS[method]
     if spec is not None and spec.data == "discrete":
         kinds = [True, True, True]

@@ -101,9 +101,10 @@ def test_labels_stored_as_floats_are_read_as_labels_with_a_note():
     assert as_float.method == as_int.method == "miller_madow"
     assert len(as_float.notes) == 2 and "read as discrete labels" in as_float.notes[0]
     assert as_int.notes == ()
-    numbers = mutual_information(a.astype(float), b.astype(float), discrete=False,
-                                 method="gaussian")
-    assert numbers.notes == () and numbers.method == "gaussian"
+    numbers = mutual_information(a.astype(float), b.astype(float), discrete=False)
+    assert numbers.notes == () and numbers.method == "copula_ksg"
+    named = mutual_information(a.astype(float), b.astype(float), method="gaussian")
+    assert named.notes == () and named.method == "gaussian"      # a named method: numbers
 
 
 def test_float_columns_with_many_integer_values_stay_continuous():
