@@ -40,6 +40,8 @@ from sklearn.metrics import mutual_info_score
 from sklearn.neighbors import KDTree, NearestNeighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the checkout this file lives in, not whatever copy of the packages the environment installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _timing import best_time, pin_threads  # noqa: E402
 
 from infotheory import (  # noqa: E402
