@@ -42,6 +42,11 @@ class Estimate(float):
         ``"bootstrap"`` or ``"analytic"``.
     details : dict, optional
         Estimator-specific extras (k, the bound used, training curves, ...).
+    reliability : str, default="ok"
+        ``"ok"``, or the reasons why the estimate may be off by more than its interval
+        suggests (see :mod:`infotheory.reliability`).
+    notes : sequence of str, optional
+        How the input was read, when it was not what its dtype says (e.g. float labels).
 
     Examples
     --------
@@ -59,12 +64,15 @@ class Estimate(float):
     ci_level: float | None
     ci_method: str | None
     details: dict[str, Any]
+    reliability: str
+    notes: tuple[str, ...]
 
     def __new__(cls, value: SupportsFloat, *, method: str, n: int,
                 quantity: str = "mutual_information",
                 ci: Sequence[SupportsFloat] | None = None, ci_level: float | None = None,
                 ci_method: str | None = None,
-                details: Mapping[str, Any] | None = None) -> Estimate:
+                details: Mapping[str, Any] | None = None, reliability: str = "ok",
+                notes: Sequence[str] = ()) -> Estimate:
         obj = super().__new__(cls, float(value))
         obj.method = str(method)
         obj.n = int(n)
@@ -73,6 +81,8 @@ class Estimate(float):
         obj.ci_level = None if ci_level is None else float(ci_level)
         obj.ci_method = ci_method
         obj.details = dict(details or {})
+        obj.reliability = str(reliability)
+        obj.notes = tuple(str(note) for note in notes)
         return obj
 
     @property
@@ -98,20 +108,23 @@ class Estimate(float):
         text = f"Estimate({float(self):.6g} nats, method={self.method!r}, n={self.n}"
         if self.ci is not None:
             text += f", ci={self.ci_level:.0%} [{self.ci[0]:.6g}, {self.ci[1]:.6g}]"
+        if self.reliability != "ok":
+            text += f", reliability={self.reliability!r}"
         return text + ")"
 
     __str__ = __repr__
 
     def __reduce__(self) -> tuple[Callable[..., Estimate], tuple[object, ...]]:
         return (_rebuild, (float(self), self.method, self.n, self.quantity, self.ci,
-                           self.ci_level, self.ci_method, self.details))
+                           self.ci_level, self.ci_method, self.details, self.reliability,
+                           self.notes))
 
 
 def _rebuild(value: float, method: str, n: int, quantity: str, ci: tuple[float, float] | None,
-             ci_level: float | None, ci_method: str | None,
-             details: dict[str, Any]) -> Estimate:
+             ci_level: float | None, ci_method: str | None, details: dict[str, Any],
+             reliability: str = "ok", notes: Sequence[str] = ()) -> Estimate:
     return Estimate(value, method=method, n=n, quantity=quantity, ci=ci, ci_level=ci_level,
-                    ci_method=ci_method, details=details)
+                    ci_method=ci_method, details=details, reliability=reliability, notes=notes)
 
 
 def _check_level(confidence: SupportsFloat) -> float:

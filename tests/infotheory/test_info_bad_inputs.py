@@ -46,6 +46,7 @@ FLOAT_CATEGORY = pd.Series(np.where(LAB == 0, 0.5, np.where(LAB == 1, 1.5, 2.5))
                            dtype="category")
 MIXED_FRAME = pd.DataFrame({"count": pd.Series((X > 0).astype(int) + (X > 1), dtype="Int64"),
                             "level": X2[:, 1]})
+FLOATS_3 = np.random.default_rng(5).integers(0, 3, 300).astype(float)
 NEURAL = dict(max_steps=20, eval_every=10, batch_size=32, random_state=0)
 
 
@@ -119,9 +120,16 @@ CASES = {
                                     lambda: _mi(X2, Y, method="gaussian"), 1e-6),
     "MI: auto at 1e300": _equal(lambda: _mi(X2 * 1e300, Y * 1e300, random_state=0),
                                 lambda: _mi(X2, Y, random_state=0), 2e-3),
-    "MI: DataFrame with an Int64 column is numbers, not labels": _equal(
-        lambda: _mi(MIXED_FRAME, Y, random_state=0),
-        lambda: _mi(MIXED_FRAME.to_numpy(dtype=float), Y, random_state=0), 1e-9),
+    "MI: DataFrame with an Int64 column is numbers when declared": _equal(
+        lambda: _mi(MIXED_FRAME, Y, discrete=False, random_state=0),
+        lambda: _mi(MIXED_FRAME.to_numpy(dtype=float), Y, discrete=False, random_state=0),
+        1e-9),
+    "MI: a 3-level column mixed with continuous ones, type not declared": _raises(
+        lambda: it.mutual_information(MIXED_FRAME, Y), ValueError,
+        r"X mixes label-like float columns \[0\].*continuous columns \[1\].*discrete="),
+    "MI: labels stored as floats read as labels": _equal(
+        lambda: _mi(np.round(FLOATS_3), np.round(FLOATS_3) % 2),
+        lambda: _mi(np.round(FLOATS_3).astype(int), np.round(FLOATS_3).astype(int) % 2), 1e-12),
     "MI: float category is labels": _equal(
         lambda: _mi(FLOAT_CATEGORY, Y, random_state=0),
         lambda: _mi(FLOAT_CATEGORY.astype(str).to_numpy(object), Y, random_state=0), 1e-9),

@@ -62,7 +62,8 @@ def test_registered_continuous_estimator_gets_front_door_validation_before_it_ru
     register_mi_estimator("binned", lambda call: calls.append(call) or (0.0, None, {}))
     with pytest.raises(ValueError, match="method='binned' needs continuous X and Y; got a"):
         mutual_information([0, 1, 1, 0] * 5, [1, 0, 1, 0] * 5, method="binned")
-    with pytest.raises(ValueError, match="ci must be None, 'bootstrap' or 'analytic'; got 'x'"):
+    with pytest.raises(ValueError,
+                       match="ci must be None, 'auto', 'bootstrap' or 'analytic'; got 'x'"):
         mutual_information([0.1, 0.2], [0.3, 0.4], method="binned", ci="x")
     assert calls == []
     with pytest.raises(ValueError, match="method for mutual_information must be one of"):

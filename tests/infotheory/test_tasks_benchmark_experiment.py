@@ -1,42 +1,54 @@
-"""The estimator benchmark experiment writes its tables and figure in quick mode."""
+"""The estimator benchmark experiment: three tables, coverage and verdict, the seed split."""
 
 import pandas as pd
+import pytest
 
 from experiments.info_estimator_benchmark import main
+from infotheory.task_generator import HELD_OUT_SEEDS, SELECTION_SEEDS
 
 
-def test_quick_mode_writes_error_table_summary_and_figure(tmp_path):
-    runs = main(["--quick", "--out", str(tmp_path), "--verbose", "0"])
-    for name in ("runs.csv", "errors.csv", "errors.md", "summary.csv", "summary.md",
-                 "selection.csv", "errors.png", "COMMAND"):
+def test_quick_mode_writes_the_three_tables_coverage_and_verdict(tmp_path):
+    runs = main(["--quick", "--out", str(tmp_path)])
+    for name in ("runs.csv", "selection.md", "held_out.md", "fixed.md", "summary.csv",
+                 "summary.md", "calibration.md", "COMMAND"):
         assert (tmp_path / name).exists(), name
-    errors = pd.read_csv(tmp_path / "errors.csv")
-    assert {"ksg", "auto", "gaussian", "infonce"} <= set(errors.columns)
-    assert len(errors) == 4
-    # the copula-normalised estimator is exact up to noise on the 1x1 normal and half-cube tasks
-    auto = runs[runs.estimator == "auto"].set_index("task")["error"]
-    assert abs(auto["1v1-normal-0.75"]) < 0.08
-    assert auto["1v1-normal-0.75"] == auto["half_cube-1v1-normal-0.75"]
-    assert "target <= 0.05" in (tmp_path / "summary.md").read_text()
+    assert set(runs.split) == {"selection", "held-out", "fixed"}
+    sel, held = runs[runs.split == "selection"], runs[runs.split == "held-out"]
+    assert set(sel.seed) <= set(SELECTION_SEEDS) and set(held.seed) <= set(HELD_OUT_SEEDS)
+    # every auto run carries an interval and a verdict; the error is against the exact MI
+    assert runs.ci_low.notna().all() and runs.reliability.str.len().gt(0).all()
+    assert (runs.error - (runs.estimate - runs.truth)).abs().max() < 1e-12
+    fixed = runs[runs.split == "fixed"].set_index("task")
+    assert abs(fixed.loc["1v1-normal-0.75", "error"]) < 0.08
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert {"coverage of 95 % interval", "verdict hit rate (|error| > 0.15)"} <= set(summary)
+    text = (tmp_path / "summary.md").read_text()
+    assert "HELD_OUT_SEEDS" in text and "target >= 90 %" in text
 
 
-def test_task_split_is_two_thirds_one_third_disjoint_and_fixed():
-    from experiments.info_estimator_benchmark import split_tasks
-    from infotheory import BENCHMARK_TASKS
-
-    low = [t for t, task in BENCHMARK_TASKS.items() if max(task.dim_x, task.dim_y) <= 5]
-    sel, held = split_tasks(low)
-    assert len(low) == 33 and (len(sel), len(held)) == (22, 11)
-    assert not set(sel) & set(held) and set(sel) | set(held) == set(low)
-    assert split_tasks(reversed(low)) == (sel, held)
+def test_rerender_rebuilds_the_tables_from_runs_csv(tmp_path):
+    main(["--quick", "--out", str(tmp_path), "--splits", "fixed"])
+    before = (tmp_path / "fixed.md").read_text()
+    (tmp_path / "fixed.md").unlink()
+    main(["--quick", "--out", str(tmp_path), "--rerender"])
+    assert (tmp_path / "fixed.md").read_text() == before
 
 
-def test_merge_replaces_matching_runs_and_drops_retired_estimators():
-    from experiments.info_estimator_benchmark import merge_runs
+def test_benchmark_experiment_draws_each_split_from_its_own_seeds():
+    from experiments.info_estimator_benchmark import held_out_seeds, selection_seeds
 
-    old = pd.DataFrame({"task": ["a", "a", "a", "b"],
-                        "estimator": ["auto", "ksg", "auto_k2", "auto"],
-                        "seed": [0, 0, 0, 1], "error": [1.0, 2.0, 3.0, 4.0]})
-    new = pd.DataFrame({"task": ["a"], "estimator": ["auto"], "seed": [0], "error": [9.0]})
-    merged = merge_runs(old, new).set_index(["task", "estimator", "seed"])["error"]
-    assert merged.to_dict() == {("a", "ksg", 0): 2.0, ("b", "auto", 1): 4.0, ("a", "auto", 0): 9.0}
+    sel, held = selection_seeds(100), held_out_seeds(100)
+    assert set(sel) <= set(SELECTION_SEEDS) and set(held) <= set(HELD_OUT_SEEDS)
+    assert not set(sel) & set(held)
+
+
+def test_calibration_refuses_runs_of_held_out_seeds():
+    from experiments.info_estimator_benchmark import calibrate
+
+    rows = pd.DataFrame({"split": ["selection", "held-out"], "seed": [0, HELD_OUT_SEEDS[0]],
+                         "copula_ksg": [0.1, 0.1]})
+    with pytest.raises(ValueError, match="selection seeds only"):
+        calibrate(rows)
+    sneaky = rows.assign(split="selection")          # a held-out seed relabelled
+    with pytest.raises(ValueError, match="seeds outside SELECTION_SEEDS"):
+        calibrate(sneaky)
