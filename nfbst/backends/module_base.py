@@ -362,7 +362,6 @@ def fit_stacked(problem: ModuleProblem, params: Params, log_sd: torch.Tensor | N
         total = 0.0
         for idx in problem.batches(o["batch_size"], gen):
             out = problem.forward(leaves, problem.X[idx])
-            ls: torch.Tensor | float | None = log_sd if log_sd is not None else fixed_log_sd
             t = problem.t[idx] if targets is None else targets[:, idx]
             nll = problem.nll(out, t, log_sd if log_sd is not None else fixed_log_sd)
             loss = ((n / len(idx)) * nll + penalty(leaves)).sum() / n

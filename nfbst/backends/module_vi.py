@@ -26,7 +26,7 @@ import copy
 import math
 import types
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -85,7 +85,8 @@ def _local_forward(name: str, state: _LocalState) -> Callable[..., torch.Tensor]
             mean = F.linear(x, wm, bm)
             var = F.linear(x * x, ws * ws, None if bs is None else bs * bs)
         else:
-            conv = self._conv_forward  # type: ignore[operator]  # a ConvNd's own padding
+            # a ConvNd's own _conv_forward: its padding mode applies to x and x²
+            conv = cast(Callable[..., torch.Tensor], self._conv_forward)
             mean = conv(x, wm, bm)
             var = conv(x * x, ws * ws, None if bs is None else bs * bs)
         eps = torch.randn(mean.shape, generator=state.gen, dtype=mean.dtype,
@@ -139,7 +140,7 @@ class ModuleVI(ModuleBackend):
         modules = dict(net.named_modules())
         for name in local:
             mod = modules[name]
-            mod.forward = types.MethodType(_local_forward(name, state), mod)  # type: ignore[method-assign]
+            mod.forward = types.MethodType(_local_forward(name, state), mod)
         local_params = {f"{name}.{k}" if name else k for name in local
                         for k in ("weight", "bias")}
         buffers = problem.buffers
@@ -174,8 +175,8 @@ class ModuleVI(ModuleBackend):
                 out = out.reshape(1, out.shape[0], -1)
                 nll = problem.nll(out, problem.t[idx], log_sd if log_sd is not None
                                   else (None if fixed is None else math.log(fixed)))[0]
-                kl = sum(((sd[k].square() + loc[k].square()) / (2 * prior_var)
-                          - torch.log(sd[k])).sum() for k in loc)
+                kl = torch.stack([((sd[k].square() + loc[k].square()) / (2 * prior_var)
+                                   - torch.log(sd[k])).sum() for k in loc]).sum()
                 kl = kl + n_total * (log_prior - 0.5)
                 loss = ((n / len(idx)) * nll + kl) / n
                 opt.zero_grad(set_to_none=True)
