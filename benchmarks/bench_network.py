@@ -165,7 +165,7 @@ def part1(args: argparse.Namespace) -> None:
         print("  bayesian-torch not installed: skipped (pip install bayesian-torch==0.5.0)")
         return
     for kind in ("Reparameterization", "Flipout"):
-        t_bt, _ = best_time(lambda: bayesian_torch_fit(X, y, E, 0.01, kind), args.repeats)
+        t_bt, _ = best_time(lambda k=kind: bayesian_torch_fit(X, y, E, 0.01, k), args.repeats)
         print(f"  bayesian-torch 0.5.0 {kind:<18s} {t_bt / E * 1000:8.1f} ms/epoch; "
               f"ratio ours / it: {t_ours / t_bt:.2f}")
 
