@@ -343,3 +343,19 @@ def test_functional_draws_type_and_protocol():
     assert torch.equal(draws.params["weight"], net.sample_posterior(5).params["weight"])
     assert not torch.equal(draws.params["weight"],
                            net.sample_posterior(5, random_state=1).params["weight"])
+
+
+def test_string_labels_and_clone():
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = np.where(X[:, 0] > 0, "pos", "neg")
+    net = BayesianNetwork(nn.Linear(2, 2), task="classification", inference="ensemble",
+                          inference_params=dict(n_members=2, n_epochs=200, lr=0.05),
+                          random_state=0)
+    twin = clone(net)
+    assert twin.get_params()["inference_params"] == net.get_params()["inference_params"]
+    net.fit(X, y)
+    assert set(net.predict(X)) <= {"neg", "pos"} and net.score(X, y) > 0.9
+    assert list(net.classes_) == ["neg", "pos"]
