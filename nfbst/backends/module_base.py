@@ -41,6 +41,8 @@ from .base import generator, take_last
 
 Params = dict[str, torch.Tensor]
 
+DEFAULT_BATCH = 128
+DEFAULT_STEPS = 2000  # n_epochs=None: enough epochs for this many optimiser steps
 _HALF_NORMAL_CONST = math.log(2.0) - 0.5 * math.log(2 * math.pi)
 
 
@@ -175,11 +177,19 @@ class ModuleProblem:
         n = t.shape[-1]
         return 0.5 * r.square().sum(1) + n * ls.reshape(-1) + 0.5 * n * math.log(2 * math.pi)
 
+    def epochs(self, n_epochs: int | None, batch_size: int | None) -> tuple[int, int]:
+        """``(epochs, steps per epoch)``; ``n_epochs=None``: enough epochs for
+        ``DEFAULT_STEPS`` = 2000 optimiser steps."""
+        b = min(self.n, batch_size or DEFAULT_BATCH)
+        per_epoch = -(-self.n // b)
+        return (int(n_epochs) if n_epochs is not None else -(-DEFAULT_STEPS // per_epoch),
+                per_epoch)
+
     def batches(self, batch_size: int | None, gen: torch.Generator) -> list[torch.Tensor]:
         """One epoch's row indices in minibatches (a fresh permutation from ``gen``);
-        ``batch_size=None``: the full batch up to 4096 rows, else 128."""
+        ``batch_size=None``: ``DEFAULT_BATCH`` = 128 rows (the full batch when n <= 128)."""
         n = self.n
-        b = min(n, batch_size or (n if n <= 4096 else 128))
+        b = min(n, batch_size or DEFAULT_BATCH)
         if b == n:
             return [torch.arange(n, device=self.device)]
         perm = torch.randperm(n, generator=gen).to(self.device)
@@ -248,7 +258,7 @@ class ModuleBackend:
     INTS: ClassVar[dict[str, int]] = {"n_epochs": 1, "batch_size": 1, "n_members": 1,
                                       "num_samples": 1, "warmup_steps": 0, "n_chains": 1,
                                       "n_steps": 1}
-    NONE_OK: ClassVar[tuple[str, ...]] = ("batch_size",)
+    NONE_OK: ClassVar[tuple[str, ...]] = ("batch_size", "n_epochs")
     POSITIVE: ClassVar[tuple[str, ...]] = ("lr", "prior_scale", "init_scale", "step_size")
 
     def __init__(self, **options: Any) -> None:
@@ -352,8 +362,7 @@ def fit_stacked(problem: ModuleProblem, params: Params, log_sd: torch.Tensor | N
         opt_params.append(log_sd)
     opt = torch.optim.Adam(opt_params, lr=float(o["lr"]))
     n = problem.n
-    epochs = int(o["n_epochs"])
-    steps_per_epoch = len(problem.batches(o["batch_size"], torch.Generator()))
+    epochs, steps_per_epoch = problem.epochs(o["n_epochs"], o["batch_size"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(
         opt, T_max=epochs * steps_per_epoch, eta_min=0.01 * float(o["lr"]))
     losses: list[float] = []

@@ -35,15 +35,15 @@ from .module_base import BankBackend, ModuleProblem, fit_stacked, gaussian_penal
 class ModuleEnsemble(BankBackend):
     """``inference="ensemble"``: independently initialised MAP members, trained side by side.
 
-    Options (``inference_params``): ``n_members`` (5), ``n_epochs`` (100), ``lr`` (0.01, Adam,
-    cosine decay to lr/100), ``batch_size`` (None: full batch up to 4096 rows, else 128),
-    ``prior_scale`` (1.0), ``noise`` ("learned" or a float in the target's units),
+    Options (``inference_params``): ``n_members`` (5), ``n_epochs`` (None: 2000 optimiser
+    steps), ``lr`` (0.01, Adam, cosine decay to lr/100), ``batch_size`` (None: 128 rows, the
+    full batch when n <= 128), ``prior_scale`` (1.0), ``noise`` ("learned" or a float in the target's units),
     ``vectorize`` (None: vmap when the module allows it; False: a loop over the members).
     """
 
     name: ClassVar[str] = "ensemble"
     defaults: ClassVar[dict[str, Any]] = dict(
-        n_members=5, n_epochs=100, lr=0.01, batch_size=None, prior_scale=1.0,
+        n_members=5, n_epochs=None, lr=0.01, batch_size=None, prior_scale=1.0,
         noise="learned", vectorize=None)
     initial_params: dict[str, torch.Tensor]
 

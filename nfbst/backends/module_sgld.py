@@ -35,7 +35,7 @@ class ModuleSGLD(ChainBankBackend):
 
     Options (``inference_params``): ``n_chains`` (4), ``num_samples`` (200, in total),
     ``n_steps`` (2000 sampling steps per chain), ``warmup_steps`` (1000), ``batch_size``
-    (None: full batch up to 4096 rows, else 128), ``lr`` (0.01, the burn-in climb),
+    (None: 128 rows, the full batch when n <= 128), ``lr`` (0.01, the burn-in climb),
     ``step_size`` (0.25), ``prior_scale`` (1.0), ``noise`` ("learned" or a float).
     """
 

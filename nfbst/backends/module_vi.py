@@ -99,15 +99,15 @@ def _local_forward(name: str, state: _LocalState) -> Callable[..., torch.Tensor]
 class ModuleVI(ModuleBackend):
     """``inference="vi"``: mean-field Gaussian VI on every parameter of the module.
 
-    Options (``inference_params``): ``n_epochs`` (100), ``lr`` (0.01, Adam, cosine decay to
-    lr/100), ``batch_size`` (None: full batch up to 4096 rows, else 128), ``prior_scale``
-    (1.0), ``noise`` ("learned": a point estimate; or a float in the target's units),
+    Options (``inference_params``): ``n_epochs`` (None: 2000 optimiser steps), ``lr`` (0.01,
+    Adam, cosine decay to lr/100), ``batch_size`` (None: 128 rows, the full batch when
+    n <= 128), ``prior_scale`` (1.0), ``noise`` ("learned": a point estimate; or a float in the target's units),
     ``init_scale`` (0.001: the initial σ), ``reparam`` ("local" or "weight").
     """
 
     name: ClassVar[str] = "vi"
     defaults: ClassVar[dict[str, Any]] = dict(
-        n_epochs=100, lr=0.01, batch_size=None, prior_scale=1.0, noise="learned",
+        n_epochs=None, lr=0.01, batch_size=None, prior_scale=1.0, noise="learned",
         init_scale=1e-3, reparam="local")
     loc: Params
     rho: Params
@@ -147,9 +147,8 @@ class ModuleVI(ModuleBackend):
         leaves = [*loc.values(), *rho.values()] + ([log_sd] if log_sd is not None else [])
         opt = torch.optim.Adam(leaves, lr=float(o["lr"]))
         n = problem.n
-        epochs = int(o["n_epochs"])
+        epochs, per_epoch = problem.epochs(o["n_epochs"], o["batch_size"])
         batch_gen = generator(batch_seed)
-        per_epoch = len(problem.batches(o["batch_size"], torch.Generator()))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(
             opt, T_max=epochs * per_epoch, eta_min=0.01 * float(o["lr"]))
         prior_var = float(o["prior_scale"]) ** 2
