@@ -37,7 +37,8 @@ class ModuleEnsemble(BankBackend):
 
     Options (``inference_params``): ``n_members`` (5), ``n_epochs`` (None: 2000 optimiser
     steps), ``lr`` (0.01, Adam, cosine decay to lr/100), ``batch_size`` (None: 128 rows, the
-    full batch when n <= 128), ``prior_scale`` (1.0), ``noise`` ("learned" or a float in the target's units),
+    full batch when n <= 128), ``prior_scale`` (1.0), ``noise`` ("learned" or a float in
+    the target's units),
     ``vectorize`` (None: vmap when the module allows it; False: a loop over the members).
     """
 

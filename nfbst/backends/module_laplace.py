@@ -80,7 +80,8 @@ class ModuleLaplace(BankBackend):
     Options (``inference_params``): ``subset_of_weights`` ("all" or "last_layer"),
     ``hessian_structure`` (None: auto; "full", "kron", "diag"), ``tune_prior`` (True:
     marginal likelihood), ``num_samples`` (300 kept draws), and for the MAP fit ``n_epochs``
-    (None: 2000 optimiser steps), ``lr`` (0.01), ``batch_size`` (None: 128 rows), ``prior_scale`` (1.0), ``noise``
+    (None: 2000 optimiser steps), ``lr`` (0.01), ``batch_size`` (None: 128 rows),
+    ``prior_scale`` (1.0), ``noise``
     ("learned" or a float in the target's units).
     """
 

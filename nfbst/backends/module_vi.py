@@ -101,7 +101,8 @@ class ModuleVI(ModuleBackend):
 
     Options (``inference_params``): ``n_epochs`` (None: 2000 optimiser steps), ``lr`` (0.01,
     Adam, cosine decay to lr/100), ``batch_size`` (None: 128 rows, the full batch when
-    n <= 128), ``prior_scale`` (1.0), ``noise`` ("learned": a point estimate; or a float in the target's units),
+    n <= 128), ``prior_scale`` (1.0), ``noise`` ("learned": a point estimate; or a float in
+    the target's units),
     ``init_scale`` (0.001: the initial σ), ``reparam`` ("local" or "weight").
     """
 
