@@ -107,12 +107,9 @@ class ModuleProblem:
     # ----------------------------------------------------------- parameters
     def init_params(self, seeds: Sequence[np.random.SeedSequence]) -> Params:
         """One freshly initialised parameter set per seed, stacked ``(C, ...)``."""
-        sets = []
-        for sd in seeds:
-            net = self.make_module(generator(sd))
-            sets.append({k: p.detach().to(self.device, self.dtype)
-                         for k, p in net.named_parameters()})
-        return {k: torch.stack([s[k] for s in sets]) for k in self.names}
+        nets = [self.make_module(generator(sd)).to(self.device, self.dtype) for sd in seeds]
+        params, _ = torch.func.stack_module_state(nets)
+        return {k: params[k].detach() for k in self.names}
 
     def flatten(self, params: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Stacked parameters ``(C, ...)`` as rows ``(C, P)`` in ``names`` order."""
