@@ -185,7 +185,10 @@ BACKENDS = {
     "ensemble (5)": dict(n_members=5, n_epochs=30, batch_size=BATCH),
     "anchored (5)": dict(n_members=5, n_epochs=30, batch_size=BATCH),
     "laplace last-layer": dict(n_epochs=30, batch_size=BATCH, subset_of_weights="last_layer"),
-    "laplace KFAC (all)": dict(n_epochs=30, batch_size=BATCH, hessian_structure="kron"),
+    "laplace KFAC (all)": dict(n_epochs=30, batch_size=BATCH, hessian_structure="kron",
+                               subset_of_weights="all"),
+    "laplace diag (all)": dict(n_epochs=30, batch_size=BATCH, hessian_structure="diag",
+                               subset_of_weights="all"),
     "sgld (4 chains)": dict(batch_size=BATCH, warmup_steps=19 * 30, n_steps=19 * 30,
                             num_samples=100),
 }

@@ -59,7 +59,7 @@ def test_laplace_linear_matches_closed_form(linear_truth):
     # the GGN of a linear model is its exact Hessian: laplace's Gaussian is the posterior
     net = BayesianNetwork(_linear, inference="laplace", random_state=0, inference_params=dict(
         n_epochs=300, lr=0.05, tune_prior=False, noise=NOISE, prior_scale=PRIOR,
-        num_samples=4000)).fit(linear_truth["X"], linear_truth["y"])
+        num_samples=4000, subset_of_weights="all")).fit(linear_truth["X"], linear_truth["y"])
     assert net.diagnostics_["structure"] == "full"
     _check_function(net, linear_truth, n_eff=4000, extra_mean=0.01)  # MAP by Adam
 
@@ -97,8 +97,9 @@ def test_anchored_linear_members_are_posterior_draws(linear_truth):
 
 def test_sgld_linear_matches_closed_form(linear_truth):
     net = BayesianNetwork(_linear, inference="sgld", random_state=0, inference_params=dict(
-        num_samples=1000, n_steps=3000, warmup_steps=600, noise=NOISE, prior_scale=PRIOR)
-    ).fit(linear_truth["X"], linear_truth["y"])
+        num_samples=1000, n_steps=3000, warmup_steps=600, step_size=0.25, noise=NOISE,
+        prior_scale=PRIOR)).fit(linear_truth["X"], linear_truth["y"])
+    assert net.diagnostics_["rhat_max"] < 1.05
     # the fixed step inflates the variance by about step_size/4 (sd by ~3 %)
     _check_function(net, linear_truth, n_eff=min(net.diagnostics_["ess_min_output"], 1000),
                     extra_sd=0.06)
@@ -315,7 +316,8 @@ def test_laplace_refuses_unsupported_settings():
     with_norm = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 1))
     with pytest.raises(ValueError, match=r"KFAC\) supports only nn.Linear and nn.Conv2d"):
         BayesianNetwork(with_norm, inference="laplace",
-                        inference_params={"hessian_structure": "kron"}).fit(X, y)
+                        inference_params={"hessian_structure": "kron",
+                                          "subset_of_weights": "all"}).fit(X, y)
     not_linear_last = nn.Sequential(nn.Linear(3, 1), nn.LayerNorm(1))
     with pytest.raises(ValueError, match="last parametrised layer is an nn.Linear"):
         BayesianNetwork(not_linear_last, inference="laplace",
@@ -323,7 +325,8 @@ def test_laplace_refuses_unsupported_settings():
     big = nn.Sequential(nn.Linear(3, 4000), nn.Tanh(), nn.Linear(4000, 1))
     with pytest.raises(ValueError, match="FULL_MAX_PARAMS=10000"):
         BayesianNetwork(big, inference="laplace",
-                        inference_params={"hessian_structure": "full"}).fit(X, y)
+                        inference_params={"hessian_structure": "full",
+                                          "subset_of_weights": "all"}).fit(X, y)
     with pytest.raises(ValueError, match="subset_of_weights"):
         BayesianNetwork(nn.Linear(3, 1), inference="laplace",
                         inference_params={"subset_of_weights": "subnetwork"}).fit(X, y)
