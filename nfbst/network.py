@@ -78,9 +78,10 @@ class BayesianNetwork(BaseEstimator):
         The posterior method, one file each in :mod:`nfbst.backends` (``module_*.py``):
         ``"vi"`` mean-field Gaussian VI (Bayes-by-backprop; local reparameterisation on
         ``Linear``/``Conv`` layers); ``"ensemble"`` deep ensembles; ``"anchored"`` anchored
-        ensembles (Pearce et al. 2020); ``"laplace"`` laplace-torch (all weights or last layer;
-        full, KFAC or diagonal GGN; prior precision by marginal likelihood); ``"sgld"``
-        preconditioned SGLD chains; ``"hmc"`` adaptive HMC chains (small modules only).
+        ensembles (Pearce et al. 2020); ``"laplace"`` laplace-torch (the last layer by
+        default, or all weights; full, KFAC or diagonal GGN; prior precision by marginal
+        likelihood); ``"sgld"`` preconditioned SGLD chains; ``"hmc"`` adaptive HMC chains
+        (at most 5000 parameters).
     inference_params : dict, optional
         The method's own settings (``nfbst.backends.get_backend(name, kind="module")
         .defaults`` lists them with their defaults, e.g. ``{"n_epochs": 50, "lr": 0.01}``);
