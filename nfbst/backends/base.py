@@ -12,7 +12,7 @@ import importlib
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import torch
@@ -21,9 +21,25 @@ from numpy.typing import NDArray
 from .._parallel import effective_n_jobs, parallel_map
 from ._stacked import StackedMLP, check_positive_int
 
+if TYPE_CHECKING:
+    from .module_base import ModuleBackend
+
 # name -> "module:Class", imported on first use so that optional heavy dependencies (pyro's
-# MCMC, laplace-torch) load only when that backend is asked for.
+# MCMC, laplace-torch) load only when that backend is asked for. One table per kind of model:
+# ``"mlp"`` (:class:`Backend`, the stacked MLP of ``BayesianMLP``) and ``"module"``
+# (:class:`nfbst.backends.module_base.ModuleBackend`, any torch module of
+# ``BayesianNetwork``); the same name may exist in both ("vi", "laplace", ...).
 _REGISTRY: dict[str, str] = {}
+_MODULE_REGISTRY: dict[str, str] = {}
+KINDS = ("mlp", "module")
+
+
+def _table(kind: str) -> dict[str, str]:
+    if kind == "mlp":
+        return _REGISTRY
+    if kind == "module":
+        return _MODULE_REGISTRY
+    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
 #: The validated hyper-parameters of a ``BayesianMLP`` (``noise`` in standardised units).
 Settings = dict[str, Any]
@@ -31,23 +47,37 @@ Settings = dict[str, Any]
 WeightSets = tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]
 
 
-def register(name: str, target: str) -> None:
-    """Register backend ``name`` implemented by ``"package.module:ClassName"``."""
-    _REGISTRY[name] = target
+def register(name: str, target: str, kind: str = "mlp") -> None:
+    """Register backend ``name`` implemented by ``"package.module:ClassName"``.
+
+    ``kind="mlp"`` (default): a :class:`Backend` of ``BayesianMLP``; ``kind="module"``: a
+    :class:`~nfbst.backends.module_base.ModuleBackend` of ``BayesianNetwork`` (any module).
+    """
+    _table(kind)[name] = target
 
 
-def available() -> list[str]:
-    """Names of the registered backends."""
-    return sorted(_REGISTRY)
+def available(kind: str = "mlp") -> list[str]:
+    """Names of the registered backends of ``kind`` (``"mlp"`` or ``"module"``)."""
+    return sorted(_table(kind))
 
 
-def get_backend(name: object) -> type[Backend]:
-    """The backend class registered under ``name``; ``ValueError`` naming the choices."""
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"inference must be one of {available()}, got {name!r}")
-    module, cls = _REGISTRY[name].split(":")
-    backend: type[Backend] = getattr(importlib.import_module(module), cls)
-    return backend
+@overload
+def get_backend(name: object, kind: Literal["mlp"] = "mlp") -> type[Backend]: ...
+
+
+@overload
+def get_backend(name: object, kind: Literal["module"]) -> type[ModuleBackend]: ...
+
+
+def get_backend(name: object, kind: str = "mlp") -> Any:
+    """The backend class registered under ``name`` for ``kind``; ``ValueError`` naming the
+    choices. A :class:`Backend` subclass for ``"mlp"``, a ``ModuleBackend`` one for
+    ``"module"``."""
+    table = _table(kind)
+    if not isinstance(name, str) or name not in table:
+        raise ValueError(f"inference must be one of {available(kind)}, got {name!r}")
+    module, cls = table[name].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 class Backend:
