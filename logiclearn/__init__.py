@@ -46,6 +46,7 @@ from .formula import (
     lt,
 )
 from .loss import SigmaSchedule, constraint_loss, gaussian_nll, truncated_gaussian_nll
+from .report import Report, concept_metrics, report
 from .terms import Term, term
 from .trainer import LogicTrainer
 
@@ -57,6 +58,7 @@ __all__ = [
     "PrimalDualEncoding", "SemanticEncoding", "ENCODINGS", "get_encoding",
     "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",
     "LogicTrainer", "IndexedDataset", "ConstrainedClassifier", "Satisfaction", "satisfaction",
+    "Report", "report", "concept_metrics",
 ]
 
 try:  # one source of truth: the version in pyproject.toml, read from the installed metadata
