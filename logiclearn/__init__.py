@@ -25,6 +25,7 @@ from .encodings import (
     get_encoding,
     register_encoding,
 )
+from .enforce import Enforced, most_probable_satisfying, project_linear
 from .formula import (
     And,
     Atom,
@@ -59,6 +60,7 @@ __all__ = [
     "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",
     "LogicTrainer", "IndexedDataset", "ConstrainedClassifier", "Satisfaction", "satisfaction",
     "Report", "report", "concept_metrics",
+    "Enforced", "most_probable_satisfying", "project_linear",
 ]
 
 try:  # one source of truth: the version in pyproject.toml, read from the installed metadata
