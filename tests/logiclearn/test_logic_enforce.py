@@ -117,8 +117,8 @@ def test_project_linear_matches_scipy_qp():
     y = rng.normal(size=(15, 3)) * 2
     z = ll.project_linear(torch.tensor(y), A, b, A_eq, b_eq).numpy()
     for yi, zi in zip(y, z):
-        ref = minimize(lambda v: ((v - yi) ** 2).sum(), yi, method="SLSQP",
-                       jac=lambda v: 2 * (v - yi),
+        ref = minimize(lambda v, yi=yi: ((v - yi) ** 2).sum(), yi, method="SLSQP",
+                       jac=lambda v, yi=yi: 2 * (v - yi),
                        constraints=[{"type": "ineq", "fun": lambda v: b - A @ v,
                                      "jac": lambda v: -A},
                                     {"type": "eq", "fun": lambda v: A_eq @ v - b_eq,
