@@ -354,7 +354,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self.module_.eval()
         with torch.no_grad():
             logits = [self.module_(a) for a in arrays]
-        batch = (*arrays, torch.arange(len(arrays[0])))
+        batch = (*arrays, torch.arange(len(arrays[0])))  # as in fit: the views, then row ids
         res = most_probable_satisfying(logits, self.constraint, batch, exact=exact,
                                        max_assignments=max_assignments)
         return self.classes_[res.assignment[:, 0].numpy()]

@@ -76,7 +76,7 @@ def most_probable_satisfying(logits: torch.Tensor | Sequence[torch.Tensor],
                              constraint: ConstraintFn, batch: Any = None, *,
                              n_values: int | None = None, exact: bool = True,
                              max_assignments: int = 2 ** 16, tol: float = 1e-6,
-                             chunk_rows: int = 2 ** 18) -> Enforced:
+                             chunk_rows: int = 2 ** 14) -> Enforced:
     """The most probable joint assignment of categorical outputs that satisfies the formula.
 
     Each view's logits ``(B, W)`` hold ``W / n_values`` categorical outputs (one when
@@ -92,8 +92,8 @@ def most_probable_satisfying(logits: torch.Tensor | Sequence[torch.Tensor],
     constraint : callable
         ``constraint(outputs, batch) -> Formula``, as :class:`LogicTrainer` takes it.
     batch : optional
-        Passed to ``constraint`` (each tensor in it repeated once per assignment), e.g. the
-        views and example ids that the constraint reads.
+        Passed to ``constraint`` with each tensor in it repeated once per assignment (pass
+        only what the constraint reads, e.g. example ids, not images).
     n_values : int, optional
         Values per categorical output, when a view holds several.
     exact : bool
