@@ -141,3 +141,30 @@ def test_project_linear_by_hand_and_bad_input():
         ll.project_linear(torch.zeros(1, 2), A=[[1.0]], b=[0.0])
     assert math.isclose(float(ll.project_linear(torch.ones(1, 2), A_eq=[[1.0, -1.0]],
                                                 b_eq=[2.0])[0, 0]), 2.0)
+
+
+def test_classifier_predict_enforce_equals_brute_force_over_two_views():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, 60)]
+
+    def same_class(outs, batch):  # both views get the same class
+        p, q = (o.softmax(-1) for o in outs)
+        return ll.any_of(ll.all_of(p[:, k] == 1.0, q[:, k] == 1.0) for k in range(3))
+
+    clf = ll.ConstrainedClassifier(torch.nn.Linear(3, 3), same_class, epochs=2,
+                                   random_state=0)
+    clf.fit(X, y, X_unlabeled=(X[:20], X[20:40]))
+    A, B = X[:15], X[15:30]
+    got = clf.predict((A, B), enforce=True)
+    la, lb = np.log(clf.predict_proba(A)), np.log(clf.predict_proba(B))
+    expected = clf.classes_[(la + lb).argmax(1)]  # the best class common to both views
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(clf.predict(A, enforce=False), clf.classes_[la.argmax(1)])
+    with pytest.raises(ValueError, match=r"9 here .* max_assignments=4"):
+        clf.predict((A, B), enforce=True, max_assignments=4)
+    with pytest.raises(TypeError, match="only predict\\(..., enforce=True\\) takes"):
+        clf.predict((A, B))
+    plain = ll.ConstrainedClassifier(torch.nn.Linear(3, 3), epochs=1, random_state=0)
+    with pytest.raises(ValueError, match="needs a constraint"):
+        plain.fit(X, y).predict(A, enforce=True)
