@@ -129,16 +129,16 @@ def check_formula(logits_x, logits_r, eps: float = EPS, hidden: int = 6, twin: i
     return r_not_twin.named("R(x) is not twin") | x_is_hidden.named("x is hidden")
 
 
-def run(method: str, seed: int, data: dict, epochs: int = EPOCHS, hidden: int = 6,
-        twin: int = 9) -> dict:
-    """Train one model with the labels of ``hidden`` removed and return its test metrics.
+def train(method: str, seed: int, data: dict, epochs: int = EPOCHS, hidden: int = 6,
+          twin: int = 9) -> tuple[torch.nn.Module, ll.LogicTrainer, float]:
+    """Train one model with the labels of ``hidden`` removed: ``(model, trainer, seconds)``.
 
     Checkpoint on validation accuracy over the labelled classes only: no label of the hidden
     class is used anywhere in training or model selection.
     """
     model = make_model(seed)
     X, R, y = data["X"], data["R"], data["y"]
-    tr, va, te = data["train"], data["val"], data["test"]
+    tr, va = data["train"], data["val"]
     lab, unl = tr[y[tr].numpy() != hidden], tr[y[tr].numpy() == hidden]
     gen = torch_generator(seed)
     labeled = DataLoader(TensorDataset(X[lab], y[lab]), batch_size=BATCH, shuffle=True,
@@ -161,7 +161,14 @@ def run(method: str, seed: int, data: dict, epochs: int = EPOCHS, hidden: int = 
     t0 = time.perf_counter()
     trainer.fit(labeled, unlabeled if method != "supervised" else None, epochs=epochs,
                 val_metric=val_acc)
-    seconds = time.perf_counter() - t0
+    return model, trainer, time.perf_counter() - t0
+
+
+def run(method: str, seed: int, data: dict, epochs: int = EPOCHS, hidden: int = 6,
+        twin: int = 9) -> dict:
+    """Train one model (see :func:`train`) and return its test metrics."""
+    model, trainer, seconds = train(method, seed, data, epochs, hidden, twin)
+    X, R, y, te = data["X"], data["R"], data["y"], data["test"]
     is_h = y[te] == hidden
     with torch.no_grad():
         pred = model(X[te]).argmax(1)

@@ -25,6 +25,7 @@ from .encodings import (
     get_encoding,
     register_encoding,
 )
+from .enforce import Enforced, most_probable_satisfying, project_linear
 from .formula import (
     And,
     Atom,
@@ -46,6 +47,7 @@ from .formula import (
     lt,
 )
 from .loss import SigmaSchedule, constraint_loss, gaussian_nll, truncated_gaussian_nll
+from .report import Report, concept_metrics, report
 from .terms import Term, term
 from .trainer import LogicTrainer
 
@@ -57,6 +59,8 @@ __all__ = [
     "PrimalDualEncoding", "SemanticEncoding", "ENCODINGS", "get_encoding",
     "truncated_gaussian_nll", "gaussian_nll", "constraint_loss", "SigmaSchedule",
     "LogicTrainer", "IndexedDataset", "ConstrainedClassifier", "Satisfaction", "satisfaction",
+    "Report", "report", "concept_metrics",
+    "Enforced", "most_probable_satisfying", "project_linear",
 ]
 
 try:  # one source of truth: the version in pyproject.toml, read from the installed metadata

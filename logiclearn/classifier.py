@@ -24,6 +24,7 @@ from probconstraints._random import (
 from ._checks import check_int, check_number, check_verbose
 from .data import IndexedDataset
 from .encodings import Encoding
+from .enforce import most_probable_satisfying
 from .trainer import ConstraintFn, LogicTrainer
 
 __all__ = ["ConstrainedClassifier"]
@@ -291,7 +292,69 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             return torch.softmax(self.module_(torch.as_tensor(X)), -1).numpy().astype(np.float64)
 
-    def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """Predicted class labels."""
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(1)]
+    def predict(self, X: ArrayLike | tuple[ArrayLike, ...], enforce: bool = False, *,
+                exact: bool = True, max_assignments: int = 2 ** 16) -> NDArray[Any]:
+        """Predicted class labels; with ``enforce=True``, labels that satisfy the constraint.
+
+        Parameters
+        ----------
+        X : array-like, or a tuple of views with ``enforce=True``
+            Rows to classify. With ``enforce=True`` and a constraint over several views (as
+            ``X_unlabeled`` in :meth:`fit`), give the views as a tuple; the labels of the
+            first view are returned.
+        enforce : bool
+            False (default): the argmax class. True: the most probable joint assignment of
+            classes (one per view) whose one-hot outputs satisfy the constraint, by
+            :func:`logiclearn.most_probable_satisfying` (the constraint's batch is the views
+            followed by the row ids ``0 .. n-1``).
+        exact, max_assignments :
+            As in :func:`logiclearn.most_probable_satisfying`: exact enumeration of the
+            ``n_classes ** n_views`` joint assignments, or its top-r approximation.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> import logiclearn as ll
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(40, 2)); y = (X[:, 0] > 0).astype(int)
+        >>> never_1 = lambda out, b: out.softmax(-1)[:, 1] <= 0.0   # class 1 is forbidden
+        >>> clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), never_1, epochs=5,
+        ...                                random_state=0).fit(X, y)
+        >>> bool((clf.predict(X) == 1).any()), bool((clf.predict(X, enforce=True) == 1).any())
+        (True, False)
+        """
+        if not isinstance(enforce, bool):
+            raise TypeError(f"enforce must be a bool, got {enforce!r}")
+        if not enforce:
+            if isinstance(X, tuple):
+                raise TypeError("X is a tuple of views, which only predict(..., enforce=True) "
+                                "takes; pass one array")
+            proba = self.predict_proba(X)
+            return self.classes_[proba.argmax(1)]
+        check_is_fitted(self, "module_")
+        if self.constraint is None:
+            raise ValueError("predict(..., enforce=True) needs a constraint; this classifier "
+                             "has constraint=None")
+        views = X if isinstance(X, tuple) else (X,)
+        if not views:
+            raise ValueError("X must be an array or a non-empty tuple of views")
+        arrays = []
+        for i, v in enumerate(views):
+            _check_frame(v, "X" if len(views) == 1 else f"X view {i}")
+            arrays.append(torch.as_tensor(validate_data(self, v, reset=False, allow_nd=True,
+                                                        dtype=np.float32)))
+        sizes = {len(a) for a in arrays}
+        if len(sizes) > 1:
+            raise ValueError(f"the views of X must have the same number of rows, got "
+                             f"{[len(a) for a in arrays]}")
+        self.module_.eval()
+        with torch.no_grad():
+            logits = [self.module_(a) for a in arrays]
+        batch = (*arrays, torch.arange(len(arrays[0])))  # as in fit: the views, then row ids
+        res = most_probable_satisfying(logits, self.constraint, batch, exact=exact,
+                                       max_assignments=max_assignments)
+        return self.classes_[res.assignment[:, 0].numpy()]

@@ -293,6 +293,8 @@ class Atom(Formula):
 
 class _Connective(Formula):
     symbol = "?"
+    #: set by :func:`implies` on the ``~a | b`` it builds (read by :func:`logiclearn.report`)
+    is_implication: bool = False
 
     def __init__(self, children: Formula | Iterable[Formula],
                  labels: Iterable[str] | None = None, name: str | None = None) -> None:
@@ -609,7 +611,9 @@ def implies(antecedent: Formula, consequent: Formula) -> Or:
     """
     a = _as_formula(antecedent, "antecedent")
     c = _as_formula(consequent, "consequent")
-    return Or([Not(a), c], labels=("antecedent false", "consequent true"))
+    out = Or([Not(a), c], labels=("antecedent false", "consequent true"))
+    out.is_implication = True
+    return out
 
 
 def forall(formula: Formula, name: str | None = None) -> ForAll:

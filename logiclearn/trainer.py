@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, cast
 
 import numpy as np
 import torch
@@ -128,11 +128,16 @@ class LogicTrainer:
     ----------
     model : torch.nn.Module
         Trained in place.
-    constraint : callable or None
+    constraint : callable, list or None
         ``constraint(outputs, batch) -> Formula``; ``outputs`` is a :class:`Term` (one view) or
         a tuple of Terms (one per view) of the model's outputs on the unlabelled batch, and
         ``batch`` the raw unlabelled batch. The formula must be about the batch's instances
-        (batch size B, or quantified). ``None`` trains supervised only.
+        (batch size B, or quantified). ``None`` trains supervised only. A list holds several
+        constraints, each on its own subset of the data: its items are callables or
+        ``(callable, weight)`` pairs (weight 1 when omitted; the term of constraint k is
+        ``constraint_weight · weight_k · loss_k``); :meth:`fit` then takes one unlabelled
+        loader per constraint, and each constraint gets its own encoding (its own duals) and
+        σ schedule.
     encoding : str or Encoding
         A registered name (``'dual'`` — the paper —, ``'dl2'``, ``'product'``,
         ``'lukasiewicz'``, ``'godel'``, ``'pd'``, ``'semantic'``) or an encoding object.
@@ -184,7 +189,10 @@ class LogicTrainer:
     best_epoch_, best_score_ : int, float
         Checkpoint kept by the validation metric (when one is given).
     encoding_ : Encoding
-        The encoding with its state (duals of ``'dual'``, multipliers of ``'pd'``).
+        The encoding with its state (duals of ``'dual'``, multipliers of ``'pd'``); with a
+        list of constraints, the first constraint's.
+    encodings_, schedules_ : list
+        With a list of constraints: one encoding and one σ schedule per constraint.
 
     Examples
     --------
@@ -202,12 +210,25 @@ class LogicTrainer:
     >>> trainer = ll.LogicTrainer(model, fn, encoding="dual", random_state=0)
     >>> len(trainer.fit(labeled, unlabeled, epochs=2).history_)
     2
+
+    Several constraints, each on its own data, with their own weights:
+
+    >>> V = torch.randn(20, 2, generator=g)
+    >>> other = torch.utils.data.DataLoader(ll.IndexedDataset(V), 10)
+    >>> def fn2(out, batch):  # class 0 is at least as likely as class 1
+    ...     p = out.softmax(-1)
+    ...     return p[:, 0] >= p[:, 1]
+    >>> trainer = ll.LogicTrainer(model, [(fn, 1.0), (fn2, 0.5)], random_state=0)
+    >>> sorted(trainer.fit(labeled, [unlabeled, other], epochs=1).history_[0])[:4]
+    ['constraint', 'constraint_0', 'constraint_1', 'mean_cost']
     """
 
     best_score_: float  # set by fit
     best_epoch_: int | None
 
-    def __init__(self, model: nn.Module, constraint: ConstraintFn | None = None, *,
+    def __init__(self, model: nn.Module,
+                 constraint: ConstraintFn | Sequence[ConstraintFn | tuple[ConstraintFn, float]]
+                 | None = None, *,
                  encoding: str | Encoding = "dual",
                  encoding_params: dict[str, Any] | None = None,
                  constraint_weight: float = 1.0, constraint_loss: str = "auto",
@@ -218,8 +239,7 @@ class LogicTrainer:
                  verbose: int = 0, compile_constraint: bool = False) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if constraint is not None and not callable(constraint):
-            raise TypeError(f"constraint must be callable or None, got {type(constraint)}")
+        pairs = _constraint_pairs(constraint)
         check_number(constraint_weight, "constraint_weight", 0.0)
         check_number(lr, "lr", 0.0)
         check_number(weight_decay, "weight_decay", 0.0)
@@ -246,15 +266,22 @@ class LogicTrainer:
         self.sigma_init, self.sigma_target = sigma_init, sigma_target
         self.loss, self.lr, self.weight_decay = loss, lr, weight_decay
         self.random_state, self.verbose = random_state, verbose
-        self.encoding_ = get_encoding(encoding, **(encoding_params or {}))
+        self._pairs = pairs  # None: one constraint (or none); else [(fn, weight), ...]
+        self.encodings_ = [get_encoding(encoding, **(encoding_params or {}))
+                           if isinstance(encoding, str) or i == 0 else copy.deepcopy(encoding)
+                           for i in range(len(pairs) if pairs else 1)]
+        self.encoding_ = self.encodings_[0]
         self.compile_constraint = compile_constraint
         if compile_constraint:
-            use_compile = getattr(self.encoding_, "use_compile", None)
-            if use_compile is None:
-                raise ValueError(f"compile_constraint=True: the encoding {self.encoding_!r} has "
-                                 "no use_compile hook (no compiled step)")
-            use_compile(True)
-        self.schedule_ = SigmaSchedule(sigma_init, sigma_target)
+            for enc in self.encodings_:
+                use_compile = getattr(enc, "use_compile", None)
+                if use_compile is None:
+                    raise ValueError(f"compile_constraint=True: the encoding {enc!r} has "
+                                     "no use_compile hook (no compiled step)")
+                use_compile(True)
+        self.schedules_ = [SigmaSchedule(sigma_init, sigma_target)
+                           for _ in range(len(pairs) if pairs else 1)]
+        self.schedule_ = self.schedules_[0]
         self.optimizer_ = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         self._supervised = _SUPERVISED[loss] if isinstance(loss, str) else loss
         kind = constraint_loss if constraint_loss != "auto" else self.encoding_.default_loss
@@ -265,6 +292,7 @@ class LogicTrainer:
         self.n_steps_ = 0
         self.history_: list[dict[str, float]] = []
         self._build: _FormulaBuilder | None = None
+        self._builds = [_FormulaBuilder(fn) for fn, _ in pairs] if pairs else []
 
     # -- one step ----------------------------------------------------------------------------
     @property
@@ -280,7 +308,8 @@ class LogicTrainer:
         return b
 
     def step(self, labeled_batch: Sequence[torch.Tensor] | None = None,
-             unlabeled_batch: UnlabeledBatch | None = None) -> dict[str, float]:
+             unlabeled_batch: UnlabeledBatch | Sequence[UnlabeledBatch | None] | None = None,
+             ) -> dict[str, float]:
         """One SGDA step on a labelled batch ``(X, y)`` and an unlabelled batch; returns losses.
 
         Examples
@@ -294,6 +323,8 @@ class LogicTrainer:
         >>> sorted(out)
         ['constraint', 'loss', 'mean_cost', 'supervised']
         """
+        if self._pairs is not None:
+            return self._step_several(labeled_batch, unlabeled_batch)
         if not _all_training(self.model):  # train() is a no-op otherwise
             self.model.train()
         inputs: list[torch.Tensor] = []
@@ -309,7 +340,8 @@ class LogicTrainer:
             inputs.append(xl)
             sizes.append(len(xl))
         index: torch.Tensor | None = None
-        constraint, unl = self.constraint, unlabeled_batch
+        constraint = cast("ConstraintFn | None", self.constraint)
+        unl = cast("UnlabeledBatch | None", unlabeled_batch)
         enc = self.encoding_
         if constraint is not None and unl is not None:
             views, index = split_unlabeled(unl)
@@ -367,8 +399,101 @@ class LogicTrainer:
         return {"loss": loss_value, "supervised": sup_value, "constraint": cons_value,
                 "mean_cost": mean_cost}
 
+    def _step_several(self, labeled_batch: Sequence[torch.Tensor] | None,
+                      unlabeled_batch: Any) -> dict[str, float]:
+        """:meth:`step` with a list of constraints: ``unlabeled_batch`` holds one batch (or
+        None) per constraint; one forward pass for all, one backward pass of
+        ``supervised + Σ_k λ w_k loss_k``."""
+        assert self._pairs is not None
+        k = len(self._pairs)
+        if unlabeled_batch is None:
+            unlabeled_batch = [None] * k
+        if not isinstance(unlabeled_batch, (list, tuple)) or len(unlabeled_batch) != k:
+            raise ValueError(
+                f"with {k} constraints, the unlabelled batch must be a list of {k} batches (one "
+                f"per constraint, None to skip one), got "
+                + (f"a list of {len(unlabeled_batch)}" if isinstance(unlabeled_batch,
+                                                                     (list, tuple))
+                   else type(unlabeled_batch).__name__))
+        if not _all_training(self.model):
+            self.model.train()
+        inputs: list[torch.Tensor] = []
+        sizes: list[int] = []
+        yl: torch.Tensor | None = None
+        if labeled_batch is not None:
+            if not (isinstance(labeled_batch, (tuple, list)) and len(labeled_batch) == 2):
+                raise TypeError("labelled batch must be a pair (X, y), got "
+                                f"{type(labeled_batch).__name__}")
+            xl, yl = labeled_batch
+            if len(xl) != len(yl):
+                raise ValueError(f"labelled batch has {len(xl)} inputs but {len(yl)} targets")
+            inputs.append(xl)
+            sizes.append(len(xl))
+        parsed: list[tuple[int, list[int], Any, torch.Tensor | None]] = []
+        for i, unl in enumerate(unlabeled_batch):
+            if unl is None:
+                continue
+            views, index = split_unlabeled(unl)
+            enc = self.encodings_[i]
+            if enc.needs_index and index is None:
+                raise ValueError(
+                    f"constraint {i}: the {enc.name!r} encoding keeps state per example: its "
+                    "unlabelled batch must end with a 1-D integer tensor of example ids")
+            parsed.append((i, [len(v) for v in views], unl, index))
+            inputs += views
+            sizes += [len(v) for v in views]
+        if not inputs:
+            raise ValueError("step needs a labelled batch, an unlabelled batch, or both")
+        out = self.model(torch.cat(inputs) if len(inputs) > 1 else inputs[0])
+        parts = _split_rows(out, sizes)
+        sup = self._supervised(parts.pop(0), yl) if yl is not None else None
+        total: torch.Tensor | None = sup
+        rec = {"supervised": float(sup.detach()) if sup is not None else 0.0,
+               "constraint": 0.0, "mean_cost": 0.0}
+        penalties = []
+        for i, vsizes, unl, index in parsed:
+            mine, parts = parts[:len(vsizes)], parts[len(vsizes):]
+            enc, build = self.encodings_[i], self._builds[i]
+            closs = ConstraintLoss(self.constraint_loss_, self.schedules_[i].sigma)
+            penalty = enc.penalty_from_outputs(build, mine, unl, index, closs)
+            if penalty is None:
+                f = build(mine, unl)
+                enc.before_step(f, index, closs)
+                penalty = enc.penalty(f, index, closs)
+            mc = penalty.mean_cost
+            mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
+            if not math.isfinite(mean_cost):
+                raise ValueError(f"constraint {i}'s cost is NaN or inf; check the model outputs")
+            w = self.constraint_weight * self._pairs[i][1]
+            term: torch.Tensor | None
+            if penalty.outputs_grad is not None:  # a surrogate with that gradient
+                surrogate = [(o * g).sum() for o, g in zip(mine, penalty.outputs_grad)
+                             if o.requires_grad]
+                value = float(penalty.value.detach())
+                term = w * torch.stack(surrogate).sum() if surrogate else None
+            else:
+                term = w * penalty.value
+                value = float(penalty.value.detach())
+            if term is not None:
+                total = term if total is None else total + term
+            rec[f"constraint_{i}"], rec[f"mean_cost_{i}"] = value, mean_cost
+            rec["constraint"] += w * value
+            penalties.append((i, penalty))
+        rec["mean_cost"] = (float(np.mean([rec[f"mean_cost_{i}"] for i, _ in penalties]))
+                            if penalties else float("nan"))
+        self.optimizer_.zero_grad(set_to_none=True)
+        if total is not None and total.requires_grad:
+            total.backward()
+        self.optimizer_.step()
+        for i, penalty in penalties:
+            self.encodings_[i].after_step(penalty)
+        self.n_steps_ += 1
+        rec["loss"] = rec["supervised"] + rec["constraint"]
+        return rec
+
     # -- epochs --------------------------------------------------------------------------------
-    def fit(self, labeled: BatchLoader | None = None, unlabeled: BatchLoader | None = None,
+    def fit(self, labeled: BatchLoader | None = None,
+            unlabeled: BatchLoader | Sequence[BatchLoader | None] | None = None,
             epochs: int = 10,
             val_metric: Callable[[nn.Module], float] | None = None) -> LogicTrainer:
         """Train for ``epochs`` passes over the longer of the two loaders (the other cycles).
@@ -377,7 +502,8 @@ class LogicTrainer:
         ----------
         labeled : iterable of (X, y) batches, optional
         unlabeled : iterable of unlabelled batches, optional
-            See :func:`split_unlabeled` for the batch layout.
+            See :func:`split_unlabeled` for the batch layout. With a list of constraints, a
+            list of loaders, one per constraint (None for a constraint to skip).
         epochs : int
         val_metric : callable, optional
             ``val_metric(model) -> float``, higher is better; the best epoch's weights are
@@ -388,6 +514,20 @@ class LogicTrainer:
         self
         """
         epochs = check_int(epochs, "epochs", 1)
+        if self._pairs is not None and unlabeled is not None:
+            k = len(self._pairs)
+            if not isinstance(unlabeled, (list, tuple)) or len(unlabeled) != k:
+                raise ValueError(
+                    f"with {k} constraints, unlabeled must be a list of {k} loaders (one per "
+                    "constraint, in the order of the constraints), got "
+                    + (f"a list of {len(unlabeled)}" if isinstance(unlabeled, (list, tuple))
+                       else f"one {type(unlabeled).__name__}"))
+            for i, u in enumerate(unlabeled):
+                if u is not None and not hasattr(u, "__len__"):
+                    raise TypeError(f"unlabeled[{i}] must be a loader with a length, got "
+                                    f"{type(u).__name__}")
+            if all(u is None for u in unlabeled):
+                unlabeled = None
         if labeled is None and unlabeled is None:
             raise ValueError("fit needs a labelled loader, an unlabelled loader, or both")
         if val_metric is not None and not callable(val_metric):
@@ -399,22 +539,36 @@ class LogicTrainer:
             self._fit(labeled, unlabeled, int(epochs), val_metric)
         return self
 
-    def _fit(self, labeled: BatchLoader | None, unlabeled: BatchLoader | None, epochs: int,
+    def _fit(self, labeled: BatchLoader | None,
+             unlabeled: BatchLoader | Sequence[BatchLoader | None] | None, epochs: int,
              val_metric: Callable[[nn.Module], float] | None) -> None:
         best_state: dict[str, Any] | None = None
         self.best_score_, self.best_epoch_ = -math.inf, None
-        n_steps = max(len(labeled) if labeled is not None else 0,
-                      len(unlabeled) if unlabeled is not None else 0)
+        several = self._pairs is not None
+        loaders: list[BatchLoader | None] = (
+            list(cast(Sequence[BatchLoader | None], unlabeled)) if several and unlabeled
+            is not None else [cast(BatchLoader | None, unlabeled)])
+        n_steps = max([len(labeled) if labeled is not None else 0]
+                      + [len(u) for u in loaders if u is not None])
+        keys = ["supervised", "constraint", "mean_cost"]
+        if several:
+            keys += [f"{name}_{i}" for i, u in enumerate(loaders) if u is not None
+                     for name in ("constraint", "mean_cost")]
         bar = progress(range(epochs), self.verbose, desc="LogicTrainer epoch")
         for epoch in bar:
             it_l = _cycle(labeled)
-            it_u = _cycle(unlabeled)
-            rec = {"supervised": 0.0, "constraint": 0.0, "mean_cost": 0.0}
+            its = [_cycle(u) for u in loaders]
+            rec = dict.fromkeys(keys, 0.0)
             for _ in range(n_steps):
-                out = self.step(next(it_l) if it_l else None, next(it_u) if it_u else None)
+                unl = [next(it) if it else None for it in its]
+                out = self.step(next(it_l) if it_l else None, unl if several else unl[0])
                 for k in rec:
                     rec[k] += out[k] / n_steps
-            if self.constraint is not None and unlabeled is not None:
+            if several:
+                for i, u in enumerate(loaders):
+                    if u is not None:
+                        rec[f"sigma_{i}"] = self.schedules_[i].step(rec[f"mean_cost_{i}"])
+            elif self.constraint is not None and unlabeled is not None:
                 rec["sigma"] = self.schedule_.step(rec["mean_cost"])
             if val_metric is not None:
                 self.model.eval()
@@ -496,3 +650,25 @@ def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:
             yield from loader
 
     return gen()
+
+
+def _constraint_pairs(constraint: object) -> list[tuple[ConstraintFn, float]] | None:
+    """``None`` for one constraint (or none); the checked ``(fn, weight)`` pairs of a list."""
+    if constraint is None or callable(constraint):
+        return None
+    if not isinstance(constraint, (list, tuple)):
+        raise TypeError(f"constraint must be callable, a list of constraints or None, got "
+                        f"{type(constraint).__name__}")
+    if not constraint:
+        raise ValueError("constraint is an empty list; give at least one constraint or None")
+    pairs = []
+    for i, item in enumerate(constraint):
+        if callable(item):
+            fn, weight = item, 1.0
+        elif isinstance(item, (list, tuple)) and len(item) == 2 and callable(item[0]):
+            fn, weight = item[0], check_number(item[1], f"the weight of constraint {i}", 0.0)
+        else:
+            raise TypeError(f"constraint {i} must be a callable or a (callable, weight) pair, "
+                            f"got {item!r}")
+        pairs.append((cast(ConstraintFn, fn), weight))
+    return pairs
