@@ -16,8 +16,8 @@ if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     say "[2/3] torch==2.13.0, the CPU wheel"
     .venv/bin/python -m pip install --quiet -c scripts/constraints.txt torch
-    say "[3/3] the project (nfbst, logiclearn, infotheory) with its test and audio extras"
-    .venv/bin/python -m pip install --quiet -c scripts/constraints.txt -e ".[test,audio]"
+    say "[3/3] the project (nfbst, logiclearn, infotheory) with its test, audio and experiments extras"
+    .venv/bin/python -m pip install --quiet -c scripts/constraints.txt -e ".[test,audio,experiments]"
     # laplace-torch requires torchvision; PyPI's wheel is a CUDA build that cannot load
     # beside the CPU torch, and a broken torchvision breaks torchmetrics (and so laplace)
     # at import. Nothing here uses torchvision: remove it when it does not import.
