@@ -84,17 +84,12 @@ def _half_sample_interval(ci: str | None, value: float, terms: np.ndarray | None
         n = int(n)
     if n < 8:
         raise ValueError(f"ci='bootstrap' for k-NN estimators needs n >= 8; got n={n}")
-    if int(n_resamples) < 2:
-        raise ValueError(f"n_resamples must be >= 2; got {n_resamples}")
-    level = float(confidence)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence}")
     rng = check_random_state(random_state)
     # a stream of its own, so the interval does not change the estimate's random draws
     rng = check_random_state(rng.randint(2**31) + 7919)
     reps = np.array([recompute(np.sort(rng.choice(n, n // 2, replace=False)),
-                               rng.randint(2**31)) for _ in range(int(n_resamples))])
-    alpha = (1.0 - level) / 2.0
+                               rng.randint(2**31)) for _ in range(n_resamples)])
+    alpha = (1.0 - float(confidence)) / 2.0
     centre = float(np.mean(reps))
     return (float(value + np.quantile(reps, alpha) - centre),
             float(value + np.quantile(reps, 1.0 - alpha) - centre))

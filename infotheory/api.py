@@ -123,8 +123,11 @@ from ._calls import (
 )
 from ._registry import Registry
 from ._validation import (
+    check_choice,
     check_continuous,
     check_discrete_labels,
+    check_float,
+    check_int,
     check_labels,
     check_n_jobs,
     check_same_length,
@@ -229,16 +232,10 @@ def _check_common(ci: str | None, confidence: float, n_resamples: int,
                   random_state: RandomStateLike, n_jobs: int | None,
                   allow_auto: bool = False) -> int:
     """Validate the shared keyword arguments before any work; return n_jobs as an int."""
-    if ci not in (None, "bootstrap", "analytic") and not (allow_auto and ci == "auto"):
-        options = "None, 'auto', 'bootstrap' or 'analytic'" if allow_auto \
-            else "None, 'bootstrap' or 'analytic'"
-        raise ValueError(f"ci must be {options}; got {ci!r}")
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float | np.floating) \
-            or not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence!r}")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) \
-            or n_resamples < 2:
-        raise ValueError(f"n_resamples must be an integer >= 2; got {n_resamples!r}")
+    check_choice(ci, "ci", (None, "auto", "bootstrap", "analytic") if allow_auto
+                 else (None, "bootstrap", "analytic"))
+    check_float(confidence, "confidence", 0.0, 1.0)
+    check_int(n_resamples, "n_resamples", 2)
     check_random_state_arg(random_state)
     return check_n_jobs(n_jobs)
 
@@ -252,11 +249,6 @@ def _check_labels_not_continuous(arrays: Sequence[np.ndarray], names: Sequence[s
             check_discrete_labels(arr, name, f"discrete=True or method={method!r}")
 
 
-def _check_choice(method: str, allowed: Sequence[str], what: str) -> None:
-    if method not in allowed:
-        raise ValueError(f"method for {what} must be one of {allowed}; got {method!r}")
-
-
 
 #: what a registered handler may ask for (see the ``register_*_estimator`` functions)
 _DATA = ("discrete", "continuous", "any")
@@ -266,8 +258,7 @@ def _check_handler(handler: object, data: str) -> None:
     """Refuse a handler that is not callable and an unknown ``data``."""
     if not callable(handler):
         raise TypeError(f"handler must be callable; got {handler!r}")
-    if data not in _DATA:
-        raise ValueError(f"data must be one of {_DATA}; got {data!r}")
+    check_choice(data, "data", _DATA)
 
 
 def _result(value: SupportsFloat, interval: Interval | None, details: Mapping[str, Any] | None,
@@ -324,7 +315,7 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
     >>> bool(abs(float(h) - 0.5 * np.log(2 * np.pi * np.e)) < 0.05)
     True
     """
-    _check_choice(method, ("auto", *_ENTROPY_ESTIMATORS), "entropy")
+    check_choice(method, "method", available_estimators("entropy"))
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     x = _as_array(X, "X")
     n = x.shape[0]
@@ -467,7 +458,7 @@ def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
     >>> round(float(mutual_information(["a", "b"] * 50, [0, 1] * 50, method="plugin")), 4)
     0.6931
     """
-    _check_choice(method, ("auto", *_MI_ESTIMATORS), "mutual_information")
+    check_choice(method, "method", available_estimators("mutual_information"))
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs, allow_auto=True)
     verbose = check_verbose(verbose)
     _check_neural_options(method, neural_options)
@@ -658,7 +649,7 @@ def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
     >>> round(conditional_mutual_information(x, x ^ z, z, method="plugin").bits, 6)
     1.0
     """
-    _check_choice(method, ("auto", *_CMI_ESTIMATORS), "conditional_mutual_information")
+    check_choice(method, "method", available_estimators("conditional_mutual_information"))
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
     n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
@@ -786,6 +777,5 @@ def available_estimators(quantity: str = "mutual_information") -> tuple[str, ...
     """
     registries = {"mutual_information": _MI_ESTIMATORS, "entropy": _ENTROPY_ESTIMATORS,
                   "conditional_mutual_information": _CMI_ESTIMATORS}
-    if quantity not in registries:
-        raise ValueError(f"quantity must be one of {tuple(registries)}; got {quantity!r}")
+    check_choice(quantity, "quantity", tuple(registries))
     return ("auto", *registries[quantity].names())

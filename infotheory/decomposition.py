@@ -45,6 +45,7 @@ from scipy.optimize import brentq
 
 from ._validation import (
     check_base,
+    check_choice,
     check_discrete_labels,
     check_labels,
     check_same_length,
@@ -549,8 +550,7 @@ def pid_pmf(p_avt: ArrayLike, measure: str = "imin", base: float | None = None, 
     >>> round(r.redundancy, 3), round(r.synergy, 3)
     (0.311, 0.5)
     """
-    if measure not in PID_MEASURES:
-        raise ValueError(f"measure must be one of {PID_MEASURES}; got {measure!r}")
+    check_choice(measure, "measure", PID_MEASURES)
     if len(source_names) != 2:
         raise ValueError(f"source_names must hold two names; got {source_names!r}")
     p = _check_pmf(p_avt, "p_avt", ndim=3)

@@ -25,10 +25,13 @@ from probconstraints._progress import progress
 from probconstraints._random import RandomStateLike, check_random_state_arg
 
 from .._validation import (
+    check_choice,
     check_continuous,
+    check_int,
     check_labels,
     check_n_jobs,
     check_same_length,
+    check_verbose,
 )
 from ..decomposition import (
     PID_MEASURES,
@@ -80,10 +83,7 @@ def discretize(X: ArrayLike, n_clusters: int, *, random_state: RandomStateLike =
     2
     """
     data = check_continuous(X, "X")
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
-        raise TypeError(f"n_clusters must be an integer; got {type(n_clusters).__name__}")
-    if not 1 <= n_clusters <= len(data):
-        raise ValueError(f"n_clusters must be in [1, n_samples={len(data)}]; got {n_clusters}")
+    n_clusters = check_int(n_clusters, "n_clusters", 1, len(data))
     if standardize:
         data = StandardScaler().fit_transform(data)
     check_random_state_arg(random_state)
@@ -218,8 +218,8 @@ def modality_information(audio: ArrayLike, video: ArrayLike, text: ArrayLike,
     v = check_labels(video, "video") if v_given else check_continuous(video, "video")
     check_same_length(audio=a, video=v, text=labels)
     for m in pid_measures:
-        if m not in PID_MEASURES:
-            raise ValueError(f"pid_measures must be drawn from {PID_MEASURES}; got {m!r}")
+        check_choice(m, "each of pid_measures", PID_MEASURES)
+    verbose = check_verbose(verbose)
     ks: list[int | str] = ([n_clusters] if isinstance(n_clusters, int | np.integer)
                            else list(n_clusters))
     if a_given and v_given:
