@@ -36,7 +36,7 @@ HandlerResult: TypeAlias = tuple[SupportsFloat, "Interval | None", dict[str, Any
 
 def _default_k(k: int | None, method: str) -> int:
     if k is None:
-        return 1 if method == "copula_ksg" else 3
+        return 1 if method in ("copula_ksg", "auto") else 3
     return k
 
 
@@ -126,7 +126,8 @@ class _CallHelpers:
     random_state: RandomStateLike
 
     def neighbours(self) -> int:
-        """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"``)."""
+        """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"`` and the
+        continuous ``"auto"``)."""
         return check_k(_default_k(self.k, self.method), self.n)
 
     def interval(self, value: float, *, std_error: float | None = None,
@@ -164,7 +165,8 @@ class EntropyCall(_CallHelpers):
     n : int
         Number of samples.
     method : str
-        The method name (what ``"auto"`` resolved to).
+        The method name (what ``"auto"`` resolved to; ``"auto"`` itself for the continuous
+        composite of :mod:`infotheory.auto`).
     discrete : bool
         Whether X is treated as discrete.
     k, n_categories, ci, confidence, n_resamples, random_state, n_jobs
@@ -202,7 +204,8 @@ class MICall(_CallHelpers):
     n : int
         Number of samples.
     method : str
-        The method name (what ``"auto"`` resolved to).
+        The method name (what ``"auto"`` resolved to; ``"auto"`` itself for the continuous
+        composite of :mod:`infotheory.auto`).
     discrete : (bool, bool)
         Whether X and Y are treated as discrete.
     k, n_categories, ci, confidence, n_resamples, random_state, n_jobs, verbose
@@ -245,7 +248,8 @@ class CMICall(_CallHelpers):
     n : int
         Number of samples.
     method : str
-        The method name (what ``"auto"`` resolved to).
+        The method name (what ``"auto"`` resolved to; ``"auto"`` itself for the continuous
+        composite of :mod:`infotheory.auto`).
     discrete : (bool, bool, bool)
         Whether X, Y and Z are treated as discrete.
     k, n_categories, ci, confidence, n_resamples, random_state, n_jobs

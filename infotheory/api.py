@@ -18,7 +18,10 @@ neural (:mod:`infotheory.neural`, MI only)
 ``"auto"``
     Both discrete: Miller-Madow when there are at least 5 samples per observed joint cell,
     NSB otherwise. Continuous and discrete: ``"mixed"`` on normal scores. Both continuous,
-    dx + dy <= 20: the largest of four estimates of quantities that are all <= I(X;Y):
+    dx + dy <= 20: the composite of :mod:`infotheory.auto`, reported as ``method="auto"``
+    (no single method reproduces it) with the candidate that won in ``details["chosen"]``
+    and every candidate's value and standard error in ``details``; it is the largest of
+    four estimates of quantities that are all <= I(X;Y):
     ``"copula_ksg"`` of (X, Y); the Gaussian-copula estimate; ``"copula_ksg"`` of the
     *radial* summaries (||Z_X||, ||Z_Y||) of the normal scores (a 1-D variable is kept as it
     is); and, when X or Y has more than one column and n >= 200, a *cross-fitted kernel-CCA*
@@ -149,7 +152,6 @@ __all__ = ["AUTO_CCA_MIN_N", "AUTO_MAX_KNN_DIM", "CMICall", "CMIHandler", "Entro
            "register_mi_estimator"]
 
 DISCRETE = _discrete.DISCRETE_METHODS
-KNN_MI = ("ksg", "ksg1", "ksg2", "copula_ksg")
 GAUSS = ("gaussian", "gaussian_copula")
 NEURAL = ("mine", "nwj", "infonce", "smile", "doe")
 #: ``discrete=``: None (from the dtypes), one bool for all variables, or one bool per variable
@@ -410,7 +412,7 @@ def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
     method : str, default="auto"
         See the module docstring for the list and what ``"auto"`` picks.
     k : int, optional
-        Neighbour order of the k-NN methods (default 3; 1 for ``"copula_ksg"``).
+        Neighbour order of the k-NN methods (default 3; 1 for ``"copula_ksg"`` and ``"auto"``).
     discrete : bool or (bool, bool), optional
         Force the data type of X and Y; by default float arrays are continuous.
     n_categories : (int, int), optional
@@ -514,8 +516,8 @@ def _auto_mi_estimator(x: np.ndarray, y: np.ndarray, n: int, dx: bool,
         method = "mixed"
     elif x.size // n + y.size // n > AUTO_MAX_KNN_DIM:
         method = "gaussian_copula"
-    else:     # reported as "copula_ksg", estimated as the largest of four lower estimates
-        return "copula_ksg", Estimator(mi_auto_continuous, "continuous")
+    else:     # the composite: reported as "auto", its winning candidate in details["chosen"]
+        return "auto", Estimator(mi_auto_continuous, "continuous")
     return method, _MI_ESTIMATORS[method]
 
 
