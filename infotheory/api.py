@@ -3,6 +3,13 @@
 One call shape for every estimator; the result is an :class:`~infotheory.estimate.Estimate`
 (a float in nats with ``.bits``, ``.ci``, ``.method`` and ``.n``).
 
+This module only validates, reads the data, resolves ``"auto"`` and dispatches: each front door
+looks the method up in its :class:`~infotheory._registry.Registry` (method name -> handler;
+``register_*_estimator`` adds one, :func:`available_estimators` lists them) and hands the
+handler a call object of :mod:`infotheory._calls`. The handlers live with their estimators:
+:mod:`infotheory._handlers` (discrete, k-NN, Gaussian, neural), :mod:`infotheory.copula_ksg`
+and :mod:`infotheory.auto` (the continuous ``"auto"`` composite).
+
 Methods
 -------
 discrete (labels of any dtype)
@@ -64,12 +71,7 @@ variable mixing such columns with continuous ones must declare its type with ``d
 a method named by the caller reads floats as its data type says.
 
 ``"copula_ksg"`` makes KSG invariant under increasing transforms of each coordinate and removes
-most of its high-dimensional bias: (1) every coordinate is replaced by its normal scores
-(MI is invariant under invertible per-variable maps); (2) KSG is run with ``k`` (default 1);
-(3) its bias is estimated on Gaussian samples with the same correlation matrix, whose MI is
-known exactly (1 to 5 replicates, more at small n), and subtracted; (4) for MI the result is
-not allowed to fall below the Gaussian-copula estimate, which for one-dimensional X and Y is a
-lower bound on the MI.
+most of its high-dimensional bias (:mod:`infotheory.copula_ksg`).
 
 Inputs
 ------
