@@ -1,15 +1,16 @@
-"""Tables and figures of the audio-visual analyses (matplotlib; figures are returned)."""
+"""Figures of the audio-visual analyses (matplotlib, imported when a figure is drawn; figures
+are returned)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .modality import ModalityAnalysis
 
 __all__ = ["plot_lexical_information", "plot_modality_sweep"]
@@ -36,6 +37,8 @@ def plot_lexical_information(df: pd.DataFrame, unit: str = "bits") -> Figure:
     ...                    "H(phoneme|unit)": [0.0, 1.5]})
     >>> fig = plot_lexical_information(df)
     """
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     x = np.arange(len(df))
     labels = df["map"].tolist()
