@@ -1,18 +1,31 @@
-"""Input checks shared by the infotheory estimators (validated once, at the boundary)."""
+"""The one validation layer of ``infotheory``: every public boundary checks its input here,
+once, and the inside trusts it.
+
+Errors name the argument and the value received, in one wording: ``"<name> must be <what>;
+got <value>"``. Hyper-parameters (:func:`check_int`, :func:`check_float`, :func:`check_choice`,
+:func:`check_verbose`, :func:`check_n_jobs`) raise :class:`InvalidParameterError`, which is
+both a ValueError and a TypeError (as scikit-learn's own). ``verbose`` is an int >= 0; a bool
+is refused (``verbose=True`` is not a level), as in ``nfbst`` and ``logiclearn``.
+"""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable, Sized
+from collections.abc import Collection, Hashable, Sized
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "InvalidParameterError",
     "as_array",
     "check_base",
+    "check_choice",
     "check_continuous",
     "check_discrete_labels",
+    "check_float",
+    "check_int",
     "check_k",
     "check_labels",
     "check_n_jobs",
@@ -21,6 +34,87 @@ __all__ = [
     "convert_base",
     "finite_scale",
 ]
+
+_T = TypeVar("_T")
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyper-parameter of the wrong type or value (both a ValueError and a TypeError, as
+    scikit-learn's own ``InvalidParameterError``)."""
+
+
+def check_int(value: object, name: str, low: int | None = None, high: int | None = None) -> int:
+    """An ``int`` (bools and non-integral numbers refused), within ``[low, high]``.
+
+    Examples
+    --------
+    >>> check_int(200, "n_resamples", 2)
+    200
+    >>> try:
+    ...     check_int(2.5, "n_resamples", 2)
+    ... except TypeError as exc:
+    ...     print(exc)
+    n_resamples must be an integer >= 2; got 2.5
+    """
+    what = "an integer" + (f" >= {low}" if low is not None else "") + (
+        f" and <= {high}" if high is not None else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
+    return v
+
+
+def check_float(value: object, name: str, low: float | None = None, high: float | None = None,
+                low_inclusive: bool = False, high_inclusive: bool = False) -> float:
+    """A finite real number (bools refused) in the interval given by ``low`` and ``high``.
+
+    Examples
+    --------
+    >>> check_float(0.95, "confidence", 0, 1)
+    0.95
+    >>> try:
+    ...     check_float(1.5, "confidence", 0, 1)
+    ... except ValueError as exc:
+    ...     print(exc)
+    confidence must be a finite number > 0 and < 1; got 1.5
+    """
+    parts = []
+    if low is not None:
+        parts.append((">= " if low_inclusive else "> ") + f"{low:g}")
+    if high is not None:
+        parts.append(("<= " if high_inclusive else "< ") + f"{high:g}")
+    what = "a finite number" + (" " + " and ".join(parts) if parts else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
+    v = float(value)
+    ok = bool(np.isfinite(v))
+    if ok and low is not None:
+        ok = v >= low if low_inclusive else v > low
+    if ok and high is not None:
+        ok = v <= high if high_inclusive else v < high
+    if not ok:
+        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
+    return v
+
+
+def check_choice(value: _T, name: str, choices: Collection[object]) -> _T:
+    """``value`` if it is one of ``choices``.
+
+    Examples
+    --------
+    >>> check_choice("bootstrap", "ci", (None, "bootstrap", "analytic"))
+    'bootstrap'
+    >>> try:
+    ...     check_choice("x", "ci", (None, "bootstrap", "analytic"))
+    ... except ValueError as exc:
+    ...     print(exc)
+    ci must be one of (None, 'bootstrap', 'analytic'); got 'x'
+    """
+    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
+        raise InvalidParameterError(f"{name} must be one of {tuple(choices)!r}; got {value!r}")
+    return value
 
 
 def _column(s: pd.Series, name: str, col: Hashable | None) -> np.ndarray:
@@ -106,20 +200,28 @@ def check_n_jobs(n_jobs: object, name: str = "n_jobs") -> int:
     if n_jobs is None:
         return 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
-        raise ValueError(f"{name} must be None or a non-zero integer (-1 for all cores); "
-                         f"got {n_jobs!r}")
+        raise InvalidParameterError(f"{name} must be None or a non-zero integer (-1 for all "
+                                    f"cores); got {n_jobs!r}")
     from joblib import effective_n_jobs
 
     return int(effective_n_jobs(int(n_jobs)))
 
 
 def check_verbose(verbose: object, name: str = "verbose") -> int:
-    """``verbose`` as an int >= 0 (bools accepted)."""
-    if isinstance(verbose, bool):
-        return int(verbose)
-    if not isinstance(verbose, numbers.Integral) or verbose < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {verbose!r}")
-    return int(verbose)
+    """``verbose`` as an int >= 0 (0: silent, 1: a bar on a terminal, 2: also in logs); a bool
+    is refused, as in ``nfbst`` and ``logiclearn``.
+
+    Examples
+    --------
+    >>> check_verbose(1)
+    1
+    >>> try:
+    ...     check_verbose(True)
+    ... except TypeError as exc:
+    ...     print(exc)
+    verbose must be an integer >= 0; got True
+    """
+    return check_int(verbose, name, 0)
 
 
 def check_continuous(x: object, name: str, min_samples: int = 2) -> np.ndarray:
@@ -187,11 +289,7 @@ def check_same_length(**arrays: Sized) -> int:
 
 def check_k(k: object, n: int, name: str = "k") -> int:
     """Check the neighbour count ``k``: an integer with 1 <= k < n."""
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {type(k).__name__} {k!r}")
-    value = int(k)
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {k}")
+    value = check_int(k, name, 1)
     if value >= n:
         raise ValueError(
             f"too few samples for {name}={k}: need more than {k} samples, got {n}"

@@ -3,6 +3,13 @@
 One call shape for every estimator; the result is an :class:`~infotheory.estimate.Estimate`
 (a float in nats with ``.bits``, ``.ci``, ``.method`` and ``.n``).
 
+This module only validates, reads the data, resolves ``"auto"`` and dispatches: each front door
+looks the method up in its :class:`~infotheory._registry.Registry` (method name -> handler;
+``register_*_estimator`` adds one, :func:`available_estimators` lists them) and hands the
+handler a call object of :mod:`infotheory._calls`. The handlers live with their estimators:
+:mod:`infotheory._handlers` (discrete, k-NN, Gaussian, neural), :mod:`infotheory.copula_ksg`
+and :mod:`infotheory.auto` (the continuous ``"auto"`` composite).
+
 Methods
 -------
 discrete (labels of any dtype)
@@ -18,7 +25,10 @@ neural (:mod:`infotheory.neural`, MI only)
 ``"auto"``
     Both discrete: Miller-Madow when there are at least 5 samples per observed joint cell,
     NSB otherwise. Continuous and discrete: ``"mixed"`` on normal scores. Both continuous,
-    dx + dy <= 20: the largest of four estimates of quantities that are all <= I(X;Y):
+    dx + dy <= 20: the composite of :mod:`infotheory.auto`, reported as ``method="auto"``
+    (no single method reproduces it) with the candidate that won in ``details["chosen"]``
+    and every candidate's value and standard error in ``details``; it is the largest of
+    four estimates of quantities that are all <= I(X;Y):
     ``"copula_ksg"`` of (X, Y); the Gaussian-copula estimate; ``"copula_ksg"`` of the
     *radial* summaries (||Z_X||, ||Z_Y||) of the normal scores (a 1-D variable is kept as it
     is); and, when X or Y has more than one column and n >= 200, a *cross-fitted kernel-CCA*
@@ -61,12 +71,7 @@ variable mixing such columns with continuous ones must declare its type with ``d
 a method named by the caller reads floats as its data type says.
 
 ``"copula_ksg"`` makes KSG invariant under increasing transforms of each coordinate and removes
-most of its high-dimensional bias: (1) every coordinate is replaced by its normal scores
-(MI is invariant under invertible per-variable maps); (2) KSG is run with ``k`` (default 1);
-(3) its bias is estimated on Gaussian samples with the same correlation matrix, whose MI is
-known exactly (1 to 5 replicates, more at small n), and subtracted; (4) for MI the result is
-not allowed to fall below the Gaussian-copula estimate, which for one-dimensional X and Y is a
-lower bound on the MI.
+most of its high-dimensional bias (:mod:`infotheory.copula_ksg`).
 
 Inputs
 ------
@@ -99,54 +104,58 @@ mean of the per-point terms, which treats them as independent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, TypeAlias, TypedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, SupportsFloat, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike
-from threadpoolctl import threadpool_limits
 
-from probconstraints._random import RandomStateLike, check_random_state, check_random_state_arg
+from probconstraints._random import RandomStateLike, check_random_state_arg
 
+from . import _handlers
 from . import discrete as _discrete
-from . import gaussian as _gaussian
-from . import knn as _knn
 from . import reliability as _reliability
+from ._calls import (
+    CMICall,
+    CMIHandler,
+    EntropyCall,
+    EntropyHandler,
+    Estimator,
+    HandlerResult,
+    Interval,
+    MICall,
+    MIHandler,
+)
+from ._registry import Registry
 from ._validation import (
+    check_choice,
     check_continuous,
     check_discrete_labels,
-    check_k,
+    check_float,
+    check_int,
     check_labels,
     check_n_jobs,
     check_same_length,
     check_verbose,
 )
-from .estimate import Estimate, analytic_interval, bootstrap_interval
+from .auto import AUTO_CCA_MIN_N, AUTO_MAX_KNN_DIM, auto_discrete_method, mi_auto_continuous
+from .copula_ksg import cmi_copula_ksg, mi_copula_ksg
+from .estimate import Estimate
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .neural import NeuralOptions
 
-__all__ = ["CMICall", "EntropyCall", "MICall", "conditional_mutual_information", "entropy",
+__all__ = ["AUTO_CCA_MIN_N", "AUTO_MAX_KNN_DIM", "CMICall", "CMIHandler", "EntropyCall",
+           "EntropyHandler", "HandlerResult", "Interval", "MICall", "MIHandler",
+           "available_estimators", "conditional_mutual_information", "entropy",
            "mutual_information", "register_cmi_estimator", "register_entropy_estimator",
            "register_mi_estimator"]
 
 DISCRETE = _discrete.DISCRETE_METHODS
-KNN_MI = ("ksg", "ksg1", "ksg2", "copula_ksg")
 GAUSS = ("gaussian", "gaussian_copula")
 NEURAL = ("mine", "nwj", "infonce", "smile", "doe")
-#: above this total dimension dx + dy, "auto" MI uses the Gaussian copula instead of k-NN
-AUTO_MAX_KNN_DIM = 20
-#: smallest sample for the cross-fitted kernel-CCA term of "auto" (each half fits a CCA)
-AUTO_CCA_MIN_N = 200
-
-#: a confidence interval (low, high) in nats
-Interval: TypeAlias = tuple[float, float]
-#: what an estimator handler returns: the estimate in nats, the interval (None when no
-#: interval was asked for) and the details stored in ``Estimate.details``
-HandlerResult: TypeAlias = tuple[SupportsFloat, "Interval | None", dict[str, Any]]
 #: ``discrete=``: None (from the dtypes), one bool for all variables, or one bool per variable
 Discrete: TypeAlias = "bool | Sequence[bool] | None"
 
@@ -227,16 +236,10 @@ def _check_common(ci: str | None, confidence: float, n_resamples: int,
                   random_state: RandomStateLike, n_jobs: int | None,
                   allow_auto: bool = False) -> int:
     """Validate the shared keyword arguments before any work; return n_jobs as an int."""
-    if ci not in (None, "bootstrap", "analytic") and not (allow_auto and ci == "auto"):
-        options = "None, 'auto', 'bootstrap' or 'analytic'" if allow_auto \
-            else "None, 'bootstrap' or 'analytic'"
-        raise ValueError(f"ci must be {options}; got {ci!r}")
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float | np.floating) \
-            or not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence!r}")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) \
-            or n_resamples < 2:
-        raise ValueError(f"n_resamples must be an integer >= 2; got {n_resamples!r}")
+    check_choice(ci, "ci", (None, "auto", "bootstrap", "analytic") if allow_auto
+                 else (None, "bootstrap", "analytic"))
+    check_float(confidence, "confidence", 0.0, 1.0)
+    check_int(n_resamples, "n_resamples", 2)
     check_random_state_arg(random_state)
     return check_n_jobs(n_jobs)
 
@@ -250,329 +253,16 @@ def _check_labels_not_continuous(arrays: Sequence[np.ndarray], names: Sequence[s
             check_discrete_labels(arr, name, f"discrete=True or method={method!r}")
 
 
-def _check_choice(method: str, allowed: Sequence[str], what: str) -> None:
-    if method not in allowed:
-        raise ValueError(f"method for {what} must be one of {allowed}; got {method!r}")
-
-
-def _default_k(k: int | None, method: str) -> int:
-    if k is None:
-        return 1 if method == "copula_ksg" else 3
-    return k
-
-
-def _interval(ci: str | None, value: float, *, std_error: float | None = None,
-              statistic: Callable[[np.ndarray], SupportsFloat] | None = None, n: int,
-              confidence: float, n_resamples: int, random_state: RandomStateLike,
-              method: str) -> Interval | None:
-    if ci is None:
-        return None
-    if ci == "analytic":
-        if std_error is None:
-            raise ValueError(f"ci='analytic' is not available for method={method!r}; "
-                             f"use ci='bootstrap'")
-        return analytic_interval(value, std_error, confidence)
-    if ci == "bootstrap":
-        if statistic is None:
-            raise ValueError(f"ci='bootstrap' is not available for method={method!r}; "
-                             f"use ci='analytic'")
-        return bootstrap_interval(statistic, n, n_resamples=n_resamples, confidence=confidence,
-                                  random_state=random_state)
-    raise ValueError(f"ci must be None, 'bootstrap' or 'analytic'; got {ci!r}")
-
-
-def _half_sample_interval(ci: str | None, value: float, terms: np.ndarray | None, shift: float,
-                          recompute: Callable[[np.ndarray, int], float], *, confidence: float,
-                          n_resamples: int, random_state: RandomStateLike, method: str,
-                          n: int | None = None) -> Interval | None:
-    """k-NN interval: ``"analytic"`` from the per-point terms (independence assumed),
-    ``"bootstrap"`` by recomputing the estimator on half-samples (see the module notes)."""
-    if ci is None:
-        return None
-    if ci != "bootstrap":
-        if terms is None:
-            raise ValueError(f"ci={ci!r} for method={method!r} needs the per-point terms; "
-                             f"got terms=None")
-        return _terms_interval(ci, terms, shift, confidence=confidence,
-                               n_resamples=n_resamples, random_state=random_state,
-                               method=method)
-    if n is None:
-        if terms is None:
-            raise ValueError(f"ci='bootstrap' for method={method!r} needs the per-point terms "
-                             f"or n; got neither")
-        n = len(terms)
-    else:
-        n = int(n)
-    if n < 8:
-        raise ValueError(f"ci='bootstrap' for k-NN estimators needs n >= 8; got n={n}")
-    if int(n_resamples) < 2:
-        raise ValueError(f"n_resamples must be >= 2; got {n_resamples}")
-    level = float(confidence)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence}")
-    rng = check_random_state(random_state)
-    # a stream of its own, so the interval does not change the estimate's random draws
-    rng = check_random_state(rng.randint(2**31) + 7919)
-    reps = np.array([recompute(np.sort(rng.choice(n, n // 2, replace=False)),
-                               rng.randint(2**31)) for _ in range(int(n_resamples))])
-    alpha = (1.0 - level) / 2.0
-    centre = float(np.mean(reps))
-    return (float(value + np.quantile(reps, alpha) - centre),
-            float(value + np.quantile(reps, 1.0 - alpha) - centre))
-
-
-def _radial(z: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of normal scores (a 1-D variable is returned as it is)."""
-    return z if z.shape[1] == 1 else np.linalg.norm(z, axis=1, keepdims=True)
-
-
-#: random Fourier features per variable of the cross-fitted CCA term of "auto"
-AUTO_CCA_FEATURES = 300
-#: ridge added to the standardised feature covariances of that CCA
-AUTO_CCA_RIDGE = 1e-2
-
-
-def _random_features(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """[z, sqrt(2/D) cos(z W + b)]: the scores and D random Fourier features of a Gaussian
-    kernel of bandwidth sqrt(d), about the distance between rows of d normal scores."""
-    d = z.shape[1]
-    W = rng.standard_normal((d, AUTO_CCA_FEATURES)) / np.sqrt(d)
-    b = rng.uniform(0.0, 2.0 * np.pi, AUTO_CCA_FEATURES)
-    return np.hstack([z, np.sqrt(2.0 / AUTO_CCA_FEATURES) * np.cos(z @ W + b)])
-
-
-def _cca_projections(zx: np.ndarray, zy: np.ndarray, fit: np.ndarray, apply: np.ndarray,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel CCA (random features, ridge) fitted on rows ``fit``, applied to rows ``apply``:
-    the first min(dx, dy) canonical variates of X and of Y on the ``apply`` rows."""
-    feats = []
-    for z in (zx, zy):
-        F = _random_features(z, rng)
-        mu, sd = F[fit].mean(0), F[fit].std(0) + 1e-12
-        feats.append((F - mu) / sd)
-    Fx, Fy = feats
-    m = len(fit)
-    cxx = Fx[fit].T @ Fx[fit] / m + AUTO_CCA_RIDGE * np.eye(Fx.shape[1])
-    cyy = Fy[fit].T @ Fy[fit] / m + AUTO_CCA_RIDGE * np.eye(Fy.shape[1])
-    cxy = Fx[fit].T @ Fy[fit] / m
-    lx, ly = np.linalg.cholesky(cxx), np.linalg.cholesky(cyy)
-    whitened = np.linalg.solve(lx, np.linalg.solve(ly, cxy.T).T)      # Lx^-1 Cxy Ly^-T
-    u, _, vt = np.linalg.svd(whitened)
-    r = min(zx.shape[1], zy.shape[1])
-    wx = np.linalg.solve(lx.T, u[:, :r])
-    wy = np.linalg.solve(ly.T, vt[:r].T)
-    return Fx[apply] @ wx, Fy[apply] @ wy
-
-
-def _cross_fitted_cca_terms(zx: np.ndarray, zy: np.ndarray, k: int, seed: int,
-                            n_jobs: int) -> np.ndarray:
-    """KSG of the normal scores of kernel-CCA variates, cross-fitted: per-point terms (raw).
-
-    The rows are split in two halves; the CCA fitted on one half maps the other half, whose
-    MI is then estimated by KSG on normal scores, and the other way round. The maps are
-    functions of X alone and of Y alone, fitted on rows that are not evaluated, so by data
-    processing the estimate targets a quantity <= I(X;Y) however the fit went.
-    """
-    rng = np.random.default_rng(seed)
-    with threadpool_limits(limits=1):
-        perm = rng.permutation(len(zx))
-        halves = (np.sort(perm[: len(zx) // 2]), np.sort(perm[len(zx) // 2:]))
-        terms = []
-        for fit, apply in (halves, halves[::-1]):
-            gx, hy = _cca_projections(zx, zy, fit, apply, rng)
-            scores = [_gaussian.copula_normalize(gx), _gaussian.copula_normalize(hy)]
-            px, py = _prep(scores, int(rng.integers(2**31)))
-            terms.append(_knn.ksg_terms(px, py, k=k, n_jobs=n_jobs))
-    return np.concatenate(terms)
-
-
-def _kcca_pipeline_bias(zx: np.ndarray, zy: np.ndarray, k: int, seed: int,
-                        n_jobs: int) -> float:
-    """Bias of the whole cross-fitted kernel-CCA pipeline on a Gaussian sample with the
-    correlation matrix of the normal scores (whose MI is known exactly).
-
-    Correcting the variates' KSG with a Gaussian of *their* correlation (the earlier design)
-    reads nonlinear variates (x^2 with y^2) as extra channels and over-corrects by up to
-    +0.7 nats on rotated Gaussian tasks of the task generator; running the same fit on a
-    Gaussian reference measures the bias of the fit and of the k-NN step together.
-    """
-    rng = np.random.default_rng(seed)
-    dx = zx.shape[1]
-    corr = np.corrcoef(np.hstack([zx, zy]), rowvar=False)
-    ref = rng.standard_normal((len(zx), len(corr))) @ np.linalg.cholesky(corr).T
-    truth = _gaussian.gaussian_mi_from_covariance(corr, dx)
-    rx, ry = _gaussian.copula_normalize(ref[:, :dx]), _gaussian.copula_normalize(ref[:, dx:])
-    return float(np.mean(_cross_fitted_cca_terms(rx, ry, k, int(rng.integers(2**31)),
-                                                 n_jobs))) - truth
-
-
-def _auto_continuous(Xc: np.ndarray, Yc: np.ndarray, k: int, random_state: RandomStateLike,
-                     n_jobs: int) -> tuple[float, np.ndarray | None, float, dict[str, Any]]:
-    """``auto`` for continuous X, Y with dx + dy <= 20: value, per-point terms, shift, details.
-
-    The largest of estimates of quantities that are all <= I(X;Y): copula-KSG of (X, Y), the
-    Gaussian-copula estimate, copula-KSG of the radial summaries of the normal scores and,
-    when X or Y has more than one column and n >= AUTO_CCA_MIN_N, cross-fitted copula-KSG of
-    kernel-CCA variates (see the module notes).
-    """
-    rng = check_random_state(random_state)
-    terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", rng.randint(2**31), n_jobs)
-    cands: dict[str, tuple[float, np.ndarray | None, float]] = {
-        "copula_ksg": (float(np.mean(terms)) - bias, terms, -bias),
-             "gaussian_copula": (_gaussian.gaussian_mutual_information(*scores), None, 0.0)}
-    if max(Xc.shape[1], Yc.shape[1]) > 1:
-        r_terms, r_bias, _ = _copula_ksg([_radial(scores[0]), _radial(scores[1])], k, "mi",
-                                         rng.randint(2**31), n_jobs)
-        cands["radial_copula_ksg"] = (float(np.mean(r_terms)) - r_bias, r_terms, -r_bias)
-        if len(Xc) >= AUTO_CCA_MIN_N:
-            c_terms = _cross_fitted_cca_terms(scores[0], scores[1], k, rng.randint(2**31),
-                                              n_jobs)
-            c_bias = _kcca_pipeline_bias(scores[0], scores[1], k, rng.randint(2**31), n_jobs)
-            cands["kcca_copula_ksg"] = (float(np.mean(c_terms)) - c_bias, c_terms, -c_bias)
-    chosen = max(cands, key=lambda name: cands[name][0])
-    value, t, shift = cands[chosen]
-    details: dict[str, Any] = {name: c[0] for name, c in cands.items()}
-    n = len(Xc)
-    for name, (_, ct, _) in cands.items():   # standard errors, per-point terms independent
-        details[f"{name}_se"] = (float(np.std(ct) / np.sqrt(n)) if ct is not None else
-                                 float(np.sqrt(np.sum(_gaussian.canonical_correlations(
-                                     *scores) ** 2) / n)))
-    return value, t, shift, dict(details, chosen=chosen, k=k, reference_bias=bias)
-
-
-def _plugin_local_se(codes: Sequence[np.ndarray], terms: Sequence[tuple[int, Sequence[int]]],
-                     n: int) -> float:
-    """Delta-method standard error of a plug-in entropy combination from local log-terms."""
-    local = np.zeros(n)
-    for sign, idx in terms:
-        joint = _discrete.encode_labels(*[codes[i] for i in idx])
-        p = np.bincount(joint)[joint] / n
-        local -= sign * np.log(p)
-    return float(np.std(local) / np.sqrt(n))
-
-
-def _terms_interval(ci: str | None, terms: np.ndarray, shift: float, *, confidence: float,
-                    n_resamples: int, random_state: RandomStateLike,
-                    method: str) -> Interval | None:
-    """Interval of ``mean(terms) + shift`` treating the per-sample terms as independent."""
-    n = len(terms)
-    value = float(np.mean(terms)) + shift
-    return _interval(ci, value, std_error=float(np.std(terms) / np.sqrt(n)),
-                     statistic=lambda idx: float(np.mean(terms[idx])) + shift, n=n,
-                     confidence=confidence, n_resamples=n_resamples,
-                     random_state=random_state, method=method)
-
-
-def _prep(arrays: Sequence[np.ndarray], random_state: RandomStateLike,
-          standardize: bool = True) -> list[np.ndarray]:
-    rng = check_random_state(random_state)
-    return [_knn.prepare_continuous(a, f"xs[{i}]", standardize=standardize,
-                                    random_state=rng.randint(2**31))
-            for i, a in enumerate(arrays)]
-
-
-def _copula_ksg(arrays: Sequence[np.ndarray], k: int, kind: str, random_state: RandomStateLike,
-                n_jobs: int) -> tuple[np.ndarray, float, list[np.ndarray]]:
-    """Bias-corrected KSG on normal scores; ``kind`` is "mi" or "cmi". Returns value, terms."""
-    rng = check_random_state(random_state)
-    scores = [_gaussian.copula_normalize(a) for a in arrays]
-    prepared = _prep(scores, rng.randint(2**31))
-    # (X, Y) or (X, Y, Z): the two term functions differ in arity
-    fn: Callable[..., np.ndarray] = _knn.ksg_terms if kind == "mi" else _knn.ksg_cmi_terms
-    terms = fn(*prepared, k=k, n_jobs=n_jobs)
-    dims = np.cumsum([0] + [a.shape[1] for a in scores])
-    with np.errstate(divide="ignore", invalid="ignore"):     # constant column: NaN, see below
-        corr = np.atleast_2d(np.corrcoef(np.hstack(scores), rowvar=False))
-    try:
-        if not np.all(np.isfinite(corr)):
-            raise np.linalg.LinAlgError
-        chol = np.linalg.cholesky(corr)
-    except np.linalg.LinAlgError:
-        names = "X and Y" if kind == "mi" else "X, Y and Z"
-        raise ValueError(f"method='copula_ksg' needs the normal scores of {names} to have a "
-                         f"non-singular correlation matrix; got a singular one: a column is "
-                         f"constant, or an increasing or decreasing function of other columns "
-                         f"(then the MI is infinite). Remove that column") from None
-    # a few reference replicates at small n, where one replicate's variance would dominate
-    ref_means = []
-    for _ in range(int(np.clip(20000 // len(terms), 1, 5))):
-        ref = rng.standard_normal((len(terms), len(corr))) @ chol.T
-        ref_arrays = [ref[:, dims[i]:dims[i + 1]] for i in range(len(arrays))]
-        ref_means.append(np.mean(fn(*_prep(ref_arrays, rng.randint(2**31)), k=k, n_jobs=n_jobs)))
-    if kind == "mi":
-        truth = _gaussian.gaussian_mi_from_covariance(corr, dims[1])
-    else:
-        truth = _gaussian.gaussian_cmi_from_covariance(corr, dims[1], dims[2] - dims[1])
-    bias = float(np.mean(ref_means)) - truth
-    return terms, bias, scores
-
-
-# ----------------------------------------------------------------------------- calls
-class _CommonOptions(TypedDict):
-    """The interval options every estimator passes on (see :meth:`MICall.interval`)."""
-
-    confidence: float
-    n_resamples: int
-    random_state: RandomStateLike
-    method: str
-
-
-class _CallHelpers:
-    """The helpers of :class:`EntropyCall`, :class:`MICall` and :class:`CMICall`."""
-
-    n: int
-    method: str
-    k: int | None
-    ci: str | None
-    confidence: float
-    n_resamples: int
-    random_state: RandomStateLike
-
-    def neighbours(self) -> int:
-        """The checked neighbour order ``k`` (default 3; 1 for ``"copula_ksg"``)."""
-        return check_k(_default_k(self.k, self.method), self.n)
-
-    def interval(self, value: float, *, std_error: float | None = None,
-                 statistic: Callable[[np.ndarray], SupportsFloat] | None = None,
-                 n: int | None = None) -> Interval | None:
-        """The requested interval (None when ``ci`` is None): ``"analytic"`` from
-        ``std_error``, ``"bootstrap"`` by resampling the rows given to ``statistic(idx)``."""
-        return _interval(self.ci, value, std_error=std_error, statistic=statistic,
-                         n=self.n if n is None else n, **self._common())
-
-    def half_sample_interval(self, value: float, terms: np.ndarray | None, shift: float,
-                             recompute: Callable[[np.ndarray, int], float],
-                             n: int | None = None) -> Interval | None:
-        """k-NN interval: per-point ``terms`` (analytic) or ``recompute(idx, seed)`` on
-        half-samples (bootstrap); see the module notes."""
-        return _half_sample_interval(self.ci, value, terms, shift, recompute, n=n,
-                                     **self._common())
-
-    def _common(self) -> _CommonOptions:
-        return dict(confidence=self.confidence, n_resamples=self.n_resamples,
-                    random_state=self.random_state, method=self.method)
-
 
 #: what a registered handler may ask for (see the ``register_*_estimator`` functions)
 _DATA = ("discrete", "continuous", "any")
 
 
-def _check_registration(table: Mapping[str, object], name: str, handler: object,
-                        data: str) -> None:
-    """Refuse a taken or reserved name, a handler that is not callable, an unknown ``data``."""
-    if not isinstance(name, str) or name == "auto" or name in table:
-        raise ValueError(f"name must be a new method name (not 'auto' nor one of "
-                         f"{tuple(table)}); got {name!r}")
+def _check_handler(handler: object, data: str) -> None:
+    """Refuse a handler that is not callable and an unknown ``data``."""
     if not callable(handler):
         raise TypeError(f"handler must be callable; got {handler!r}")
-    if data not in _DATA:
-        raise ValueError(f"data must be one of {_DATA}; got {data!r}")
-
-
-def _auto_discrete_method(arrays: Sequence[np.ndarray], n: int) -> str:
-    """``"auto"`` for labels: Miller-Madow with >= 5 samples per observed joint cell, else NSB."""
-    cells = len(np.unique(_discrete.encode_labels(*arrays)))
-    return "miller_madow" if n >= 5 * cells else "nsb"
+    check_choice(data, "data", _DATA)
 
 
 def _result(value: SupportsFloat, interval: Interval | None, details: Mapping[str, Any] | None,
@@ -629,7 +319,7 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
     >>> bool(abs(float(h) - 0.5 * np.log(2 * np.pi * np.e)) < 0.05)
     True
     """
-    _check_choice(method, ("auto", *_ENTROPY_ESTIMATORS), "entropy")
+    check_choice(method, "method", available_estimators("entropy"))
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     x = _as_array(X, "X")
     n = x.shape[0]
@@ -640,7 +330,7 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
         is_disc = True
     _check_labels_not_continuous([x], ["X"], [is_disc], method)
     if spec is None:
-        method = _auto_discrete_method([x], n) if is_disc else "kl"
+        method = auto_discrete_method([x], n) if is_disc else "kl"
         spec = _ENTROPY_ESTIMATORS[method]
     if spec.data == "continuous":
         x = check_continuous(x, "X")
@@ -652,55 +342,13 @@ def entropy(X: ArrayLike, method: str = "auto", *, k: int | None = None,
                    quantity="entropy", notes=notes)
 
 
-@dataclass(frozen=True)
-class EntropyCall(_CallHelpers):
-    """What an entropy estimator registered with :func:`register_entropy_estimator` receives.
-
-    The front door has validated every argument, resolved ``"auto"`` and read the data.
-
-    Attributes
-    ----------
-    x : ndarray
-        One row per sample: a 2-D float array for ``data="continuous"`` estimators, labels
-        (or floats) as read for ``"discrete"`` and ``"any"``.
-    n : int
-        Number of samples.
-    method : str
-        The method name (what ``"auto"`` resolved to).
-    discrete : bool
-        Whether X is treated as discrete.
-    k, n_categories, ci, confidence, n_resamples, random_state, n_jobs
-        The caller's arguments (``n_jobs`` as an int).
-    """
-
-    x: np.ndarray
-    n: int
-    method: str
-    discrete: bool
-    k: int | None
-    n_categories: ArrayLike | None
-    ci: str | None
-    confidence: float
-    n_resamples: int
-    random_state: RandomStateLike
-    n_jobs: int
-
-
-#: an entropy estimator: ``handler(call) -> (value, interval, details)``
-EntropyHandler: TypeAlias = Callable[[EntropyCall], HandlerResult]
-
-
-class _EntropyEstimator(NamedTuple):
-    handler: EntropyHandler
-    data: str
-
 
 #: method name -> estimator, in the order of ``ENTROPY_METHODS``
-_ENTROPY_ESTIMATORS: dict[str, _EntropyEstimator] = {}
+_ENTROPY_ESTIMATORS: Registry[Estimator] = Registry("entropy estimator", reserved=("auto",))
 
 
-def register_entropy_estimator(name: str, handler: EntropyHandler, *,
-                               data: str = "continuous") -> EntropyHandler:
+def register_entropy_estimator(name: str, handler: EntropyHandler, *, data: str = "continuous",
+                               overwrite: bool = False) -> EntropyHandler:
     """Make ``handler`` available as ``entropy(X, method=name)``.
 
     The same contract as :func:`register_mi_estimator`, for one variable.
@@ -708,7 +356,7 @@ def register_entropy_estimator(name: str, handler: EntropyHandler, *,
     Parameters
     ----------
     name : str
-        The new method name (not ``"auto"`` nor one already registered).
+        The new method name (not ``"auto"``; a registered name needs ``overwrite=True``).
     handler : callable
         ``handler(call: EntropyCall) -> (value, interval, details)``: the estimate in nats,
         the interval (``call.interval(...)`` or ``call.half_sample_interval(...)``; None when
@@ -717,6 +365,9 @@ def register_entropy_estimator(name: str, handler: EntropyHandler, *,
         ``"continuous"``: X arrives as a 2-D float array (numbers are read as floats, text is
         refused); ``"discrete"``: X is treated as labels (continuous floats are refused);
         ``"any"``: as read, the handler checks it.
+
+    overwrite : bool, default=False
+        Replace an estimator already registered under ``name`` (refused otherwise).
 
     Returns
     -------
@@ -730,54 +381,17 @@ def register_entropy_estimator(name: str, handler: EntropyHandler, *,
     >>> _ = register_entropy_estimator("halved_plugin", halved_plugin, data="discrete")
     >>> round(entropy(["a", "b"] * 10, "halved_plugin").bits, 6)
     0.5
-    >>> del _ENTROPY_ESTIMATORS["halved_plugin"]       # (keep the doctest side-effect free)
+    >>> _ = _ENTROPY_ESTIMATORS.unregister("halved_plugin")   # (keep the doctest side-effect free)
     """
-    _check_registration(_ENTROPY_ESTIMATORS, name, handler, data)
-    _ENTROPY_ESTIMATORS[name] = _EntropyEstimator(handler, data)
+    _check_handler(handler, data)
+    _ENTROPY_ESTIMATORS.register(name, Estimator(handler, data), overwrite=overwrite)
     return handler
-
-
-def _entropy_discrete(call: EntropyCall) -> HandlerResult:
-    x, method, n_categories = call.x, call.method, call.n_categories
-    value = _discrete.discrete_entropy(x, method, n_categories=n_categories)
-    se = _plugin_local_se([_discrete.encode_labels(x)], [(1, [0])], call.n)
-    stat = lambda idx: _discrete.discrete_entropy(  # noqa: E731
-        x[idx], method, n_categories=n_categories)
-    return value, call.interval(value, std_error=se, statistic=stat), {}
-
-
-def _entropy_gaussian(call: EntropyCall) -> HandlerResult:
-    Xc = call.x
-    value = _gaussian.gaussian_entropy(Xc)
-    interval = call.interval(value, std_error=float(np.sqrt(Xc.shape[1] / (2.0 * call.n))),
-                             statistic=lambda idx: _gaussian.gaussian_entropy(Xc[idx]))
-    return value, interval, {}
-
-
-def _entropy_kl(call: EntropyCall) -> HandlerResult:
-    Xc, n_jobs = call.x, call.n_jobs
-    k = call.neighbours()
-    # h(X) = h(X / c) + d log c: the k-NN search runs on data scaled to |x| <= 1
-    Xp, log_scale = _knn.prepare_continuous(Xc, "X", standardize=False, return_log_scale=True,
-                                            random_state=check_random_state(
-                                                call.random_state).randint(2**31))
-    terms = _knn.kl_entropy_terms(Xp, k, "euclidean", n_jobs) + log_scale
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        Xh, ls = _knn.prepare_continuous(Xc[idx], "X", standardize=False,
-                                         return_log_scale=True, random_state=seed)
-        return float(np.mean(_knn.kl_entropy_terms(Xh, min(k, len(idx) - 1), "euclidean",
-                                                   n_jobs))) + ls
-
-    value = float(np.mean(terms))
-    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
-
 
 # the handler table: one line per method
 for _name in DISCRETE:
-    register_entropy_estimator(_name, _entropy_discrete, data="discrete")
-register_entropy_estimator("kl", _entropy_kl)
-register_entropy_estimator("gaussian", _entropy_gaussian)
+    register_entropy_estimator(_name, _handlers.entropy_discrete, data="discrete")
+register_entropy_estimator("kl", _handlers.entropy_kl)
+register_entropy_estimator("gaussian", _handlers.entropy_gaussian)
 del _name
 #: the built-in entropy methods (the table may hold more: :func:`register_entropy_estimator`)
 ENTROPY_METHODS = ("auto", *_ENTROPY_ESTIMATORS)
@@ -800,7 +414,7 @@ def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
     method : str, default="auto"
         See the module docstring for the list and what ``"auto"`` picks.
     k : int, optional
-        Neighbour order of the k-NN methods (default 3; 1 for ``"copula_ksg"``).
+        Neighbour order of the k-NN methods (default 3; 1 for ``"copula_ksg"`` and ``"auto"``).
     discrete : bool or (bool, bool), optional
         Force the data type of X and Y; by default float arrays are continuous.
     n_categories : (int, int), optional
@@ -848,7 +462,7 @@ def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
     >>> round(float(mutual_information(["a", "b"] * 50, [0, 1] * 50, method="plugin")), 4)
     0.6931
     """
-    _check_choice(method, ("auto", *_MI_ESTIMATORS), "mutual_information")
+    check_choice(method, "method", available_estimators("mutual_information"))
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs, allow_auto=True)
     verbose = check_verbose(verbose)
     _check_neural_options(method, neural_options)
@@ -883,12 +497,12 @@ def mutual_information(X: ArrayLike, Y: ArrayLike, method: str = "auto", *,
                    reliability=reliability, notes=notes)
 
 
-def _resolve_ci(ci: str | None, method: str, spec: _MIEstimator) -> str | None:
+def _resolve_ci(ci: str | None, method: str, spec: Estimator) -> str | None:
     """``ci="auto"``: the calibrated interval of continuous ``auto``, the analytic one of the
     discrete and Gaussian methods (cheap), none for the others (ask for ``"bootstrap"``)."""
     if ci != "auto":
         return ci
-    if spec.handler is _mi_auto_continuous:
+    if spec.handler is mi_auto_continuous:
         return "calibrated"
     if method in DISCRETE or method in GAUSS:
         return "analytic"
@@ -896,16 +510,16 @@ def _resolve_ci(ci: str | None, method: str, spec: _MIEstimator) -> str | None:
 
 
 def _auto_mi_estimator(x: np.ndarray, y: np.ndarray, n: int, dx: bool,
-                       dy: bool) -> tuple[str, _MIEstimator]:
+                       dy: bool) -> tuple[str, Estimator]:
     """What ``method="auto"`` picks for MI (see the module notes): (method name, estimator)."""
     if dx and dy:
-        method = _auto_discrete_method([x, y], n)
+        method = auto_discrete_method([x, y], n)
     elif dx or dy:
         method = "mixed"
     elif x.size // n + y.size // n > AUTO_MAX_KNN_DIM:
         method = "gaussian_copula"
-    else:     # reported as "copula_ksg", estimated as the largest of four lower estimates
-        return "copula_ksg", _MIEstimator(_mi_auto_continuous, "continuous")
+    else:     # the composite: reported as "auto", its winning candidate in details["chosen"]
+        return "auto", Estimator(mi_auto_continuous, "continuous")
     return method, _MI_ESTIMATORS[method]
 
 
@@ -946,66 +560,18 @@ def _check_neural_options(method: str, options: Mapping[str, object]) -> None:
 
 
 # ----------------------------------------------------------------------------- MI estimators
-@dataclass(frozen=True)
-class MICall(_CallHelpers):
-    """What an MI estimator registered with :func:`register_mi_estimator` receives.
-
-    The front door has validated every argument, resolved ``"auto"`` and read the data.
-
-    Attributes
-    ----------
-    x, y : ndarray
-        One row per sample: 2-D float arrays for ``data="continuous"`` estimators, labels
-        (or floats) as read for ``"discrete"`` and ``"any"``.
-    n : int
-        Number of samples.
-    method : str
-        The method name (what ``"auto"`` resolved to).
-    discrete : (bool, bool)
-        Whether X and Y are treated as discrete.
-    k, n_categories, ci, confidence, n_resamples, random_state, n_jobs, verbose
-        The caller's arguments (``n_jobs`` as an int).
-    options : dict
-        Extra keyword options (only the neural methods accept any).
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    n: int
-    method: str
-    discrete: tuple[bool, bool]
-    k: int | None
-    n_categories: ArrayLike | None
-    ci: str | None
-    confidence: float
-    n_resamples: int
-    random_state: RandomStateLike
-    n_jobs: int
-    verbose: int
-    options: NeuralOptions
-
-
-#: an MI estimator: ``handler(call) -> (value, interval, details)``
-MIHandler: TypeAlias = Callable[[MICall], HandlerResult]
-
-
-class _MIEstimator(NamedTuple):
-    handler: MIHandler
-    data: str
-
-
 #: method name -> estimator, in the order of ``MI_METHODS``
-_MI_ESTIMATORS: dict[str, _MIEstimator] = {}
+_MI_ESTIMATORS: Registry[Estimator] = Registry("MI estimator", reserved=("auto",))
 
 
-def register_mi_estimator(name: str, handler: MIHandler, *,
-                          data: str = "continuous") -> MIHandler:
+def register_mi_estimator(name: str, handler: MIHandler, *, data: str = "continuous",
+                          overwrite: bool = False) -> MIHandler:
     """Make ``handler`` available as ``mutual_information(X, Y, method=name)``.
 
     Parameters
     ----------
     name : str
-        The new method name (not ``"auto"`` nor one already registered).
+        The new method name (not ``"auto"``; a registered name needs ``overwrite=True``).
     handler : callable
         ``handler(call: MICall) -> (value, interval, details)``: the estimate in nats, the
         interval (``call.interval(...)`` or ``call.half_sample_interval(...)``; None when
@@ -1015,6 +581,9 @@ def register_mi_estimator(name: str, handler: MIHandler, *,
         the handler runs); ``"discrete"``: both are treated as labels (continuous floats are
         refused); ``"any"``: as read, the handler checks them.
 
+    overwrite : bool, default=False
+        Replace an estimator already registered under ``name`` (refused otherwise).
+
     Returns
     -------
     handler
@@ -1023,136 +592,22 @@ def register_mi_estimator(name: str, handler: MIHandler, *,
     --------
     See ``CONTRIBUTING.md`` ("Adding an MI estimator").
     """
-    _check_registration(_MI_ESTIMATORS, name, handler, data)
-    _MI_ESTIMATORS[name] = _MIEstimator(handler, data)
+    _check_handler(handler, data)
+    _MI_ESTIMATORS.register(name, Estimator(handler, data), overwrite=overwrite)
     return handler
-
-
-def _mi_discrete(call: MICall) -> HandlerResult:
-    x, y, method = call.x, call.y, call.method
-    value = _discrete.discrete_mutual_information(x, y, method, n_categories=call.n_categories)
-    codes = [_discrete.encode_labels(x), _discrete.encode_labels(y)]
-    se = _plugin_local_se(codes, [(1, [0]), (1, [1]), (-1, [0, 1])], call.n)
-    stat = lambda idx: _discrete.discrete_mutual_information(  # noqa: E731
-        x[idx], y[idx], method, n_categories=call.n_categories)
-    return value, call.interval(value, std_error=se, statistic=stat), {}
-
-
-def _mi_mixed(call: MICall) -> HandlerResult:
-    dx, dy = call.discrete
-    if dx == dy:
-        raise ValueError("method='mixed' needs one discrete and one continuous variable; "
-                         f"got discrete X={dx}, discrete Y={dy}")
-    cont, labels = (call.y, call.x) if dx else (call.x, call.y)
-    k = call.neighbours()
-    scores = _gaussian.copula_normalize(check_continuous(cont, "X" if dy else "Y"))
-    cont_c = check_continuous(cont, "X" if dy else "Y")
-    codes = _discrete.encode_labels(labels)
-    (cp,) = _prep([scores], call.random_state)
-    terms = _knn.mixed_terms(cp, codes, k, call.n_jobs)
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        (ch,) = _prep([_gaussian.copula_normalize(cont_c[idx])], seed)
-        return float(np.mean(_knn.mixed_terms(ch, _discrete.encode_labels(codes[idx]), k,
-                                              call.n_jobs)))
-
-    value = np.mean(terms)
-    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
-
-
-def _mi_ksg(call: MICall) -> HandlerResult:
-    Xc, Yc = call.x, call.y
-    k = call.neighbours()
-    variant = 2 if call.method == "ksg2" else 1
-    Xp, Yp = _prep([Xc, Yc], call.random_state)
-    terms = _knn.ksg_terms(Xp, Yp, k, variant, call.n_jobs)
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        xh, yh = _prep([Xc[idx], Yc[idx]], seed)
-        return float(np.mean(_knn.ksg_terms(xh, yh, k, variant, call.n_jobs)))
-
-    value = np.mean(terms)
-    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
-
-
-def _mi_auto_continuous(call: MICall) -> HandlerResult:
-    Xc, Yc = call.x, call.y
-    k = call.neighbours()
-    value, terms, shift, details = _auto_continuous(Xc, Yc, k, call.random_state, call.n_jobs)
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        return _auto_continuous(Xc[idx], Yc[idx], k, seed, call.n_jobs)[0]
-
-    dims = Xc.shape[1], Yc.shape[1]
-    if call.ci == "calibrated":
-        interval: Interval | None = _reliability.auto_interval(value, details, *dims, call.n,
-                                                                call.confidence)
-    elif terms is None and call.ci == "analytic":      # the Gaussian-copula estimate won
-        interval = _gaussian_interval(call, value, [_gaussian.copula_normalize(Xc),
-                                                    _gaussian.copula_normalize(Yc)])
-    else:
-        interval = call.half_sample_interval(value, terms, shift, recompute, n=call.n)
-    verdict = _reliability.auto_verdict(value, details, *dims, call.n, call.confidence)
-    return value, interval, dict(details, reliability=verdict)
-
-
-def _mi_copula_ksg(call: MICall) -> HandlerResult:
-    Xc, Yc = call.x, call.y
-    k = call.neighbours()
-    terms, bias, scores = _copula_ksg([Xc, Yc], k, "mi", call.random_state, call.n_jobs)
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        t, b, sc = _copula_ksg([Xc[idx], Yc[idx]], k, "mi", seed, call.n_jobs)
-        return max(float(np.mean(t)) - b, _gaussian.gaussian_mutual_information(*sc))
-
-    knn_value = float(np.mean(terms)) - bias
-    gauss = _gaussian.gaussian_mutual_information(*scores)
-    details = dict(k=k, ksg=knn_value, reference_bias=bias, gaussian_copula=gauss)
-    if gauss > knn_value:
-        return gauss, _gaussian_interval(call, gauss, scores), dict(details,
-                                                                      chosen="gaussian_copula")
-    return (knn_value, call.half_sample_interval(knn_value, terms, -bias, recompute),
-            dict(details, chosen="ksg"))
-
-
-def _mi_gaussian(call: MICall) -> HandlerResult:
-    Xc, Yc = call.x, call.y
-    data = [Xc, Yc] if call.method == "gaussian" else [_gaussian.copula_normalize(Xc),
-                                                       _gaussian.copula_normalize(Yc)]
-    value = _gaussian.gaussian_mutual_information(*data)
-    return value, _gaussian_interval(call, value, data), {}
-
-
-def _mi_neural(call: MICall) -> HandlerResult:
-    from .neural import NeuralMIEstimator
-
-    est = NeuralMIEstimator(bound=call.method, random_state=call.random_state,
-                            verbose=call.verbose, n_jobs=call.n_jobs,
-                            **call.options).fit(call.x, call.y)
-    interval = call.interval(est.estimate_, statistic=est.held_out_statistic, n=est.n_test_)
-    return est.estimate_, interval, dict(train_curve=est.history_, steps=est.n_steps_)
-
-
-def _gaussian_interval(call: MICall, value: float,
-                       data: Sequence[np.ndarray]) -> Interval | None:
-    rho = _gaussian.canonical_correlations(*data)
-    n = data[0].shape[0]
-    return call.interval(value, std_error=float(np.sqrt(np.sum(rho**2) / n)),
-                         statistic=lambda idx: _gaussian.gaussian_mutual_information(
-                             data[0][idx], data[1][idx]), n=n)
 
 
 # the handler table: one line per method (see CONTRIBUTING.md, "Adding an MI estimator")
 for _name in DISCRETE:
-    register_mi_estimator(_name, _mi_discrete, data="discrete")
+    register_mi_estimator(_name, _handlers.mi_discrete, data="discrete")
 for _name in ("ksg", "ksg1", "ksg2"):
-    register_mi_estimator(_name, _mi_ksg)
-register_mi_estimator("copula_ksg", _mi_copula_ksg)
-register_mi_estimator("mixed", _mi_mixed, data="any")
+    register_mi_estimator(_name, _handlers.mi_ksg)
+register_mi_estimator("copula_ksg", mi_copula_ksg)
+register_mi_estimator("mixed", _handlers.mi_mixed, data="any")
 for _name in GAUSS:
-    register_mi_estimator(_name, _mi_gaussian)
+    register_mi_estimator(_name, _handlers.mi_gaussian)
 for _name in NEURAL:
-    register_mi_estimator(_name, _mi_neural)
+    register_mi_estimator(_name, _handlers.mi_neural)
 del _name
 #: the built-in MI methods (the handler table may hold more: :func:`register_mi_estimator`)
 MI_METHODS = ("auto", *_MI_ESTIMATORS)
@@ -1198,7 +653,7 @@ def conditional_mutual_information(X: ArrayLike, Y: ArrayLike, Z: ArrayLike,
     >>> round(conditional_mutual_information(x, x ^ z, z, method="plugin").bits, 6)
     1.0
     """
-    _check_choice(method, ("auto", *_CMI_ESTIMATORS), "conditional_mutual_information")
+    check_choice(method, "method", available_estimators("conditional_mutual_information"))
     n_jobs = _check_common(ci, confidence, n_resamples, random_state, n_jobs)
     arrays = [_as_array(a, name) for a, name in zip((X, Y, Z), "XYZ")]
     n = check_same_length(X=arrays[0], Y=arrays[1], Z=arrays[2])
@@ -1226,7 +681,7 @@ def _auto_cmi_method(arrays: Sequence[np.ndarray], n: int, kinds: Sequence[bool]
     """What ``method="auto"`` picks for CMI: Miller-Madow/NSB for labels, copula-KSG for
     floats; mixed kinds are refused."""
     if all(kinds):
-        return _auto_discrete_method(arrays, n)
+        return auto_discrete_method(arrays, n)
     if not any(kinds):
         return "copula_ksg"
     raise ValueError("conditional MI of mixed discrete and continuous variables is not "
@@ -1242,57 +697,13 @@ def _continuous_triple(arrays: Sequence[np.ndarray], kinds: Sequence[bool],
     return [check_continuous(a, name) for a, name in zip(arrays, "XYZ")]
 
 
-@dataclass(frozen=True)
-class CMICall(_CallHelpers):
-    """What a CMI estimator registered with :func:`register_cmi_estimator` receives.
-
-    The front door has validated every argument, resolved ``"auto"`` and read the data.
-
-    Attributes
-    ----------
-    x, y, z : ndarray
-        One row per sample: 2-D float arrays for ``data="continuous"`` estimators, labels
-        (or floats) as read for ``"discrete"`` and ``"any"``.
-    n : int
-        Number of samples.
-    method : str
-        The method name (what ``"auto"`` resolved to).
-    discrete : (bool, bool, bool)
-        Whether X, Y and Z are treated as discrete.
-    k, n_categories, ci, confidence, n_resamples, random_state, n_jobs
-        The caller's arguments (``n_jobs`` as an int).
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    z: np.ndarray
-    n: int
-    method: str
-    discrete: tuple[bool, bool, bool]
-    k: int | None
-    n_categories: ArrayLike | None
-    ci: str | None
-    confidence: float
-    n_resamples: int
-    random_state: RandomStateLike
-    n_jobs: int
-
-
-#: a CMI estimator: ``handler(call) -> (value, interval, details)``
-CMIHandler: TypeAlias = Callable[[CMICall], HandlerResult]
-
-
-class _CMIEstimator(NamedTuple):
-    handler: CMIHandler
-    data: str
-
 
 #: method name -> estimator, in the order of ``CMI_METHODS``
-_CMI_ESTIMATORS: dict[str, _CMIEstimator] = {}
+_CMI_ESTIMATORS: Registry[Estimator] = Registry("CMI estimator", reserved=("auto",))
 
 
-def register_cmi_estimator(name: str, handler: CMIHandler, *,
-                           data: str = "continuous") -> CMIHandler:
+def register_cmi_estimator(name: str, handler: CMIHandler, *, data: str = "continuous",
+                           overwrite: bool = False) -> CMIHandler:
     """Make ``handler`` available as ``conditional_mutual_information(X, Y, Z, method=name)``.
 
     The same contract as :func:`register_mi_estimator`, for three variables.
@@ -1300,7 +711,7 @@ def register_cmi_estimator(name: str, handler: CMIHandler, *,
     Parameters
     ----------
     name : str
-        The new method name (not ``"auto"`` nor one already registered).
+        The new method name (not ``"auto"``; a registered name needs ``overwrite=True``).
     handler : callable
         ``handler(call: CMICall) -> (value, interval, details)``: the estimate in nats, the
         interval (``call.interval(...)`` or ``call.half_sample_interval(...)``; None when
@@ -1309,6 +720,9 @@ def register_cmi_estimator(name: str, handler: CMIHandler, *,
         ``"continuous"``: X, Y and Z arrive as 2-D float arrays (discrete data is refused
         before the handler runs); ``"discrete"``: all three are treated as labels (continuous
         floats are refused); ``"any"``: as read, the handler checks them.
+
+    overwrite : bool, default=False
+        Replace an estimator already registered under ``name`` (refused otherwise).
 
     Returns
     -------
@@ -1326,69 +740,46 @@ def register_cmi_estimator(name: str, handler: CMIHandler, *,
     >>> x, z = np.array([0, 1, 0, 1] * 25), np.array([0, 0, 1, 1] * 25)
     >>> round(conditional_mutual_information(x, x ^ z, z, method="chain_rule").bits, 6)
     1.0
-    >>> del _CMI_ESTIMATORS["chain_rule"]       # (keep the doctest side-effect free)
+    >>> _ = _CMI_ESTIMATORS.unregister("chain_rule")       # (keep the doctest side-effect free)
     """
-    _check_registration(_CMI_ESTIMATORS, name, handler, data)
-    _CMI_ESTIMATORS[name] = _CMIEstimator(handler, data)
+    _check_handler(handler, data)
+    _CMI_ESTIMATORS.register(name, Estimator(handler, data), overwrite=overwrite)
     return handler
-
-
-def _cmi_discrete(call: CMICall) -> HandlerResult:
-    x, y, z, method, n_categories = call.x, call.y, call.z, call.method, call.n_categories
-    value = _discrete.discrete_conditional_mutual_information(x, y, z, method,
-                                                              n_categories=n_categories)
-    codes = [_discrete.encode_labels(a) for a in (x, y, z)]
-    se = _plugin_local_se(codes, [(1, [0, 2]), (1, [1, 2]), (-1, [0, 1, 2]), (-1, [2])], call.n)
-    stat = lambda idx: _discrete.discrete_conditional_mutual_information(  # noqa: E731
-        x[idx], y[idx], z[idx], method, n_categories=n_categories)
-    return value, call.interval(value, std_error=se, statistic=stat), {}
-
-
-def _cmi_ksg(call: CMICall) -> HandlerResult:
-    cont, n_jobs = [call.x, call.y, call.z], call.n_jobs
-    k = call.neighbours()
-    xp, yp, zp = _prep(cont, call.random_state)
-    terms = _knn.ksg_cmi_terms(xp, yp, zp, k=k, n_jobs=n_jobs)
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        xh, yh, zh = _prep([a[idx] for a in cont], seed)
-        return float(np.mean(_knn.ksg_cmi_terms(xh, yh, zh, k=k, n_jobs=n_jobs)))
-
-    value = float(np.mean(terms))
-    return value, call.half_sample_interval(value, terms, 0.0, recompute), {"k": k}
-
-
-def _cmi_copula_ksg(call: CMICall) -> HandlerResult:
-    cont, n_jobs = [call.x, call.y, call.z], call.n_jobs
-    k = call.neighbours()
-    terms, bias, _ = _copula_ksg(cont, k, "cmi", call.random_state, n_jobs)
-
-    def recompute(idx: np.ndarray, seed: int) -> float:
-        t, b, _ = _copula_ksg([a[idx] for a in cont], k, "cmi", seed, n_jobs)
-        return float(np.mean(t)) - b
-
-    value = float(np.mean(terms)) - bias
-    return (value, call.half_sample_interval(value, terms, -bias, recompute),
-            {"k": k, "reference_bias": bias})
-
-
-def _cmi_gaussian(call: CMICall) -> HandlerResult:
-    cont = [call.x, call.y, call.z]
-    data = cont if call.method == "gaussian" else [_gaussian.copula_normalize(a) for a in cont]
-    value = _gaussian.gaussian_conditional_mutual_information(*data)
-    stat = lambda idx: _gaussian.gaussian_conditional_mutual_information(  # noqa: E731
-        *[a[idx] for a in data])
-    return value, call.interval(value, statistic=stat), {}
 
 
 # the handler table: one line per method
 for _name in DISCRETE:
-    register_cmi_estimator(_name, _cmi_discrete, data="discrete")
+    register_cmi_estimator(_name, _handlers.cmi_discrete, data="discrete")
 for _name in ("ksg", "ksg1"):
-    register_cmi_estimator(_name, _cmi_ksg)
-register_cmi_estimator("copula_ksg", _cmi_copula_ksg)
+    register_cmi_estimator(_name, _handlers.cmi_ksg)
+register_cmi_estimator("copula_ksg", cmi_copula_ksg)
 for _name in GAUSS:
-    register_cmi_estimator(_name, _cmi_gaussian)
+    register_cmi_estimator(_name, _handlers.cmi_gaussian)
 del _name
 #: the built-in CMI methods (the table may hold more: :func:`register_cmi_estimator`)
 CMI_METHODS = ("auto", *_CMI_ESTIMATORS)
+
+
+def available_estimators(quantity: str = "mutual_information") -> tuple[str, ...]:
+    """The method names a front door accepts now: ``"auto"`` and every registered estimator.
+
+    Parameters
+    ----------
+    quantity : {"mutual_information", "entropy", "conditional_mutual_information"}
+        Which front door.
+
+    Returns
+    -------
+    tuple of str
+        The built-in methods first (``MI_METHODS``, ``ENTROPY_METHODS``, ``CMI_METHODS``),
+        then the ones registered with ``register_*_estimator``, in registration order.
+
+    Examples
+    --------
+    >>> available_estimators("entropy")
+    ('auto', 'plugin', 'miller_madow', 'james_stein', 'nsb', 'kl', 'gaussian')
+    """
+    registries = {"mutual_information": _MI_ESTIMATORS, "entropy": _ENTROPY_ESTIMATORS,
+                  "conditional_mutual_information": _CMI_ESTIMATORS}
+    check_choice(quantity, "quantity", tuple(registries))
+    return ("auto", *registries[quantity].names())

@@ -45,6 +45,7 @@ from scipy.optimize import brentq
 
 from ._validation import (
     check_base,
+    check_choice,
     check_discrete_labels,
     check_labels,
     check_same_length,
@@ -411,29 +412,29 @@ def draw_pid_venn(result: PIDResult, ax: Axes) -> Axes:
     wide_v = right_v - right_a > max(0.3 * r2, 0.25)
     ax.text((left_a + lens_lo) / 2 if wide_a else left_a - 0.02, 0,
             f"U_{a}\n{fmt(result.unique_a)}", ha="center" if wide_a else "right",
-            va="center", fontsize=8)
+            va="center", fontsize=9)
     ax.text((right_v + lens_hi) / 2 if wide_v else right_v + 0.02, 0,
             f"U_{v}\n{fmt(result.unique_v)}", ha="center" if wide_v else "left",
-            va="center", fontsize=8)
+            va="center", fontsize=9)
     if overlap > 0:
         inside = lens_hi - lens_lo > 0.25
         ax.text((lens_lo + lens_hi) / 2, 0 if inside else -min(r1, r2) - 0.03,
                 f"R\n{fmt(result.redundancy)}", ha="center",
-                va="center" if inside else "top", fontsize=8, fontweight="bold")
+                va="center" if inside else "top", fontsize=9, fontweight="bold")
     ax.text(0.02, 0.98, f"I({a};{result.target_name}) = {fmt(result.mi_a)}",
-            transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#b03a1a")
+            transform=ax.transAxes, ha="left", va="top", fontsize=9, color="#b03a1a")
     ax.text(0.02, 0.91, f"I({v};{result.target_name}) = {fmt(result.mi_v)}",
-            transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#0277bd")
+            transform=ax.transAxes, ha="left", va="top", fontsize=9, color="#0277bd")
     lim = max(r1 + d / 2, r2 + d / 2, 0.3) * 1.45
     ax.text(0, -lim * 0.95, f"synergy S = {fmt(result.synergy)}   "
             f"I({a},{v};{result.target_name}) = {fmt(result.mi_av)} {result.unit}",
-            ha="center", va="bottom", fontsize=8,
+            ha="center", va="bottom", fontsize=9,
             bbox={"boxstyle": "round", "fc": "#e8f5e9", "ec": "#76b041", "ls": "--"})
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"shared and unique information [{result.measure}]", fontsize=9)
+    ax.set_title(f"shared and unique information [{result.measure}]", fontsize=10)
     return ax
 
 
@@ -549,8 +550,7 @@ def pid_pmf(p_avt: ArrayLike, measure: str = "imin", base: float | None = None, 
     >>> round(r.redundancy, 3), round(r.synergy, 3)
     (0.311, 0.5)
     """
-    if measure not in PID_MEASURES:
-        raise ValueError(f"measure must be one of {PID_MEASURES}; got {measure!r}")
+    check_choice(measure, "measure", PID_MEASURES)
     if len(source_names) != 2:
         raise ValueError(f"source_names must hold two names; got {source_names!r}")
     p = _check_pmf(p_avt, "p_avt", ndim=3)

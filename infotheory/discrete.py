@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, logsumexp, polygamma
 
 from ._validation import (
+    check_choice,
     check_discrete_labels,
     check_labels,
     check_same_length,
@@ -55,12 +56,6 @@ __all__ = [
 ]
 
 DISCRETE_METHODS = ("plugin", "miller_madow", "james_stein", "nsb")
-
-
-def _check_method(method: str) -> str:
-    if method not in DISCRETE_METHODS:
-        raise ValueError(f"method must be one of {DISCRETE_METHODS}; got {method!r}")
-    return method
 
 
 def _factorize_column(col: np.ndarray) -> tuple[np.ndarray, int]:
@@ -270,7 +265,7 @@ def discrete_entropy(x: ArrayLike, method: str = "plugin", *, n_categories: Arra
     >>> discrete_entropy([0, 0, 1, 2], method="miller_madow") > discrete_entropy([0, 0, 1, 2])
     True
     """
-    method = _check_method(method)
+    method = check_choice(method, "method", DISCRETE_METHODS)
     codes, sizes = _prepare([x], ["x"], n_categories)
     return convert_base(_combination(codes, sizes, method, [(1, [0])]), base)
 
@@ -302,7 +297,7 @@ def discrete_joint_entropy(*xs: ArrayLike, method: str = "plugin",
     """
     if len(xs) == 0:
         raise ValueError("discrete_joint_entropy needs at least one label array; got none")
-    method = _check_method(method)
+    method = check_choice(method, "method", DISCRETE_METHODS)
     names = [f"xs[{i}]" for i in range(len(xs))]
     codes, sizes = _prepare(xs, names, n_categories)
     return convert_base(_combination(codes, sizes, method, [(1, list(range(len(xs))))]), base)
@@ -340,7 +335,7 @@ def discrete_mutual_information(x: ArrayLike, y: ArrayLike, method: str = "plugi
     >>> round(discrete_mutual_information(x, [0, 0, 1, 1]), 6)
     0.0
     """
-    method = _check_method(method)
+    method = check_choice(method, "method", DISCRETE_METHODS)
     codes, sizes = _prepare([x, y], ["x", "y"], n_categories)
     terms = [(1, [0]), (1, [1]), (-1, [0, 1])]
     return convert_base(_combination(codes, sizes, method, terms), base)
@@ -375,7 +370,7 @@ def discrete_conditional_mutual_information(x: ArrayLike, y: ArrayLike, z: Array
     >>> round(discrete_conditional_mutual_information(x, y, z, base=2), 6)
     1.0
     """
-    method = _check_method(method)
+    method = check_choice(method, "method", DISCRETE_METHODS)
     codes, sizes = _prepare([x, y, z], ["x", "y", "z"], n_categories)
     terms = [(1, [0, 2]), (1, [1, 2]), (-1, [0, 1, 2]), (-1, [2])]
     return convert_base(_combination(codes, sizes, method, terms), base)

@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 from probconstraints._random import RandomStateLike, check_random_state
 
-from ._validation import convert_base
+from ._validation import check_float, check_int, convert_base
 
 __all__ = ["Estimate", "analytic_interval", "bootstrap_interval"]
 
@@ -127,12 +127,6 @@ def _rebuild(value: float, method: str, n: int, quantity: str, ci: tuple[float, 
                     ci_method=ci_method, details=details, reliability=reliability, notes=notes)
 
 
-def _check_level(confidence: SupportsFloat) -> float:
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1; got {confidence}")
-    return float(confidence)
-
-
 def analytic_interval(value: float, std_error: float,
                       confidence: float = 0.95) -> tuple[float, float]:
     """Normal-approximation interval ``value +/- z * std_error``.
@@ -143,7 +137,7 @@ def analytic_interval(value: float, std_error: float,
     >>> round(lo, 3), round(hi, 3)
     (0.804, 1.196)
     """
-    z = norm.ppf(0.5 + _check_level(confidence) / 2.0)
+    z = norm.ppf(0.5 + check_float(confidence, "confidence", 0.0, 1.0) / 2.0)
     return float(value - z * std_error), float(value + z * std_error)
 
 
@@ -176,10 +170,9 @@ def bootstrap_interval(statistic: Callable[[np.ndarray], SupportsFloat], n: int,
     >>> lo < 49.5 < hi
     True
     """
-    level = _check_level(confidence)
-    if int(n_resamples) < 2:
-        raise ValueError(f"n_resamples must be >= 2; got {n_resamples}")
+    level = check_float(confidence, "confidence", 0.0, 1.0)
+    n_resamples = check_int(n_resamples, "n_resamples", 2)
     rng = check_random_state(random_state)
-    reps = np.array([statistic(rng.randint(0, n, size=n)) for _ in range(int(n_resamples))])
+    reps = np.array([statistic(rng.randint(0, n, size=n)) for _ in range(n_resamples)])
     alpha = (1.0 - level) / 2.0
     return float(np.quantile(reps, alpha)), float(np.quantile(reps, 1.0 - alpha))

@@ -16,7 +16,7 @@ Ross (2014), PLoS ONE 9:e87357 -- MI between continuous and discrete variables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, overload
 
 import numpy as np
@@ -90,6 +90,14 @@ def prepare_continuous(X: ArrayLike, name: str, *, standardize: bool = True,
         mean_abs = np.sum(np.abs(arr) / arr.shape[0], axis=0)       # no overflow near 1e308
         arr += noise * np.maximum(1.0, mean_abs) * rng.standard_normal(arr.shape)
     return (arr, log_scale) if return_log_scale else arr
+
+
+def prepare_many(arrays: Sequence[np.ndarray], random_state: RandomStateLike) -> list[np.ndarray]:
+    """:func:`prepare_continuous` of each array (standardised), each with its own jitter seed
+    drawn from ``random_state`` (the variables of one k-NN estimate)."""
+    rng = check_random_state(random_state)
+    return [prepare_continuous(a, f"xs[{i}]", random_state=rng.randint(2**31))
+            for i, a in enumerate(arrays)]
 
 
 def _count_1d(x: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:

@@ -47,7 +47,10 @@ from probconstraints._random import (
 )
 
 from ._validation import (
+    check_choice,
     check_continuous,
+    check_float,
+    check_int,
     check_n_jobs,
     check_same_length,
     check_verbose,
@@ -259,27 +262,13 @@ class NeuralMIEstimator(BaseEstimator):
 
     # -- checks and data -------------------------------------------------------------------
     def _check_params(self, n: int) -> int:
-        def positive_int(name: str, low: int = 1) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}; got {v!r}")
-
-        def positive_float(name: str, allow_zero: bool = False) -> None:
-            v = getattr(self, name)
-            ok = (not isinstance(v, bool) and isinstance(v, int | float | np.floating)
-                  and np.isfinite(v) and (v >= 0 if allow_zero else v > 0))
-            if not ok:
-                raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} "
-                                 f"0; got {v!r}")
-
         for name in ("embed_dim", "max_steps", "eval_every", "patience"):
-            positive_int(name)
-        positive_int("batch_size", 2)
+            check_int(getattr(self, name), name, 1)
+        check_int(self.batch_size, "batch_size", 2)
         for name in ("learning_rate", "clip"):
-            positive_float(name)
-        positive_float("weight_decay", allow_zero=True)
-        if not 0.0 < float(self.ema_rate) <= 1.0:
-            raise ValueError(f"ema_rate must lie in (0, 1]; got {self.ema_rate!r}")
+            check_float(getattr(self, name), name, 0.0)
+        check_float(self.weight_decay, "weight_decay", 0.0, low_inclusive=True)
+        check_float(self.ema_rate, "ema_rate", 0.0, 1.0, high_inclusive=True)
         hidden = self.hidden
         if isinstance(hidden, int | np.integer) or not all(
                 isinstance(h, int | np.integer) and not isinstance(h, bool) and h >= 1
@@ -288,12 +277,9 @@ class NeuralMIEstimator(BaseEstimator):
                              f"got {hidden!r}")
         check_random_state_arg(self.random_state)
         check_verbose(self.verbose)
-        if self.bound not in BOUNDS:
-            raise ValueError(f"bound must be one of {BOUNDS}; got {self.bound!r}")
-        if self.critic not in ("separable", "joint"):
-            raise ValueError(f"critic must be 'separable' or 'joint'; got {self.critic!r}")
-        if not 0.0 < self.test_size < 1.0:
-            raise ValueError(f"test_size must lie in (0, 1); got {self.test_size}")
+        check_choice(self.bound, "bound", BOUNDS)
+        check_choice(self.critic, "critic", ("separable", "joint"))
+        check_float(self.test_size, "test_size", 0.0, 1.0)
         n_test = int(round(n * self.test_size))
         if min(n_test, n - n_test) < 4 or self.batch_size < 2:
             raise ValueError(f"too few samples for a train/test split with batch_size "

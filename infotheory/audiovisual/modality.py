@@ -25,10 +25,13 @@ from probconstraints._progress import progress
 from probconstraints._random import RandomStateLike, check_random_state_arg
 
 from .._validation import (
+    check_choice,
     check_continuous,
+    check_int,
     check_labels,
     check_n_jobs,
     check_same_length,
+    check_verbose,
 )
 from ..decomposition import (
     PID_MEASURES,
@@ -80,10 +83,7 @@ def discretize(X: ArrayLike, n_clusters: int, *, random_state: RandomStateLike =
     2
     """
     data = check_continuous(X, "X")
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
-        raise TypeError(f"n_clusters must be an integer; got {type(n_clusters).__name__}")
-    if not 1 <= n_clusters <= len(data):
-        raise ValueError(f"n_clusters must be in [1, n_samples={len(data)}]; got {n_clusters}")
+    n_clusters = check_int(n_clusters, "n_clusters", 1, len(data))
     if standardize:
         data = StandardScaler().fit_transform(data)
     check_random_state_arg(random_state)
@@ -142,16 +142,67 @@ class ModalityAnalysis:
         return self.pids[(k, measure)]
 
     def plot(self, measure: str | None = None) -> Figure:
-        """Mutual informations and PID atoms against k; returns a matplotlib Figure.
+        """Draw the sweep: the informations against the codebook size k and, when a PID was
+        computed, its atoms against k and the Venn-style diagram at the last k.
+
+        Parameters
+        ----------
+        measure : str, optional
+            PID measure to draw (default the first in alphabetical order of those computed).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One panel without PID, three with it.
 
         Examples
         --------
         >>> t = np.arange(200) % 4
-        >>> fig = modality_information(t, t // 2, t).plot()
+        >>> len(modality_information(t, t // 2, t).plot().axes)
+        3
         """
-        from .rendering import plot_modality_sweep
+        import matplotlib.pyplot as plt
 
-        return plot_modality_sweep(self, measure=measure)
+        t = self.table
+        na, nv, nt = self.names
+        ks = [str(k) for k in t["k"]]
+        has_pid = bool(self.pids)
+        # drawn at the size it is shown (a 10-inch figure fits a documentation page unscaled),
+        # so that every text is >= 9 pt there; legends sit below their panels
+        fig, axes = plt.subplots(1, 3 if has_pid else 1, figsize=(10.5 if has_pid else 4.5, 4.6),
+                                 squeeze=False)
+        ax = axes[0, 0]
+        series = {f"I({na};{nt})": "I(A;T)", f"I({nv};{nt})": "I(V;T)",
+                  f"I({na},{nv};{nt})": "I(A,V;T)", f"I({na};{nv})": "I(A;V)",
+                  "co-information": "co-information"}
+        for label, col in series.items():
+            ax.plot(ks, t[col], marker="o", label=label)
+        ax.axhline(t["H(T)"].iloc[0], color="k", ls=":", label=f"H({nt})")
+        ax.set_xlabel("k-means units per modality")
+        ax.set_ylabel(f"information ({self.unit})")
+        ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  frameon=False)
+        ax.set_title(f"estimator: {self.method}", fontsize=10)
+        if has_pid:
+            measure = measure or sorted({m for _, m in self.pids})[0]
+            parts = ["redundancy", "unique A", "unique V", "synergy"]
+            names = ["redundancy", f"unique {na}", f"unique {nv}", "synergy"]
+            colors = ["#7b68ee", "#e4572e", "#29b6f6", "#76b041"]
+            bottom = np.zeros(len(t))
+            ax = axes[0, 1]
+            for part, name, c in zip(parts, names, colors):
+                vals = t[f"{measure}:{part}"].to_numpy(dtype=float)
+                ax.bar(ks, vals, bottom=bottom, color=c, label=name)
+                bottom += vals
+            ax.set_xlabel("k-means units per modality")
+            ax.set_ylabel(f"I({na},{nv};{nt}) ({self.unit}, plug-in)")
+            ax.set_title(f"PID [{measure}]", fontsize=10)
+            ax.legend(fontsize=9, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                      frameon=False)
+            self.pid(t["k"].iloc[-1], measure).plot(ax=axes[0, 2], kind="venn")
+            axes[0, 2].set_title(f"k = {ks[-1]}, PID [{measure}]", fontsize=10)
+        fig.tight_layout()
+        return fig
 
 
 def modality_information(audio: ArrayLike, video: ArrayLike, text: ArrayLike,
@@ -218,8 +269,8 @@ def modality_information(audio: ArrayLike, video: ArrayLike, text: ArrayLike,
     v = check_labels(video, "video") if v_given else check_continuous(video, "video")
     check_same_length(audio=a, video=v, text=labels)
     for m in pid_measures:
-        if m not in PID_MEASURES:
-            raise ValueError(f"pid_measures must be drawn from {PID_MEASURES}; got {m!r}")
+        check_choice(m, "each of pid_measures", PID_MEASURES)
+    verbose = check_verbose(verbose)
     ks: list[int | str] = ([n_clusters] if isinstance(n_clusters, int | np.integer)
                            else list(n_clusters))
     if a_given and v_given:

@@ -1,15 +1,16 @@
-"""Tables and figures of the audio-visual analyses (matplotlib; figures are returned)."""
+"""Figures of the audio-visual analyses (matplotlib, imported when a figure is drawn; figures
+are returned)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .modality import ModalityAnalysis
 
 __all__ = ["plot_lexical_information", "plot_modality_sweep"]
@@ -36,6 +37,8 @@ def plot_lexical_information(df: pd.DataFrame, unit: str = "bits") -> Figure:
     ...                    "H(phoneme|unit)": [0.0, 1.5]})
     >>> fig = plot_lexical_information(df)
     """
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     x = np.arange(len(df))
     labels = df["map"].tolist()
@@ -43,7 +46,7 @@ def plot_lexical_information(df: pd.DataFrame, unit: str = "bits") -> Figure:
     axes[0].axhline(df["H(word|phonemes)"].iloc[0], color="#e4572e", ls="--",
                     label="H(word | phonemes)")
     axes[0].set_ylabel(f"word uncertainty ({unit})")
-    axes[0].legend(fontsize=8, loc="upper left")
+    axes[0].legend(fontsize=9, loc="upper left")
     axes[1].bar(x, df["homophene_rate"], color="#7b68ee")
     axes[1].set_ylabel("homophene rate (running words)")
     axes[1].set_ylim(0, 1)
@@ -57,13 +60,14 @@ def plot_lexical_information(df: pd.DataFrame, unit: str = "bits") -> Figure:
 
 
 def plot_modality_sweep(analysis: ModalityAnalysis, measure: str | None = None) -> Figure:
-    """Mutual informations against the codebook size, PID atoms, and a Venn-style diagram.
+    """The figure of a modality sweep: :meth:`ModalityAnalysis.plot
+    <infotheory.audiovisual.modality.ModalityAnalysis.plot>` (the result draws itself).
 
     Parameters
     ----------
     analysis : ModalityAnalysis
     measure : str, optional
-        PID measure to draw (default the first computed).
+        PID measure to draw (default the first in alphabetical order of those computed).
 
     Returns
     -------
@@ -77,39 +81,4 @@ def plot_modality_sweep(analysis: ModalityAnalysis, measure: str | None = None) 
     >>> len(plot_modality_sweep(res).axes)
     3
     """
-    t = analysis.table
-    na, nv, nt = analysis.names
-    ks = [str(k) for k in t["k"]]
-    has_pid = bool(analysis.pids)
-    fig, axes = plt.subplots(1, 3 if has_pid else 1, figsize=(14 if has_pid else 5, 3.8),
-                             squeeze=False)
-    ax = axes[0, 0]
-    series = {f"I({na};{nt})": "I(A;T)", f"I({nv};{nt})": "I(V;T)",
-              f"I({na},{nv};{nt})": "I(A,V;T)", f"I({na};{nv})": "I(A;V)",
-              "co-information": "co-information"}
-    for label, col in series.items():
-        ax.plot(ks, t[col], marker="o", label=label)
-    ax.axhline(t["H(T)"].iloc[0], color="k", ls=":", label=f"H({nt})")
-    ax.set_xlabel("k-means units per modality")
-    ax.set_ylabel(f"information ({analysis.unit})")
-    ax.legend(fontsize=7)
-    ax.set_title(f"estimator: {analysis.method}", fontsize=9)
-    if has_pid:
-        measure = measure or sorted({m for _, m in analysis.pids})[0]
-        parts = ["redundancy", "unique A", "unique V", "synergy"]
-        names = ["redundancy", f"unique {na}", f"unique {nv}", "synergy"]
-        colors = ["#7b68ee", "#e4572e", "#29b6f6", "#76b041"]
-        bottom = np.zeros(len(t))
-        ax = axes[0, 1]
-        for part, name, c in zip(parts, names, colors):
-            vals = t[f"{measure}:{part}"].to_numpy(dtype=float)
-            ax.bar(ks, vals, bottom=bottom, color=c, label=name)
-            bottom += vals
-        ax.set_xlabel("k-means units per modality")
-        ax.set_ylabel(f"I({na},{nv};{nt}) ({analysis.unit}, plug-in)")
-        ax.set_title(f"PID [{measure}]", fontsize=9)
-        ax.legend(fontsize=7)
-        analysis.pid(t["k"].iloc[-1], measure).plot(ax=axes[0, 2], kind="venn")
-        axes[0, 2].set_title(f"k = {ks[-1]}, PID [{measure}]", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return analysis.plot(measure=measure)

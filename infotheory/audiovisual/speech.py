@@ -47,6 +47,8 @@ from scipy.fft import dct
 from probconstraints._progress import progress
 from probconstraints._random import RandomStateLike
 
+from .._validation import check_int, check_verbose
+
 __all__ = [
     "DEFAULT_RATES",
     "DEFAULT_VOICES",
@@ -486,7 +488,7 @@ class SpeechCorpus:
         if x.ndim != 2 or len(x) != len(self.frames):
             raise ValueError(f"X must have shape (n_frames={len(self.frames)}, d); got "
                              f"{x.shape}")
-        width = _check_int(width, "width", 0)
+        width = check_int(width, "width", 0)
         start = self.utterances["frame_start"].to_numpy()[self.frames["utterance"].to_numpy()]
         stop = self.utterances["frame_stop"].to_numpy()[self.frames["utterance"].to_numpy()]
         rows = np.arange(len(x))
@@ -544,12 +546,6 @@ def default_cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "probconstraints" / "speech"
-
-
-def _check_int(value: object, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
 
 
 def _texts(n_words: int, n_phrases: int, phrase_length: tuple[int, int],
@@ -614,8 +610,9 @@ def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0,
     (['yes', 'no'], 13, True)
     """
     _require_audio()
-    n_words = _check_int(n_words, "n_words", 0)
-    n_phrases = _check_int(n_phrases, "n_phrases", 0)
+    n_words = check_int(n_words, "n_words", 0)
+    verbose = check_verbose(verbose)
+    n_phrases = check_int(n_phrases, "n_phrases", 0)
     lo, hi = (int(v) for v in phrase_length)
     if not 1 <= lo <= hi:
         raise ValueError(f"phrase_length must be (low, high) with 1 <= low <= high; "
@@ -624,7 +621,7 @@ def make_speech_corpus(n_words: int = 200, *, n_phrases: int = 0,
     if not voice_list or not rate_list:
         raise ValueError(f"voices and rates must be non-empty; got voices={voice_list!r}, "
                          f"rates={rate_list!r}")
-    n_mels, n_mfcc = _check_int(n_mels, "n_mels", 2), _check_int(n_mfcc, "n_mfcc", 1)
+    n_mels, n_mfcc = check_int(n_mels, "n_mels", 2), check_int(n_mfcc, "n_mfcc", 1)
     if n_mfcc > n_mels:
         raise ValueError(f"n_mfcc must be <= n_mels={n_mels}; got {n_mfcc}")
     rng = np.random.default_rng(random_state)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from probconstraints._random import RandomStateLike
 
+from .._validation import check_float
 from ..decomposition import empirical_pmf, entropy_pmf
 from .lexical import build_lexicon
 from .visemes import VisemeMapLike, get_viseme_map, normalize_phoneme
@@ -96,15 +97,6 @@ def _smooth(x: np.ndarray, s: float) -> np.ndarray:
     return out
 
 
-def _check_nonneg(value: object, name: str, upper: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    if not np.isfinite(value) or value < 0 or (upper is not None and value >= upper):
-        bound = f" and < {upper}" if upper is not None else ""
-        raise ValueError(f"{name} must be finite, >= 0{bound}; got {value}")
-    return float(value)
-
-
 def make_av_corpus(n_frames: int = 20000, *, viseme_map: VisemeMapLike = "lee",
                    d_audio: int = 12, d_video: int = 6, audio_noise: float = 0.6,
                    video_noise: float = 0.6, frames_per_phoneme: tuple[int, int] = (2, 6),
@@ -146,9 +138,9 @@ def make_av_corpus(n_frames: int = 20000, *, viseme_map: VisemeMapLike = "lee",
     for name, val in (("n_frames", n_frames), ("d_audio", d_audio), ("d_video", d_video)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
             raise ValueError(f"{name} must be a positive integer; got {val!r}")
-    audio_noise = _check_nonneg(audio_noise, "audio_noise")
-    video_noise = _check_nonneg(video_noise, "video_noise")
-    coarticulation = _check_nonneg(coarticulation, "coarticulation", upper=1.0)
+    audio_noise = check_float(audio_noise, "audio_noise", 0.0, low_inclusive=True)
+    video_noise = check_float(video_noise, "video_noise", 0.0, low_inclusive=True)
+    coarticulation = check_float(coarticulation, "coarticulation", 0.0, 1.0, low_inclusive=True)
     lo, hi = frames_per_phoneme
     if not 1 <= lo <= hi:
         raise ValueError(f"frames_per_phoneme must be (lo, hi) with 1 <= lo <= hi; "

@@ -20,8 +20,8 @@ from infotheory.api import register_cmi_estimator, register_entropy_estimator
 
 @pytest.fixture
 def registry(monkeypatch):
-    monkeypatch.setattr(api, "_ENTROPY_ESTIMATORS", dict(api._ENTROPY_ESTIMATORS))
-    monkeypatch.setattr(api, "_CMI_ESTIMATORS", dict(api._CMI_ESTIMATORS))
+    monkeypatch.setattr(api, "_ENTROPY_ESTIMATORS", api._ENTROPY_ESTIMATORS.copy())
+    monkeypatch.setattr(api, "_CMI_ESTIMATORS", api._CMI_ESTIMATORS.copy())
 
 
 def histogram_entropy(call, bins=40):
@@ -81,7 +81,8 @@ def test_front_doors_validate_before_a_registered_handler_runs(registry):
     with pytest.raises(ValueError, match="X holds continuous floats"):
         conditional_mutual_information(np.linspace(0, 1, 20), [0] * 20, [1] * 20,
                                        method="spy_labels")
-    with pytest.raises(ValueError, match="ci must be None, 'bootstrap' or 'analytic'; got 'x'"):
+    with pytest.raises(ValueError,
+                       match=r"ci must be one of \(None, 'bootstrap', 'analytic'\); got 'x'"):
         entropy([0.1, 0.2, 0.3], method="spy", ci="x")
     assert calls == []
     # what the handlers receive: 2-D floats for "continuous", the labels as read for "discrete"
@@ -93,9 +94,11 @@ def test_front_doors_validate_before_a_registered_handler_runs(registry):
 
 def test_registration_refuses_auto_taken_names_bad_handlers_and_bad_data_kinds(registry):
     for register, taken in ((register_entropy_estimator, "kl"), (register_cmi_estimator, "ksg")):
-        with pytest.raises(ValueError, match="name must be a new method name.*got 'auto'"):
+        with pytest.raises(ValueError, match="name must be a non-empty string other than "
+                                             "'auto'; got 'auto'"):
             register("auto", histogram_entropy)
-        with pytest.raises(ValueError, match=f"got '{taken}'"):
+        with pytest.raises(ValueError, match=f"estimator '{taken}' is already registered; "
+                                             f"pass overwrite=True to replace it"):
             register(taken, histogram_entropy)
         with pytest.raises(TypeError, match="handler must be callable; got 3"):
             register("new", 3)
@@ -108,5 +111,15 @@ def test_builtin_tables_list_the_documented_methods_in_order():
                                    "gaussian")
     assert api.CMI_METHODS == ("auto", "plugin", "miller_madow", "james_stein", "nsb", "ksg",
                                "ksg1", "copula_ksg", "gaussian", "gaussian_copula")
-    assert tuple(api._ENTROPY_ESTIMATORS) == api.ENTROPY_METHODS[1:]
-    assert tuple(api._CMI_ESTIMATORS) == api.CMI_METHODS[1:]
+    assert api.available_estimators("entropy") == api.ENTROPY_METHODS
+    assert api.available_estimators("conditional_mutual_information") == api.CMI_METHODS
+    with pytest.raises(ValueError, match="quantity must be one of .*; got 'mi'"):
+        api.available_estimators("mi")
+
+
+def test_overwrite_true_replaces_a_registered_estimator_and_the_listing_follows(registry):
+    register_entropy_estimator("histogram", histogram_entropy)
+    assert api.available_estimators("entropy")[-1] == "histogram"
+    register_entropy_estimator("histogram", lambda call: (1.5, None, {}), overwrite=True)
+    assert float(entropy(np.arange(10.0), "histogram")) == 1.5
+    assert api.available_estimators("entropy").count("histogram") == 1

@@ -1,38 +1,62 @@
 """A new MI estimator is one function plus one registration line (CONTRIBUTING.md example).
 
-The worked example of CONTRIBUTING.md ("Adding an MI estimator"): a binned plug-in estimator
-registered under a new method name, only for the duration of each test.
+The worked example of CONTRIBUTING.md ("Adding an MI estimator"), a binned plug-in estimator,
+is run from the document as written (so the guide cannot drift from the code): its printed
+output must be the one the document shows, and the estimator it defines is then checked
+against scikit-learn. Everything is registered into a private copy of the table, gone after
+each test.
 """
+
+import functools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import mutual_info_score
 
-from infotheory import api, discrete_mutual_information, mutual_information
+from infotheory import api, mutual_information
 from infotheory.api import register_mi_estimator
 
+DOC = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
 
-def binned_plugin_mi(call, bins=8):
-    """Plug-in MI of X and Y, each cut into ``bins`` equal-frequency bins (1-D data)."""
-    if call.x.shape[1] != 1 or call.y.shape[1] != 1:
-        raise ValueError(f"method={call.method!r} needs one-column X and Y; "
-                         f"got {call.x.shape[1]} and {call.y.shape[1]} columns")
 
-    def codes(v):
-        edges = np.quantile(v[:, 0], np.linspace(0.0, 1.0, bins + 1)[1:-1])
-        return np.searchsorted(edges, v[:, 0], side="right")
-
-    def estimate(idx):
-        return discrete_mutual_information(codes(call.x[idx]), codes(call.y[idx]), "plugin")
-
-    value = estimate(np.arange(call.n))
-    return value, call.interval(value, statistic=estimate), {"bins": bins}
+def _section() -> str:
+    text = DOC.read_text()
+    section = text[text.index("## Adding an MI estimator (infotheory)"):]
+    end = section.find("\n## ", 1)             # the last section runs to the end of the file
+    return section if end < 0 else section[:end]
 
 
 @pytest.fixture
 def registry(monkeypatch):
     """A private copy of the handler table: what a test registers is gone afterwards."""
-    monkeypatch.setattr(api, "_MI_ESTIMATORS", dict(api._MI_ESTIMATORS))
+    monkeypatch.setattr(api, "_MI_ESTIMATORS", api._MI_ESTIMATORS.copy())
+
+
+@pytest.fixture
+def example(registry, capsys):
+    """The document's code block, run as written: its namespace and what it printed."""
+    (code,) = re.findall(r"```python\n(.*?)```", _section(), re.S)
+    namespace: dict = {"__name__": "contributing_mi_example"}
+    exec(compile(code, "CONTRIBUTING.md:binned", "exec"), namespace)
+    return namespace, capsys.readouterr().out
+
+
+def test_contributing_example_runs_from_the_document_and_prints_what_it_shows(example):
+    _, printed = example
+    (shown,) = re.findall(r"Output \(run on this commit\):\n\n```text\n(.*?)```", _section(),
+                          re.S)
+    assert printed == shown
+    assert "binned" in api.available_estimators()
+
+
+def test_contributing_example_with_16_bins_gives_the_value_the_document_states(example):
+    namespace, _ = example
+    (stated,) = re.findall(r"the same data gives (\d\.\d+)", _section().replace("\n", " "))
+    register_mi_estimator("binned16", functools.partial(namespace["binned_plugin_mi"], bins=16))
+    assert round(float(mutual_information(namespace["x"], namespace["y"], method="binned16")),
+                 4) == float(stated)
 
 
 def _correlated(n, rho, seed):
@@ -42,8 +66,7 @@ def _correlated(n, rho, seed):
 
 
 def test_registered_binned_estimator_equals_sklearn_on_the_bins_and_stays_below_gaussian_mi(
-        registry):
-    register_mi_estimator("binned", binned_plugin_mi)
+        example):
     x, y = _correlated(5000, 0.75, 0)
     mi = mutual_information(x, y, method="binned", ci="bootstrap", n_resamples=50,
                             random_state=0)
@@ -63,18 +86,24 @@ def test_registered_continuous_estimator_gets_front_door_validation_before_it_ru
     with pytest.raises(ValueError, match="method='binned' needs continuous X and Y; got a"):
         mutual_information([0, 1, 1, 0] * 5, [1, 0, 1, 0] * 5, method="binned")
     with pytest.raises(ValueError,
-                       match="ci must be None, 'auto', 'bootstrap' or 'analytic'; got 'x'"):
+                       match=r"ci must be one of \(None, 'auto', 'bootstrap', "
+                             r"'analytic'\); got 'x'"):
         mutual_information([0.1, 0.2], [0.3, 0.4], method="binned", ci="x")
     assert calls == []
-    with pytest.raises(ValueError, match="method for mutual_information must be one of"):
+    with pytest.raises(ValueError, match=r"method must be one of \(.auto., .plugin."):
         mutual_information([0.1, 0.2], [0.3, 0.4], method="binned2")
 
 
-def test_registration_refuses_auto_taken_names_bad_handlers_and_bad_data_kinds(registry):
-    with pytest.raises(ValueError, match="name must be a new method name.*got 'auto'"):
+def test_registration_refuses_auto_taken_names_bad_handlers_and_bad_data_kinds(example):
+    binned_plugin_mi = example[0]["binned_plugin_mi"]
+    with pytest.raises(ValueError, match="name must be a non-empty string other than 'auto'; "
+                                         "got 'auto'"):
         register_mi_estimator("auto", binned_plugin_mi)
-    with pytest.raises(ValueError, match="got 'ksg'"):
+    with pytest.raises(ValueError, match="MI estimator 'ksg' is already registered; pass "
+                                         "overwrite=True"):
         register_mi_estimator("ksg", binned_plugin_mi)
+    with pytest.raises(ValueError, match="MI estimator 'binned' is already registered"):
+        register_mi_estimator("binned", binned_plugin_mi)       # the example registered it
     with pytest.raises(TypeError, match="handler must be callable; got 3"):
         register_mi_estimator("binned", 3)
     with pytest.raises(ValueError, match="data must be one of .*; got 'labels'"):
@@ -85,7 +114,7 @@ def test_builtin_table_lists_every_documented_method_in_order():
     assert api.MI_METHODS == ("auto", "plugin", "miller_madow", "james_stein", "nsb", "ksg",
                               "ksg1", "ksg2", "copula_ksg", "mixed", "gaussian",
                               "gaussian_copula", "mine", "nwj", "infonce", "smile", "doe")
-    assert tuple(api._MI_ESTIMATORS) == api.MI_METHODS[1:]
+    assert api.available_estimators() == api.MI_METHODS
 
 
 def test_interval_helpers_refuse_an_interval_the_handler_gave_no_means_for(registry):
