@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from probconstraints._random import RandomStateLike
 
-    from .posterior import PosteriorDraws
+    from .functional_draws import FunctionalDraws
 
 SAMPLERS = ("gaussian", "residual_permutation")
 CRT_STATISTICS = ("loss", "rule")
@@ -165,7 +165,7 @@ def draw_column(sampler: ConditionalSampler, X: NDArray[np.float64], j: int, n_d
     return xj
 
 
-def row_losses(draws: PosteriorDraws, X: torch.Tensor, y: ArrayLike,
+def row_losses(draws: FunctionalDraws, X: torch.Tensor, y: ArrayLike,
                classes: ArrayLike | None = None, max_elements: int = 2**24) -> torch.Tensor:
     """Per-row loss of the posterior-mean prediction for a batch of inputs.
 
@@ -174,9 +174,16 @@ def row_losses(draws: PosteriorDraws, X: torch.Tensor, y: ArrayLike,
     ``y`` (classification; ``classes`` maps labels to output columns). Rows are pushed
     through the draws in blocks of at most ``max_elements`` hidden activations.
     """
+    from .posterior import PosteriorDraws
+
     lead, (n, d) = X.shape[:-2], X.shape[-2:]
     flat = X.reshape(-1, d)
-    width = max(max(w.shape[1] for w in draws.weights), draws.n_outputs)
+    if isinstance(draws, PosteriorDraws):
+        width = max(max(w.shape[1] for w in draws.weights), draws.n_outputs)
+    else:  # any module: every activation of one row
+        from .statistics._functional import activation_size
+
+        width = max(activation_size(draws), draws.n_outputs)
     block = max(1, max_elements // (len(draws) * width))
     outs: list[torch.Tensor] = []
     with torch.no_grad():
@@ -214,7 +221,7 @@ def pvalue_mc_sd(p: NDArray[np.float64], n_randomizations: int) -> NDArray[np.fl
 
 
 def _loss_feature_pvalue(
-    draws: PosteriorDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
+    draws: FunctionalDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
     sampler: ConditionalSampler, j: int, K: int, seed: np.random.SeedSequence,
     classes: ArrayLike | None, device: torch.device,
 ) -> NDArray[np.float64]:
@@ -237,7 +244,7 @@ def _region_weights(masks: NDArray[np.bool_], device: torch.device) -> torch.Ten
 
 
 def loss_crt_pvalues(
-    draws: PosteriorDraws, X: ArrayLike, y: ArrayLike, masks: ArrayLike | None = None, *,
+    draws: FunctionalDraws, X: ArrayLike, y: ArrayLike, masks: ArrayLike | None = None, *,
     sampler: str | ConditionalSampler = "gaussian", X_ref: ArrayLike | None = None,
     n_randomizations: int = 100, random_state: RandomStateLike = None,
     classes: ArrayLike | None = None, n_jobs: int | None = None, device: Device = None,
@@ -254,7 +261,8 @@ def loss_crt_pvalues(
 
     Parameters
     ----------
-    draws : PosteriorDraws
+    draws : FunctionalDraws
+        Posterior draws of any module (only each draw's prediction is used).
     X : ndarray (n, d)
         Rows tested (held out from the fit for an exactly valid test).
     y : ndarray (n,)

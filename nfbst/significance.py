@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 
 import numpy as np
 import torch
@@ -37,6 +38,7 @@ from ._validation import (
 )
 from .bnn import BayesianMLP
 from .evidence import evidence_value, is_dask_array
+from .functional_draws import FunctionalDraws
 from .posterior import DrawsLike, PosteriorDraws
 from .result import SignificanceResult
 from .scopes import Regions, aggregate_statistic, mean_statistic, quantile_rule, region_masks
@@ -103,8 +105,11 @@ class NFBST(BaseEstimator):
     statistic : str or callable, default "grad"
         A registered statistic name (see :func:`nfbst.statistics.available_statistics`) or
         ``fn(draws, X, target=None, **options) -> (S, n, d)``.
-    model : BayesianMLP, optional
-        The (unfitted) Bayesian network to use; default
+    model : BayesianMLP or estimator, optional
+        The (unfitted) Bayesian network to use: a :class:`~nfbst.BayesianMLP`, an
+        ``nfbst.network.BayesianNetwork`` (any torch module), or any estimator with
+        ``fit(X, y)`` and ``sample_posterior(n) -> FunctionalDraws``. A bare
+        ``torch.nn.Module`` is refused (wrap it, or use :meth:`from_draws`). Default
         ``BayesianMLP(hidden=(20,), activation="tanh", n_steps=1000)`` (mean-field VI; the
         most powerful of the networks compared in ``results/nfbst_calibration``), or
         ``BayesianMLP(preset="paper")`` (3×20 ReLU) with ``preset="paper"``.
@@ -194,14 +199,14 @@ class NFBST(BaseEstimator):
     """
 
     # fitted attributes (set by fit or from_draws)
-    model_: BayesianMLP | None
+    model_: Any
     draws_: DrawsLike
 
     def __init__(
         self,
         *,
         statistic: StatisticLike = "grad",
-        model: BayesianMLP | None = None,
+        model: Any = None,
         n_posterior_samples: int = 300,
         target: TargetLike = None,
         statistic_options: dict[str, Any] | None = None,
@@ -297,15 +302,14 @@ class NFBST(BaseEstimator):
                      else BayesianMLP(**DEFAULT_MODEL))
             model.set_params(random_state=self.random_state, verbose=self.verbose,
                              n_jobs=self.n_jobs)
-        elif isinstance(self.model, BayesianMLP):
-            model = clone(self.model)
-            if model.random_state is None:
-                model.set_params(random_state=self.random_state)
         else:
-            raise TypeError(f"model must be a BayesianMLP or None, got {type(self.model).__name__}")
+            model = _check_model(self.model)
+            if getattr(model, "random_state", 0) is None:
+                model.set_params(random_state=self.random_state)
         feature_names = _feature_names(X)
         X, y = validate_estimator_data(self, X, y, reset=True)
-        X, y = check_features_targets(X, y, task=model.task, columns=feature_names)
+        X, y = check_features_targets(X, y, task=getattr(model, "task", "regression"),
+                                      columns=feature_names)
         n = X.shape[0]
         train = np.arange(n)
         if s["holdout"] is not None:
@@ -320,29 +324,111 @@ class NFBST(BaseEstimator):
             train = np.sort(perm[n_out:])
         self.model_ = model.fit(X[train], y[train])
         self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
+        width = getattr(self.draws_, "n_features", X.shape[1])
+        if width != X.shape[1]:
+            raise ValueError(f"the network's draws take {width} features per row, but X has "
+                             f"{X.shape[1]} columns (images are passed as flat rows)")
         self.feature_names_ = feature_names or [f"x{j}" for j in range(X.shape[1])]
         self.X_fit_, self.y_fit_ = X, y
         self.train_index_ = train
         return self
 
     @classmethod
-    def from_draws(cls, draws: DrawsLike, feature_names: Sequence[str] | None = None,
-                   **params: Any) -> Self:
-        """An NFBST that tests already available posterior draws (no network is fitted).
+    def from_draws(cls, draws: DrawsLike | Sequence[torch.nn.Module],
+                   feature_names: Sequence[str] | None = None, *, task: str | None = None,
+                   input_shape: Sequence[int] | None = None, **params: Any) -> Self:
+        """An NFBST that tests posterior draws the user already has (no network is fitted).
 
-        ``draws`` is a :class:`PosteriorDraws` or any object with ``__len__`` and
-        ``module(i)`` understood by the chosen statistic (e.g. the captum fallback).
+        Parameters
+        ----------
+        draws : FunctionalDraws, PosteriorDraws, list of torch.nn.Module, or draws object
+            A :class:`~nfbst.functional_draws.FunctionalDraws` (any module: see its
+            constructors ``from_modules``, ``from_mc_dropout``, ``from_laplace``,
+            ``from_samples`` for pyro or bayesian-torch samples), a list of modules of one
+            architecture (a deep ensemble, wrapped with ``FunctionalDraws.from_modules``),
+            or any object with ``__len__`` and ``module(i)`` (evidence only, through the
+            statistics' per-draw path; give ``feature_names``).
+        feature_names : sequence of str, optional
+            One name per input column (``prod(input_shape)`` for an image); default
+            ``x0, x1, ...``.
+        task : {"regression", "classification"}, optional
+            For a list of modules: what their outputs are (logits for classification).
+            Default: regression for one output; several outputs need it.
+        input_shape : tuple of int, optional
+            For a list of modules: the shape of one input row, e.g. ``(1, 8, 8)``.
+        **params
+            :class:`NFBST` parameters.
+
+        Notes
+        -----
+        Evidence and the CRT p-values (``calibration="crt"``, the default; ``test(X, y)``)
+        both work on functional draws: the CRT needs only each draw's prediction. Test on
+        rows the network was not trained on: the loss CRT is anti-conservative on training
+        rows, and with user-made draws nFBST cannot tell which rows those were.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> from torch import nn
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3)).astype(np.float32); y = 2 * X[:, 0]
+        >>> nets = []
+        >>> for seed in range(4):                              # a small deep ensemble
+        ...     _ = torch.manual_seed(seed)
+        ...     net = nn.Linear(3, 1)
+        ...     opt = torch.optim.Adam(net.parameters(), lr=0.1)
+        ...     for _ in range(200):
+        ...         opt.zero_grad()
+        ...         loss = ((net(torch.from_numpy(X))[:, 0] - torch.from_numpy(y)) ** 2).mean()
+        ...         loss.backward(); opt.step()
+        ...     nets.append(net)
+        >>> test = NFBST.from_draws(nets, n_randomizations=19, random_state=0)
+        >>> Xt = rng.normal(size=(100, 3)); yt = 2 * Xt[:, 0]        # rows not trained on
+        >>> res = test.test(Xt, yt)
+        >>> float(res.p_value[0]), bool(res.p_value[1:].min() > 0.1)  # x0 matters; x1, x2 not
+        (0.05, True)
         """
+        from .functional_draws import FunctionalDraws
+
+        if isinstance(draws, torch.nn.Module):
+            raise TypeError("draws must be posterior draws or a list of modules; for one "
+                            "trained module use FunctionalDraws.from_mc_dropout(module, ...) "
+                            "or nfbst.network.BayesianNetwork(module, ...) with NFBST.fit")
+        if isinstance(draws, (list, tuple)):
+            if task is None:
+                with torch.no_grad():
+                    first = draws[0] if draws else None
+                    shape = input_shape
+                    if isinstance(first, torch.nn.Module) and shape is None:
+                        from .functional_draws import _infer_input_shape
+                        shape = _infer_input_shape(first)
+                    k = 1 if not isinstance(first, torch.nn.Module) else int(
+                        first.eval()(torch.zeros(1, *(shape or ()))).reshape(1, -1).shape[1])
+                if k != 1:
+                    raise ValueError(f"the modules have {k} outputs: pass "
+                                     "task='classification' (logits) or task='regression'")
+                task = "regression"
+            draws = FunctionalDraws.from_modules(draws, task=task, input_shape=input_shape,
+                                                 meta={"method": "ensemble"})
+        elif task is not None or input_shape is not None:
+            raise ValueError("task and input_shape describe a list of modules; draws objects "
+                             "carry their own")
+        assert not isinstance(draws, (list, tuple))  # wrapped above
         self = cls(**params)
         self.model_ = None
-        self.draws_ = draws
-        d = draws.n_features if isinstance(draws, PosteriorDraws) else len(feature_names or [])
-        if not d:
-            raise ValueError("feature_names are required for draws that are not PosteriorDraws")
+        self.draws_ = cast("DrawsLike", draws)
+        if isinstance(draws, FunctionalDraws):
+            d = draws.n_features
+        else:
+            d = len(feature_names or [])
+            if not d:
+                raise ValueError("feature_names are required for draws that are not "
+                                 "FunctionalDraws (their input width is unknown)")
         self.n_features_in_ = d
         self.feature_names_ = list(feature_names) if feature_names else [f"x{j}" for j in range(d)]
         if len(self.feature_names_) != d:
-            raise ValueError(f"feature_names has {len(self.feature_names_)} names for {d} features")
+            raise ValueError(f"feature_names has {len(self.feature_names_)} names, but the "
+                             f"draws take {d} input features per row")
         return self
 
     def _check_statistic_options(self) -> None:
@@ -536,7 +622,7 @@ class NFBST(BaseEstimator):
             return fitted[idx], self.y_fit_[idx], None
         X = self._check_X(X)
         if y is not None:
-            task = self.draws_.task if isinstance(self.draws_, PosteriorDraws) else "regression"
+            task = getattr(self.draws_, "task", "regression")
             X, y = check_features_targets(X, y, task=task, constant_ok=True)
         if fitted is None:
             return X, y, None
@@ -558,8 +644,11 @@ class NFBST(BaseEstimator):
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
              instance: bool) -> NDArray[np.float64]:
         """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance); see :mod:`nfbst.crt`."""
-        if not isinstance(self.draws_, PosteriorDraws):
-            raise TypeError("calibration='crt' needs PosteriorDraws (a batched network)")
+        if not isinstance(self.draws_, FunctionalDraws):
+            raise TypeError(
+                "calibration='crt' needs FunctionalDraws (draws evaluated in one batch), got "
+                f"{type(self.draws_).__name__}; wrap modules with FunctionalDraws.from_modules "
+                "or test with calibration='none'")
         use_loss = s["crt_statistic"] == "loss"
         if use_loss and y is None:
             raise ValueError(
@@ -716,6 +805,26 @@ class NFBST(BaseEstimator):
                                 f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
                                 f"{json_path}) does not match the {draws.n_features} features")
         return self
+
+
+def _check_model(model: object) -> Any:
+    """An unfitted copy of ``NFBST(model=...)``: anything with ``fit(X, y)`` and
+    ``sample_posterior(n) -> FunctionalDraws`` (a BayesianMLP, nfbst.network.BayesianNetwork)."""
+    if isinstance(model, torch.nn.Module):
+        raise TypeError(
+            f"model is a torch module ({type(model).__name__}), not a Bayesian network: wrap "
+            "it as nfbst.network.BayesianNetwork(module, task=..., inference=...) to fit a "
+            "posterior, or test draws you already have with NFBST.from_draws (a list of "
+            "trained modules, FunctionalDraws.from_mc_dropout / from_laplace / from_samples)")
+    if not (callable(getattr(model, "fit", None))
+            and callable(getattr(model, "sample_posterior", None))):
+        raise TypeError(
+            f"model must be a BayesianMLP, an nfbst.network.BayesianNetwork or any estimator "
+            f"with fit(X, y) and sample_posterior(n) -> FunctionalDraws, got "
+            f"{type(model).__name__}; for draws you already have use NFBST.from_draws")
+    if hasattr(model, "get_params"):
+        return clone(model)
+    return copy.deepcopy(model)
 
 
 def _feature_names(X: object) -> list[str] | None:
