@@ -39,6 +39,7 @@ from ._validation import (
 from .bnn import BayesianMLP
 from .evidence import evidence_value, is_dask_array
 from .functional_draws import FunctionalDraws
+from .groups import check_groups
 from .posterior import DrawsLike, PosteriorDraws
 from .result import SignificanceResult
 from .scopes import Regions, aggregate_statistic, mean_statistic, quantile_rule, region_masks
@@ -148,6 +149,18 @@ class NFBST(BaseEstimator):
         Keep this fraction of the rows given to :meth:`fit` out of the network's fit; the
         CRT runs on them (``test()``, or ``test(X)`` with the X given to fit), which makes
         it exact. ``None`` fits on every row (a CRT on training rows is anti-conservative).
+    groups : dict of str to list of columns, optional
+        Test groups of columns (image patches, one-hot blocks) instead of single columns:
+        name -> column indices or names, a partition of the columns (overlaps and columns in
+        no group are errors; see :mod:`nfbst.groups`, :func:`~nfbst.groups.image_patches`,
+        :func:`~nfbst.groups.prefix_groups`). The evidence of a group is that of the *group
+        statistic*, the sum of its columns' attributions per draw and row (for the
+        gradient, the derivative along the group's all-ones direction); its CRT resamples
+        the group's columns jointly given the other columns (a linear-Gaussian conditional of
+        the block, :class:`nfbst.crt.GroupConditional`). Results are indexed by the group
+        names. Columns constant in the training rows are left out of their group; a group
+        (or, without groups, a column) with no varying column is reported as not testable
+        (NaN evidence and p-value, ``details["not_testable"]``, a warning).
     crt_max_draws : int, default 64
         Posterior draws used for the CRT statistic (its cost is linear in them; the test
         is valid for any fixed statistic).
@@ -219,6 +232,7 @@ class NFBST(BaseEstimator):
         n_randomizations: int = 100,
         sampler: str | ConditionalSampler = "gaussian",
         holdout: float | None = 0.3,
+        groups: dict[str, Sequence[int] | Sequence[str]] | None = None,
         crt_max_draws: int = 64,
         alpha: float = 0.05,
         correction: Literal["bh"] | None = None,
@@ -241,6 +255,7 @@ class NFBST(BaseEstimator):
         self.n_randomizations = n_randomizations
         self.sampler = sampler
         self.holdout = holdout
+        self.groups = groups
         self.crt_max_draws = crt_max_draws
         self.alpha = alpha
         self.correction = correction
@@ -283,6 +298,9 @@ class NFBST(BaseEstimator):
             check_float(s["bandwidth"], "bandwidth", 0)
         check_int(s["verbose"], "verbose", 0)
         check_random_state_arg(s["random_state"])
+        if s["groups"] is not None and not isinstance(s["groups"], dict):
+            raise TypeError(f"groups must be None or a dict of name -> columns, got "
+                            f"{type(s['groups']).__name__}")
         if s["statistic_options"] is not None and not isinstance(s["statistic_options"], dict):
             raise TypeError(f"statistic_options must be None or a dict, got "
                             f"{s['statistic_options']!r}")
@@ -309,7 +327,7 @@ class NFBST(BaseEstimator):
         feature_names = _feature_names(X)
         X, y = validate_estimator_data(self, X, y, reset=True)
         X, y = check_features_targets(X, y, task=getattr(model, "task", "regression"),
-                                      columns=feature_names)
+                                      columns=feature_names, constant_ok=True)
         n = X.shape[0]
         train = np.arange(n)
         if s["holdout"] is not None:
@@ -322,6 +340,17 @@ class NFBST(BaseEstimator):
             perm = generators(self.random_state, 1)[0].permutation(n)
             self.holdout_index_ = np.sort(perm[:n_out])
             train = np.sort(perm[n_out:])
+        names = feature_names or [f"x{j}" for j in range(X.shape[1])]
+        if s["groups"] is not None:
+            check_groups(s["groups"], names)  # before the fit
+        constant = np.flatnonzero(np.ptp(X[train], 0) == 0)
+        if constant.size:
+            warnings.warn(
+                f"column(s) {[names[j] for j in constant[:10]]}"
+                f"{' ...' if constant.size > 10 else ''} ({constant.size} in all) are constant "
+                "in the training rows: the network cannot learn their effect, and test() "
+                "reports them as not testable (NaN evidence and p-value)",
+                UserWarning, stacklevel=2)
         self.model_ = model.fit(X[train], y[train])
         self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
         width = getattr(self.draws_, "n_features", X.shape[1])
@@ -388,8 +417,6 @@ class NFBST(BaseEstimator):
         >>> float(res.p_value[0]), bool(res.p_value[1:].min() > 0.1)  # x0 matters; x1, x2 not
         (0.05, True)
         """
-        from .functional_draws import FunctionalDraws
-
         if isinstance(draws, torch.nn.Module):
             raise TypeError("draws must be posterior draws or a list of modules; for one "
                             "trained module use FunctionalDraws.from_mc_dropout(module, ...) "
@@ -540,6 +567,9 @@ class NFBST(BaseEstimator):
         else:
             Xc, yc, crt_rows = self._test_rows(X, y)
         eta = self._statistic(Xc, target)  # (S, n, d), lazy for a dask X
+        unit_names, group_idx, untestable = self._units(Xc, s)
+        if group_idx is not None:  # the group statistic: the sum over its varying columns
+            eta = _group_statistic(eta, group_idx, untestable["columns"])
         device = getattr(self.draws_, "device", None)  # evidence where the draws live
         names = None
         if scope == "local":
@@ -548,7 +578,10 @@ class NFBST(BaseEstimator):
             masks, names = region_masks(Xc, regions)
         else:
             masks = np.ones((1, Xc.shape[0]), dtype=bool)
-        details = {"n_draws": eta.shape[0], "n_rows": eta.shape[1], "rule": rule}
+        details: dict[str, Any] = {"n_draws": eta.shape[0], "n_rows": eta.shape[1],
+                                   "rule": rule}
+        if group_idx is not None:
+            details["groups"] = dict(zip(unit_names, [g.tolist() for g in group_idx]))
         if scope == "instance" or rule == "quantile":
             inst = evidence_value(eta, null=self.null, axis=0, bandwidth=self.bandwidth,
                                   verbose=self.verbose, device=device)
@@ -581,7 +614,8 @@ class NFBST(BaseEstimator):
         if s["calibration"] == "crt":
             rows = np.arange(Xc.shape[0]) if crt_rows is None else crt_rows
             p_value = self._crt(Xc[rows], None if yc is None else yc[rows], eta[:, rows],
-                                masks[:, rows], s, target, instance=scope == "instance")
+                                masks[:, rows], s, target, instance=scope == "instance",
+                                groups=group_idx, constant=untestable["columns"])
             if scope == "instance" and crt_rows is not None:
                 full = np.full(eta.shape[1:], np.nan)
                 full[rows] = p_value
@@ -591,6 +625,15 @@ class NFBST(BaseEstimator):
                            crt_statistic=s["crt_statistic"],
                            pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
                            pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
+        mask = untestable["units"]
+        if mask.any():
+            ev = np.array(ev, dtype=np.float64)
+            ev[..., mask] = np.nan
+            if p_value is not None:
+                p_value[..., mask] = np.nan
+                details["pvalue_mc_sd"][..., mask] = np.nan
+            details["not_testable"] = {unit_names[j]: untestable["reason"]
+                                       for j in np.flatnonzero(mask)}
         if scope == "global":
             ev, mean, sd = ev[0], mean[0], sd[0]
             if p_value is not None:
@@ -600,7 +643,7 @@ class NFBST(BaseEstimator):
             self.statistic, "__name__", "custom")
         return SignificanceResult(
             evidence=np.asarray(ev, dtype=np.float64), scope=scope,
-            feature_names=list(self.feature_names_), statistic=stat_name,
+            feature_names=list(unit_names), statistic=stat_name,
             statistic_mean=mean, statistic_sd=sd, correction=s["correction"],
             alpha=self.alpha, region_names=names, details=details, statistic_labels=labels,
             p_value=p_value,
@@ -640,10 +683,47 @@ class NFBST(BaseEstimator):
         seen = {r.tobytes() for r in fitted[self.train_index_]}
         return sum(r.tobytes() in seen for r in np.ascontiguousarray(X))
 
+    def _units(self, X: NDArray[np.float64] | da.Array, s: dict[str, Any]
+               ) -> tuple[list[str], list[NDArray[np.intp]] | None, dict[str, Any]]:
+        """What is tested: names, the groups' columns (None: single columns), untestable.
+
+        A column is untestable when it is constant in the training rows (the rows given to
+        :meth:`fit` less the holdout; for draws from elsewhere, the rows tested); a group
+        when all its columns are.
+        """
+        fitted = getattr(self, "X_fit_", None)
+        ref: NDArray[np.float64] | None
+        if fitted is not None:
+            ref = fitted[self.train_index_]
+        elif is_dask_array(X):
+            ref = None
+        else:
+            ref = np.asarray(X)
+        d = self.n_features_in_
+        constant = (np.zeros(d, dtype=bool) if ref is None or len(ref) == 0
+                    else np.ptp(ref, 0) == 0)
+        names, groups = list(self.feature_names_), None
+        units = constant
+        if s["groups"] is not None:
+            names, groups = check_groups(s["groups"], self.feature_names_)
+            units = np.array([constant[g].all() for g in groups])
+        where = "training rows" if fitted is not None else "rows tested"
+        reason = f"constant in the {where}: no variation to test"
+        if units.any():
+            shown = [names[j] for j in np.flatnonzero(units)[:10]]
+            warnings.warn(
+                f"{int(units.sum())} of {len(units)} {'groups' if groups else 'columns'} "
+                f"are {reason} ({shown}{' ...' if units.sum() > 10 else ''}); their evidence "
+                "and p-value are NaN (details['not_testable'])", UserWarning, stacklevel=3)
+        return names, groups, {"columns": constant, "units": units, "reason": reason}
+
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
-             instance: bool) -> NDArray[np.float64]:
-        """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance); see :mod:`nfbst.crt`."""
+             instance: bool, groups: list[NDArray[np.intp]] | None = None,
+             constant: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+        """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance; ``(r, G)`` for groups); see
+        :mod:`nfbst.crt`. Groups, and columns constant in the training rows, go through
+        :class:`nfbst.crt.GroupConditional`."""
         if not isinstance(self.draws_, FunctionalDraws):
             raise TypeError(
                 "calibration='crt' needs FunctionalDraws (draws evaluated in one batch), got "
@@ -674,8 +754,24 @@ class NFBST(BaseEstimator):
                 UserWarning, stacklevel=3,
             )
         ref = getattr(self, "X_fit_", None)
-        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
         K = int(s["n_randomizations"])
+        if groups is not None and not use_loss:
+            raise ValueError("groups are tested with crt_statistic='loss'; 'rule' resamples "
+                             "one column at a time")
+        if use_loss and (groups is not None or (
+                constant is not None and constant.any() and not callable(s["sampler"]))):
+            assert y is not None  # refused above
+            classes = (getattr(self.model_, "classes_", None) if self.model_ is not None
+                       else None)
+            units = groups if groups is not None else [np.array([j]) for j in
+                                                       range(X.shape[1])]
+            n_crt = min(len(self.draws_), int(s["crt_max_draws"]))
+            return crt.loss_crt_pvalues(
+                self.draws_.subset(np.arange(n_crt)), X, y, masks, sampler=s["sampler"],
+                X_ref=X if ref is None else ref, n_randomizations=K,
+                random_state=self.random_state, classes=classes, n_jobs=self.n_jobs,
+                verbose=self.verbose, groups=units)
+        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
         S = len(self.draws_)
         draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
         classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
@@ -805,6 +901,18 @@ class NFBST(BaseEstimator):
                                 f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
                                 f"{json_path}) does not match the {draws.n_features} features")
         return self
+
+
+def _group_statistic(eta: Any, groups: list[NDArray[np.intp]],
+                     constant: NDArray[np.bool_]) -> Any:
+    """η of each group ``(S, n, G)``: the sum of its varying columns' η ``(S, n, d)``."""
+    parts = [eta[..., g[~constant[g]]].sum(-1) if (~constant[g]).any()
+             else eta[..., g[:1]].sum(-1) * 0 for g in groups]
+    if is_dask_array(eta):
+        import dask.array as dask_array
+
+        return dask_array.stack(parts, axis=-1)
+    return np.stack(parts, axis=-1)
 
 
 def _check_model(model: object) -> Any:
