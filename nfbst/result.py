@@ -44,8 +44,9 @@ class SignificanceResult:
         Row labels for ``scope="local"``.
     details : dict
         ``n_draws``, ``n_rows``, ``rule``; with the CRT ``pvalue_mc_sd`` and its settings;
-        ``evidence_mc_sd`` (the Monte Carlo sd of the evidence over the posterior draws,
-        global and local scopes); ``groups`` (name -> columns) when groups were tested;
+        ``evidence_mc_sd`` (the bootstrap sd of the evidence over the posterior draws,
+        global and local scopes, rules "mean" and "aggregate") and ``evidence_upper`` (the
+        largest evidence the S draws cannot tell apart from the one reported, 95 %); ``groups`` (name -> columns) when groups were tested;
         ``not_testable`` (name -> reason) for features or groups with NaN values.
     p_value : ndarray, optional
         Conditional-randomization p-values (``NFBST(calibration="crt")``), same shape as
@@ -110,9 +111,9 @@ class SignificanceResult:
             adjusted = "adjusted_p_value" if self.p_value is not None else "adjusted_evidence"
             cols[adjusted] = self.adjusted_evidence()
         cols[f"significant@{alpha:g}"] = sig
-        if "evidence_mc_sd" in self.details:
-            cols["evidence_mc_sd"] = np.broadcast_to(self.details["evidence_mc_sd"],
-                                                     self.evidence.shape)
+        for key in ("evidence_mc_sd", "evidence_upper"):
+            if key in self.details:
+                cols[key] = np.broadcast_to(self.details[key], self.evidence.shape)
         untestable = self.details.get("not_testable")
         if untestable:
             note = np.array([untestable.get(f, "") for f in self.feature_names], dtype=object)

@@ -37,7 +37,7 @@ from ._validation import (
     validate_estimator_data,
 )
 from .bnn import BayesianMLP
-from .evidence import evidence_value, is_dask_array
+from .evidence import evidence_mc_sd, evidence_upper_bound, evidence_value, is_dask_array
 from .functional_draws import FunctionalDraws
 from .groups import check_groups
 from .posterior import DrawsLike, PosteriorDraws
@@ -625,6 +625,10 @@ class NFBST(BaseEstimator):
                            crt_statistic=s["crt_statistic"],
                            pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
                            pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
+        if scope != "instance":
+            self._evidence_error(ev, None if rule == "quantile" else np.asarray(agg),
+                                 self.null if rule == "quantile" else null,
+                                 int(eta.shape[0]), details, s)
         mask = untestable["units"]
         if mask.any():
             ev = np.array(ev, dtype=np.float64)
@@ -636,6 +640,9 @@ class NFBST(BaseEstimator):
                                        for j in np.flatnonzero(mask)}
         if scope == "global":
             ev, mean, sd = ev[0], mean[0], sd[0]
+            for key in ("evidence_mc_sd", "evidence_upper"):
+                if key in details:
+                    details[key] = details[key][0]
             if p_value is not None:
                 p_value = p_value[0]
                 details["pvalue_mc_sd"] = details["pvalue_mc_sd"][0]
@@ -682,6 +689,33 @@ class NFBST(BaseEstimator):
             return 0
         seen = {r.tobytes() for r in fitted[self.train_index_]}
         return sum(r.tobytes() in seen for r in np.ascontiguousarray(X))
+
+    def _evidence_error(self, ev: NDArray[np.float64], agg: NDArray[np.float64] | None,
+                        null: float, S: int, details: dict[str, Any],
+                        s: dict[str, Any]) -> None:
+        """The evidence's Monte Carlo error from S draws, into ``details``, with a warning
+        when the draws cannot support a value below ``alpha``.
+
+        ``evidence_upper``: the one-sided 95 % Clopper–Pearson bound of the share of draws
+        (:func:`nfbst.evidence.evidence_upper_bound`); ``evidence_mc_sd``: the bootstrap sd
+        over the draws (:func:`nfbst.evidence.evidence_mc_sd`; rules ``"mean"`` and
+        ``"aggregate"``).
+        """
+        upper = evidence_upper_bound(ev, S)
+        details["evidence_upper"] = upper
+        if agg is not None:
+            details["evidence_mc_sd"] = evidence_mc_sd(
+                agg, null=null, axis=0, bandwidth=self.bandwidth,
+                random_state=s["random_state"])
+        weak = (np.asarray(ev) < self.alpha) & (upper >= self.alpha)
+        if weak.any():
+            warnings.warn(
+                f"{int(weak.sum())} evidence value(s) below alpha={self.alpha:g} rest on only "
+                f"{S} posterior draws: an evidence of {float(np.nanmin(ev)):.3f} from {S} "
+                f"draws is compatible with values up to {float(np.nanmax(upper[weak])):.2f} "
+                f"(details['evidence_upper']); use more draws (0 of S is below "
+                f"{self.alpha:g} from S >= {_min_draws(self.alpha)} draws), and decide on the "
+                "CRT p-values", UserWarning, stacklevel=3)
 
     def _units(self, X: NDArray[np.float64] | da.Array, s: dict[str, Any]
                ) -> tuple[list[str], list[NDArray[np.intp]] | None, dict[str, Any]]:
@@ -901,6 +935,11 @@ class NFBST(BaseEstimator):
                                 f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
                                 f"{json_path}) does not match the {draws.n_features} features")
         return self
+
+
+def _min_draws(alpha: float) -> int:
+    """The fewest draws whose evidence 0 has a 95 % upper bound below ``alpha``."""
+    return int(np.ceil(np.log(0.05) / np.log1p(-alpha)))
 
 
 def _group_statistic(eta: Any, groups: list[NDArray[np.intp]],
