@@ -192,7 +192,9 @@ class NFBST(BaseEstimator):
     feature_names_ : list of str
         Names used in results (``x0, x1, ...`` without a DataFrame).
     model_, draws_ :
-        The fitted network and its posterior draws.
+        The fitted network and its posterior draws. Columns constant in the training rows
+        are left out of a :class:`BayesianMLP`'s fit (it standardises its inputs); its
+        draws take every column, with zero weights on those.
 
     Examples
     --------
@@ -351,8 +353,17 @@ class NFBST(BaseEstimator):
                 "in the training rows: the network cannot learn their effect, and test() "
                 "reports them as not testable (NaN evidence and p-value)",
                 UserWarning, stacklevel=2)
-        self.model_ = model.fit(X[train], y[train])
-        self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
+        if constant.size and isinstance(model, BayesianMLP):
+            # the MLP standardises its inputs: it is fitted on the varying columns, and its
+            # draws get zero first-layer weights for the constant ones (no effect)
+            varying = np.setdiff1d(np.arange(X.shape[1]), constant)
+            self.model_ = model.fit(X[train][:, varying], y[train])
+            self.draws_ = _widen_first_layer(
+                self.model_.sample_posterior(int(s["n_posterior_samples"])), varying,
+                X.shape[1])
+        else:
+            self.model_ = model.fit(X[train], y[train])
+            self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
         width = getattr(self.draws_, "n_features", X.shape[1])
         if width != X.shape[1]:
             raise ValueError(f"the network's draws take {width} features per row, but X has "
@@ -630,9 +641,10 @@ class NFBST(BaseEstimator):
                                  self.null if rule == "quantile" else null,
                                  int(eta.shape[0]), details, s)
         mask = untestable["units"]
-        if mask.any():
+        if mask.any() and (untestable["evidence"] or p_value is not None):
             ev = np.array(ev, dtype=np.float64)
-            ev[..., mask] = np.nan
+            if untestable["evidence"]:
+                ev[..., mask] = np.nan
             if p_value is not None:
                 p_value[..., mask] = np.nan
                 details["pvalue_mc_sd"][..., mask] = np.nan
@@ -722,8 +734,9 @@ class NFBST(BaseEstimator):
         """What is tested: names, the groups' columns (None: single columns), untestable.
 
         A column is untestable when it is constant in the training rows (the rows given to
-        :meth:`fit` less the holdout; for draws from elsewhere, the rows tested); a group
-        when all its columns are.
+        :meth:`fit` less the holdout: NaN evidence and p-value); for draws from elsewhere,
+        when it is constant in the rows tested (NaN CRT p-value; the evidence stands). A
+        group is untestable when all its columns are.
         """
         fitted = getattr(self, "X_fit_", None)
         ref: NDArray[np.float64] | None
@@ -741,15 +754,20 @@ class NFBST(BaseEstimator):
         if s["groups"] is not None:
             names, groups = check_groups(s["groups"], self.feature_names_)
             units = np.array([constant[g].all() for g in groups])
-        where = "training rows" if fitted is not None else "rows tested"
+        # constant in the training rows: nothing learnt, nothing to test; constant only in
+        # the rows tested (draws from elsewhere): the evidence stands, the CRT cannot run
+        evidence_too = fitted is not None
+        where = "training rows" if evidence_too else "rows tested"
         reason = f"constant in the {where}: no variation to test"
-        if units.any():
+        if units.any() and (evidence_too or s["calibration"] == "crt"):
             shown = [names[j] for j in np.flatnonzero(units)[:10]]
+            what = "evidence and p-value are" if evidence_too else "CRT p-value is"
             warnings.warn(
                 f"{int(units.sum())} of {len(units)} {'groups' if groups else 'columns'} "
-                f"are {reason} ({shown}{' ...' if units.sum() > 10 else ''}); their evidence "
-                "and p-value are NaN (details['not_testable'])", UserWarning, stacklevel=3)
-        return names, groups, {"columns": constant, "units": units, "reason": reason}
+                f"are {reason} ({shown}{' ...' if units.sum() > 10 else ''}); their {what} "
+                "NaN (details['not_testable'])", UserWarning, stacklevel=3)
+        return names, groups, {"columns": constant, "units": units, "reason": reason,
+                               "evidence": evidence_too}
 
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
@@ -935,6 +953,18 @@ class NFBST(BaseEstimator):
                                 f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
                                 f"{json_path}) does not match the {draws.n_features} features")
         return self
+
+
+def _widen_first_layer(draws: PosteriorDraws, columns: NDArray[np.intp], d: int
+                       ) -> PosteriorDraws:
+    """MLP draws fitted on ``columns`` of the input, as draws on all ``d`` columns (zero
+    first-layer weights for the others)."""
+    import dataclasses
+
+    W0 = draws.weights[0]
+    wide = W0.new_zeros(W0.shape[0], W0.shape[1], d)
+    wide[:, :, torch.as_tensor(columns)] = W0
+    return dataclasses.replace(draws, weights=[wide, *draws.weights[1:]])
 
 
 def _min_draws(alpha: float) -> int:

@@ -117,3 +117,23 @@ def test_group_crt_keeps_type_one_error_on_null_patches_and_finds_relevant_ones(
     # at 100 seeds (200 null, 200 relevant tests): type-I 0.055 (MC sd 0.016), power 1.0
     assert t1 <= 0.05 + 0.02 + 2 * t1_sd
     assert power >= 0.9
+
+
+def test_a_column_constant_in_the_training_rows_is_not_testable_not_an_error():
+    from nfbst import BayesianMLP
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    X[:, 2] = 0.0
+    X[7, 2] = 1.0  # "a pixel inked in one image": constant in the training rows or not
+    y = X[:, 0] + 0.1 * rng.normal(size=120)
+    test = NFBST(model=BayesianMLP(hidden=(4,), n_steps=50), n_posterior_samples=20,
+                 n_randomizations=9, random_state=0)
+    with pytest.warns(UserWarning, match=r"\['x2'\] \(1 in all\) are constant in the training"):
+        test.fit(np.delete(X, 7, axis=0), np.delete(y, 7))
+    with pytest.warns(UserWarning, match="constant in the training rows"):
+        res = test.test()
+    assert np.isnan(res.evidence[2]) and np.isnan(res.p_value[2])
+    assert np.isfinite(res.evidence[:2]).all() and np.isfinite(res.p_value[:2]).all()
+    assert res.to_frame()["note"][2].startswith("constant in the training rows")
+    assert not res.significant()[2]
