@@ -43,11 +43,12 @@ class SignificanceResult:
     region_names : list of str, optional
         Row labels for ``scope="local"``.
     details : dict
-        ``n_draws``, ``n_rows``, ``rule``; with the CRT ``pvalue_mc_sd`` and its settings;
-        ``evidence_mc_sd`` (the bootstrap sd of the evidence over the posterior draws,
-        global and local scopes, rules "mean" and "aggregate") and ``evidence_upper`` (the
-        largest evidence the S draws cannot tell apart from the one reported, 95 %); ``groups`` (name -> columns) when groups were tested;
-        ``not_testable`` (name -> reason) for features or groups with NaN values.
+        ``n_draws``, ``n_rows``, ``rule``; with the CRT ``pvalue_mc_sd`` and its
+        settings; ``evidence_mc_sd`` (the bootstrap sd of the evidence over the posterior
+        draws: global and local scopes, rules "mean" and "aggregate"); ``evidence_upper``
+        (the largest evidence the S draws cannot tell apart from the one reported, 95 %);
+        ``groups`` (name -> columns) when groups were tested; ``not_testable``
+        (name -> reason) for features or groups with NaN values.
     p_value : ndarray, optional
         Conditional-randomization p-values (``NFBST(calibration="crt")``), same shape as
         ``evidence``; when present, :meth:`significant` decides on them, and

@@ -36,8 +36,8 @@ def test_bad_groups_are_named():
     assert prefix_groups(["x", "c_a", "c_b"]) == {"x": [0], "c": [1, 2]}
     draws = FunctionalDraws.from_modules([nn.Linear(3, 1)])
     with pytest.raises(ValueError, match="incomplete"):
-        NFBST.from_draws(draws, groups={"g": [0]}).test(np.random.randn(30, 3),
-                                                        np.zeros(30))
+        NFBST.from_draws(draws, groups={"g": [0]}).test(
+            np.random.default_rng(0).normal(size=(30, 3)), np.zeros(30))
 
 
 def test_group_statistic_is_the_sum_and_results_use_group_names():
