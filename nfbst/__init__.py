@@ -21,6 +21,7 @@ import importlib.metadata as _metadata
 from .bnn import BayesianMLP, BayesianMLPClassifier, BayesianMLPRegressor
 from .evidence import evidence_value
 from .functional_draws import FunctionalDraws
+from .groups import image_patches
 from .posterior import PosteriorDraws
 from .result import SignificanceResult
 from .significance import NFBST
@@ -36,6 +37,7 @@ __all__ = [
     "SignificanceResult",
     "available_statistics",
     "evidence_value",
+    "image_patches",
     "register_statistic",
 ]
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from probconstraints._random import RandomStateLike
 
-    from .posterior import PosteriorDraws
+    from .functional_draws import FunctionalDraws
 
 SAMPLERS = ("gaussian", "residual_permutation")
 CRT_STATISTICS = ("loss", "rule")
@@ -140,6 +140,94 @@ class LinearConditional:
         return mu[None, :] + noise
 
 
+class GroupConditional:
+    """A block of columns x_G | x_{-G}, jointly: the linear (Gaussian) conditional of a group.
+
+    Fitted on reference rows ``X_ref`` (n, d) for each group ``G`` of ``groups``: the
+    multi-output least-squares regression of x_G on [1, x_{-G}] gives the conditional mean,
+    and the covariance of its residuals (divided by n − 1) the conditional covariance.
+    ``residuals="gaussian"`` draws N(0, Σ_G) noise (Σ_G through its eigendecomposition, so
+    a one-hot block, whose columns sum to 1, stays on its plane); ``"permutation"`` permutes
+    whole residual rows (resampled with replacement on other rows), which keeps the
+    dependence inside the group. For a group of one column this is
+    :class:`LinearConditional`.
+
+    Columns constant in ``X_ref`` (e.g. a pixel never inked in the training rows) cannot be
+    resampled: they are left out of every block (kept at their values) and of the
+    predictors; a group of only such columns is *not testable* (``testable[g]`` is False).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 3)); X[:, 1] += X[:, 0]
+    >>> cond = GroupConditional(X, [np.array([0, 1]), np.array([2])])
+    >>> cond(X[:4], 0, 5, rng).shape       # (K, n, columns of the group)
+    (5, 4, 2)
+    >>> np.round(cond.covariance[0], 1)    # x0, x1 | x2: their joint covariance
+    array([[1., 1.],
+           [1., 2.]])
+    """
+
+    def __init__(self, X_ref: ArrayLike, groups: list[NDArray[np.intp]],
+                 residuals: Literal["gaussian", "permutation"] = "gaussian") -> None:
+        if residuals not in ("gaussian", "permutation"):
+            raise ValueError(
+                f"residuals must be 'gaussian' or 'permutation', got {residuals!r}"
+            )
+        X_ref = np.asarray(X_ref, dtype=np.float64)
+        n, d = X_ref.shape
+        self.residuals = residuals
+        self.constant = X_ref.std(0) == 0
+        varying = np.flatnonzero(~self.constant)
+        self.columns: list[NDArray[np.intp]] = []
+        self.others: list[NDArray[np.intp]] = []
+        self.coef: list[NDArray[np.float64]] = []
+        self.resid: list[NDArray[np.float64]] = []
+        self.covariance: list[NDArray[np.float64]] = []
+        self.root: list[NDArray[np.float64]] = []
+        for g in groups:
+            cols = np.asarray([j for j in g if not self.constant[j]], dtype=np.intp)
+            others = np.setdiff1d(varying, g)
+            if cols.size and n < others.size + 2:
+                raise ValueError(
+                    f"the conditional model of a group given the other columns needs more "
+                    f"rows than predictors + 1; got {n} rows for {others.size} predictors"
+                )
+            A = np.column_stack([np.ones(n), X_ref[:, others]])
+            B = (np.linalg.lstsq(A, X_ref[:, cols], rcond=None)[0] if cols.size
+                 else np.zeros((A.shape[1], 0)))
+            R = X_ref[:, cols] - A @ B
+            cov = R.T @ R / (n - 1)
+            w, V = np.linalg.eigh(cov) if cols.size else (np.zeros(0), np.zeros((0, 0)))
+            self.columns.append(cols)
+            self.others.append(others)
+            self.coef.append(B)
+            self.resid.append(R)
+            self.covariance.append(cov)
+            self.root.append(V * np.sqrt(np.clip(w, 0, None)))
+
+    @property
+    def testable(self) -> NDArray[np.bool_]:
+        """Per group: whether it has a column that varies in the reference rows."""
+        return np.array([c.size > 0 for c in self.columns])
+
+    def __call__(self, X: NDArray[np.float64], g: int, n_draws: int,
+                 rng: np.random.Generator) -> NDArray[np.float64]:
+        """``n_draws`` joint draws of group ``g``'s varying columns: ``(K, n, |G|)``."""
+        n = X.shape[0]
+        cols = self.columns[g]
+        mu = np.column_stack([np.ones(n), X[:, self.others[g]]]) @ self.coef[g]  # (n, |G|)
+        if self.residuals == "gaussian":
+            noise = rng.standard_normal((n_draws, n, cols.size)) @ self.root[g].T
+        else:
+            R = self.resid[g]
+            rows = (np.stack([rng.permutation(n) for _ in range(n_draws)]) if len(R) == n
+                    else rng.integers(0, len(R), size=(n_draws, n)))
+            noise = R[rows]
+        return mu[None] + noise
+
+
 def make_sampler(sampler: str | ConditionalSampler, X_ref: ArrayLike) -> ConditionalSampler:
     """A conditional sampler ``f(X, j, n_draws, rng) -> (n_draws, n)`` from a name or callable."""
     if callable(sampler):
@@ -165,7 +253,7 @@ def draw_column(sampler: ConditionalSampler, X: NDArray[np.float64], j: int, n_d
     return xj
 
 
-def row_losses(draws: PosteriorDraws, X: torch.Tensor, y: ArrayLike,
+def row_losses(draws: FunctionalDraws, X: torch.Tensor, y: ArrayLike,
                classes: ArrayLike | None = None, max_elements: int = 2**24) -> torch.Tensor:
     """Per-row loss of the posterior-mean prediction for a batch of inputs.
 
@@ -174,9 +262,16 @@ def row_losses(draws: PosteriorDraws, X: torch.Tensor, y: ArrayLike,
     ``y`` (classification; ``classes`` maps labels to output columns). Rows are pushed
     through the draws in blocks of at most ``max_elements`` hidden activations.
     """
+    from .posterior import PosteriorDraws
+
     lead, (n, d) = X.shape[:-2], X.shape[-2:]
     flat = X.reshape(-1, d)
-    width = max(max(w.shape[1] for w in draws.weights), draws.n_outputs)
+    if isinstance(draws, PosteriorDraws):
+        width = max(max(w.shape[1] for w in draws.weights), draws.n_outputs)
+    else:  # any module: every activation of one row
+        from .statistics._functional import activation_size
+
+        width = max(activation_size(draws), draws.n_outputs)
     block = max(1, max_elements // (len(draws) * width))
     outs: list[torch.Tensor] = []
     with torch.no_grad():
@@ -214,7 +309,7 @@ def pvalue_mc_sd(p: NDArray[np.float64], n_randomizations: int) -> NDArray[np.fl
 
 
 def _loss_feature_pvalue(
-    draws: PosteriorDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
+    draws: FunctionalDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
     sampler: ConditionalSampler, j: int, K: int, seed: np.random.SeedSequence,
     classes: ArrayLike | None, device: torch.device,
 ) -> NDArray[np.float64]:
@@ -231,17 +326,40 @@ def _loss_feature_pvalue(
     return crt_pvalues(T_obs.cpu().numpy(), T_null.cpu().numpy())
 
 
+def _loss_group_pvalue(
+    draws: FunctionalDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
+    cond: GroupConditional, g: int, K: int, seed: np.random.SeedSequence,
+    classes: ArrayLike | None, device: torch.device,
+) -> NDArray[np.float64]:
+    """One group's CRT p-values ``(r,)`` (NaN when it is not testable)."""
+    cols = cond.columns[g]
+    if cols.size == 0:
+        return np.full(masks.shape[0], np.nan)
+    rng = np.random.default_rng(seed)
+    xg = cond(X, g, K, rng)  # (K, n, |G|)
+    if not np.all(np.isfinite(xg)):
+        raise ValueError(f"the conditional sampler returned NaN or infinite values for group {g}")
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+    Xk = Xt[None].repeat(K, 1, 1)
+    Xk[..., torch.as_tensor(cols, device=device)] = torch.as_tensor(
+        xg, dtype=torch.float32, device=device)
+    m = _region_weights(masks, device)
+    T_obs = -(row_losses(draws, Xt, y, classes) @ m.T)  # (r,)
+    T_null = -(row_losses(draws, Xk, y, classes) @ m.T)  # (K, r)
+    return crt_pvalues(T_obs.cpu().numpy(), T_null.cpu().numpy())
+
+
 def _region_weights(masks: NDArray[np.bool_], device: torch.device) -> torch.Tensor:
     m = torch.as_tensor(masks, dtype=torch.float64, device=device)
     return m / m.sum(1, keepdim=True)  # (r, n) row averages per region
 
 
 def loss_crt_pvalues(
-    draws: PosteriorDraws, X: ArrayLike, y: ArrayLike, masks: ArrayLike | None = None, *,
+    draws: FunctionalDraws, X: ArrayLike, y: ArrayLike, masks: ArrayLike | None = None, *,
     sampler: str | ConditionalSampler = "gaussian", X_ref: ArrayLike | None = None,
     n_randomizations: int = 100, random_state: RandomStateLike = None,
     classes: ArrayLike | None = None, n_jobs: int | None = None, device: Device = None,
-    verbose: int = 0,
+    verbose: int = 0, groups: list[NDArray[np.intp]] | None = None,
 ) -> NDArray[np.float64]:
     """CRT p-values ``(r, d)`` of the predictive-loss statistic, one joblib task per feature.
 
@@ -254,7 +372,8 @@ def loss_crt_pvalues(
 
     Parameters
     ----------
-    draws : PosteriorDraws
+    draws : FunctionalDraws
+        Posterior draws of any module (only each draw's prediction is used).
     X : ndarray (n, d)
         Rows tested (held out from the fit for an exactly valid test).
     y : ndarray (n,)
@@ -272,10 +391,14 @@ def loss_crt_pvalues(
     device : str or torch.device, optional
         Where the network runs (default: the draws' device). The draws are moved there.
     verbose : int
+    groups : list of int arrays, optional
+        Test groups of columns instead of single columns: each group is resampled jointly
+        given the other columns (:class:`GroupConditional`; ``sampler`` must be a name),
+        and the result is ``(r, G)``. Groups of columns constant in ``X_ref`` get NaN.
 
     Returns
     -------
-    ndarray (r, d) of p-values, multiples of 1 / (n_randomizations + 1).
+    ndarray (r, d) (or (r, G)) of p-values, multiples of 1 / (n_randomizations + 1).
 
     Examples
     --------
@@ -292,6 +415,7 @@ def loss_crt_pvalues(
 
     from ._device import check_device
     from ._parallel import parallel_map
+    from ._validation import check_choice
 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -307,10 +431,26 @@ def loss_crt_pvalues(
         raise ValueError(f"n_randomizations must be an int >= 1, got {n_randomizations!r}")
     dev = draws.device if device is None else check_device(device)
     draws = draws.to(device=dev)
+    n_jobs = n_jobs if dev.type == "cpu" else 1
+    if groups is not None:
+        if callable(sampler):
+            raise TypeError("a callable sampler resamples one column; with groups use "
+                            f"sampler='gaussian' or 'residual_permutation', got {sampler!r}")
+        check_choice(sampler, "sampler", SAMPLERS)
+        residuals: Literal["gaussian", "permutation"] = (
+            "gaussian" if sampler == "gaussian" else "permutation")
+        gcond = GroupConditional(X if X_ref is None else X_ref, groups, residuals)
+        gseeds = seed_sequence(random_state).spawn(len(groups))
+        gparts = parallel_map(
+            _loss_group_pvalue,
+            [(draws, X, y, masks, gcond, g, int(n_randomizations), gseeds[g], classes, dev)
+             for g in range(len(groups))],
+            n_jobs=n_jobs, names=[f"CRT group {g}" for g in range(len(groups))],
+            desc="CRT groups", verbose=verbose)
+        return np.stack(gparts, axis=1)
     cond = make_sampler(sampler, X if X_ref is None else X_ref)
     seeds = seed_sequence(random_state).spawn(d)  # one stream per feature
     # worker processes get the draws on the CPU; a CUDA run stays in this process
-    n_jobs = n_jobs if dev.type == "cpu" else 1
     parts = parallel_map(
         _loss_feature_pvalue,
         [(draws, X, y, masks, cond, j, int(n_randomizations), seeds[j], classes, dev)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import dask.array as da
     from torch.types import Device
 
+    from probconstraints._random import RandomStateLike
+
 #: Draws as the evidence functions take them: anything numpy reads, or a torch tensor.
 Samples: TypeAlias = "ArrayLike | torch.Tensor"
 #: The data-driven bandwidth choices of :func:`kde_bandwidth`.
@@ -655,3 +657,59 @@ def standardized_evidence(ev: ArrayLike, dim_theta: int = 1,
         return arr.copy()
     q = stats.chi2.ppf(1.0 - arr, df=dim_theta)
     return stats.chi2.sf(q, df=dim_theta - dim_null)
+
+
+def evidence_mc_sd(samples: ArrayLike, null: float = 0.0, axis: int = 0, *,
+                   n_boot: int = 100, bandwidth: str | float = "silverman",
+                   random_state: RandomStateLike = None, device: Device = None
+                   ) -> NDArray[np.float64]:
+    """Monte Carlo sd of :func:`evidence_value` from the finite number of draws, per cell.
+
+    The S draws along ``axis`` are resampled with replacement ``n_boot`` times and the
+    evidence recomputed; the result is the sd over the resamples. Over repeated sets of
+    Gaussian draws it tracks the evidence's actual sd (S = 30 draws one sd from 0: 0.17 vs
+    0.18; S = 100: 0.11 vs 0.09), but from very few draws whose evidence is near 0 it is too
+    small (S = 8: 0.08 where the evidence's sd is 0.26): use :func:`evidence_upper_bound`
+    for what S draws can support.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = np.random.default_rng(0).normal(1.0, 1.0, size=(100, 2))
+    >>> evidence_mc_sd(draws, random_state=0).round(2).shape
+    (2,)
+    """
+    from probconstraints._random import seed_sequence
+
+    x = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, 0)
+    S = x.shape[0]
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be an int >= 2, got {n_boot!r}")
+    rng = np.random.default_rng(seed_sequence(random_state))
+    idx = rng.integers(0, S, size=(int(n_boot), S))
+    boot = np.moveaxis(x[idx], 0, 1)  # (S, B, ...)
+    ev = evidence_value(boot, null=null, axis=0, bandwidth=bandwidth, device=device)
+    return np.asarray(ev.std(0, ddof=1), dtype=np.float64)
+
+
+def evidence_upper_bound(evidence: ArrayLike, n_draws: int, level: float = 0.95
+                         ) -> NDArray[np.float64]:
+    """The largest evidence value S draws cannot tell apart from the one reported.
+
+    The evidence is the share of the S draws outside the tangential set (k / S); its
+    one-sided Clopper–Pearson upper bound at ``level`` is returned: with 8 draws an
+    evidence of 0.000 (0 of 8) is compatible with values up to 0.31, so it cannot support a
+    decision at α = 0.05; 0 of S is below 0.05 only from S ≥ 59 draws.
+
+    Examples
+    --------
+    >>> evidence_upper_bound([0.0, 0.0], 8).round(3).tolist()
+    [0.312, 0.312]
+    >>> float(evidence_upper_bound(0.0, 100).round(3))
+    0.03
+    """
+    ev = np.asarray(evidence, dtype=np.float64)
+    S = int(n_draws)
+    k = np.clip(np.rint(np.nan_to_num(ev) * S), 0, S)
+    upper = np.where(k >= S, 1.0, stats.beta.ppf(level, k + 1, np.maximum(S - k, 1)))
+    return np.where(np.isnan(ev), np.nan, upper)

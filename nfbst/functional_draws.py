@@ -27,7 +27,34 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
+from probconstraints._random import RandomStateLike
+
 TASKS = ("regression", "classification")
+
+
+class FixedDropout(nn.Module):
+    """Dropout with a fixed mask (a buffer), the layer :meth:`FunctionalDraws.from_mc_dropout`
+    puts in place of each dropout layer: ``x * mask``, the mask broadcast over the rows.
+
+    ``mask`` has the shape of one row's activation (``nn.Dropout``) or ``(C, 1, ...)``
+    (channel dropout); its values are 0 or 1 / (1 − p).
+    """
+
+    mask: torch.Tensor
+
+    def __init__(self, shape: Sequence[int], p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+        self.register_buffer("mask", torch.ones(tuple(shape)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mask={tuple(self.mask.shape)}"
+
+
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 
 
 def _infer_input_shape(module: nn.Module) -> tuple[int, ...]:
@@ -155,6 +182,184 @@ class FunctionalDraws:
                    for k, _ in modules[0].named_buffers()}
         return cls(modules[0], params, buffers, task=task, input_shape=input_shape, meta=meta)
 
+    @classmethod
+    def from_samples(cls, module: nn.Module, samples: Mapping[str, torch.Tensor], *,
+                     task: str = "regression", input_shape: Sequence[int] | None = None,
+                     meta: dict[str, Any] | None = None) -> FunctionalDraws:
+        """Draws from stacked parameter samples, e.g. pyro's ``Predictive`` or bayesian-torch.
+
+        ``samples`` maps parameter names of ``module`` (``module.named_parameters()``) to
+        tensors ``(S, *shape)``; the parameters it does not name keep the module's values in
+        every draw (a last-layer posterior, a sampled subset). A name the module does not
+        have, or a wrong shape, is a ``ValueError``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Linear(2, 1)
+        >>> w = torch.randn(7, 1, 2)           # e.g. pyro Predictive(...)(X)["weight"]
+        >>> draws = FunctionalDraws.from_samples(net, {"weight": w})
+        >>> len(draws), torch.equal(draws.params["bias"][3], net.bias.detach())
+        (7, True)
+        """
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        own = dict(module.named_parameters())
+        samples = dict(samples)
+        unknown = sorted(set(samples) - set(own))
+        if unknown:
+            raise ValueError(f"samples name {unknown}, which are not parameters of the module "
+                             f"(its parameters: {sorted(own)})")
+        if not samples:
+            raise ValueError("samples must hold at least one stacked parameter")
+        S = _stack_size(samples, own, "samples")
+        params = {k: (samples[k] if k in samples
+                      else own[k].detach()[None].expand(S, *own[k].shape))
+                  for k in own}
+        return cls(module, params, task=task, input_shape=input_shape, meta=meta)
+
+    @classmethod
+    def from_mc_dropout(cls, module: nn.Module, n_draws: int, *, task: str = "regression",
+                        input_shape: Sequence[int] | None = None,
+                        random_state: RandomStateLike = None,
+                        meta: dict[str, Any] | None = None) -> FunctionalDraws:
+        """MC-dropout draws of a trained module, each draw ONE fixed function.
+
+        Every ``nn.Dropout``/``nn.Dropout1d``/``nn.Dropout2d``/``nn.Dropout3d`` of the
+        module is replaced by a :class:`FixedDropout` holding a mask buffer, drawn once per
+        draw (Bernoulli(1 − p) / (1 − p); one value per unit for ``nn.Dropout``, per channel
+        for the ``Dropout*d`` layers) and stacked ``(S, ...)`` like the draws' other buffers.
+        Draw ``i`` therefore applies the same mask to every row and every call, as the
+        statistics and the CRT require (a fresh mask per forward, as ``train()`` mode does,
+        would make one "draw" a different function for each row). The mask shapes are read
+        from one forward of a zero row. The parameters are shared by all draws.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 1))
+        >>> draws = FunctionalDraws.from_mc_dropout(net, 20, random_state=0)
+        >>> X = torch.randn(5, 3)
+        >>> out = draws.forward(X)
+        >>> out.shape, bool(out.std(0).mean() > 0)       # the draws differ ...
+        (torch.Size([20, 5, 1]), True)
+        >>> torch.equal(draws.module(3)(X), draws.module(3)(X))   # ... each one is fixed
+        True
+        """
+        from probconstraints._random import torch_generator
+
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) \
+                or n_draws < 1:
+            raise ValueError(f"n_draws must be an int >= 1, got {n_draws!r}")
+        net = copy.deepcopy(module).eval()
+        shape = tuple(int(v) for v in input_shape) if input_shape is not None \
+            else _infer_input_shape(net)
+        found: dict[str, tuple[float, bool, tuple[int, ...]]] = {}
+        hooks = []
+        for name, m in net.named_modules():
+            if isinstance(m, _DROPOUTS):
+                def hook(mod: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor,
+                         name: str = name) -> None:
+                    channel = not isinstance(mod, nn.Dropout)
+                    unit = tuple(args[0].shape[1:])
+                    mask = (unit[0],) + (1,) * (len(unit) - 1) if channel else unit
+                    found[name] = (float(mod.p), channel, mask)  # type: ignore[arg-type]
+                hooks.append(m.register_forward_hook(hook))
+        p0 = next(iter(net.parameters()), None)
+        with torch.no_grad():
+            net(torch.zeros(1, *shape, dtype=None if p0 is None else p0.dtype))
+        for h in hooks:
+            h.remove()
+        if not found:
+            raise ValueError(f"module {type(module).__name__} has no dropout layer reached by "
+                             "its forward: MC dropout needs nn.Dropout (or Dropout1d/2d/3d)")
+        gen = torch_generator(random_state)
+        masks: dict[str, torch.Tensor] = {}
+        for name, (p, _, mshape) in found.items():
+            keep = torch.rand((int(n_draws), *mshape), generator=gen) >= p
+            masks[name] = keep.to(torch.float32) / (1 - p) if p < 1 else keep.float()
+            parent, _, leaf = name.rpartition(".")
+            holder = net.get_submodule(parent) if parent else net
+            setattr(holder, leaf, FixedDropout(mshape, p))
+        own = dict(net.named_parameters())
+        dtype = next(iter(own.values())).dtype if own else torch.float32
+        params = {k: v.detach()[None].expand(int(n_draws), *v.shape) for k, v in own.items()}
+        buffers = {k: (masks[k[:-len(".mask")]].to(dtype) if k.endswith(".mask")
+                       and k[:-len(".mask")] in masks
+                       else v.detach()[None].expand(int(n_draws), *v.shape))
+                   for k, v in net.named_buffers()}
+        info = {"method": "mc_dropout", "dropout": {k: v[0] for k, v in found.items()}}
+        return cls(net, params, buffers, task=task, input_shape=shape,
+                   meta={**info, **(meta or {})})
+
+    @classmethod
+    def from_laplace(cls, la: Any, n_draws: int, *, input_shape: Sequence[int] | None = None,
+                     random_state: RandomStateLike = None,
+                     meta: dict[str, Any] | None = None) -> FunctionalDraws:
+        """Draws from a fitted laplace-torch posterior (``laplace.Laplace(...)`` after ``fit``).
+
+        The parameters laplace-torch treats (all of them, a subset with ``requires_grad``,
+        or the last layer of a ``subset_of_weights="last_layer"`` object) are sampled with
+        ``la.sample(n_draws)``; the others keep their trained values. The task follows
+        ``la.likelihood``; a regression's noise sd (``la.sigma_noise``) is kept. An object
+        that was not fitted is refused before any work.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from torch import nn
+        >>> from laplace import Laplace
+        >>> net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+        >>> X = torch.randn(64, 2); y = X[:, :1]
+        >>> la = Laplace(net, "regression", subset_of_weights="all", hessian_structure="diag")
+        >>> la.fit(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y),
+        ...                                    batch_size=32))
+        >>> draws = FunctionalDraws.from_laplace(la, 10, random_state=0)
+        >>> draws.forward(X).shape
+        torch.Size([10, 64, 1])
+        """
+        from probconstraints._random import torch_generator
+
+        if not (hasattr(la, "sample") and hasattr(la, "likelihood") and hasattr(la, "model")):
+            raise TypeError(f"la must be a laplace-torch Laplace object, got {type(la).__name__}")
+        if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) \
+                or n_draws < 1:
+            raise ValueError(f"n_draws must be an int >= 1, got {n_draws!r}")
+        if getattr(la, "n_data", 0) == 0 or getattr(la, "mean", None) is None:
+            raise ValueError(f"the laplace-torch object ({type(la).__name__}) is not fitted: "
+                             "call la.fit(train_loader) before drawing from it")
+        last = getattr(la.model, "last_layer", None)
+        if last is not None and hasattr(la.model, "model"):  # last-layer Laplace
+            base, sampled = la.model.model, list(last.parameters())
+        else:
+            base, sampled = la.model, list(getattr(la, "params", []))
+        gen = torch_generator(random_state)
+        with torch.no_grad():
+            vec = la.sample(int(n_draws), generator=gen)  # (S, n_sampled)
+        if vec.ndim != 2 or vec.shape[1] != sum(p.numel() for p in sampled):
+            raise ValueError(f"la.sample returned shape {tuple(vec.shape)} for "
+                             f"{sum(p.numel() for p in sampled)} sampled parameters")
+        by_id, start = {}, 0
+        for p in sampled:
+            by_id[id(p)] = vec[:, start:start + p.numel()].reshape(-1, *p.shape)
+            start += p.numel()
+        samples = {k: by_id[id(p)].to(p.dtype) for k, p in base.named_parameters()
+                   if id(p) in by_id}
+        likelihood = str(getattr(la.likelihood, "value", la.likelihood))
+        task = "classification" if likelihood == "classification" else "regression"
+        draws = cls.from_samples(base, samples, task=task, input_shape=input_shape,
+                                 meta={"method": "laplace", "laplace": type(la).__name__,
+                                       **(meta or {})})
+        sigma = getattr(la, "sigma_noise", None)
+        if task == "regression" and sigma is not None:
+            s = torch.as_tensor(sigma, dtype=draws.dtype).detach().reshape(-1)[:1]
+            draws.noise_scale = s.expand(len(draws)).to(draws.device).clone()
+        return draws
+
     # ------------------------------------------------------------------- shapes
     @property
     def template(self) -> nn.Module:
@@ -235,6 +440,27 @@ class FunctionalDraws:
             raise ValueError(f"the module's output for {rows.shape[0]} rows has shape "
                              f"{tuple(out.shape[1:])}; expected (n,) or (n, k)")
         return out.reshape(out.shape[0], out.shape[1], -1)
+
+    def forward_each(self, X: torch.Tensor) -> torch.Tensor:
+        """Draw ``s`` on its own rows ``X[s]``: ``X`` is ``(S, n, d)``, the result ``(S, n, k)``.
+
+        One ``vmap`` of ``functional_call`` over the draws and their rows; the gradient of
+        ``forward_each(X).sum()`` with respect to ``X`` holds every draw's input gradient
+        in one backward pass (the batched statistics use it).
+        """
+        S = len(self)
+        if X.ndim != 3 or X.shape[0] != S or X.shape[2] != self.n_features:
+            raise ValueError(f"X must have shape ({S}, n, {self.n_features}), got "
+                             f"{tuple(X.shape)}")
+        rows = X.reshape(S, X.shape[1], *self.input_shape)
+        template = self.template
+
+        def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor],
+                 x: torch.Tensor) -> torch.Tensor:
+            return torch.func.functional_call(template, (p, b), (x,))
+
+        out = torch.func.vmap(call)(self.params, self.buffers, rows)
+        return out.reshape(S, X.shape[1], -1)
 
     def forward(self, X: ArrayLike | torch.Tensor) -> torch.Tensor:
         """Outputs of every draw on ``X``: ``(S, n, k)`` (logits for classification)."""

@@ -42,6 +42,13 @@ class SignificanceResult:
         Benjamini–Hochberg across features (per row) when deciding significance.
     region_names : list of str, optional
         Row labels for ``scope="local"``.
+    details : dict
+        ``n_draws``, ``n_rows``, ``rule``; with the CRT ``pvalue_mc_sd`` and its
+        settings; ``evidence_mc_sd`` (the bootstrap sd of the evidence over the posterior
+        draws: global and local scopes, rules "mean" and "aggregate"); ``evidence_upper``
+        (the largest evidence the S draws cannot tell apart from the one reported, 95 %);
+        ``groups`` (name -> columns) when groups were tested; ``not_testable``
+        (name -> reason) for features or groups with NaN values.
     p_value : ndarray, optional
         Conditional-randomization p-values (``NFBST(calibration="crt")``), same shape as
         ``evidence``; when present, :meth:`significant` decides on them, and
@@ -62,6 +69,11 @@ class SignificanceResult:
     p_value: NDArray[np.float64] | None = None
 
     @property
+    def not_testable(self) -> dict[str, str]:
+        """Features (or groups) that could not be tested, with the reason (NaN values)."""
+        return dict(self.details.get("not_testable", {}))
+
+    @property
     def decision_values(self) -> NDArray[np.float64]:
         """What decisions are taken on: the CRT p-values if present, else the evidence."""
         return self.evidence if self.p_value is None else self.p_value
@@ -72,7 +84,7 @@ class SignificanceResult:
         if self.correction is None:
             return self.decision_values
         if self.correction == "bh":
-            return benjamini_hochberg(self.decision_values, alpha=self.alpha, axis=-1)[0]
+            return _bh_finite(self.decision_values, self.alpha)[0]
         raise ValueError(f"correction must be None or 'bh', got {self.correction!r}")
 
     def significant(self, alpha: float | None = None) -> NDArray[np.bool_]:
@@ -80,7 +92,7 @@ class SignificanceResult:
         H0 "no effect" rejected."""
         alpha = check_float(self.alpha if alpha is None else alpha, "alpha", 0, 1)
         if self.correction == "bh":
-            return benjamini_hochberg(self.decision_values, alpha=alpha, axis=-1)[1]
+            return _bh_finite(self.decision_values, alpha)[1]
         return self.adjusted_evidence() < alpha
 
     def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
@@ -100,6 +112,13 @@ class SignificanceResult:
             adjusted = "adjusted_p_value" if self.p_value is not None else "adjusted_evidence"
             cols[adjusted] = self.adjusted_evidence()
         cols[f"significant@{alpha:g}"] = sig
+        for key in ("evidence_mc_sd", "evidence_upper"):
+            if key in self.details:
+                cols[key] = np.broadcast_to(self.details[key], self.evidence.shape)
+        untestable = self.details.get("not_testable")
+        if untestable:
+            note = np.array([untestable.get(f, "") for f in self.feature_names], dtype=object)
+            cols["note"] = np.broadcast_to(note, self.evidence.shape)
         if self.evidence.ndim == 1:
             df = pd.DataFrame(cols, index=pd.Index(self.feature_names, name="feature"))
             return df.reset_index()
@@ -175,3 +194,21 @@ class SignificanceResult:
         ax.set_title(f"nFBST, {self.statistic} statistic, {self.scope} scope")
         ax.legend(loc="upper left", fontsize="small")
         return ax
+
+
+def _bh_finite(values: NDArray[np.float64], alpha: float
+               ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Benjamini–Hochberg along the last axis over the finite values only (NaN: untested)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    if finite.all():
+        return benjamini_hochberg(values, alpha=alpha, axis=-1)
+    adjusted = np.full(values.shape, np.nan)
+    reject = np.zeros(values.shape, dtype=bool)
+    for index in np.ndindex(values.shape[:-1]):
+        keep = finite[index]
+        if keep.any():
+            a, r = benjamini_hochberg(values[index][keep], alpha=alpha, axis=-1)
+            adjusted[index + (keep,)] = a
+            reject[index + (keep,)] = r
+    return adjusted, reject

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 
 import numpy as np
 import torch
@@ -36,7 +37,9 @@ from ._validation import (
     validate_estimator_data,
 )
 from .bnn import BayesianMLP
-from .evidence import evidence_value, is_dask_array
+from .evidence import evidence_mc_sd, evidence_upper_bound, evidence_value, is_dask_array
+from .functional_draws import FunctionalDraws
+from .groups import check_groups
 from .posterior import DrawsLike, PosteriorDraws
 from .result import SignificanceResult
 from .scopes import Regions, aggregate_statistic, mean_statistic, quantile_rule, region_masks
@@ -103,8 +106,11 @@ class NFBST(BaseEstimator):
     statistic : str or callable, default "grad"
         A registered statistic name (see :func:`nfbst.statistics.available_statistics`) or
         ``fn(draws, X, target=None, **options) -> (S, n, d)``.
-    model : BayesianMLP, optional
-        The (unfitted) Bayesian network to use; default
+    model : BayesianMLP or estimator, optional
+        The (unfitted) Bayesian network to use: a :class:`~nfbst.BayesianMLP`, an
+        ``nfbst.network.BayesianNetwork`` (any torch module), or any estimator with
+        ``fit(X, y)`` and ``sample_posterior(n) -> FunctionalDraws``. A bare
+        ``torch.nn.Module`` is refused (wrap it, or use :meth:`from_draws`). Default
         ``BayesianMLP(hidden=(20,), activation="tanh", n_steps=1000)`` (mean-field VI; the
         most powerful of the networks compared in ``results/nfbst_calibration``), or
         ``BayesianMLP(preset="paper")`` (3×20 ReLU) with ``preset="paper"``.
@@ -143,6 +149,18 @@ class NFBST(BaseEstimator):
         Keep this fraction of the rows given to :meth:`fit` out of the network's fit; the
         CRT runs on them (``test()``, or ``test(X)`` with the X given to fit), which makes
         it exact. ``None`` fits on every row (a CRT on training rows is anti-conservative).
+    groups : dict of str to list of columns, optional
+        Test groups of columns (image patches, one-hot blocks) instead of single columns:
+        name -> column indices or names, a partition of the columns (overlaps and columns in
+        no group are errors; see :mod:`nfbst.groups`, :func:`~nfbst.groups.image_patches`,
+        :func:`~nfbst.groups.prefix_groups`). The evidence of a group is that of the *group
+        statistic*, the sum of its columns' attributions per draw and row (for the
+        gradient, the derivative along the group's all-ones direction); its CRT resamples
+        the group's columns jointly given the other columns (a linear-Gaussian conditional of
+        the block, :class:`nfbst.crt.GroupConditional`). Results are indexed by the group
+        names. Columns constant in the training rows are left out of their group; a group
+        (or, without groups, a column) with no varying column is reported as not testable
+        (NaN evidence and p-value, ``details["not_testable"]``, a warning).
     crt_max_draws : int, default 64
         Posterior draws used for the CRT statistic (its cost is linear in them; the test
         is valid for any fixed statistic).
@@ -174,7 +192,9 @@ class NFBST(BaseEstimator):
     feature_names_ : list of str
         Names used in results (``x0, x1, ...`` without a DataFrame).
     model_, draws_ :
-        The fitted network and its posterior draws.
+        The fitted network and its posterior draws. Columns constant in the training rows
+        are left out of a :class:`BayesianMLP`'s fit (it standardises its inputs); its
+        draws take every column, with zero weights on those.
 
     Examples
     --------
@@ -194,14 +214,14 @@ class NFBST(BaseEstimator):
     """
 
     # fitted attributes (set by fit or from_draws)
-    model_: BayesianMLP | None
+    model_: Any
     draws_: DrawsLike
 
     def __init__(
         self,
         *,
         statistic: StatisticLike = "grad",
-        model: BayesianMLP | None = None,
+        model: Any = None,
         n_posterior_samples: int = 300,
         target: TargetLike = None,
         statistic_options: dict[str, Any] | None = None,
@@ -214,6 +234,7 @@ class NFBST(BaseEstimator):
         n_randomizations: int = 100,
         sampler: str | ConditionalSampler = "gaussian",
         holdout: float | None = 0.3,
+        groups: dict[str, Sequence[int] | Sequence[str]] | None = None,
         crt_max_draws: int = 64,
         alpha: float = 0.05,
         correction: Literal["bh"] | None = None,
@@ -236,6 +257,7 @@ class NFBST(BaseEstimator):
         self.n_randomizations = n_randomizations
         self.sampler = sampler
         self.holdout = holdout
+        self.groups = groups
         self.crt_max_draws = crt_max_draws
         self.alpha = alpha
         self.correction = correction
@@ -278,6 +300,9 @@ class NFBST(BaseEstimator):
             check_float(s["bandwidth"], "bandwidth", 0)
         check_int(s["verbose"], "verbose", 0)
         check_random_state_arg(s["random_state"])
+        if s["groups"] is not None and not isinstance(s["groups"], dict):
+            raise TypeError(f"groups must be None or a dict of name -> columns, got "
+                            f"{type(s['groups']).__name__}")
         if s["statistic_options"] is not None and not isinstance(s["statistic_options"], dict):
             raise TypeError(f"statistic_options must be None or a dict, got "
                             f"{s['statistic_options']!r}")
@@ -297,15 +322,14 @@ class NFBST(BaseEstimator):
                      else BayesianMLP(**DEFAULT_MODEL))
             model.set_params(random_state=self.random_state, verbose=self.verbose,
                              n_jobs=self.n_jobs)
-        elif isinstance(self.model, BayesianMLP):
-            model = clone(self.model)
-            if model.random_state is None:
-                model.set_params(random_state=self.random_state)
         else:
-            raise TypeError(f"model must be a BayesianMLP or None, got {type(self.model).__name__}")
+            model = _check_model(self.model)
+            if getattr(model, "random_state", 0) is None:
+                model.set_params(random_state=self.random_state)
         feature_names = _feature_names(X)
         X, y = validate_estimator_data(self, X, y, reset=True)
-        X, y = check_features_targets(X, y, task=model.task, columns=feature_names)
+        X, y = check_features_targets(X, y, task=getattr(model, "task", "regression"),
+                                      columns=feature_names, constant_ok=True)
         n = X.shape[0]
         train = np.arange(n)
         if s["holdout"] is not None:
@@ -318,31 +342,131 @@ class NFBST(BaseEstimator):
             perm = generators(self.random_state, 1)[0].permutation(n)
             self.holdout_index_ = np.sort(perm[:n_out])
             train = np.sort(perm[n_out:])
-        self.model_ = model.fit(X[train], y[train])
-        self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
+        names = feature_names or [f"x{j}" for j in range(X.shape[1])]
+        if s["groups"] is not None:
+            check_groups(s["groups"], names)  # before the fit
+        constant = np.flatnonzero(np.ptp(X[train], 0) == 0)
+        if constant.size:
+            warnings.warn(
+                f"column(s) {[names[j] for j in constant[:10]]}"
+                f"{' ...' if constant.size > 10 else ''} ({constant.size} in all) are constant "
+                "in the training rows: the network cannot learn their effect, and test() "
+                "reports them as not testable (NaN evidence and p-value)",
+                UserWarning, stacklevel=2)
+        if constant.size and isinstance(model, BayesianMLP):
+            # the MLP standardises its inputs: it is fitted on the varying columns, and its
+            # draws get zero first-layer weights for the constant ones (no effect)
+            varying = np.setdiff1d(np.arange(X.shape[1]), constant)
+            self.model_ = model.fit(X[train][:, varying], y[train])
+            self.draws_ = _widen_first_layer(
+                self.model_.sample_posterior(int(s["n_posterior_samples"])), varying,
+                X.shape[1])
+        else:
+            self.model_ = model.fit(X[train], y[train])
+            self.draws_ = self.model_.sample_posterior(int(s["n_posterior_samples"]))
+        width = getattr(self.draws_, "n_features", X.shape[1])
+        if width != X.shape[1]:
+            raise ValueError(f"the network's draws take {width} features per row, but X has "
+                             f"{X.shape[1]} columns (images are passed as flat rows)")
         self.feature_names_ = feature_names or [f"x{j}" for j in range(X.shape[1])]
         self.X_fit_, self.y_fit_ = X, y
         self.train_index_ = train
         return self
 
     @classmethod
-    def from_draws(cls, draws: DrawsLike, feature_names: Sequence[str] | None = None,
-                   **params: Any) -> Self:
-        """An NFBST that tests already available posterior draws (no network is fitted).
+    def from_draws(cls, draws: DrawsLike | Sequence[torch.nn.Module],
+                   feature_names: Sequence[str] | None = None, *, task: str | None = None,
+                   input_shape: Sequence[int] | None = None, **params: Any) -> Self:
+        """An NFBST that tests posterior draws the user already has (no network is fitted).
 
-        ``draws`` is a :class:`PosteriorDraws` or any object with ``__len__`` and
-        ``module(i)`` understood by the chosen statistic (e.g. the captum fallback).
+        Parameters
+        ----------
+        draws : FunctionalDraws, PosteriorDraws, list of torch.nn.Module, or draws object
+            A :class:`~nfbst.functional_draws.FunctionalDraws` (any module: see its
+            constructors ``from_modules``, ``from_mc_dropout``, ``from_laplace``,
+            ``from_samples`` for pyro or bayesian-torch samples), a list of modules of one
+            architecture (a deep ensemble, wrapped with ``FunctionalDraws.from_modules``),
+            or any object with ``__len__`` and ``module(i)`` (evidence only, through the
+            statistics' per-draw path; give ``feature_names``).
+        feature_names : sequence of str, optional
+            One name per input column (``prod(input_shape)`` for an image); default
+            ``x0, x1, ...``.
+        task : {"regression", "classification"}, optional
+            For a list of modules: what their outputs are (logits for classification).
+            Default: regression for one output; several outputs need it.
+        input_shape : tuple of int, optional
+            For a list of modules: the shape of one input row, e.g. ``(1, 8, 8)``.
+        **params
+            :class:`NFBST` parameters.
+
+        Notes
+        -----
+        Evidence and the CRT p-values (``calibration="crt"``, the default; ``test(X, y)``)
+        both work on functional draws: the CRT needs only each draw's prediction. Test on
+        rows the network was not trained on: the loss CRT is anti-conservative on training
+        rows, and with user-made draws nFBST cannot tell which rows those were.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> from torch import nn
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 3)).astype(np.float32); y = 2 * X[:, 0]
+        >>> nets = []
+        >>> for seed in range(4):                              # a small deep ensemble
+        ...     _ = torch.manual_seed(seed)
+        ...     net = nn.Linear(3, 1)
+        ...     opt = torch.optim.Adam(net.parameters(), lr=0.1)
+        ...     for _ in range(200):
+        ...         opt.zero_grad()
+        ...         loss = ((net(torch.from_numpy(X))[:, 0] - torch.from_numpy(y)) ** 2).mean()
+        ...         loss.backward(); opt.step()
+        ...     nets.append(net)
+        >>> test = NFBST.from_draws(nets, n_randomizations=19, random_state=0)
+        >>> Xt = rng.normal(size=(100, 3)); yt = 2 * Xt[:, 0]        # rows not trained on
+        >>> res = test.test(Xt, yt)
+        >>> float(res.p_value[0]), bool(res.p_value[1:].min() > 0.1)  # x0 matters; x1, x2 not
+        (0.05, True)
         """
+        if isinstance(draws, torch.nn.Module):
+            raise TypeError("draws must be posterior draws or a list of modules; for one "
+                            "trained module use FunctionalDraws.from_mc_dropout(module, ...) "
+                            "or nfbst.network.BayesianNetwork(module, ...) with NFBST.fit")
+        if isinstance(draws, (list, tuple)):
+            if task is None:
+                with torch.no_grad():
+                    first = draws[0] if draws else None
+                    shape = input_shape
+                    if isinstance(first, torch.nn.Module) and shape is None:
+                        from .functional_draws import _infer_input_shape
+                        shape = _infer_input_shape(first)
+                    k = 1 if not isinstance(first, torch.nn.Module) else int(
+                        first.eval()(torch.zeros(1, *(shape or ()))).reshape(1, -1).shape[1])
+                if k != 1:
+                    raise ValueError(f"the modules have {k} outputs: pass "
+                                     "task='classification' (logits) or task='regression'")
+                task = "regression"
+            draws = FunctionalDraws.from_modules(draws, task=task, input_shape=input_shape,
+                                                 meta={"method": "ensemble"})
+        elif task is not None or input_shape is not None:
+            raise ValueError("task and input_shape describe a list of modules; draws objects "
+                             "carry their own")
+        assert not isinstance(draws, (list, tuple))  # wrapped above
         self = cls(**params)
         self.model_ = None
-        self.draws_ = draws
-        d = draws.n_features if isinstance(draws, PosteriorDraws) else len(feature_names or [])
-        if not d:
-            raise ValueError("feature_names are required for draws that are not PosteriorDraws")
+        self.draws_ = cast("DrawsLike", draws)
+        if isinstance(draws, FunctionalDraws):
+            d = draws.n_features
+        else:
+            d = len(feature_names or [])
+            if not d:
+                raise ValueError("feature_names are required for draws that are not "
+                                 "FunctionalDraws (their input width is unknown)")
         self.n_features_in_ = d
         self.feature_names_ = list(feature_names) if feature_names else [f"x{j}" for j in range(d)]
         if len(self.feature_names_) != d:
-            raise ValueError(f"feature_names has {len(self.feature_names_)} names for {d} features")
+            raise ValueError(f"feature_names has {len(self.feature_names_)} names, but the "
+                             f"draws take {d} input features per row")
         return self
 
     def _check_statistic_options(self) -> None:
@@ -454,6 +578,9 @@ class NFBST(BaseEstimator):
         else:
             Xc, yc, crt_rows = self._test_rows(X, y)
         eta = self._statistic(Xc, target)  # (S, n, d), lazy for a dask X
+        unit_names, group_idx, untestable = self._units(Xc, s)
+        if group_idx is not None:  # the group statistic: the sum over its varying columns
+            eta = _group_statistic(eta, group_idx, untestable["columns"])
         device = getattr(self.draws_, "device", None)  # evidence where the draws live
         names = None
         if scope == "local":
@@ -462,7 +589,10 @@ class NFBST(BaseEstimator):
             masks, names = region_masks(Xc, regions)
         else:
             masks = np.ones((1, Xc.shape[0]), dtype=bool)
-        details = {"n_draws": eta.shape[0], "n_rows": eta.shape[1], "rule": rule}
+        details: dict[str, Any] = {"n_draws": eta.shape[0], "n_rows": eta.shape[1],
+                                   "rule": rule}
+        if group_idx is not None:
+            details["groups"] = dict(zip(unit_names, [g.tolist() for g in group_idx]))
         if scope == "instance" or rule == "quantile":
             inst = evidence_value(eta, null=self.null, axis=0, bandwidth=self.bandwidth,
                                   verbose=self.verbose, device=device)
@@ -495,7 +625,8 @@ class NFBST(BaseEstimator):
         if s["calibration"] == "crt":
             rows = np.arange(Xc.shape[0]) if crt_rows is None else crt_rows
             p_value = self._crt(Xc[rows], None if yc is None else yc[rows], eta[:, rows],
-                                masks[:, rows], s, target, instance=scope == "instance")
+                                masks[:, rows], s, target, instance=scope == "instance",
+                                groups=group_idx, constant=untestable["columns"])
             if scope == "instance" and crt_rows is not None:
                 full = np.full(eta.shape[1:], np.nan)
                 full[rows] = p_value
@@ -505,8 +636,25 @@ class NFBST(BaseEstimator):
                            crt_statistic=s["crt_statistic"],
                            pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
                            pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
+        if scope != "instance":
+            self._evidence_error(ev, None if rule == "quantile" else np.asarray(agg),
+                                 self.null if rule == "quantile" else null,
+                                 int(eta.shape[0]), details, s)
+        mask = untestable["units"]
+        if mask.any() and (untestable["evidence"] or p_value is not None):
+            ev = np.array(ev, dtype=np.float64)
+            if untestable["evidence"]:
+                ev[..., mask] = np.nan
+            if p_value is not None:
+                p_value[..., mask] = np.nan
+                details["pvalue_mc_sd"][..., mask] = np.nan
+            details["not_testable"] = {unit_names[j]: untestable["reason"]
+                                       for j in np.flatnonzero(mask)}
         if scope == "global":
             ev, mean, sd = ev[0], mean[0], sd[0]
+            for key in ("evidence_mc_sd", "evidence_upper"):
+                if key in details:
+                    details[key] = details[key][0]
             if p_value is not None:
                 p_value = p_value[0]
                 details["pvalue_mc_sd"] = details["pvalue_mc_sd"][0]
@@ -514,7 +662,7 @@ class NFBST(BaseEstimator):
             self.statistic, "__name__", "custom")
         return SignificanceResult(
             evidence=np.asarray(ev, dtype=np.float64), scope=scope,
-            feature_names=list(self.feature_names_), statistic=stat_name,
+            feature_names=list(unit_names), statistic=stat_name,
             statistic_mean=mean, statistic_sd=sd, correction=s["correction"],
             alpha=self.alpha, region_names=names, details=details, statistic_labels=labels,
             p_value=p_value,
@@ -536,7 +684,7 @@ class NFBST(BaseEstimator):
             return fitted[idx], self.y_fit_[idx], None
         X = self._check_X(X)
         if y is not None:
-            task = self.draws_.task if isinstance(self.draws_, PosteriorDraws) else "regression"
+            task = getattr(self.draws_, "task", "regression")
             X, y = check_features_targets(X, y, task=task, constant_ok=True)
         if fitted is None:
             return X, y, None
@@ -554,12 +702,85 @@ class NFBST(BaseEstimator):
         seen = {r.tobytes() for r in fitted[self.train_index_]}
         return sum(r.tobytes() in seen for r in np.ascontiguousarray(X))
 
+    def _evidence_error(self, ev: NDArray[np.float64], agg: NDArray[np.float64] | None,
+                        null: float, S: int, details: dict[str, Any],
+                        s: dict[str, Any]) -> None:
+        """The evidence's Monte Carlo error from S draws, into ``details``, with a warning
+        when the draws cannot support a value below ``alpha``.
+
+        ``evidence_upper``: the one-sided 95 % Clopper–Pearson bound of the share of draws
+        (:func:`nfbst.evidence.evidence_upper_bound`); ``evidence_mc_sd``: the bootstrap sd
+        over the draws (:func:`nfbst.evidence.evidence_mc_sd`; rules ``"mean"`` and
+        ``"aggregate"``).
+        """
+        upper = evidence_upper_bound(ev, S)
+        details["evidence_upper"] = upper
+        if agg is not None:
+            details["evidence_mc_sd"] = evidence_mc_sd(
+                agg, null=null, axis=0, bandwidth=self.bandwidth,
+                random_state=s["random_state"])
+        weak = (np.asarray(ev) < self.alpha) & (upper >= self.alpha)
+        if weak.any():
+            warnings.warn(
+                f"{int(weak.sum())} evidence value(s) below alpha={self.alpha:g} rest on only "
+                f"{S} posterior draws: an evidence of {float(np.nanmin(ev)):.3f} from {S} "
+                f"draws is compatible with values up to {float(np.nanmax(upper[weak])):.2f} "
+                f"(details['evidence_upper']); use more draws (0 of S is below "
+                f"{self.alpha:g} from S >= {_min_draws(self.alpha)} draws), and decide on the "
+                "CRT p-values", UserWarning, stacklevel=3)
+
+    def _units(self, X: NDArray[np.float64] | da.Array, s: dict[str, Any]
+               ) -> tuple[list[str], list[NDArray[np.intp]] | None, dict[str, Any]]:
+        """What is tested: names, the groups' columns (None: single columns), untestable.
+
+        A column is untestable when it is constant in the training rows (the rows given to
+        :meth:`fit` less the holdout: NaN evidence and p-value); for draws from elsewhere,
+        when it is constant in the rows tested (NaN CRT p-value; the evidence stands). A
+        group is untestable when all its columns are.
+        """
+        fitted = getattr(self, "X_fit_", None)
+        ref: NDArray[np.float64] | None
+        if fitted is not None:
+            ref = fitted[self.train_index_]
+        elif is_dask_array(X):
+            ref = None
+        else:
+            ref = np.asarray(X)
+        d = self.n_features_in_
+        constant = (np.zeros(d, dtype=bool) if ref is None or len(ref) == 0
+                    else np.ptp(ref, 0) == 0)
+        names, groups = list(self.feature_names_), None
+        units = constant
+        if s["groups"] is not None:
+            names, groups = check_groups(s["groups"], self.feature_names_)
+            units = np.array([constant[g].all() for g in groups])
+        # constant in the training rows: nothing learnt, nothing to test; constant only in
+        # the rows tested (draws from elsewhere): the evidence stands, the CRT cannot run
+        evidence_too = fitted is not None
+        where = "training rows" if evidence_too else "rows tested"
+        reason = f"constant in the {where}: no variation to test"
+        if units.any() and (evidence_too or s["calibration"] == "crt"):
+            shown = [names[j] for j in np.flatnonzero(units)[:10]]
+            what = "evidence and p-value are" if evidence_too else "CRT p-value is"
+            warnings.warn(
+                f"{int(units.sum())} of {len(units)} {'groups' if groups else 'columns'} "
+                f"are {reason} ({shown}{' ...' if units.sum() > 10 else ''}); their {what} "
+                "NaN (details['not_testable'])", UserWarning, stacklevel=3)
+        return names, groups, {"columns": constant, "units": units, "reason": reason,
+                               "evidence": evidence_too}
+
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
-             instance: bool) -> NDArray[np.float64]:
-        """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance); see :mod:`nfbst.crt`."""
-        if not isinstance(self.draws_, PosteriorDraws):
-            raise TypeError("calibration='crt' needs PosteriorDraws (a batched network)")
+             instance: bool, groups: list[NDArray[np.intp]] | None = None,
+             constant: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+        """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance; ``(r, G)`` for groups); see
+        :mod:`nfbst.crt`. Groups, and columns constant in the training rows, go through
+        :class:`nfbst.crt.GroupConditional`."""
+        if not isinstance(self.draws_, FunctionalDraws):
+            raise TypeError(
+                "calibration='crt' needs FunctionalDraws (draws evaluated in one batch), got "
+                f"{type(self.draws_).__name__}; wrap modules with FunctionalDraws.from_modules "
+                "or test with calibration='none'")
         use_loss = s["crt_statistic"] == "loss"
         if use_loss and y is None:
             raise ValueError(
@@ -585,8 +806,24 @@ class NFBST(BaseEstimator):
                 UserWarning, stacklevel=3,
             )
         ref = getattr(self, "X_fit_", None)
-        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
         K = int(s["n_randomizations"])
+        if groups is not None and not use_loss:
+            raise ValueError("groups are tested with crt_statistic='loss'; 'rule' resamples "
+                             "one column at a time")
+        if use_loss and (groups is not None or (
+                constant is not None and constant.any() and not callable(s["sampler"]))):
+            assert y is not None  # refused above
+            classes = (getattr(self.model_, "classes_", None) if self.model_ is not None
+                       else None)
+            units = groups if groups is not None else [np.array([j]) for j in
+                                                       range(X.shape[1])]
+            n_crt = min(len(self.draws_), int(s["crt_max_draws"]))
+            return crt.loss_crt_pvalues(
+                self.draws_.subset(np.arange(n_crt)), X, y, masks, sampler=s["sampler"],
+                X_ref=X if ref is None else ref, n_randomizations=K,
+                random_state=self.random_state, classes=classes, n_jobs=self.n_jobs,
+                verbose=self.verbose, groups=units)
+        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
         S = len(self.draws_)
         draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
         classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
@@ -716,6 +953,55 @@ class NFBST(BaseEstimator):
                                 f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
                                 f"{json_path}) does not match the {draws.n_features} features")
         return self
+
+
+def _widen_first_layer(draws: PosteriorDraws, columns: NDArray[np.intp], d: int
+                       ) -> PosteriorDraws:
+    """MLP draws fitted on ``columns`` of the input, as draws on all ``d`` columns (zero
+    first-layer weights for the others)."""
+    import dataclasses
+
+    W0 = draws.weights[0]
+    wide = W0.new_zeros(W0.shape[0], W0.shape[1], d)
+    wide[:, :, torch.as_tensor(columns)] = W0
+    return dataclasses.replace(draws, weights=[wide, *draws.weights[1:]])
+
+
+def _min_draws(alpha: float) -> int:
+    """The fewest draws whose evidence 0 has a 95 % upper bound below ``alpha``."""
+    return int(np.ceil(np.log(0.05) / np.log1p(-alpha)))
+
+
+def _group_statistic(eta: Any, groups: list[NDArray[np.intp]],
+                     constant: NDArray[np.bool_]) -> Any:
+    """η of each group ``(S, n, G)``: the sum of its varying columns' η ``(S, n, d)``."""
+    parts = [eta[..., g[~constant[g]]].sum(-1) if (~constant[g]).any()
+             else eta[..., g[:1]].sum(-1) * 0 for g in groups]
+    if is_dask_array(eta):
+        import dask.array as dask_array
+
+        return dask_array.stack(parts, axis=-1)
+    return np.stack(parts, axis=-1)
+
+
+def _check_model(model: object) -> Any:
+    """An unfitted copy of ``NFBST(model=...)``: anything with ``fit(X, y)`` and
+    ``sample_posterior(n) -> FunctionalDraws`` (a BayesianMLP, nfbst.network.BayesianNetwork)."""
+    if isinstance(model, torch.nn.Module):
+        raise TypeError(
+            f"model is a torch module ({type(model).__name__}), not a Bayesian network: wrap "
+            "it as nfbst.network.BayesianNetwork(module, task=..., inference=...) to fit a "
+            "posterior, or test draws you already have with NFBST.from_draws (a list of "
+            "trained modules, FunctionalDraws.from_mc_dropout / from_laplace / from_samples)")
+    if not (callable(getattr(model, "fit", None))
+            and callable(getattr(model, "sample_posterior", None))):
+        raise TypeError(
+            f"model must be a BayesianMLP, an nfbst.network.BayesianNetwork or any estimator "
+            f"with fit(X, y) and sample_posterior(n) -> FunctionalDraws, got "
+            f"{type(model).__name__}; for draws you already have use NFBST.from_draws")
+    if hasattr(model, "get_params"):
+        return clone(model)
+    return copy.deepcopy(model)
 
 
 def _feature_names(X: object) -> list[str] | None:

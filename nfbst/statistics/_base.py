@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 
 from probconstraints._progress import progress
 
+from ..functional_draws import FunctionalDraws
 from ..posterior import DrawsLike, PosteriorDraws
 from ._batching import (
     check_finite,
@@ -54,6 +55,11 @@ ModuleDraws = DrawsLike
 def is_batched_mlp(draws: object) -> TypeGuard[PosteriorDraws]:
     """True when ``draws`` is a :class:`~nfbst.posterior.PosteriorDraws` (stacked MLP)."""
     return isinstance(draws, PosteriorDraws)
+
+
+def is_functional(draws: object) -> TypeGuard[FunctionalDraws]:
+    """True for draws of any module evaluated by ``vmap`` (not the stacked-MLP case)."""
+    return isinstance(draws, FunctionalDraws) and not isinstance(draws, PosteriorDraws)
 
 
 def mlp_cost(hidden_factor: int) -> Callable[[PosteriorDraws, Mapping[str, Any]], int]:
@@ -82,7 +88,7 @@ class RowBatching:
         ``None``: no bar.
     """
 
-    row_cost: Callable[[PosteriorDraws, Mapping[str, Any]], int]
+    row_cost: Callable[[Any, Mapping[str, Any]], int]
     budget: int = 2**21
     progress: str | None = None
 
@@ -132,7 +138,7 @@ def statistic_parameters(fn: Callable[..., Any]) -> StatisticParameters:
     return _parameters_of(fn)
 
 
-def run_row_blocks(block: BlockRule, draws: PosteriorDraws, X: torch.Tensor,
+def run_row_blocks(block: BlockRule, draws: FunctionalDraws, X: torch.Tensor,
                    target: TargetLike, rows: RowBatching, batch_size: int | None,
                    options: Mapping[str, Any], verbose: int = 0) -> torch.Tensor:
     """η ``(S, n, d)`` of ``X`` (checked, ``(n, d)``), one row batch at a time, no autograd.
@@ -155,9 +161,18 @@ def run_row_blocks(block: BlockRule, draws: PosteriorDraws, X: torch.Tensor,
     return out
 
 
-def batched_statistic(per_draw: Statistic | None = None, rows: RowBatching | None = None
+def batched_statistic(per_draw: Statistic | None = None, rows: RowBatching | None = None,
+                      functional: Statistic | None = None,
+                      functional_rows: RowBatching | None = None,
                       ) -> Callable[[Statistic], Statistic]:
-    """Register the batched rule of a statistic; other draws go to ``per_draw``.
+    """Register the batched rule of a statistic; other draws go to ``functional`` or
+    ``per_draw``.
+
+    Three paths, chosen here only: a :class:`~nfbst.posterior.PosteriorDraws` (stacked MLP)
+    runs the decorated rule; any other :class:`~nfbst.functional_draws.FunctionalDraws`
+    (a CNN, an ensemble, MC dropout) runs ``functional`` (all draws in one ``vmap``, see
+    :mod:`nfbst.statistics._functional`) when the statistic has one; everything else, and
+    functional draws of a statistic without ``functional``, goes to ``per_draw``.
 
     Parameters
     ----------
@@ -201,6 +216,8 @@ def batched_statistic(per_draw: Statistic | None = None, rows: RowBatching | Non
                 if rows is None:
                     return rule(draws, X, *args, **kwargs)
                 return _batched(draws, X, *args, **kwargs)
+            if functional is not None and is_functional(draws):
+                return _functional(draws, X, *args, **kwargs)
             if per_draw is None:
                 raise TypeError(f"{rule.__name__} needs PosteriorDraws (stacked MLP draws), "
                                 f"got {type(draws).__name__}")
@@ -224,6 +241,19 @@ def batched_statistic(per_draw: Statistic | None = None, rows: RowBatching | Non
             return run_row_blocks(block, draws, X, target, rows, options.get("batch_size"),
                                   options, verbose=options.get("verbose", 0))
 
+        def _functional(draws: FunctionalDraws, X: Any, *args: Any, **kwargs: Any
+                        ) -> torch.Tensor:
+            assert functional is not None
+            from ._functional import FUNCTIONAL_ROWS
+
+            options = _options(draws, X, *args, **kwargs)
+            X = check_finite(draws.as_tensor(X))
+            target = options.pop("target", None)
+            check_target_length(target, X.shape[0])
+            block = functional(draws, X, target, **options)
+            return run_row_blocks(block, draws, X, target, functional_rows or FUNCTIONAL_ROWS,
+                                  options.get("batch_size"), options, verbose=0)
+
         if rows is not None:  # the rule returns a block rule; the statistic the (S, n, d) tensor
             statistic.__signature__ = signature.replace(  # type: ignore[attr-defined]
                 return_annotation="torch.Tensor")
@@ -231,6 +261,7 @@ def batched_statistic(per_draw: Statistic | None = None, rows: RowBatching | Non
         statistic.statistic_parameters = _parameters_of(rule)  # type: ignore[attr-defined]
         statistic.per_draw = per_draw  # type: ignore[attr-defined]
         statistic.row_batching = rows  # type: ignore[attr-defined]
+        statistic.functional = functional  # type: ignore[attr-defined]
         return statistic
 
     return decorate

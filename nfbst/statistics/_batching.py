@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     import dask.array as da
 
+    from ..functional_draws import FunctionalDraws
     from ..posterior import PosteriorDraws
     from ._base import ModuleDraws, TargetLike
 
@@ -109,7 +110,7 @@ def mlp_row_cost(draws: PosteriorDraws, hidden_factor: int = 2) -> int:
     return len(draws) * (draws.n_features + hidden_factor * hidden)
 
 
-def empty_statistic(draws: PosteriorDraws, n: int) -> torch.Tensor:
+def empty_statistic(draws: FunctionalDraws, n: int) -> torch.Tensor:
     """The ``(S, n, d)`` output, allocated once and filled batch by batch."""
     return torch.empty(len(draws), n, draws.n_features, dtype=draws.dtype, device=draws.device)
 

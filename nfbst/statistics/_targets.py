@@ -19,7 +19,7 @@ from probconstraints._progress import progress
 from ._batching import check_target_length
 
 if TYPE_CHECKING:
-    from ..posterior import PosteriorDraws
+    from ..functional_draws import FunctionalDraws
     from ._base import ModuleDraws, TargetLike
 
 
@@ -63,7 +63,7 @@ def target_indices(target: TargetLike, n: int, k: int, predicted: Callable[[], t
     return idx.long().to(device)
 
 
-def output_selector(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None
+def output_selector(draws: FunctionalDraws, X: torch.Tensor, target: TargetLike = None
                     ) -> torch.Tensor:
     """One-hot output weights ``(S, n, k)`` selecting the explained output per draw and row.
 

@@ -54,9 +54,20 @@ def _captum_explainer(method: str, net: torch.nn.Module, rule: str = "epsilon",
                 "zplus": Alpha1_Beta0_Rule}
         if rule not in make:
             raise ValueError(f"rule must be 'epsilon', 'gamma' or 'zplus', got {rule!r}")
+        from captum.attr._utils.lrp_rules import IdentityRule
+
+        from ..functional_draws import FixedDropout
+
         for m in net.modules():
             if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
                 m.rule = make[rule]()
+            elif isinstance(m, FixedDropout):
+                m.rule = IdentityRule()  # a fixed dropout mask passes relevance on
+            elif isinstance(m, (torch.nn.Flatten, torch.nn.Unflatten)):
+                raise ValueError(
+                    f"captum's LRP cannot pass relevance through a {type(m).__name__} module "
+                    "(its backward hook changes the shape); reshape in forward instead, e.g. "
+                    "x.flatten(1), or use statistic='deeplift'")
         return LRP(net)
     if method == "integrated_gradients":
         return IntegratedGradients(net)
@@ -65,6 +76,14 @@ def _captum_explainer(method: str, net: torch.nn.Module, rule: str = "epsilon",
     if method in ("grad", "saliency"):
         return Saliency(net)
     return Lime(net)
+
+
+def _flat_rows_shape(draws: object, X: torch.Tensor) -> tuple[int, ...] | None:
+    """The draws' ``input_shape`` when ``X`` holds its rows flattened ``(n, prod(shape))``."""
+    shape = getattr(draws, "input_shape", None)
+    if not isinstance(shape, tuple) or len(shape) < 2 or X.ndim != 2:
+        return None
+    return shape if X.shape[1] == int(np.prod(shape)) else None
 
 
 def per_draw_attributions(draws: ModuleDraws, X: ArrayLike | torch.Tensor, attribution: str,
@@ -96,7 +115,8 @@ def per_draw_attributions(draws: ModuleDraws, X: ArrayLike | torch.Tensor, attri
 
     Returns
     -------
-    Tensor of shape (S, n, ...) like ``X``.
+    Tensor of shape (S, n, ...) like ``X``: flat rows ``(n, d)`` of draws whose
+    ``input_shape`` is an image are reshaped for captum and the result flattened back.
 
     Examples
     --------
@@ -112,6 +132,16 @@ def per_draw_attributions(draws: ModuleDraws, X: ArrayLike | torch.Tensor, attri
         raise ValueError(f"attribution must be one of {METHODS}, got {method!r}")
     S = check_draws(draws)
     X = per_draw_input(draws, X)
+    flat = _flat_rows_shape(draws, X)
+    if flat is not None:  # flat (n, d) rows of an image module: captum sees the images
+        X = X.reshape(X.shape[0], *flat)
+        B0 = options.get("baselines")
+        if B0 is not None and not isinstance(B0, (int, float)):
+            B0 = torch.as_tensor(np.asarray(B0) if not torch.is_tensor(B0) else B0)
+            options["baselines"] = B0.reshape(-1, *flat)
+        out = per_draw_attributions(draws, X, attribution, target=target, verbose=verbose,
+                                    batch_size=batch_size, **options)
+        return out.reshape(S, X.shape[0], -1)
     if method == "lime":
         return lime_tabular_per_draw(draws, X, target=target, verbose=verbose, **options)
     tgt = per_draw_targets(draws, X, target, verbose=verbose)

@@ -8,6 +8,7 @@ import torch
 
 from ._base import BlockRule, RowBatching, batched_statistic, mlp_cost, run_row_blocks
 from ._batching import check_finite, check_target_length
+from ._functional import gradient_rule
 from ._propagation import backprop_with_multipliers, derivative_multiplier
 from ._targets import output_selector
 from .captum_fallback import captum_per_draw
@@ -75,10 +76,12 @@ def gradient(draws: PosteriorDraws, X: ArrayLike | torch.Tensor, target: TargetL
                           Xt.shape[0] if batch_size is None else batch_size, {})
 
 
-@batched_statistic(per_draw=captum_per_draw("grad"), rows=GRADIENT_ROWS)
+@batched_statistic(per_draw=captum_per_draw("grad"), rows=GRADIENT_ROWS,
+                   functional=gradient_rule)
 def input_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
                    batch_size: int | None = None, verbose: int = 1) -> BlockRule:
-    """Signed input gradient ``(S, n, d)``: batched for MLP draws, captum ``Saliency`` otherwise.
+    """Signed input gradient ``(S, n, d)``: batched for MLP draws, one ``vmap`` backward for
+    other :class:`~nfbst.functional_draws.FunctionalDraws`, captum ``Saliency`` otherwise.
 
     Examples
     --------

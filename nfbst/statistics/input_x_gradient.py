@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ._base import BlockRule, batched_statistic
+from ._functional import input_x_gradient_rule
 from .captum_fallback import captum_per_draw
 from .gradient import GRADIENT_ROWS, gradient_block
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 
 @torch.no_grad()
-@batched_statistic(per_draw=captum_per_draw("input_x_gradient"), rows=GRADIENT_ROWS)
+@batched_statistic(per_draw=captum_per_draw("input_x_gradient"), rows=GRADIENT_ROWS,
+                   functional=input_x_gradient_rule)
 def input_x_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
                      batch_size: int | None = None, verbose: int = 1) -> BlockRule:
     """Input times the input gradient of the target output, for all draws: ``(S, n, d)``.
@@ -25,8 +27,9 @@ def input_x_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike 
 
     Parameters
     ----------
-    draws : PosteriorDraws or any object with ``__len__`` and ``module(i)``
-        Other draws fall back to captum's ``InputXGradient`` per draw.
+    draws : PosteriorDraws, FunctionalDraws or any object with ``__len__`` and ``module(i)``
+        Functional draws of any module run in one ``vmap`` backward; other draws fall back
+        to captum's ``InputXGradient`` per draw.
     X : array-like of shape (n, d), in the user's units
     target : None, int, "predicted" or int array (n,)
         The output explained (see :func:`nfbst.statistics._targets.output_selector`).

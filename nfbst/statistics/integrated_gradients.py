@@ -17,6 +17,7 @@ import torch
 
 from ._base import BlockRule, RowBatching, batched_statistic
 from ._batching import resolve_baselines, slice_rows
+from ._functional import integrated_gradients_rule
 from ._propagation import (
     backprop_to_first_layer,
     derivative_multiplier,
@@ -82,7 +83,8 @@ def _row_cost(draws: PosteriorDraws, options: Mapping[str, Any]) -> int:
 
 
 @torch.no_grad()
-@batched_statistic(per_draw=_per_draw, rows=RowBatching(row_cost=_row_cost, budget=2**23))
+@batched_statistic(per_draw=_per_draw, rows=RowBatching(row_cost=_row_cost, budget=2**23),
+                   functional=integrated_gradients_rule)
 def integrated_gradients(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
                          baselines: BaselinesLike = None, n_steps: int = 50,
                          method: str = "gausslegendre", batch_size: int | None = None,
@@ -94,8 +96,9 @@ def integrated_gradients(draws: PosteriorDraws, X: torch.Tensor, target: TargetL
 
     Parameters
     ----------
-    draws : PosteriorDraws or any object with ``__len__`` and ``module(i)``
-        Other draws fall back to captum's ``IntegratedGradients`` per draw.
+    draws : PosteriorDraws, FunctionalDraws or any object with ``__len__`` and ``module(i)``
+        Functional draws of any module run in one ``vmap`` backward per row batch (all path
+        points together); other draws fall back to captum's ``IntegratedGradients`` per draw.
     X : array-like of shape (n, d), in the user's units
     target : None, int, "predicted" or int array (n,)
         The output explained, fixed along the path.

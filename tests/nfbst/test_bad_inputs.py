@@ -343,7 +343,7 @@ CASES = [
     Case("nfbst test scope typo value", lambda c: c["nfbst"].test(scope="regional"), ERR,
          r"scope must be one of .*got 'regional'"),
     Case("nfbst model not a BayesianMLP", lambda c: _nfbst(model="vi").fit(*_xy()), TypeError,
-         r"model must be a BayesianMLP or None, got str"),
+         r"model must be a BayesianMLP, an nfbst.network.BayesianNetwork .*got str"),
     Case("bnn task unknown", lambda c: _bnn(task="clustering").fit(*_xy()), ERR,
          r"task must be one of .*got 'clustering'",
          loose=(ValueError, r"task must be .*got 'clustering'")),

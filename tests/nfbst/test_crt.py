@@ -174,11 +174,20 @@ def test_paper_preset_is_q_gs_without_calibration_or_holdout():
     assert res.p_value is None and res.details["rule"] == "quantile"
 
 
-def test_constant_column_is_refused_by_the_crt():
+def test_constant_column_is_reported_not_testable_by_the_crt():
     rng = np.random.default_rng(6)
     X = np.column_stack([rng.normal(size=(40, 2)), np.ones(40)])
     with pytest.raises(ValueError, match=r"feature\(s\) \[2\] are constant"):
-        NFBST.from_draws(_linear_draws(np.ones(3))).test(X, X[:, 0])
+        LinearConditional(X)  # the single-column model still refuses it
+    with pytest.warns(UserWarning, match=r"1 of 3 columns are constant .*\['x2'\]\); "
+                                         r"their CRT p-value is NaN"):
+        res = NFBST.from_draws(_linear_draws(np.ones(3)), n_randomizations=19,
+                               random_state=0).test(X, X[:, 0])
+    assert np.isnan(res.p_value[2]) and res.evidence[2] == 0.0  # the slope is 1 in every draw
+    assert np.isfinite(res.p_value[:2]).all() and res.not_testable == {
+        "x2": "constant in the rows tested: no variation to test"}
+    frame = res.to_frame()
+    assert frame["note"].tolist()[2].startswith("constant") and not frame["note"][0]
 
 
 def test_column_determined_by_the_others_gets_p_value_one_with_a_warning():
