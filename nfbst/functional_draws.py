@@ -57,6 +57,30 @@ class FixedDropout(nn.Module):
 _DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 
 
+class OutputAffine:
+    """Forward hook ``out · scale + shift``: a regression module's standardised output in the
+    target's units. :class:`~nfbst.network.BayesianNetwork` puts it on its draws' template and
+    records it as ``meta["output_affine"] = [shift, scale]``, which :meth:`FunctionalDraws.load`
+    re-applies to the module it is given."""
+
+    def __init__(self, shift: float, scale: float) -> None:
+        self.shift, self.scale = float(shift), float(scale)
+
+    def __call__(self, module: nn.Module, inputs: Any, out: torch.Tensor) -> torch.Tensor:
+        return out * self.scale + self.shift
+
+
+def _with_output_affine(module: nn.Module, affine: Sequence[float] | None) -> nn.Module:
+    """``module`` with an :class:`OutputAffine` hook ``affine = [shift, scale]`` (a copy; the
+    module itself when it has such a hook already or when ``affine`` is None)."""
+    if affine is None or any(isinstance(h, OutputAffine)
+                             for h in module._forward_hooks.values()):
+        return module
+    net = copy.deepcopy(module)
+    net.register_forward_hook(OutputAffine(*affine))
+    return net
+
+
 def _infer_input_shape(module: nn.Module) -> tuple[int, ...]:
     """``(in_features,)`` when the module's first parametrised layer is ``nn.Linear``."""
     for m in module.modules():
@@ -425,17 +449,14 @@ class FunctionalDraws:
     def functional_forward(self, X: ArrayLike | torch.Tensor) -> torch.Tensor:
         """Outputs of every draw by ``vmap`` of ``functional_call``: ``(S, n, k)``.
 
-        Differentiable with respect to ``X`` (the statistics take gradients through it).
+        Differentiable with respect to ``X`` (the statistics take gradients through it). A
+        module that ``vmap`` cannot run (data-dependent control flow, ``.item()``, in-place
+        updates of a buffer) is run draw by draw instead; the choice is made at the first call
+        and kept (``vectorized``).
         """
         Xt = self.as_tensor(X)
         rows = Xt.reshape(Xt.shape[0], *self.input_shape)
-        template = self.template
-
-        def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor],
-                 x: torch.Tensor) -> torch.Tensor:
-            return torch.func.functional_call(template, (p, b), (x,))
-
-        out = torch.func.vmap(call, in_dims=(0, 0, None))(self.params, self.buffers, rows)
+        out = self._batched_call(rows, rows_per_draw=False)
         if out.ndim < 2:
             raise ValueError(f"the module's output for {rows.shape[0]} rows has shape "
                              f"{tuple(out.shape[1:])}; expected (n,) or (n, k)")
@@ -453,14 +474,37 @@ class FunctionalDraws:
             raise ValueError(f"X must have shape ({S}, n, {self.n_features}), got "
                              f"{tuple(X.shape)}")
         rows = X.reshape(S, X.shape[1], *self.input_shape)
+        return self._batched_call(rows, rows_per_draw=True).reshape(S, X.shape[1], -1)
+
+    @property
+    def vectorized(self) -> bool | None:
+        """Whether ``vmap`` runs the module (None until the first forward)."""
+        return getattr(self, "_vectorized", None)
+
+    def _batched_call(self, rows: torch.Tensor, rows_per_draw: bool) -> torch.Tensor:
+        """The module under every draw's parameters: ``rows`` shared ``(n, ...)`` or one set
+        per draw ``(S, n, ...)``; ``vmap`` when it can, else a loop over the draws."""
         template = self.template
 
         def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor],
                  x: torch.Tensor) -> torch.Tensor:
             return torch.func.functional_call(template, (p, b), (x,))
 
-        out = torch.func.vmap(call)(self.params, self.buffers, rows)
-        return out.reshape(S, X.shape[1], -1)
+        if self.vectorized is not False:
+            try:
+                out = torch.func.vmap(call, in_dims=(0, 0, 0 if rows_per_draw else None))(
+                    self.params, self.buffers, rows)
+                self._vectorized = True
+                return out
+            except RuntimeError:
+                if self.vectorized:  # vmap ran the module before: a real error
+                    raise
+                self._vectorized = False
+        return torch.stack([
+            call({k: v[s] for k, v in self.params.items()},
+                 {k: v[s] for k, v in self.buffers.items()},
+                 rows[s] if rows_per_draw else rows)
+            for s in range(len(self))])
 
     def forward(self, X: ArrayLike | torch.Tensor) -> torch.Tensor:
         """Outputs of every draw on ``X``: ``(S, n, k)`` (logits for classification)."""
@@ -546,7 +590,9 @@ class FunctionalDraws:
     def load(cls, path: str | os.PathLike[str], module: nn.Module | None = None
              ) -> FunctionalDraws:
         """Inverse of :meth:`save` given the same architecture ``module``
-        (``torch.load(weights_only=True)``)."""
+        (``torch.load(weights_only=True)``); a regression output scale recorded in
+        ``meta["output_affine"]`` (draws of :class:`~nfbst.network.BayesianNetwork`) is put
+        back on a copy of the module."""
         if module is None:
             raise TypeError("FunctionalDraws.load needs module=, the architecture the draws "
                             "were saved from (code is never unpickled)")
@@ -555,8 +601,10 @@ class FunctionalDraws:
         t = torch.load(os.path.join(path, "draws.pt"), weights_only=True)
         params = {k[len("param."):]: v for k, v in t.items() if k.startswith("param.")}
         buffers = {k[len("buffer."):]: v for k, v in t.items() if k.startswith("buffer.")}
+        meta = cfg.get("meta", {})
+        module = _with_output_affine(module, meta.get("output_affine"))
         return cls(module, params, buffers, task=cfg["task"], input_shape=cfg["input_shape"],
-                   noise_scale=t.get("noise_scale"), meta=cfg.get("meta", {}))
+                   noise_scale=t.get("noise_scale"), meta=meta)
 
 
 def _stack_size(tensors: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor],

@@ -39,25 +39,13 @@ from .backends.module_base import (
     module_factory,
     unreset_parameters,
 )
-from .functional_draws import FunctionalDraws
+from .functional_draws import FunctionalDraws, OutputAffine
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 TASKS = ("regression", "classification")
 ModuleLike = nn.Module | Callable[[], nn.Module]
-
-
-class OutputAffine:
-    """Forward hook ``out · scale + shift``: a regression module's standardised output in the
-    target's units (kept on the draws' template; ``FunctionalDraws.meta["output_affine"]``
-    records it)."""
-
-    def __init__(self, shift: float, scale: float) -> None:
-        self.shift, self.scale = float(shift), float(scale)
-
-    def __call__(self, module: nn.Module, inputs: Any, out: torch.Tensor) -> torch.Tensor:
-        return out * self.scale + self.shift
 
 
 class BayesianNetwork(BaseEstimator):

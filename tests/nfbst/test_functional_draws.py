@@ -80,3 +80,48 @@ def test_rows_of_the_wrong_width_are_refused():
     draws = FunctionalDraws.from_modules([nn.Linear(3, 1)])
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         draws.forward(np.zeros((2, 4)))
+
+
+class _ItemGate(nn.Module):
+    """A module vmap cannot run: ``.item()`` of a parameter-dependent value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.lin(x)
+        return out if float(self.lin.bias.sum().item()) >= 0 else -out
+
+
+def test_a_module_vmap_cannot_run_is_run_draw_by_draw_with_the_same_outputs():
+    nets = [_ItemGate() for _ in range(3)]
+    with torch.no_grad():
+        nets[1].lin.bias.fill_(-1.0)
+    draws = FunctionalDraws.from_modules(nets)
+    X = torch.randn(5, 3)
+    out = draws.forward(X)
+    assert draws.vectorized is False
+    for i, net in enumerate(nets):
+        torch.testing.assert_close(out[i], net(X))
+    Xs = X.expand(3, 5, 3).clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(draws.forward_each(Xs).sum(), Xs)
+    torch.testing.assert_close(grad[1], -nets[1].lin.weight.detach().expand(5, 3))
+
+
+def test_saved_regression_draws_of_a_bayesian_network_reload_in_the_targets_units(tmp_path):
+    from nfbst.network import BayesianNetwork
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = 100.0 + 30.0 * X[:, 0] + rng.normal(size=80)
+    make = lambda: nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))  # noqa: E731
+    net = BayesianNetwork(make, inference="ensemble",
+                          inference_params={"n_members": 2, "n_epochs": 5},
+                          random_state=0).fit(X, y)
+    draws = net.sample_posterior(2)
+    draws.save(tmp_path)
+    back = FunctionalDraws.load(tmp_path, module=make())
+    torch.testing.assert_close(back.forward(X), draws.forward(X))
+    again = FunctionalDraws.load(tmp_path, module=back.template)  # hook already there: once
+    torch.testing.assert_close(again.forward(X), draws.forward(X))
