@@ -869,12 +869,17 @@ class NFBST(BaseEstimator):
             raise TypeError("only NFBST objects with a registered statistic name can be saved")
         if callable(self.sampler):
             raise TypeError("an NFBST with a callable sampler cannot be saved; use a name")
-        if not isinstance(self.draws_, PosteriorDraws):
-            raise TypeError("only PosteriorDraws can be saved")
+        if not isinstance(self.draws_, FunctionalDraws):
+            raise TypeError("only PosteriorDraws or FunctionalDraws can be saved, got "
+                            f"{type(self.draws_).__name__}")
+        model_kind = _model_kind(self.model_)
         os.makedirs(path, exist_ok=True)
         params = {k: v for k, v in self.get_params(deep=False).items() if k != "model"}
         if params["target"] is not None and not isinstance(params["target"], (int, str)):
             params["target"] = np.asarray(params["target"]).tolist()
+        if params["groups"] is not None:  # numpy integers are not JSON
+            params["groups"] = {str(k): [c if isinstance(c, str) else int(c) for c in v]
+                                for k, v in params["groups"].items()}
         if self.model_ is not None:
             self.model_.save(os.path.join(path, "model"))
         self.draws_.save(os.path.join(path, "draws"))
@@ -889,15 +894,20 @@ class NFBST(BaseEstimator):
         with open(os.path.join(path, "nfbst.json"), "w") as fh:
             names_in = getattr(self, "feature_names_in_", None)
             json.dump({"params": params, "feature_names": self.feature_names_,
-                       "has_model": self.model_ is not None, "rows": rows,
+                       "has_model": self.model_ is not None, "model_kind": model_kind,
+                       "draws_kind": ("mlp" if isinstance(self.draws_, PosteriorDraws)
+                                      else "functional"), "rows": rows,
                        "feature_names_in": None if names_in is None else list(names_in)}, fh)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Self:
+    def load(cls, path: str | os.PathLike[str], module: Any = None) -> Self:
         """Inverse of :meth:`save`; evidence computed after loading is identical.
 
-        Every problem (missing or corrupt file, tampered keys or shapes) is a
-        :class:`~nfbst._validation.LoadError` (a ValueError) naming the file.
+        Draws of any module (:class:`~nfbst.functional_draws.FunctionalDraws`, a
+        :class:`~nfbst.network.BayesianNetwork`) need ``module=``: the architecture (or the
+        factory) they were saved from, since code is never unpickled. Every problem (missing
+        or corrupt file, tampered keys or shapes) is a :class:`~nfbst._validation.LoadError`
+        (a ValueError) naming the file.
         """
         from ._validation import LoadError
 
@@ -911,14 +921,28 @@ class NFBST(BaseEstimator):
         if "lambda_" in params:  # folders saved before the rename
             params["quantile_lambda"] = params.pop("lambda_")
         draws_path = os.path.join(path, "draws")
+        functional = meta.get("draws_kind", "mlp") == "functional"
+        if functional and module is None:
+            raise TypeError(f"{path} holds draws of a user's module: pass module=, the "
+                            "architecture (or the factory) they were saved from")
         try:
-            draws = PosteriorDraws.load(draws_path)
+            draws: FunctionalDraws = (
+                FunctionalDraws.load(draws_path, module=module() if not isinstance(
+                    module, torch.nn.Module) else module)
+                if functional else PosteriorDraws.load(draws_path))
         except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
             if isinstance(exc, LoadError):
                 raise
             raise LoadError(f"cannot load: the draws in {draws_path} cannot be read "
                             f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
-        model = BayesianMLP.load(os.path.join(path, "model")) if meta["has_model"] else None
+        kind = meta.get("model_kind", "mlp" if meta["has_model"] else None)
+        model: Any = None
+        if kind == "mlp":
+            model = BayesianMLP.load(os.path.join(path, "model"))
+        elif kind == "network":
+            from .network import BayesianNetwork
+
+            model = BayesianNetwork.load(os.path.join(path, "model"), module=module)
         if model is not None:
             params["model"] = clone(model)
         names = meta["feature_names"]
@@ -953,6 +977,21 @@ class NFBST(BaseEstimator):
                                 f"{tuple(self.X_fit_.shape)}, {len(self.y_fit_)} targets in "
                                 f"{json_path}) does not match the {draws.n_features} features")
         return self
+
+
+def _model_kind(model: object) -> str | None:
+    """How :meth:`NFBST.save` stores the fitted network: ``"mlp"``, ``"network"`` or None."""
+    if model is None:
+        return None
+    if isinstance(model, BayesianMLP):
+        return "mlp"
+    from .network import BayesianNetwork
+
+    if isinstance(model, BayesianNetwork):
+        return "network"
+    raise TypeError(f"an NFBST fitted with a {type(model).__name__} cannot be saved: it has no "
+                    "save/load of its own (BayesianMLP and BayesianNetwork do); save its draws "
+                    "with NFBST.from_draws(...) instead")
 
 
 def _widen_first_layer(draws: PosteriorDraws, columns: NDArray[np.intp], d: int

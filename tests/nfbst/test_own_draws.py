@@ -221,3 +221,36 @@ def test_fit_accepts_any_estimator_with_sample_posterior():
     test = NFBST(model=_EnsembleEstimator(), n_randomizations=19, random_state=0).fit(X, y)
     res = test.test()  # the held-out rows
     assert isinstance(test.draws_, FunctionalDraws) and res.p_value[0] == 1 / 20
+
+
+def test_save_load_of_module_draws_and_of_a_bayesian_network_gives_identical_results(tmp_path):
+    from nfbst.groups import image_patches
+    from nfbst.network import BayesianNetwork
+
+    nets = _trained_ensemble(2)
+    X, y = _images(60, 2)
+    test = NFBST.from_draws(nets, task="classification", input_shape=(1, 8, 8),
+                            groups=image_patches((8, 8), 4), n_randomizations=9,
+                            random_state=0)
+    before = test.test(X, y)
+    test.save(tmp_path / "draws")
+    with pytest.raises(TypeError, match="module="):
+        NFBST.load(tmp_path / "draws")
+    after = NFBST.load(tmp_path / "draws", module=CNN(k=2)).test(X, y)
+    np.testing.assert_array_equal(after.evidence, before.evidence)
+    np.testing.assert_array_equal(after.p_value, before.p_value)
+
+    Xr = np.random.default_rng(3).normal(size=(120, 3))
+    yr = 5.0 + 2.0 * Xr[:, 0] + 0.1 * np.random.default_rng(4).normal(size=120)
+    make = lambda: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))  # noqa: E731
+    net = BayesianNetwork(make, inference="ensemble",
+                          inference_params={"n_members": 2, "n_epochs": 20}, random_state=0)
+    fitted = NFBST(model=net, n_posterior_samples=2, n_randomizations=9,
+                   random_state=0).fit(Xr, yr)
+    before = fitted.test()
+    fitted.save(tmp_path / "net")
+    loaded = NFBST.load(tmp_path / "net", module=make)
+    assert isinstance(loaded.model_, BayesianNetwork)
+    after = loaded.test()  # the same held-out rows, from the saved fit
+    np.testing.assert_array_equal(after.p_value, before.p_value)
+    np.testing.assert_array_equal(after.evidence, before.evidence)
