@@ -21,7 +21,7 @@ faster) beside the two values.
    on the 5 x 5 tasks, n = 5,000: the cost target of issue 23 is <= 2 s on one thread
    (``--auto-only`` runs only this row).
 
-Run: ``flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_infotheory.py [--threads N]
+Run: ``.venv/bin/python benchmarks/bench_infotheory.py [--threads N]
 [--auto-only]``.
 """
 

@@ -17,7 +17,7 @@ number of threads (``_timing.pin_threads(--threads)``, printed). The target is a
 (dual) step within 1.5x of an unconstrained step on the small MLP. It also prints the largest
 difference of weights and duals between the eager and the compiled dual step after 30 steps.
 Run under the shared lock:
-``flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_logiclearn.py``; with ``PYTHONPATH``
+``.venv/bin/python benchmarks/bench_logiclearn.py``; with ``PYTHONPATH``
 pointing at another checkout's package the same script times that version of logiclearn.
 """
 

@@ -30,7 +30,7 @@ a process pays a one-off warm-up (about 1.5 s here: torch's first functorch/vmap
 autograd calls); every side is run once untimed first. Run from the repository root under
 the heavy-work lock:
 
-    PYTHONPATH=. flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_network.py
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_network.py
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ d = 10, for each configuration in ``CONFIGS`` (edit the dict to add one), best o
 no randomization test).
 
 Both parts pin torch and the BLAS/OpenMP pools to ``--threads`` (``_timing.pin_threads``,
-printed). Run under the machine's
-heavy-work lock:  flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_posteriors.py
+printed). Run it alone on the machine (timings under load are noise):
+.venv/bin/python benchmarks/bench_posteriors.py
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ of at most a tenth of the cap, generated block by block (never materialised): ce
 second and the peak of traced (numpy) memory, on the synchronous scheduler (one thread) and
 on the 2-worker cluster.
 
-Run: ``flock /tmp/heavy.lock .venv/bin/python benchmarks/bench_scale.py [--mem-cap-mb 100]``
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--mem-cap-mb 100]``
 """
 
 from __future__ import annotations
