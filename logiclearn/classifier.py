@@ -16,16 +16,15 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from probconstraints._random import (
     RandomStateLike,
-    check_random_state_arg,
     isolated_rng,
     torch_generator,
 )
+from probconstraints._validation import Constraint, Int, validate_params
 
-from ._checks import check_int, check_number, check_verbose
 from .data import IndexedDataset
 from .encodings import Encoding
 from .enforce import most_probable_satisfying
-from .trainer import ConstraintFn, LogicTrainer
+from .trainer import TRAINING_PARAMETERS, ConstraintFn, LogicTrainer
 
 __all__ = ["ConstrainedClassifier"]
 
@@ -154,6 +153,10 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    #: the hyper-parameters checked by fit, declared once (the trainer's, plus the loop's)
+    _parameter_checks: dict[str, Constraint] = {
+        **TRAINING_PARAMETERS, "epochs": Int(1), "batch_size": Int(1)}
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
@@ -168,18 +171,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         if self.constraint is not None and not callable(self.constraint):
             raise TypeError(f"constraint must be callable or None, got "
                             f"{type(self.constraint).__name__}")
-        check_int(self.epochs, "epochs", 1)
-        check_int(self.batch_size, "batch_size", 1)
-        check_number(self.constraint_weight, "constraint_weight", 0.0)
-        check_number(self.lr, "lr", 0.0)
-        check_number(self.weight_decay, "weight_decay", 0.0)
-        check_number(self.sigma_init, "sigma_init", 0.0, strict=True)
-        check_number(self.sigma_target, "sigma_target", 0.0, strict=True)
-        check_verbose(self.verbose)
-        check_random_state_arg(self.random_state)
-        if self.encoding_params is not None and not isinstance(self.encoding_params, dict):
-            raise TypeError(f"encoding_params must be a dict or None, got "
-                            f"{type(self.encoding_params).__name__}")
+        validate_params(self.get_params(deep=False), self._parameter_checks)
 
     def _build(self, n_features: int, n_classes: int) -> torch.nn.Module:
         if self.module is None:

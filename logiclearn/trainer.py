@@ -25,8 +25,18 @@ from probconstraints._random import (
     isolated_rng,
     torch_generator,
 )
+from probconstraints._validation import (
+    Choice,
+    Constraint,
+    Float,
+    InvalidParameterError,
+    OfType,
+    Verbose,
+    check_float,
+    check_int,
+    validate_params,
+)
 
-from ._checks import check_int, check_number, check_verbose
 from .encodings import Encoding, Penalty, get_encoding, prepare
 from .formula import Formula, check_formula
 from .loss import CONSTRAINT_LOSSES, ConstraintLoss, SigmaSchedule
@@ -52,6 +62,28 @@ class BatchLoader(Protocol):
 
 _SUPERVISED: dict[str, SupervisedLoss] = {"cross_entropy": nn.functional.cross_entropy,
                                           "mse": nn.functional.mse_loss}
+
+#: the training hyper-parameters that :class:`LogicTrainer` and
+#: :class:`~logiclearn.ConstrainedClassifier` share, declared once (scikit-learn's
+#: ``_parameter_constraints`` idea; checked by :func:`probconstraints._validation.validate_params`)
+TRAINING_PARAMETERS: dict[str, Constraint] = {
+    "encoding_params": OfType(dict, "a dict", allow_none=True),
+    "constraint_weight": Float(0, low_inclusive=True),
+    "lr": Float(0, low_inclusive=True),
+    "weight_decay": Float(0, low_inclusive=True),
+    "sigma_init": Float(0),
+    "sigma_target": Float(0),
+    "random_state": check_random_state_arg,
+    "verbose": Verbose(),
+}
+
+
+def _check_supervised_loss(loss: object, name: str) -> object:
+    """A name of :data:`_SUPERVISED` or a callable ``loss(outputs, targets) -> scalar``."""
+    if callable(loss) or (isinstance(loss, str) and loss in _SUPERVISED):
+        return loss
+    raise InvalidParameterError(f"{name} must be one of {sorted(_SUPERVISED)} or callable; "
+                                f"got {loss!r}")
 
 
 def split_unlabeled(batch: UnlabeledBatch) -> tuple[list[torch.Tensor], torch.Tensor | None]:
@@ -223,6 +255,14 @@ class LogicTrainer:
     ['constraint', 'constraint_0', 'constraint_1', 'mean_cost']
     """
 
+    #: the hyper-parameters checked at construction, declared once
+    _parameter_checks: dict[str, Constraint] = {
+        **TRAINING_PARAMETERS,
+        "constraint_loss": Choice(("auto", *CONSTRAINT_LOSSES)),
+        "loss": _check_supervised_loss,
+        "compile_constraint": OfType(bool, "a bool"),
+    }
+
     best_score_: float  # set by fit
     best_epoch_: int | None
 
@@ -240,25 +280,7 @@ class LogicTrainer:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         pairs = _constraint_pairs(constraint)
-        check_number(constraint_weight, "constraint_weight", 0.0)
-        check_number(lr, "lr", 0.0)
-        check_number(weight_decay, "weight_decay", 0.0)
-        check_number(sigma_init, "sigma_init", 0.0, strict=True)
-        check_number(sigma_target, "sigma_target", 0.0, strict=True)
-        check_verbose(verbose)
-        if constraint_loss != "auto" and constraint_loss not in CONSTRAINT_LOSSES:
-            raise ValueError(
-                f"constraint_loss must be 'auto' or one of {CONSTRAINT_LOSSES}, "
-                f"got {constraint_loss!r}"
-            )
-        if not (callable(loss) or (isinstance(loss, str) and loss in _SUPERVISED)):
-            raise ValueError(f"loss must be one of {sorted(_SUPERVISED)} or callable, got {loss!r}")
-        if encoding_params is not None and not isinstance(encoding_params, dict):
-            raise TypeError(f"encoding_params must be a dict or None, got "
-                            f"{type(encoding_params).__name__}")
-        check_random_state_arg(random_state)
-        if not isinstance(compile_constraint, bool):
-            raise TypeError(f"compile_constraint must be a bool, got {compile_constraint!r}")
+        validate_params(locals(), self._parameter_checks)
         self.model, self.constraint, self.encoding = model, constraint, encoding
         self.encoding_params = encoding_params
         self.constraint_weight = float(constraint_weight)
@@ -666,7 +688,8 @@ def _constraint_pairs(constraint: object) -> list[tuple[ConstraintFn, float]] | 
         if callable(item):
             fn, weight = item, 1.0
         elif isinstance(item, (list, tuple)) and len(item) == 2 and callable(item[0]):
-            fn, weight = item[0], check_number(item[1], f"the weight of constraint {i}", 0.0)
+            fn, weight = item[0], check_float(item[1], f"the weight of constraint {i}", 0,
+                                                 low_inclusive=True)
         else:
             raise TypeError(f"constraint {i} must be a callable or a (callable, weight) pair, "
                             f"got {item!r}")

@@ -16,7 +16,8 @@ from typing import TypeAlias
 
 import torch
 
-from .._checks import check_int
+from probconstraints._validation import check_int
+
 from ..formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula, stack_columns
 from ..registry import register_encoding
 from .base import Encoding

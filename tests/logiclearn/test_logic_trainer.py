@@ -422,7 +422,7 @@ def test_an_encoding_can_take_the_step_from_the_outputs_and_the_formula_builder(
 
 
 def test_compile_constraint_is_a_bool_and_needs_an_encoding_with_a_compiled_step():
-    with pytest.raises(TypeError, match="compile_constraint must be a bool, got 'yes'"):
+    with pytest.raises(TypeError, match="compile_constraint must be a bool; got 'yes'"):
         ll.LogicTrainer(torch.nn.Linear(2, 2), _confident, compile_constraint="yes")
     with pytest.raises(ValueError, match="'dl2' encoding has no compiled step"):
         ll.LogicTrainer(torch.nn.Linear(2, 2), _confident, encoding="dl2",
