@@ -1,5 +1,9 @@
 """Registry of encodings by name, so that a new encoding is one file that registers itself.
 
+:data:`ENCODINGS` is a :class:`probconstraints._registry.Registry`, the distribution's one
+registry helper: a name already taken is refused unless ``overwrite=True``, and
+``ENCODINGS.names()`` lists what is registered.
+
 This module imports nothing else from logiclearn: :mod:`logiclearn.formula` uses it to resolve
 ``formula.cost("dual")`` and :mod:`logiclearn.encodings` fills it, without an import cycle.
 """
@@ -9,26 +13,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from probconstraints._registry import Registry
+
 if TYPE_CHECKING:  # annotations only: importing the encodings here would be a cycle
     from .encodings.base import Encoding
 
 __all__ = ["ENCODINGS", "register_encoding", "get_encoding"]
 
-#: name -> factory ``factory(**params) -> Encoding``
-ENCODINGS: dict[str, Callable[..., Encoding]] = {}
-_ALIASES: dict[str, str] = {}
+#: name -> factory ``factory(**params) -> Encoding``; ``ENCODINGS.names()`` lists them
+ENCODINGS: Registry[Callable[..., Encoding]] = Registry("encoding")
+#: other name -> registered name
+_ALIASES: Registry[str] = Registry("encoding alias")
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @overload
-def register_encoding(name: str, factory: None = None,
-                      aliases: Iterable[str] = ()) -> Callable[[_F], _F]: ...
+def register_encoding(name: str, factory: None = None, aliases: Iterable[str] = (), *,
+                      overwrite: bool = False) -> Callable[[_F], _F]: ...
 @overload
-def register_encoding(name: str, factory: _F, aliases: Iterable[str] = ()) -> _F: ...
+def register_encoding(name: str, factory: _F, aliases: Iterable[str] = (), *,
+                      overwrite: bool = False) -> _F: ...
 def register_encoding(name: str, factory: Callable[..., Any] | None = None,
-                      aliases: Iterable[str] = ()) -> Callable[..., Any]:
+                      aliases: Iterable[str] = (), *,
+                      overwrite: bool = False) -> Callable[..., Any]:
     """Register ``factory`` (a class or function returning an encoding) under ``name``.
 
     Usable as a class decorator. An encoding is any object with the methods of
@@ -42,6 +51,9 @@ def register_encoding(name: str, factory: Callable[..., Any] | None = None,
         ``factory(**params)``; when omitted, the decorated class.
     aliases : iterable of str
         Other names for the same encoding.
+    overwrite : bool, default=False
+        Replace an encoding (or alias) already registered under the name; without it, a
+        taken name is refused.
 
     Returns
     -------
@@ -56,7 +68,9 @@ def register_encoding(name: str, factory: Callable[..., Any] | None = None,
     ...         return costs.min(-1).values
     >>> type(ll.get_encoding("max-or")).__name__
     'MaxOr'
-    >>> _ = ll.ENCODINGS.pop("max-or")
+    >>> "max-or" in ll.ENCODINGS.names()
+    True
+    >>> _ = ll.ENCODINGS.unregister("max-or")
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"encoding name must be a non-empty str, got {name!r}")
@@ -64,9 +78,9 @@ def register_encoding(name: str, factory: Callable[..., Any] | None = None,
     def add(f: _F) -> _F:
         if not callable(f):
             raise TypeError(f"encoding factory must be callable, got {type(f).__name__}")
-        ENCODINGS[name.lower()] = f
+        ENCODINGS.register(name.lower(), f, overwrite=overwrite)
         for a in aliases:
-            _ALIASES[a.lower()] = name.lower()
+            _ALIASES.register(a.lower(), name.lower(), overwrite=overwrite)
         return f
 
     return add(factory) if factory is not None else add
@@ -84,7 +98,7 @@ def get_encoding(encoding: str | Encoding = "dual", **params: Any) -> Encoding:
     ----------
     encoding : str or Encoding
         A registered name: ``'dual'``, ``'dl2'``, ``'product'`` (alias ``'fuzzy'``),
-        ``'lukasiewicz'``, ``'godel'``, ``'pd'``, ``'semantic'`` (see :data:`ENCODINGS`).
+        ``'lukasiewicz'``, ``'godel'``, ``'pd'``, ``'semantic'`` (``ENCODINGS.names()``).
     **params
         Keyword arguments of the encoding's constructor, e.g. ``lr`` of ``'dual'``.
 
@@ -112,10 +126,11 @@ def get_encoding(encoding: str | Encoding = "dual", **params: Any) -> Encoding:
             "encoding must be a str or an Encoding (an object with cost, before_step, penalty "
             f"and after_step), got {type(encoding).__name__}"
         )
-    key = _ALIASES.get(encoding.lower(), encoding.lower())
+    key = _ALIASES[encoding.lower()] if encoding.lower() in _ALIASES else encoding.lower()
     if key not in ENCODINGS:
         raise ValueError(
-            f"encoding must be one of {sorted(ENCODINGS)} (aliases {sorted(_ALIASES)}), "
+            f"encoding must be one of {sorted(ENCODINGS.names())} (aliases "
+            f"{sorted(_ALIASES.names())}), "
             f"got {encoding!r}"
         )
     try:

@@ -31,7 +31,7 @@ class SoftMinEncoding(ll.DL2Encoding):
 def softmin():
     ll.register_encoding("softmin", SoftMinEncoding)
     yield
-    ll.ENCODINGS.pop("softmin")
+    ll.ENCODINGS.unregister("softmin")
 
 
 def test_registered_encoding_cost_matches_the_soft_minimum_closed_form(softmin):

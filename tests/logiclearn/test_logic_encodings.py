@@ -249,3 +249,23 @@ def test_taped_theta_penalty_equals_the_autograd_penalty_in_value_and_gradient(d
     torch.testing.assert_close(values[0], values[1])
     torch.testing.assert_close(grads[0], grads[1])
     assert grads[0].abs().sum() > 0.1 and grads[0][0, 1] == 0
+
+
+def test_a_taken_encoding_name_is_refused_unless_overwrite_and_names_lists_them():
+    """One registry rule across the distribution (issue 24): a taken name is refused, naming
+    it; overwrite=True replaces it; ENCODINGS.names() is the one way to list."""
+    names = ll.ENCODINGS.names()
+    assert {"dual", "dl2", "product", "lukasiewicz", "godel", "pd", "semantic"} <= set(names)
+    with pytest.raises(ValueError, match="encoding 'dual' is already registered; pass "
+                                         "overwrite=True"):
+        ll.register_encoding("dual", ll.DL2Encoding)
+    with pytest.raises(ValueError, match="encoding alias 'fuzzy' is already registered"):
+        ll.register_encoding("my-fuzzy", ll.DL2Encoding, aliases=("fuzzy",))
+    ll.ENCODINGS.unregister("my-fuzzy")
+    original = ll.ENCODINGS["dl2"]
+    try:
+        ll.register_encoding("dl2", ll.DualEncoding, overwrite=True)
+        assert isinstance(ll.get_encoding("dl2"), ll.DualEncoding)
+    finally:
+        ll.register_encoding("dl2", original, overwrite=True)
+    assert ll.ENCODINGS.names() == names

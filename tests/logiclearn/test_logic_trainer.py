@@ -231,7 +231,7 @@ def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
         assert out["constraint"] == pytest.approx(0.5 * cost)
         assert t.encoding_.calls == ["before", "after"]
     finally:
-        ll.ENCODINGS.pop("half-dl2")
+        ll.ENCODINGS.unregister("half-dl2")
 
 
 class _Terminal(io.StringIO):
