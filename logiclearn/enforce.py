@@ -24,8 +24,7 @@ from numpy.typing import ArrayLike
 
 from probconstraints._validation import check_float, check_int
 
-from .formula import Formula, check_formula
-from .terms import Term
+from .formula import Formula, Term, check_formula
 
 __all__ = ["Enforced", "most_probable_satisfying", "project_linear", "ASSIGNMENT_LOGIT"]
 

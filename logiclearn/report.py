@@ -22,8 +22,7 @@ from torch import nn
 
 from probconstraints._validation import check_float, check_int
 
-from .formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula
-from .terms import Term
+from .formula import And, Atom, Exists, ForAll, Formula, Not, Or, Term, check_formula
 
 if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure

@@ -37,10 +37,9 @@ from probconstraints._validation import (
     validate_params,
 )
 
-from .encodings import Encoding, Penalty, get_encoding, prepare
-from .formula import Formula, check_formula
+from .encodings import Encoding, get_encoding, prepare
+from .formula import EncodingProtocol, Formula, Penalty, Term, check_formula
 from .loss import CONSTRAINT_LOSSES, ConstraintLoss, SigmaSchedule
-from .terms import Term
 
 __all__ = ["LogicTrainer", "split_unlabeled"]
 
@@ -384,11 +383,7 @@ class LogicTrainer:
         mean_cost = float("nan")
         if constraint is not None and unl is not None:
             build, closs = self._builder(constraint), self._closs
-            penalty = enc.penalty_from_outputs(build, parts, unl, index, closs)
-            if penalty is None:
-                f = build(parts, unl)
-                enc.before_step(f, index, closs)
-                penalty = enc.penalty(f, index, closs)
+            penalty = _penalty(enc, build, parts, unl, index, closs)
             cons = penalty.value
             mc = penalty.mean_cost
             mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
@@ -477,11 +472,7 @@ class LogicTrainer:
             mine, parts = parts[:len(vsizes)], parts[len(vsizes):]
             enc, build = self.encodings_[i], self._builds[i]
             closs = ConstraintLoss(self.constraint_loss_, self.schedules_[i].sigma)
-            penalty = enc.penalty_from_outputs(build, mine, unl, index, closs)
-            if penalty is None:
-                f = build(mine, unl)
-                enc.before_step(f, index, closs)
-                penalty = enc.penalty(f, index, closs)
+            penalty = _penalty(enc, build, mine, unl, index, closs)
             mc = penalty.mean_cost
             mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
@@ -672,6 +663,19 @@ def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:
             yield from loader
 
     return gen()
+
+
+def _penalty(enc: EncodingProtocol, build: _FormulaBuilder, outputs: list[torch.Tensor],
+             batch: UnlabeledBatch, index: torch.Tensor | None, closs: ConstraintLoss) -> Penalty:
+    """The encoding's penalty of one batch: its optional ``penalty_from_outputs`` (the compiled
+    step of ``'dual'``) if it has one that answers, else ``before_step`` then ``penalty``."""
+    from_outputs = getattr(enc, "penalty_from_outputs", None)
+    penalty = from_outputs(build, outputs, batch, index, closs) if from_outputs else None
+    if penalty is None:
+        f = build(outputs, batch)
+        enc.before_step(f, index, closs)
+        penalty = enc.penalty(f, index, closs)
+    return cast(Penalty, penalty)
 
 
 def _constraint_pairs(constraint: object) -> list[tuple[ConstraintFn, float]] | None:

@@ -18,8 +18,18 @@ import torch
 
 from probconstraints._validation import check_int
 
-from ..formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula, stack_columns
-from ..registry import register_encoding
+from ..formula import (
+    And,
+    Atom,
+    Exists,
+    ForAll,
+    Formula,
+    Not,
+    Or,
+    check_formula,
+    register_encoding,
+    stack_columns,
+)
 from .base import Encoding
 
 __all__ = ["SemanticEncoding"]
