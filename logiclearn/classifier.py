@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from probconstraints._validation import Constraint, Int, validate_params
 from .data import IndexedDataset
 from .encodings import Encoding
 from .enforce import most_probable_satisfying
-from .trainer import TRAINING_PARAMETERS, ConstraintFn, LogicTrainer
+from .trainer import TRAINING_PARAMETERS, ConstraintFn, LogicTrainer, describe_constraint
 
 __all__ = ["ConstrainedClassifier"]
 
@@ -239,6 +240,18 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"ConstrainedClassifier needs samples of at least 2 classes in y, "
                              f"got 1 class: {self.classes_[0]!r}")
+        if self.constraint is not None and X_unlabeled is None:
+            name = describe_constraint(self.constraint)
+            warnings.warn(
+                f"ConstrainedClassifier.fit: the constraint {name} is not trained on: it is "
+                f"learnt from unlabelled data, and X_unlabeled is None (it still serves "
+                f"predict(enforce=True)). Pass fit(X, y, X_unlabeled=...) to train with it",
+                UserWarning, stacklevel=2)
+        elif self.constraint is None and X_unlabeled is not None:
+            warnings.warn(
+                "ConstrainedClassifier.fit: X_unlabeled is ignored: unlabelled data only "
+                "enters through a constraint, and constraint is None",
+                UserWarning, stacklevel=2)
         views = (self._unlabeled(X_unlabeled, Xv.shape[1:])
                  if X_unlabeled is not None and self.constraint is not None else None)
         gen = torch_generator(self.random_state)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeAlias, cast
 
@@ -543,6 +544,13 @@ class LogicTrainer:
                 unlabeled = None
         if labeled is None and unlabeled is None:
             raise ValueError("fit needs a labelled loader, an unlabelled loader, or both")
+        if self.constraint is not None and unlabeled is None:
+            name = describe_constraint(self.constraint)
+            warnings.warn(
+                f"LogicTrainer.fit: the constraint {name} is ignored: it is learnt from "
+                f"unlabelled data, and unlabeled is None. Pass unlabelled batches (see "
+                f"ll.IndexedDataset), or constraint=None for supervised training",
+                UserWarning, stacklevel=2)
         if val_metric is not None and not callable(val_metric):
             raise TypeError(f"val_metric must be callable, got {type(val_metric).__name__}")
         gen = torch_generator(self.random_state)
@@ -663,6 +671,17 @@ def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:
             yield from loader
 
     return gen()
+
+
+def describe_constraint(constraint: object) -> str:
+    """A constraint (or a list of them) by name, for messages: ``'fn'``, ``['f', 'g']``."""
+    def name(fn: object) -> str:
+        fn = fn[0] if isinstance(fn, (list, tuple)) else fn
+        return getattr(fn, "__name__", type(fn).__name__)
+
+    if isinstance(constraint, (list, tuple)):
+        return str([name(c) for c in constraint])
+    return repr(name(constraint))
 
 
 def _penalty(enc: EncodingProtocol, build: _FormulaBuilder, outputs: list[torch.Tensor],
