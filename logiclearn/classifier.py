@@ -53,12 +53,16 @@ def default_module(n_features: int, n_classes: int) -> torch.nn.Module:
                                torch.nn.ReLU(), torch.nn.Linear(DEFAULT_HIDDEN, n_classes))
 
 
-def _check_frame(X: Any, name: str) -> None:
-    """Refuse pandas columns that are not numbers (text, category) or hold missing values,
-    naming them, before scikit-learn's conversion gives a less specific message."""
+def _as_input(X: Any, name: str) -> Any:
+    """``X`` ready for scikit-learn's conversion: a torch tensor detached to numpy (one that
+    requires grad would fail inside numpy), pandas columns that are not numbers (text,
+    category) or hold missing values refused, naming them, before scikit-learn's conversion
+    gives a less specific message."""
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(X, "columns"):
-        return
+        return X
     import pandas as pd
 
     bad = [str(c) for c, t in zip(X.columns, dtypes)
@@ -72,6 +76,21 @@ def _check_frame(X: Any, name: str) -> None:
     missing = [str(c) for c in X.columns if bool(X[c].isna().any())]
     if missing:
         raise ValueError(f"{name} has missing values (NaN/NA) in columns {missing}")
+    return X
+
+
+def _input_mismatch(module: torch.nn.Module, row_shape: tuple[int, ...],
+                    exc: RuntimeError) -> str:
+    """The message for a module that cannot take X's rows: the feature count its first layer
+    expects (when it has one that says) and the one X has."""
+    n_in = int(math.prod(row_shape))
+    firsts = [(m, k) for m in module.modules()
+              if isinstance(k := getattr(m, "in_features", None), int) and k > 0]
+    head = (f"module expects {firsts[0][1]} input features (its first layer, "
+            f"{type(firsts[0][0]).__name__}), but X has {n_in}" if firsts
+            else f"module cannot take X's rows of shape {row_shape} ({n_in} features)")
+    return (f"{head}; build the module for X's features (or pass module=None or a callable "
+            f"(n_features, n_classes) -> Module). torch said: {exc}")
 
 
 class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
@@ -194,7 +213,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         out = []
         for i, v in enumerate(views):
             name = "X_unlabeled" if len(views) == 1 else f"X_unlabeled view {i}"
-            _check_frame(v, name)
+            v = _as_input(v, name)
             v = check_array(v, allow_nd=True, dtype=np.float32, input_name=name)
             if v.shape[1:] != n_features:
                 raise ValueError(f"{name} has rows of shape {v.shape[1:]}, but X has rows of "
@@ -231,7 +250,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        _check_frame(X, "X")
+        X, y = _as_input(X, "X"), _as_input(y, "y")
         Xv: NDArray[np.float32]
         yv: NDArray[Any]
         Xv, yv = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
@@ -263,7 +282,10 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             _reset(self.module_)
         Xt, yt = torch.as_tensor(Xv), torch.as_tensor(y_enc, dtype=torch.int64)
         with torch.no_grad(), isolated_rng(torch_generator(0)):
-            probe = self.module_.eval()(Xt[:2])
+            try:
+                probe = self.module_.eval()(Xt[:2])
+            except RuntimeError as exc:
+                raise ValueError(_input_mismatch(self.module_, Xv.shape[1:], exc)) from exc
         if probe.ndim != 2 or probe.shape[1] != len(self.classes_):
             raise ValueError(f"module must return logits of shape (n, {len(self.classes_)}) for "
                              f"the {len(self.classes_)} classes of y, got shape "
@@ -291,7 +313,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities, shape ``(n, n_classes)``."""
         check_is_fitted(self, "module_")
-        _check_frame(X, "X")
+        X = _as_input(X, "X")
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float32)
         self.module_.eval()
         with torch.no_grad():
@@ -349,7 +371,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("X must be an array or a non-empty tuple of views")
         arrays = []
         for i, v in enumerate(views):
-            _check_frame(v, "X" if len(views) == 1 else f"X view {i}")
+            v = _as_input(v, "X" if len(views) == 1 else f"X view {i}")
             arrays.append(torch.as_tensor(validate_data(self, v, reset=False, allow_nd=True,
                                                         dtype=np.float32)))
         sizes = {len(a) for a in arrays}
