@@ -2,120 +2,35 @@
 once, and the inside trusts it.
 
 Errors name the argument and the value received, in one wording: ``"<name> must be <what>;
-got <value>"``. Hyper-parameters (:func:`check_int`, :func:`check_float`, :func:`check_choice`,
-:func:`check_verbose`, :func:`check_n_jobs`) raise :class:`InvalidParameterError`, which is
-both a ValueError and a TypeError (as scikit-learn's own). ``verbose`` is an int >= 0; a bool
-is refused (``verbose=True`` is not a level), as in ``nfbst`` and ``logiclearn``.
+got <value>"``. The hyper-parameter checks (``check_int``, ``check_float``, ``check_choice``,
+``check_verbose``, :class:`~probconstraints._validation.InvalidParameterError`) are the
+distribution's one dialect in :mod:`probconstraints._validation`; this module holds the data
+checks of ``infotheory`` and the hyper-parameters only it has (:func:`check_n_jobs`,
+:func:`check_k`, :func:`check_base`).
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Collection, Hashable, Sized
-from typing import TypeVar
+from collections.abc import Hashable, Sized
 
 import numpy as np
 import pandas as pd
 
+from probconstraints._validation import InvalidParameterError, check_int
+
 __all__ = [
-    "InvalidParameterError",
     "as_array",
     "check_base",
-    "check_choice",
     "check_continuous",
     "check_discrete_labels",
-    "check_float",
-    "check_int",
     "check_k",
     "check_labels",
     "check_n_jobs",
     "check_same_length",
-    "check_verbose",
     "convert_base",
     "finite_scale",
 ]
-
-_T = TypeVar("_T")
-
-
-class InvalidParameterError(ValueError, TypeError):
-    """A hyper-parameter of the wrong type or value (both a ValueError and a TypeError, as
-    scikit-learn's own ``InvalidParameterError``)."""
-
-
-def check_int(value: object, name: str, low: int | None = None, high: int | None = None) -> int:
-    """An ``int`` (bools and non-integral numbers refused), within ``[low, high]``.
-
-    Examples
-    --------
-    >>> check_int(200, "n_resamples", 2)
-    200
-    >>> try:
-    ...     check_int(2.5, "n_resamples", 2)
-    ... except TypeError as exc:
-    ...     print(exc)
-    n_resamples must be an integer >= 2; got 2.5
-    """
-    what = "an integer" + (f" >= {low}" if low is not None else "") + (
-        f" and <= {high}" if high is not None else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
-    v = int(value)
-    if (low is not None and v < low) or (high is not None and v > high):
-        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
-    return v
-
-
-def check_float(value: object, name: str, low: float | None = None, high: float | None = None,
-                low_inclusive: bool = False, high_inclusive: bool = False) -> float:
-    """A finite real number (bools refused) in the interval given by ``low`` and ``high``.
-
-    Examples
-    --------
-    >>> check_float(0.95, "confidence", 0, 1)
-    0.95
-    >>> try:
-    ...     check_float(1.5, "confidence", 0, 1)
-    ... except ValueError as exc:
-    ...     print(exc)
-    confidence must be a finite number > 0 and < 1; got 1.5
-    """
-    parts = []
-    if low is not None:
-        parts.append((">= " if low_inclusive else "> ") + f"{low:g}")
-    if high is not None:
-        parts.append(("<= " if high_inclusive else "< ") + f"{high:g}")
-    what = "a finite number" + (" " + " and ".join(parts) if parts else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
-    v = float(value)
-    ok = bool(np.isfinite(v))
-    if ok and low is not None:
-        ok = v >= low if low_inclusive else v > low
-    if ok and high is not None:
-        ok = v <= high if high_inclusive else v < high
-    if not ok:
-        raise InvalidParameterError(f"{name} must be {what}; got {value!r}")
-    return v
-
-
-def check_choice(value: _T, name: str, choices: Collection[object]) -> _T:
-    """``value`` if it is one of ``choices``.
-
-    Examples
-    --------
-    >>> check_choice("bootstrap", "ci", (None, "bootstrap", "analytic"))
-    'bootstrap'
-    >>> try:
-    ...     check_choice("x", "ci", (None, "bootstrap", "analytic"))
-    ... except ValueError as exc:
-    ...     print(exc)
-    ci must be one of (None, 'bootstrap', 'analytic'); got 'x'
-    """
-    if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
-        raise InvalidParameterError(f"{name} must be one of {tuple(choices)!r}; got {value!r}")
-    return value
-
 
 def _column(s: pd.Series, name: str, col: Hashable | None) -> np.ndarray:
     """One pandas column as numpy: numbers (nullable ones included) as numbers, categories and
@@ -205,23 +120,6 @@ def check_n_jobs(n_jobs: object, name: str = "n_jobs") -> int:
     from joblib import effective_n_jobs
 
     return int(effective_n_jobs(int(n_jobs)))
-
-
-def check_verbose(verbose: object, name: str = "verbose") -> int:
-    """``verbose`` as an int >= 0 (0: silent, 1: a bar on a terminal, 2: also in logs); a bool
-    is refused, as in ``nfbst`` and ``logiclearn``.
-
-    Examples
-    --------
-    >>> check_verbose(1)
-    1
-    >>> try:
-    ...     check_verbose(True)
-    ... except TypeError as exc:
-    ...     print(exc)
-    verbose must be an integer >= 0; got True
-    """
-    return check_int(verbose, name, 0)
 
 
 def check_continuous(x: object, name: str, min_samples: int = 2) -> np.ndarray:

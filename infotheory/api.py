@@ -4,7 +4,7 @@ One call shape for every estimator; the result is an :class:`~infotheory.estimat
 (a float in nats with ``.bits``, ``.ci``, ``.method`` and ``.n``).
 
 This module only validates, reads the data, resolves ``"auto"`` and dispatches: each front door
-looks the method up in its :class:`~infotheory._registry.Registry` (method name -> handler;
+looks the method up in its :class:`~probconstraints._registry.Registry` (method name -> handler;
 ``register_*_estimator`` adds one, :func:`available_estimators` lists them) and hands the
 handler a call object of :mod:`infotheory._calls`. The handlers live with their estimators:
 :mod:`infotheory._handlers` (discrete, k-NN, Gaussian, neural), :mod:`infotheory.copula_ksg`
@@ -111,6 +111,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from probconstraints._random import RandomStateLike, check_random_state_arg
+from probconstraints._registry import Registry
+from probconstraints._validation import check_choice, check_float, check_int, check_verbose
 
 from . import _handlers
 from . import discrete as _discrete
@@ -126,17 +128,12 @@ from ._calls import (
     MICall,
     MIHandler,
 )
-from ._registry import Registry
 from ._validation import (
-    check_choice,
     check_continuous,
     check_discrete_labels,
-    check_float,
-    check_int,
     check_labels,
     check_n_jobs,
     check_same_length,
-    check_verbose,
 )
 from .auto import AUTO_CCA_MIN_N, AUTO_MAX_KNN_DIM, auto_discrete_method, mi_auto_continuous
 from .copula_ksg import cmi_copula_ksg, mi_copula_ksg

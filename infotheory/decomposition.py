@@ -43,9 +43,10 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
+from probconstraints._validation import check_choice
+
 from ._validation import (
     check_base,
-    check_choice,
     check_discrete_labels,
     check_labels,
     check_same_length,

@@ -38,13 +38,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, logsumexp, polygamma
 
-from ._validation import (
-    check_choice,
-    check_discrete_labels,
-    check_labels,
-    check_same_length,
-    convert_base,
-)
+from probconstraints._validation import check_choice
+
+from ._validation import check_discrete_labels, check_labels, check_same_length, convert_base
 
 __all__ = [
     "DISCRETE_METHODS",

@@ -10,8 +10,9 @@ import numpy as np
 from scipy.stats import norm
 
 from probconstraints._random import RandomStateLike, check_random_state
+from probconstraints._validation import check_float, check_int
 
-from ._validation import check_float, check_int, convert_base
+from ._validation import convert_base
 
 __all__ = ["Estimate", "analytic_interval", "bootstrap_interval"]
 

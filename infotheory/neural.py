@@ -45,17 +45,9 @@ from probconstraints._random import (
     isolated_rng,
     torch_generator,
 )
+from probconstraints._validation import check_choice, check_float, check_int, check_verbose
 
-from ._validation import (
-    check_choice,
-    check_continuous,
-    check_float,
-    check_int,
-    check_n_jobs,
-    check_same_length,
-    check_verbose,
-    finite_scale,
-)
+from ._validation import check_continuous, check_n_jobs, check_same_length, finite_scale
 
 __all__ = ["BOUNDS", "NeuralMIEstimator", "neural_mutual_information"]
 

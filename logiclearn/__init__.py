@@ -34,6 +34,7 @@ from .formula import (
     Formula,
     Not,
     Or,
+    Term,
     all_of,
     any_of,
     check_formula,
@@ -45,10 +46,10 @@ from .formula import (
     implies,
     le,
     lt,
+    term,
 )
 from .loss import SigmaSchedule, constraint_loss, gaussian_nll, truncated_gaussian_nll
 from .report import Report, concept_metrics, report
-from .terms import Term, term
 from .trainer import LogicTrainer
 
 __all__ = [

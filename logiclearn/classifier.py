@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,16 +17,15 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from probconstraints._random import (
     RandomStateLike,
-    check_random_state_arg,
     isolated_rng,
     torch_generator,
 )
+from probconstraints._validation import Constraint, Int, validate_params
 
-from ._checks import check_int, check_number, check_verbose
 from .data import IndexedDataset
 from .encodings import Encoding
 from .enforce import most_probable_satisfying
-from .trainer import ConstraintFn, LogicTrainer
+from .trainer import TRAINING_PARAMETERS, ConstraintFn, LogicTrainer, describe_constraint
 
 __all__ = ["ConstrainedClassifier"]
 
@@ -53,12 +53,16 @@ def default_module(n_features: int, n_classes: int) -> torch.nn.Module:
                                torch.nn.ReLU(), torch.nn.Linear(DEFAULT_HIDDEN, n_classes))
 
 
-def _check_frame(X: Any, name: str) -> None:
-    """Refuse pandas columns that are not numbers (text, category) or hold missing values,
-    naming them, before scikit-learn's conversion gives a less specific message."""
+def _as_input(X: Any, name: str) -> Any:
+    """``X`` ready for scikit-learn's conversion: a torch tensor detached to numpy (one that
+    requires grad would fail inside numpy), pandas columns that are not numbers (text,
+    category) or hold missing values refused, naming them, before scikit-learn's conversion
+    gives a less specific message."""
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(X, "columns"):
-        return
+        return X
     import pandas as pd
 
     bad = [str(c) for c, t in zip(X.columns, dtypes)
@@ -72,6 +76,21 @@ def _check_frame(X: Any, name: str) -> None:
     missing = [str(c) for c in X.columns if bool(X[c].isna().any())]
     if missing:
         raise ValueError(f"{name} has missing values (NaN/NA) in columns {missing}")
+    return X
+
+
+def _input_mismatch(module: torch.nn.Module, row_shape: tuple[int, ...],
+                    exc: RuntimeError) -> str:
+    """The message for a module that cannot take X's rows: the feature count its first layer
+    expects (when it has one that says) and the one X has."""
+    n_in = int(math.prod(row_shape))
+    firsts = [(m, k) for m in module.modules()
+              if isinstance(k := getattr(m, "in_features", None), int) and k > 0]
+    head = (f"module expects {firsts[0][1]} input features (its first layer, "
+            f"{type(firsts[0][0]).__name__}), but X has {n_in}" if firsts
+            else f"module cannot take X's rows of shape {row_shape} ({n_in} features)")
+    return (f"{head}; build the module for X's features (or pass module=None or a callable "
+            f"(n_features, n_classes) -> Module). torch said: {exc}")
 
 
 class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
@@ -154,6 +173,10 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    #: the hyper-parameters checked by fit, declared once (the trainer's, plus the loop's)
+    _parameter_checks: dict[str, Constraint] = {
+        **TRAINING_PARAMETERS, "epochs": Int(1), "batch_size": Int(1)}
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
@@ -168,18 +191,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         if self.constraint is not None and not callable(self.constraint):
             raise TypeError(f"constraint must be callable or None, got "
                             f"{type(self.constraint).__name__}")
-        check_int(self.epochs, "epochs", 1)
-        check_int(self.batch_size, "batch_size", 1)
-        check_number(self.constraint_weight, "constraint_weight", 0.0)
-        check_number(self.lr, "lr", 0.0)
-        check_number(self.weight_decay, "weight_decay", 0.0)
-        check_number(self.sigma_init, "sigma_init", 0.0, strict=True)
-        check_number(self.sigma_target, "sigma_target", 0.0, strict=True)
-        check_verbose(self.verbose)
-        check_random_state_arg(self.random_state)
-        if self.encoding_params is not None and not isinstance(self.encoding_params, dict):
-            raise TypeError(f"encoding_params must be a dict or None, got "
-                            f"{type(self.encoding_params).__name__}")
+        validate_params(self.get_params(deep=False), self._parameter_checks)
 
     def _build(self, n_features: int, n_classes: int) -> torch.nn.Module:
         if self.module is None:
@@ -201,7 +213,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         out = []
         for i, v in enumerate(views):
             name = "X_unlabeled" if len(views) == 1 else f"X_unlabeled view {i}"
-            _check_frame(v, name)
+            v = _as_input(v, name)
             v = check_array(v, allow_nd=True, dtype=np.float32, input_name=name)
             if v.shape[1:] != n_features:
                 raise ValueError(f"{name} has rows of shape {v.shape[1:]}, but X has rows of "
@@ -238,7 +250,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        _check_frame(X, "X")
+        X, y = _as_input(X, "X"), _as_input(y, "y")
         Xv: NDArray[np.float32]
         yv: NDArray[Any]
         Xv, yv = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
@@ -247,6 +259,18 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"ConstrainedClassifier needs samples of at least 2 classes in y, "
                              f"got 1 class: {self.classes_[0]!r}")
+        if self.constraint is not None and X_unlabeled is None:
+            name = describe_constraint(self.constraint)
+            warnings.warn(
+                f"ConstrainedClassifier.fit: the constraint {name} is not trained on: it is "
+                f"learnt from unlabelled data, and X_unlabeled is None (it still serves "
+                f"predict(enforce=True)). Pass fit(X, y, X_unlabeled=...) to train with it",
+                UserWarning, stacklevel=2)
+        elif self.constraint is None and X_unlabeled is not None:
+            warnings.warn(
+                "ConstrainedClassifier.fit: X_unlabeled is ignored: unlabelled data only "
+                "enters through a constraint, and constraint is None",
+                UserWarning, stacklevel=2)
         views = (self._unlabeled(X_unlabeled, Xv.shape[1:])
                  if X_unlabeled is not None and self.constraint is not None else None)
         gen = torch_generator(self.random_state)
@@ -258,7 +282,10 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             _reset(self.module_)
         Xt, yt = torch.as_tensor(Xv), torch.as_tensor(y_enc, dtype=torch.int64)
         with torch.no_grad(), isolated_rng(torch_generator(0)):
-            probe = self.module_.eval()(Xt[:2])
+            try:
+                probe = self.module_.eval()(Xt[:2])
+            except RuntimeError as exc:
+                raise ValueError(_input_mismatch(self.module_, Xv.shape[1:], exc)) from exc
         if probe.ndim != 2 or probe.shape[1] != len(self.classes_):
             raise ValueError(f"module must return logits of shape (n, {len(self.classes_)}) for "
                              f"the {len(self.classes_)} classes of y, got shape "
@@ -286,7 +313,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Class probabilities, shape ``(n, n_classes)``."""
         check_is_fitted(self, "module_")
-        _check_frame(X, "X")
+        X = _as_input(X, "X")
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float32)
         self.module_.eval()
         with torch.no_grad():
@@ -344,7 +371,7 @@ class ConstrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("X must be an array or a non-empty tuple of views")
         arrays = []
         for i, v in enumerate(views):
-            _check_frame(v, "X" if len(views) == 1 else f"X view {i}")
+            v = _as_input(v, "X" if len(views) == 1 else f"X view {i}")
             arrays.append(torch.as_tensor(validate_data(self, v, reset=False, allow_nd=True,
                                                         dtype=np.float32)))
         sizes = {len(a) for a in arrays}

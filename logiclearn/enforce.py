@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from ._checks import check_int, check_number
-from .formula import Formula, check_formula
-from .terms import Term
+from probconstraints._validation import check_float, check_int
+
+from .formula import Formula, Term, check_formula
 
 __all__ = ["Enforced", "most_probable_satisfying", "project_linear", "ASSIGNMENT_LOGIT"]
 
@@ -137,7 +137,7 @@ def most_probable_satisfying(logits: torch.Tensor | Sequence[torch.Tensor],
         raise TypeError(f"exact must be a bool, got {exact!r}")
     max_assignments = check_int(max_assignments, "max_assignments", 1)
     chunk_rows = check_int(chunk_rows, "chunk_rows", 1)
-    tol = check_number(tol, "tol", 0.0)
+    tol = check_float(tol, "tol", 0, low_inclusive=True)
     if n_values is not None:
         n_values = check_int(n_values, "n_values", 1)
     n = len(views[0])
@@ -268,7 +268,7 @@ def project_linear(y: ArrayLike | torch.Tensor, A: ArrayLike | None = None,
     if not torch.is_floating_point(yt):
         yt = yt.double()
     max_iter = check_int(max_iter, "max_iter", 1)
-    tol = check_number(tol, "tol", 0.0, strict=True)
+    tol = check_float(tol, "tol", 0)
     d = yt.shape[1]
     z = yt.detach().double().clone()
 

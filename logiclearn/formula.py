@@ -1,4 +1,10 @@
-"""Formulas over terms: atoms, connectives ``& | ~ >>``, n-ary ``all_of``/``any_of``, quantifiers.
+"""The formula language in one module: terms, atoms, connectives ``& | ~ >>``, n-ary
+``all_of``/``any_of``, quantifiers, and the protocol of the encodings that give a formula its
+cost, with their registry.
+
+A :class:`Term` wraps a tensor of model outputs whose first axis is the batch. Arithmetic,
+indexing and tensor methods (``softmax``, ``sum``, ``max`` ...) give new terms; comparisons
+give :class:`Atom` formulas instead of Boolean tensors.
 
 Every atom compares an expression ``e = lhs - rhs`` with 0:
 
@@ -16,27 +22,241 @@ Atoms have shape ``()``, ``(B,)`` (one value per instance of the batch) or ``(B,
 ``all_of``/``any_of``. Negation is pushed down to atoms by :meth:`Formula.nnf` (De Morgan), so
 every formula has a cost under every encoding: ``~(e <= 0)`` is ``-e < 0``, ``~(e <= -m)`` is
 ``-(e + m) < 0``, ``~(e < 0)`` is ``-e <= 0`` and ``~(e == 0)`` is ``e < 0 | -e < 0``.
+
+An encoding (:class:`EncodingProtocol`; the base class :class:`logiclearn.Encoding` and the
+encodings of :mod:`logiclearn.encodings` implement it) turns a formula into a cost; the
+encodings register themselves by name in :data:`ENCODINGS`, which ``Formula.cost("dual")`` and
+:class:`~logiclearn.LogicTrainer` resolve through :func:`get_encoding`. The language and the
+protocol it is encoded through live here together, so that no module of logiclearn imports one
+that imports it back (the encodings import this module, never the reverse).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Protocol, TypeAlias, TypeVar, cast, overload
 
 import torch
 
-from .registry import get_encoding
-from .terms import Term, as_expr, register_comparisons
+from probconstraints._registry import Registry
 
-if TYPE_CHECKING:  # annotations only: the encodings import this module
-    from .encodings.base import Encoding
+from .ops import softmax as _softmax
 
 __all__ = [
+    "Term", "term", "as_expr",
     "Formula", "Atom", "And", "Or", "Not", "ForAll", "Exists",
     "le", "ge", "lt", "gt", "eq", "all_of", "any_of", "implies", "forall", "exists",
     "stack_columns", "check_formula",
+    "Penalty", "LossFn", "EncodingProtocol", "ENCODINGS", "register_encoding", "get_encoding",
+    "check_encoding",
 ]
 
+
+# ------------------------------------------------------------------------------ terms
+def as_expr(x: object, name: str = "term") -> torch.Tensor | float:
+    """Return the tensor (or Python number) behind ``x``; refuse anything else.
+
+    Parameters
+    ----------
+    x : Term, Tensor or real number
+        Operand of an atom or of term arithmetic.
+    name : str
+        Name used in the error message.
+
+    Returns
+    -------
+    Tensor or float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from logiclearn.formula import as_expr, term
+    >>> as_expr(term(torch.ones(2))).shape
+    torch.Size([2])
+    >>> as_expr(0.5)
+    0.5
+    """
+    if isinstance(x, Term):
+        return x.value
+    if isinstance(x, torch.Tensor):
+        if not torch.is_floating_point(x):
+            x = x.to(torch.get_default_dtype())
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        x = float(x)
+        if x != x or x in (float("inf"), float("-inf")):
+            raise ValueError(f"{name} must be finite, got {x}")
+        return x
+    raise TypeError(
+        f"{name} must be a logiclearn Term, a torch.Tensor or a real number, "
+        f"got {type(x).__name__}"
+    )
+
+
+def _wrap(x: Any) -> Any:
+    return Term(x) if isinstance(x, torch.Tensor) and torch.is_floating_point(x) else x
+
+
+def _unwrap(x: Any) -> Any:
+    if isinstance(x, Term):
+        return x.value
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v) for v in x)
+    return x
+
+
+class Term:
+    """A real-valued tensor of model outputs, batch first, used to write atoms.
+
+    Parameters
+    ----------
+    value : Tensor
+        Floating-point tensor; its first axis (if any) is the batch of instances.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> p = ll.term(torch.tensor([[0.2, 0.8], [0.9, 0.1]]))
+    >>> atom = p[:, 1] >= 0.5          # an Atom, not a Boolean tensor
+    >>> atom.holds().tolist()
+    [True, False]
+    """
+
+    __slots__ = ("value",)
+    value: torch.Tensor
+    __array_priority__ = 1000  # numpy scalars defer to our reflected operators
+
+    def __init__(self, value: Term | torch.Tensor) -> None:
+        if isinstance(value, Term):
+            value = value.value
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"Term value must be a torch.Tensor, got {type(value).__name__}; "
+                "wrap model outputs, e.g. ll.term(model(x))"
+            )
+        if not torch.is_floating_point(value):
+            raise TypeError(f"Term value must be a floating-point tensor, got dtype {value.dtype}")
+        self.value = value
+
+    # -- tensor-like behaviour -------------------------------------------------------------
+    @property
+    def shape(self) -> torch.Size:
+        """Shape of the underlying tensor."""
+        return self.value.shape
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "value" or name.startswith("__"):  # not set yet (copy, pickle)
+            raise AttributeError(name)
+        attr = getattr(self.value, name)
+        if not callable(attr):
+            return _wrap(attr)
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            out = attr(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()})
+            if isinstance(out, tuple):  # e.g. max(dim) -> (values, indices)
+                return type(out)(_wrap(o) for o in out)
+            return _wrap(out)
+
+        return method
+
+    def softmax(self, dim: int = -1) -> Term:
+        """Softmax along ``dim`` (a fast path; see :func:`logiclearn.ops.softmax`)."""
+        return Term(_softmax(self.value, dim))
+
+    def __getitem__(self, key: Any) -> Term:
+        return Term(self.value[_unwrap(key)])
+
+    def __repr__(self) -> str:
+        return f"Term(shape={tuple(self.value.shape)})"
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def __add__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(self.value + as_expr(other, "operand"))
+
+    def __radd__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(as_expr(other, "operand") + self.value)
+
+    def __sub__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(self.value - as_expr(other, "operand"))
+
+    def __rsub__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(as_expr(other, "operand") - self.value)
+
+    def __mul__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(self.value * as_expr(other, "operand"))
+
+    def __rmul__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(as_expr(other, "operand") * self.value)
+
+    def __truediv__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(self.value / as_expr(other, "operand"))
+
+    def __rtruediv__(self, other: Term | torch.Tensor | float) -> Term:
+        return Term(as_expr(other, "operand") / self.value)
+
+    def __neg__(self) -> Term:
+        return Term(-self.value)
+
+    def __abs__(self) -> Term:
+        return Term(self.value.abs())
+
+    # -- comparisons give atoms ------------------------------------------------------------
+    def __le__(self, other: Term | torch.Tensor | float) -> Atom:
+        return le(self, other)
+
+    def __ge__(self, other: Term | torch.Tensor | float) -> Atom:
+        return ge(self, other)
+
+    def __lt__(self, other: Term | torch.Tensor | float) -> Atom:
+        return lt(self, other)
+
+    def __gt__(self, other: Term | torch.Tensor | float) -> Atom:
+        return gt(self, other)
+
+    # an Atom, not a bool: a Term compares into a formula (the point of the class)
+    def __eq__(self, other: Term | torch.Tensor | float) -> Atom:  # type: ignore[override]
+        return eq(self, other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a Term has no truth value; compare it (<=, >=, ==) to build an Atom and "
+            "combine atoms with &, |, ~, >>"
+        )
+
+
+def term(value: torch.Tensor) -> Term:
+    """Wrap a tensor of model outputs as a :class:`Term`.
+
+    Parameters
+    ----------
+    value : Tensor
+        Floating-point tensor, batch first. NaN or inf entries are refused.
+
+    Returns
+    -------
+    Term
+
+    Examples
+    --------
+    >>> import torch
+    >>> import logiclearn as ll
+    >>> ll.term(torch.zeros(3, 2)).shape
+    torch.Size([3, 2])
+    """
+    t = Term(value)
+    if not bool(torch.isfinite(t.value).all()):
+        raise ValueError("term value must be finite; got NaN or inf entries")
+    return t
+
+
+# --------------------------------------------------------------------------- formulas
 #: an operand of an atom: a Term, a tensor or a real number
 Operand: TypeAlias = Term | torch.Tensor | float
 
@@ -139,7 +359,7 @@ class Formula:
         check_formula(self)
         return self._truth(float(tol))
 
-    def cost(self, encoding: str | Encoding = "dual", **kwargs: Any) -> torch.Tensor:
+    def cost(self, encoding: str | EncodingProtocol = "dual", **kwargs: Any) -> torch.Tensor:
         """Differentiable cost under an encoding name or object (see ``get_encoding``).
 
         Examples
@@ -642,4 +862,228 @@ def exists(formula: Formula, name: str | None = None) -> Exists:
     return Exists(formula, name=name)
 
 
-register_comparisons(le=le, ge=ge, lt=lt, gt=gt, eq=eq)
+# ------------------------------------------------------------------ the encoding protocol
+#: map from per-instance costs to per-instance losses (it may also have a ``derivative``)
+LossFn: TypeAlias = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Penalty(NamedTuple):
+    """What an encoding's ``penalty`` returns (see :class:`EncodingProtocol`).
+
+    Attributes
+    ----------
+    value : Tensor, shape ()
+        Differentiable term added (times λ) to the supervised loss.
+    cost : Tensor, shape (B,) or ()
+        Per-instance cost (for the σ schedule and the history).
+    extra : object
+        Anything the encoding's ``after_step`` needs (``None`` by default).
+    outputs_grad : tuple of Tensor, optional
+        Only from ``penalty_from_outputs``: the gradient of ``value`` with respect
+        to each of the ``outputs`` it was given, computed with the value. ``value`` then needs
+        no autograd graph: the trainer adds ``λ · outputs_grad`` to the outputs' gradient in
+        its one backward pass. ``None`` (the default): ``value`` is differentiated by autograd.
+    mean_cost : Tensor, shape (), optional
+        ``cost.mean()`` when the encoding computed it already (the trainer's readout);
+        ``None``: the trainer computes it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from logiclearn.formula import Penalty
+    >>> p = Penalty(torch.tensor(0.5), torch.tensor([0.0, 1.0]))
+    >>> p.extra is None and p.outputs_grad is None and p.mean_cost is None
+    True
+    """
+
+    value: torch.Tensor
+    cost: torch.Tensor
+    extra: object = None
+    outputs_grad: tuple[torch.Tensor, ...] | None = None
+    mean_cost: torch.Tensor | None = None
+
+
+class EncodingProtocol(Protocol):
+    """What :class:`~logiclearn.LogicTrainer` and :meth:`Formula.cost` need of an encoding.
+
+    Required: the attributes ``name`` (str), ``default_loss`` (the cost -> loss map, one of
+    ``'linear'``, ``'truncated'``, ``'gaussian'``, used when the trainer's
+    ``constraint_loss='auto'``) and ``needs_index`` (bool: unlabelled batches must carry
+    example ids), and the methods below. Optional (looked up when present):
+    ``penalty_from_outputs(build, outputs, batch, index, loss_fn)``, ``use_compile(flag)`` and
+    ``state_dict()``. :class:`logiclearn.Encoding` implements all of them; subclass it, or
+    write any object with these members (:func:`check_encoding` names what is missing).
+    """
+
+    name: str
+    default_loss: str
+    needs_index: bool
+
+    def cost(self, formula: Formula, index: torch.Tensor | None = None,
+             detach: bool = False) -> torch.Tensor:
+        """Cost of ``formula``: shape ``(B,)`` per instance, or ``()`` when quantified."""
+        ...
+
+    def before_step(self, formula: Formula, index: torch.Tensor | None,
+                    loss_fn: LossFn) -> None:
+        """Run on each batch before the model's step."""
+        ...
+
+    def penalty(self, formula: Formula, index: torch.Tensor | None,
+                loss_fn: LossFn) -> Penalty:
+        """The differentiable constraint term of a batch."""
+        ...
+
+    def after_step(self, penalty: Penalty) -> None:
+        """Run on each batch after the model's step."""
+        ...
+
+
+#: the members every encoding has: (attributes, methods) of :class:`EncodingProtocol`
+_ENCODING_ATTRIBUTES = ("name", "default_loss", "needs_index")
+_ENCODING_METHODS = ("cost", "before_step", "penalty", "after_step")
+
+
+def check_encoding(encoding: object, name: str = "encoding") -> EncodingProtocol:
+    """``encoding`` if it has every member of :class:`EncodingProtocol`; else a TypeError that
+    names the missing ones.
+
+    Examples
+    --------
+    >>> class Half:
+    ...     name, default_loss, needs_index = "half", "linear", False
+    ...     def cost(self, formula, index=None, detach=False): ...
+    >>> try:
+    ...     check_encoding(Half())
+    ... except TypeError as exc:
+    ...     print(str(exc).split(", which ")[1])
+    lacks the methods before_step, penalty, after_step. Subclass logiclearn.Encoding to inherit them
+    """
+    attrs = [a for a in _ENCODING_ATTRIBUTES if not hasattr(encoding, a)]
+    methods = [m for m in _ENCODING_METHODS if not callable(getattr(encoding, m, None))]
+    if not attrs and not methods:
+        return cast(EncodingProtocol, encoding)
+    expected = (f"{name} must be a str or an Encoding (the members of logiclearn.Encoding: "
+                f"attributes {', '.join(_ENCODING_ATTRIBUTES)}; methods "
+                f"{', '.join(_ENCODING_METHODS)}); got {type(encoding).__name__}")
+    if len(attrs) + len(methods) == len(_ENCODING_ATTRIBUTES) + len(_ENCODING_METHODS):
+        raise TypeError(expected)
+    lacks = " and ".join(
+        ([f"the attributes {', '.join(attrs)}"] if attrs else [])
+        + ([f"the methods {', '.join(methods)}"] if methods else []))
+    raise TypeError(f"{expected}, which lacks {lacks}. Subclass logiclearn.Encoding to "
+                    f"inherit them")
+
+
+# ------------------------------------------------------------------- the encoding registry
+#: name -> factory ``factory(**params) -> Encoding``; ``ENCODINGS.names()`` lists them
+ENCODINGS: Registry[Callable[..., EncodingProtocol]] = Registry("encoding")
+#: other name -> registered name
+_ALIASES: Registry[str] = Registry("encoding alias")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@overload
+def register_encoding(name: str, factory: None = None, aliases: Iterable[str] = (), *,
+                      overwrite: bool = False) -> Callable[[_F], _F]: ...
+@overload
+def register_encoding(name: str, factory: _F, aliases: Iterable[str] = (), *,
+                      overwrite: bool = False) -> _F: ...
+def register_encoding(name: str, factory: Callable[..., Any] | None = None,
+                      aliases: Iterable[str] = (), *,
+                      overwrite: bool = False) -> Callable[..., Any]:
+    """Register ``factory`` (a class or function returning an encoding) under ``name``.
+
+    Usable as a class decorator. An encoding is any object with the methods of
+    :class:`EncodingProtocol` (as :class:`logiclearn.Encoding`).
+
+    Parameters
+    ----------
+    name : str
+        Lower-case name users pass to ``LogicTrainer(encoding=...)``.
+    factory : callable, optional
+        ``factory(**params)``; when omitted, the decorated class.
+    aliases : iterable of str
+        Other names for the same encoding.
+    overwrite : bool, default=False
+        Replace an encoding (or alias) already registered under the name; without it, a
+        taken name is refused.
+
+    Returns
+    -------
+    The factory (so that the decorator leaves the class unchanged).
+
+    Examples
+    --------
+    >>> import logiclearn as ll
+    >>> @ll.register_encoding("max-or")
+    ... class MaxOr(ll.DL2Encoding):      # DL2 but with min for disjunction
+    ...     def disj(self, costs, path, ctx):
+    ...         return costs.min(-1).values
+    >>> type(ll.get_encoding("max-or")).__name__
+    'MaxOr'
+    >>> "max-or" in ll.ENCODINGS.names()
+    True
+    >>> _ = ll.ENCODINGS.unregister("max-or")
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"encoding name must be a non-empty str, got {name!r}")
+
+    def add(f: _F) -> _F:
+        if not callable(f):
+            raise TypeError(f"encoding factory must be callable, got {type(f).__name__}")
+        ENCODINGS.register(name.lower(), f, overwrite=overwrite)
+        for a in aliases:
+            _ALIASES.register(a.lower(), name.lower(), overwrite=overwrite)
+        return f
+
+    return add(factory) if factory is not None else add
+
+
+def get_encoding(encoding: str | EncodingProtocol = "dual",
+                 **params: Any) -> EncodingProtocol:
+    """A fresh encoding from its name (with ``params``), or ``encoding`` itself if it is one.
+
+    Parameters
+    ----------
+    encoding : str or Encoding
+        An object with the members of :class:`EncodingProtocol` (checked, naming what is
+        missing), or a registered name: ``'dual'``, ``'dl2'``, ``'product'`` (alias ``'fuzzy'``),
+        ``'lukasiewicz'``, ``'godel'``, ``'pd'``, ``'semantic'`` (``ENCODINGS.names()``).
+    **params
+        Keyword arguments of the encoding's constructor, e.g. ``lr`` of ``'dual'``.
+
+    Returns
+    -------
+    EncodingProtocol
+
+    Examples
+    --------
+    >>> import logiclearn as ll
+    >>> ll.get_encoding("fuzzy")
+    FuzzyEncoding(tnorm='product')
+    >>> ll.get_encoding("dual", lr=0.5).lr
+    0.5
+    """
+    if not isinstance(encoding, str):
+        check_encoding(encoding)
+        if params:
+            raise TypeError(
+                f"encoding parameters {sorted(params)} can only be given with an encoding "
+                f"name, not with the encoding object {encoding!r}"
+            )
+        return encoding
+    key = _ALIASES[encoding.lower()] if encoding.lower() in _ALIASES else encoding.lower()
+    if key not in ENCODINGS:
+        raise ValueError(
+            f"encoding must be one of {sorted(ENCODINGS.names())} (aliases "
+            f"{sorted(_ALIASES.names())}), "
+            f"got {encoding!r}"
+        )
+    try:
+        return ENCODINGS[key](**params)
+    except TypeError as err:
+        raise TypeError(f"invalid parameters {sorted(params)} for encoding {key!r}: {err}") \
+            from None

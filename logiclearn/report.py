@@ -20,9 +20,9 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
-from ._checks import check_int, check_number
-from .formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula
-from .terms import Term
+from probconstraints._validation import check_float, check_int
+
+from .formula import And, Atom, Exists, ForAll, Formula, Not, Or, Term, check_formula
 
 if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure
@@ -285,7 +285,7 @@ def report(model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
     for nm, fn in zip(names, fns):
         if not callable(fn):
             raise TypeError(f"constraint {nm!r} must be callable, got {type(fn).__name__}")
-    tol = check_number(tol, "tol", 0.0)
+    tol = check_float(tol, "tol", 0, low_inclusive=True)
     if n_values is not None:
         n_values = check_int(n_values, "n_values", 1)
     if batch_size is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeAlias, cast
 
@@ -25,12 +26,21 @@ from probconstraints._random import (
     isolated_rng,
     torch_generator,
 )
+from probconstraints._validation import (
+    Choice,
+    Constraint,
+    Float,
+    InvalidParameterError,
+    OfType,
+    Verbose,
+    check_float,
+    check_int,
+    validate_params,
+)
 
-from ._checks import check_int, check_number, check_verbose
-from .encodings import Encoding, Penalty, get_encoding, prepare
-from .formula import Formula, check_formula
+from .encodings import Encoding, get_encoding, prepare
+from .formula import EncodingProtocol, Formula, Penalty, Term, check_formula
 from .loss import CONSTRAINT_LOSSES, ConstraintLoss, SigmaSchedule
-from .terms import Term
 
 __all__ = ["LogicTrainer", "split_unlabeled"]
 
@@ -52,6 +62,28 @@ class BatchLoader(Protocol):
 
 _SUPERVISED: dict[str, SupervisedLoss] = {"cross_entropy": nn.functional.cross_entropy,
                                           "mse": nn.functional.mse_loss}
+
+#: the training hyper-parameters that :class:`LogicTrainer` and
+#: :class:`~logiclearn.ConstrainedClassifier` share, declared once (scikit-learn's
+#: ``_parameter_constraints`` idea; checked by :func:`probconstraints._validation.validate_params`)
+TRAINING_PARAMETERS: dict[str, Constraint] = {
+    "encoding_params": OfType(dict, "a dict", allow_none=True),
+    "constraint_weight": Float(0, low_inclusive=True),
+    "lr": Float(0, low_inclusive=True),
+    "weight_decay": Float(0, low_inclusive=True),
+    "sigma_init": Float(0),
+    "sigma_target": Float(0),
+    "random_state": check_random_state_arg,
+    "verbose": Verbose(),
+}
+
+
+def _check_supervised_loss(loss: object, name: str) -> object:
+    """A name of :data:`_SUPERVISED` or a callable ``loss(outputs, targets) -> scalar``."""
+    if callable(loss) or (isinstance(loss, str) and loss in _SUPERVISED):
+        return loss
+    raise InvalidParameterError(f"{name} must be one of {sorted(_SUPERVISED)} or callable; "
+                                f"got {loss!r}")
 
 
 def split_unlabeled(batch: UnlabeledBatch) -> tuple[list[torch.Tensor], torch.Tensor | None]:
@@ -223,6 +255,14 @@ class LogicTrainer:
     ['constraint', 'constraint_0', 'constraint_1', 'mean_cost']
     """
 
+    #: the hyper-parameters checked at construction, declared once
+    _parameter_checks: dict[str, Constraint] = {
+        **TRAINING_PARAMETERS,
+        "constraint_loss": Choice(("auto", *CONSTRAINT_LOSSES)),
+        "loss": _check_supervised_loss,
+        "compile_constraint": OfType(bool, "a bool"),
+    }
+
     best_score_: float  # set by fit
     best_epoch_: int | None
 
@@ -240,25 +280,7 @@ class LogicTrainer:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         pairs = _constraint_pairs(constraint)
-        check_number(constraint_weight, "constraint_weight", 0.0)
-        check_number(lr, "lr", 0.0)
-        check_number(weight_decay, "weight_decay", 0.0)
-        check_number(sigma_init, "sigma_init", 0.0, strict=True)
-        check_number(sigma_target, "sigma_target", 0.0, strict=True)
-        check_verbose(verbose)
-        if constraint_loss != "auto" and constraint_loss not in CONSTRAINT_LOSSES:
-            raise ValueError(
-                f"constraint_loss must be 'auto' or one of {CONSTRAINT_LOSSES}, "
-                f"got {constraint_loss!r}"
-            )
-        if not (callable(loss) or (isinstance(loss, str) and loss in _SUPERVISED)):
-            raise ValueError(f"loss must be one of {sorted(_SUPERVISED)} or callable, got {loss!r}")
-        if encoding_params is not None and not isinstance(encoding_params, dict):
-            raise TypeError(f"encoding_params must be a dict or None, got "
-                            f"{type(encoding_params).__name__}")
-        check_random_state_arg(random_state)
-        if not isinstance(compile_constraint, bool):
-            raise TypeError(f"compile_constraint must be a bool, got {compile_constraint!r}")
+        validate_params(locals(), self._parameter_checks)
         self.model, self.constraint, self.encoding = model, constraint, encoding
         self.encoding_params = encoding_params
         self.constraint_weight = float(constraint_weight)
@@ -362,11 +384,7 @@ class LogicTrainer:
         mean_cost = float("nan")
         if constraint is not None and unl is not None:
             build, closs = self._builder(constraint), self._closs
-            penalty = enc.penalty_from_outputs(build, parts, unl, index, closs)
-            if penalty is None:
-                f = build(parts, unl)
-                enc.before_step(f, index, closs)
-                penalty = enc.penalty(f, index, closs)
+            penalty = _penalty(enc, build, parts, unl, index, closs)
             cons = penalty.value
             mc = penalty.mean_cost
             mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
@@ -455,11 +473,7 @@ class LogicTrainer:
             mine, parts = parts[:len(vsizes)], parts[len(vsizes):]
             enc, build = self.encodings_[i], self._builds[i]
             closs = ConstraintLoss(self.constraint_loss_, self.schedules_[i].sigma)
-            penalty = enc.penalty_from_outputs(build, mine, unl, index, closs)
-            if penalty is None:
-                f = build(mine, unl)
-                enc.before_step(f, index, closs)
-                penalty = enc.penalty(f, index, closs)
+            penalty = _penalty(enc, build, mine, unl, index, closs)
             mc = penalty.mean_cost
             mean_cost = float(mc if mc is not None else penalty.cost.detach().mean())
             if not math.isfinite(mean_cost):
@@ -530,6 +544,13 @@ class LogicTrainer:
                 unlabeled = None
         if labeled is None and unlabeled is None:
             raise ValueError("fit needs a labelled loader, an unlabelled loader, or both")
+        if self.constraint is not None and unlabeled is None:
+            name = describe_constraint(self.constraint)
+            warnings.warn(
+                f"LogicTrainer.fit: the constraint {name} is ignored: it is learnt from "
+                f"unlabelled data, and unlabeled is None. Pass unlabelled batches (see "
+                f"ll.IndexedDataset), or constraint=None for supervised training",
+                UserWarning, stacklevel=2)
         if val_metric is not None and not callable(val_metric):
             raise TypeError(f"val_metric must be callable, got {type(val_metric).__name__}")
         gen = torch_generator(self.random_state)
@@ -652,6 +673,30 @@ def _cycle(loader: BatchLoader | None) -> Iterator[Any] | None:
     return gen()
 
 
+def describe_constraint(constraint: object) -> str:
+    """A constraint (or a list of them) by name, for messages: ``'fn'``, ``['f', 'g']``."""
+    def name(fn: object) -> str:
+        fn = fn[0] if isinstance(fn, (list, tuple)) else fn
+        return getattr(fn, "__name__", type(fn).__name__)
+
+    if isinstance(constraint, (list, tuple)):
+        return str([name(c) for c in constraint])
+    return repr(name(constraint))
+
+
+def _penalty(enc: EncodingProtocol, build: _FormulaBuilder, outputs: list[torch.Tensor],
+             batch: UnlabeledBatch, index: torch.Tensor | None, closs: ConstraintLoss) -> Penalty:
+    """The encoding's penalty of one batch: its optional ``penalty_from_outputs`` (the compiled
+    step of ``'dual'``) if it has one that answers, else ``before_step`` then ``penalty``."""
+    from_outputs = getattr(enc, "penalty_from_outputs", None)
+    penalty = from_outputs(build, outputs, batch, index, closs) if from_outputs else None
+    if penalty is None:
+        f = build(outputs, batch)
+        enc.before_step(f, index, closs)
+        penalty = enc.penalty(f, index, closs)
+    return cast(Penalty, penalty)
+
+
 def _constraint_pairs(constraint: object) -> list[tuple[ConstraintFn, float]] | None:
     """``None`` for one constraint (or none); the checked ``(fn, weight)`` pairs of a list."""
     if constraint is None or callable(constraint):
@@ -666,7 +711,8 @@ def _constraint_pairs(constraint: object) -> list[tuple[ConstraintFn, float]] | 
         if callable(item):
             fn, weight = item, 1.0
         elif isinstance(item, (list, tuple)) and len(item) == 2 and callable(item[0]):
-            fn, weight = item[0], check_number(item[1], f"the weight of constraint {i}", 0.0)
+            fn, weight = item[0], check_float(item[1], f"the weight of constraint {i}", 0,
+                                                 low_inclusive=True)
         else:
             raise TypeError(f"constraint {i} must be a callable or a (callable, weight) pair, "
                             f"got {item!r}")

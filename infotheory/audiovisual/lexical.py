@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._validation import check_base, check_int
+from probconstraints._validation import check_int
+
+from .._validation import check_base
 from ..decomposition import entropy_pmf
 from .visemes import VisemeMapLike, get_viseme_map, normalize_phoneme
 

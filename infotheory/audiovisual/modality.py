@@ -23,16 +23,9 @@ from threadpoolctl import threadpool_limits
 
 from probconstraints._progress import progress
 from probconstraints._random import RandomStateLike, check_random_state_arg
+from probconstraints._validation import check_choice, check_int, check_verbose
 
-from .._validation import (
-    check_choice,
-    check_continuous,
-    check_int,
-    check_labels,
-    check_n_jobs,
-    check_same_length,
-    check_verbose,
-)
+from .._validation import check_continuous, check_labels, check_n_jobs, check_same_length
 from ..decomposition import (
     PID_MEASURES,
     PIDResult,

@@ -46,8 +46,7 @@ from scipy.fft import dct
 
 from probconstraints._progress import progress
 from probconstraints._random import RandomStateLike
-
-from .._validation import check_int, check_verbose
+from probconstraints._validation import check_int, check_verbose
 
 __all__ = [
     "DEFAULT_RATES",

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from probconstraints._random import RandomStateLike
+from probconstraints._validation import check_float
 
-from .._validation import check_float
 from ..decomposition import empirical_pmf, entropy_pmf
 from .lexical import build_lexicon
 from .visemes import VisemeMapLike, get_viseme_map, normalize_phoneme

@@ -6,7 +6,7 @@ reaches it through the protocol of :class:`Encoding` only.
 
 from __future__ import annotations
 
-from ..registry import ENCODINGS, get_encoding, register_encoding
+from ..formula import ENCODINGS, get_encoding, register_encoding
 from .base import Encoding, Penalty, prepare
 from .dl2 import DL2Encoding
 from .dual import DualEncoding, DualStore

@@ -23,17 +23,26 @@ Encodings with their own variables also own their step sizes (``DualEncoding(lr=
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, TypeAlias
 
 import torch
 
-from ..formula import And, Atom, Exists, ForAll, Formula, Or, check_formula, stack_columns
+from ..formula import (
+    And,
+    Atom,
+    Exists,
+    ForAll,
+    Formula,
+    LossFn,
+    Or,
+    Penalty,
+    check_formula,
+    stack_columns,
+)
 
 __all__ = ["Encoding", "Penalty", "FoldContext", "prepare", "LossFn", "Path", "DualKey",
            "FormulaBuilder"]
 
-#: map from per-instance costs to per-instance losses (it may also have a ``derivative``)
-LossFn: TypeAlias = Callable[[torch.Tensor], torch.Tensor]
 #: position of a sub-formula in the negation-normal-form tree (child indices from the root)
 Path: TypeAlias = tuple[int, ...]
 #: a connective's key in the dual store: ``('and' or 'or', path)``
@@ -57,42 +66,6 @@ def prepare(formula: Formula) -> Formula:
     """
     check_formula(formula)
     return formula if getattr(formula, "_is_nnf", False) else formula.nnf()
-
-
-class Penalty(NamedTuple):
-    """What :meth:`Encoding.penalty` returns.
-
-    Attributes
-    ----------
-    value : Tensor, shape ()
-        Differentiable term added (times λ) to the supervised loss.
-    cost : Tensor, shape (B,) or ()
-        Per-instance cost (for the σ schedule and the history).
-    extra : object
-        Anything the encoding's :meth:`~Encoding.after_step` needs (``None`` by default).
-    outputs_grad : tuple of Tensor, optional
-        Only from :meth:`Encoding.penalty_from_outputs`: the gradient of ``value`` with respect
-        to each of the ``outputs`` it was given, computed with the value. ``value`` then needs
-        no autograd graph: the trainer adds ``λ · outputs_grad`` to the outputs' gradient in
-        its one backward pass. ``None`` (the default): ``value`` is differentiated by autograd.
-    mean_cost : Tensor, shape (), optional
-        ``cost.mean()`` when the encoding computed it already (the trainer's readout);
-        ``None``: the trainer computes it.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from logiclearn.encodings.base import Penalty
-    >>> p = Penalty(torch.tensor(0.5), torch.tensor([0.0, 1.0]))
-    >>> p.extra is None and p.outputs_grad is None and p.mean_cost is None
-    True
-    """
-
-    value: torch.Tensor
-    cost: torch.Tensor
-    extra: object = None
-    outputs_grad: tuple[torch.Tensor, ...] | None = None
-    mean_cost: torch.Tensor | None = None
 
 
 class FoldContext:

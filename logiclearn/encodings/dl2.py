@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..registry import register_encoding
+from ..formula import register_encoding
 from .base import Encoding, FoldContext, Path
 
 __all__ = ["DL2Encoding"]

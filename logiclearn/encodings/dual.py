@@ -18,10 +18,9 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ..formula import And, Atom, Formula, Or
+from ..formula import And, Atom, Formula, Or, register_encoding
 from ..loss import CONSTRAINT_LOSSES, ConstraintLoss, loss_derivative_kernel, loss_kernel
 from ..ops import softmax
-from ..registry import register_encoding
 from .base import (
     DualKey,
     Encoding,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..formula import And, Formula, stack_columns
-from ..registry import register_encoding
+from ..formula import And, Formula, register_encoding, stack_columns
 from .base import FoldContext, LossFn, Penalty, prepare
 from .fuzzy import FuzzyEncoding
 

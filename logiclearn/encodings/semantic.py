@@ -16,9 +16,20 @@ from typing import TypeAlias
 
 import torch
 
-from .._checks import check_int
-from ..formula import And, Atom, Exists, ForAll, Formula, Not, Or, check_formula, stack_columns
-from ..registry import register_encoding
+from probconstraints._validation import check_int
+
+from ..formula import (
+    And,
+    Atom,
+    Exists,
+    ForAll,
+    Formula,
+    Not,
+    Or,
+    check_formula,
+    register_encoding,
+    stack_columns,
+)
 from .base import Encoding
 
 __all__ = ["SemanticEncoding"]

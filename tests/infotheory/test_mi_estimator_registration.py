@@ -9,7 +9,6 @@ each test.
 
 import functools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,15 +16,11 @@ from sklearn.metrics import mutual_info_score
 
 from infotheory import api, mutual_information
 from infotheory.api import register_mi_estimator
-
-DOC = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
+from tests._markdown import code_blocks, run_block, section
 
 
 def _section() -> str:
-    text = DOC.read_text()
-    section = text[text.index("## Adding an MI estimator (infotheory)"):]
-    end = section.find("\n## ", 1)             # the last section runs to the end of the file
-    return section if end < 0 else section[:end]
+    return section("Adding an MI estimator (infotheory)")
 
 
 @pytest.fixture
@@ -37,9 +32,8 @@ def registry(monkeypatch):
 @pytest.fixture
 def example(registry, capsys):
     """The document's code block, run as written: its namespace and what it printed."""
-    (code,) = re.findall(r"```python\n(.*?)```", _section(), re.S)
-    namespace: dict = {"__name__": "contributing_mi_example"}
-    exec(compile(code, "CONTRIBUTING.md:binned", "exec"), namespace)
+    (code,) = code_blocks(_section())
+    namespace = run_block(code, "contributing_mi_example")
     return namespace, capsys.readouterr().out
 
 

@@ -88,23 +88,25 @@ CASES = [
     ("trainer constraint not callable", lambda: ll.LogicTrainer(_net(), 3), TypeError,
      r"constraint must be callable"),
     ("trainer weight negative", lambda: _trainer(**{WEIGHT: -1.0}), ValueError,
-     rf"{WEIGHT} must be a finite number >= 0, got -1"),
+     rf"{WEIGHT} must be a finite number >= 0; got -1"),
     ("trainer weight nan", lambda: _trainer(**{WEIGHT: float("nan")}), ValueError,
      rf"{WEIGHT} must be a finite number"),
     ("trainer weight text", lambda: _trainer(**{WEIGHT: "1"}), TypeError,
-     rf"{WEIGHT} must be a real number, got '1'"),
+     rf"{WEIGHT} must be a finite number >= 0; got '1'"),
     ("trainer lr negative", lambda: _trainer(lr=-0.1), ValueError, r"\blr must be .*-0\.1"),
-    ("trainer lr text", lambda: _trainer(lr="fast"), TypeError, r"\blr must be a real number"),
+    ("trainer lr text", lambda: _trainer(lr="fast"), TypeError, r"\blr must be a finite number"),
     ("trainer weight_decay negative", lambda: _trainer(weight_decay=-1.0), ValueError,
      r"weight_decay"),
     ("trainer sigma_init zero", lambda: _trainer(sigma_init=0.0), ValueError,
-     r"sigma_init must be a finite number > 0, got 0"),
+     r"sigma_init must be a finite number > 0; got 0"),
     ("trainer sigma_target above init", lambda: _trainer(sigma_init=0.5, sigma_target=1.0),
      ValueError, r"sigma.?target must be <= sigma.?init"),
     ("trainer verbose negative", lambda: _trainer(verbose=-1), ValueError,
-     r"verbose must be an integer >= 0, got -1"),
+     r"verbose must be an integer >= 0; got -1"),
     ("trainer verbose text", lambda: _trainer(verbose="yes"), TypeError,
-     r"verbose must be an integer, got 'yes'"),
+     r"verbose must be an integer >= 0; got 'yes'"),
+    ("trainer verbose bool", lambda: _trainer(verbose=True), TypeError,
+     r"verbose must be an integer >= 0; got True"),
     ("trainer unknown encoding", lambda: _trainer(encoding="dual2"), ValueError,
      r"encoding must be one of .*got 'dual2'"),
     ("trainer encoding wrong type", lambda: _trainer(encoding=3), TypeError,
@@ -114,7 +116,7 @@ CASES = [
     ("trainer bad encoding param value", lambda: _trainer(encoding_params={"lr": -1.0}),
      ValueError, r"\blr .*got -1"),
     ("trainer encoding_params not a dict", lambda: _trainer(encoding_params=[1]), TypeError,
-     r"encoding_params must be a dict or None, got list"),
+     r"encoding_params must be None or a dict; got \[1\]"),
     ("trainer unknown constraint_loss", lambda: _trainer(constraint_loss="l1"), ValueError,
      r"constraint_loss must be .*got 'l1'"),
     ("trainer unknown loss", lambda: _trainer(loss="hinge"), ValueError,
@@ -155,9 +157,9 @@ CASES = [
      lambda: _step(lambda o, b: o[:, 0] * 0.0 + torch.tensor(float("inf")) <= 0.0), ValueError,
      r"constraint's cost is NaN or inf"),
     ("fit zero epochs", lambda: _trainer().fit(_loader(), epochs=0), ValueError,
-     r"epochs must be an integer >= 1, got 0"),
+     r"epochs must be an integer >= 1; got 0"),
     ("fit fractional epochs", lambda: _trainer().fit(_loader(), epochs=2.5), TypeError,
-     r"epochs must be an integer, got 2\.5"),
+     r"epochs must be an integer >= 1; got 2\.5"),
     ("fit without data", lambda: _trainer().fit(), ValueError,
      r"fit needs a labelled loader, an unlabelled loader, or both"),
     ("fit val_metric not callable", lambda: _trainer().fit(_loader(), val_metric=0.5),
@@ -206,9 +208,9 @@ CASES = [
     ("classifier constraint not callable", lambda: _fit(U=np.zeros((10, 3)), constraint=3),
      TypeError, r"constraint must be callable or None, got .*int"),
     ("classifier zero epochs", lambda: _fit(epochs=0), ValueError,
-     r"epochs must be an integer >= 1, got 0"),
+     r"epochs must be an integer >= 1; got 0"),
     ("classifier zero batch_size", lambda: _fit(batch_size=0), ValueError,
-     r"batch_size must be an integer >= 1, got 0"),
+     r"batch_size must be an integer >= 1; got 0"),
     ("classifier verbose negative", lambda: _fit(verbose=-1), ValueError,
      r"verbose must be an integer >= 0"),
     ("classifier random_state text", lambda: _fit(random_state="x"), TypeError,
@@ -233,9 +235,9 @@ CASES = [
     ("pd unknown tnorm", lambda: ll.PrimalDualEncoding(tnorm="max"), ValueError,
      r"tnorm must be one of .*got 'max'"),
     ("semantic max_vars text", lambda: ll.SemanticEncoding(max_vars="many"), TypeError,
-     r"max_vars must be an integer, got 'many'"),
+     r"max_vars must be an integer >= 1; got 'many'"),
     ("semantic max_vars negative", lambda: ll.SemanticEncoding(max_vars=-3), ValueError,
-     r"max_vars must be an integer >= 1, got -3"),
+     r"max_vars must be an integer >= 1; got -3"),
     ("register empty name", lambda: ll.register_encoding("", ll.DL2Encoding), TypeError,
      r"encoding name must be a non-empty str"),
     ("register non-callable", lambda: ll.register_encoding("x-enc", 3), TypeError,
@@ -315,3 +317,16 @@ def test_every_case_has_a_unique_id_and_the_table_covers_each_public_entry_point
                 "dual", "pd", "semantic", "register", "term", "atom", "formula", "cost",
                 "sigma", "satisfaction", "indexed", "truncated"}
     assert prefixes <= {i.split()[0] for i in ids}
+
+
+def test_parameter_errors_are_the_distributions_one_error_type():
+    """A bad hyper-parameter raises probconstraints' InvalidParameterError (a ValueError and a
+    TypeError), from the trainer and the classifier alike, with the same wording."""
+    from probconstraints._validation import InvalidParameterError
+
+    errors = []
+    for call in (lambda: _trainer(lr=-1.0), lambda: _fit(lr=-1.0)):
+        with pytest.raises(InvalidParameterError) as info:
+            call()
+        errors.append(str(info.value))
+    assert errors == ["lr must be a finite number >= 0; got -1.0"] * 2

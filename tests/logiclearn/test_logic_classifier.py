@@ -107,3 +107,22 @@ def test_classes_argument_refuses_labels_outside_it():
     y = np.arange(30) % 3
     with pytest.raises(ValueError, match=r"labels \[2\] that are not in classes=\[0, 1\]"):
         ll.ConstrainedClassifier(None, classes=[0, 1], epochs=1).fit(X, y)
+
+
+def test_a_module_of_the_wrong_width_is_refused_before_training_naming_both_counts():
+    """Issue 24 item 14: torch's matmul error came from inside fit."""
+    X, y = np.random.default_rng(0).normal(size=(20, 5)), np.arange(20) % 2
+    with pytest.raises(ValueError, match=r"module expects 3 input features \(its first layer, "
+                                         r"Linear\), but X has 5"):
+        ll.ConstrainedClassifier(torch.nn.Linear(3, 2), epochs=1, random_state=0).fit(X, y)
+
+
+def test_torch_tensors_that_require_grad_are_taken_as_data():
+    """Issue 24 item 14: numpy's "Can't call numpy() on Tensor that requires grad"."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(30, 2, generator=g, requires_grad=True)
+    y = (X[:, 0] > 0).long()
+    clf = ll.ConstrainedClassifier(torch.nn.Linear(2, 2), _confident, epochs=2, random_state=0)
+    clf.fit(X, y, X_unlabeled=torch.randn(10, 2, requires_grad=True))
+    assert clf.predict_proba(X).shape == (30, 2)
+    assert clf.predict(X).shape == (30,)

@@ -1,4 +1,5 @@
-"""The worked example of CONTRIBUTING.md's "Adding an encoding" runs as written."""
+"""The worked example of CONTRIBUTING.md's "Adding an encoding" runs as written, from the
+markdown (no copy here that could drift from the document)."""
 
 import math
 
@@ -8,30 +9,20 @@ import torch
 
 import logiclearn as ll
 from probconstraints._random import isolated_rng, torch_generator
-
-
-class SoftMinEncoding(ll.DL2Encoding):
-    """CONTRIBUTING.md's example: DL2 costs with a soft minimum for disjunction."""
-
-    name = "softmin"
-
-    def __init__(self, t: float = 0.1):
-        super().__init__()
-        if not t > 0:
-            raise ValueError(f"t must be > 0, got {t!r}")
-        self.t = float(t)
-
-    def disj(self, costs, path, ctx):
-        # a soft minimum lies below the minimum (by up to t log 2 when the costs are equal),
-        # and a cost must stay >= 0 and be 0 when a branch holds: clamp at 0
-        return (-self.t * torch.logsumexp(-costs / self.t, dim=-1)).clamp_min(0.0)
+from tests._markdown import code_blocks, run_block, section
 
 
 @pytest.fixture
 def softmin():
-    ll.register_encoding("softmin", SoftMinEncoding)
-    yield
-    ll.ENCODINGS.pop("softmin")
+    """The document's ``logiclearn/encodings/softmin.py``, run as written (as a module of
+    ``logiclearn.encodings``, so its relative imports resolve), registered for the test only;
+    plus the registration line it asks for in ``logiclearn/encodings/__init__.py``."""
+    text = section("Adding an encoding (logiclearn)")
+    module, registration = code_blocks(text)
+    assert registration.strip() == "from .softmin import SoftMinEncoding"
+    namespace = run_block(module, "logiclearn.encodings.softmin", "logiclearn.encodings")
+    yield namespace["SoftMinEncoding"]
+    ll.ENCODINGS.unregister("softmin")
 
 
 def test_registered_encoding_cost_matches_the_soft_minimum_closed_form(softmin):
@@ -56,6 +47,6 @@ def test_registered_encoding_trains_through_the_trainer_by_name(softmin, init_se
                               encoding="softmin", encoding_params={"t": 0.1}, lr=0.05,
                               random_state=0)
     trainer.fit(labeled, unlabeled, epochs=5)
-    assert isinstance(trainer.encoding_, SoftMinEncoding) and trainer.encoding_.t == 0.1
+    assert isinstance(trainer.encoding_, softmin) and trainer.encoding_.t == 0.1
     with pytest.raises(ValueError, match="t must be > 0, got 0"):
         ll.get_encoding("softmin", t=0)

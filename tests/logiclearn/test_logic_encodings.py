@@ -249,3 +249,67 @@ def test_taped_theta_penalty_equals_the_autograd_penalty_in_value_and_gradient(d
     torch.testing.assert_close(values[0], values[1])
     torch.testing.assert_close(grads[0], grads[1])
     assert grads[0].abs().sum() > 0.1 and grads[0][0, 1] == 0
+
+
+def test_a_taken_encoding_name_is_refused_unless_overwrite_and_names_lists_them():
+    """One registry rule across the distribution (issue 24): a taken name is refused, naming
+    it; overwrite=True replaces it; ENCODINGS.names() is the one way to list."""
+    names = ll.ENCODINGS.names()
+    assert {"dual", "dl2", "product", "lukasiewicz", "godel", "pd", "semantic"} <= set(names)
+    with pytest.raises(ValueError, match="encoding 'dual' is already registered; pass "
+                                         "overwrite=True"):
+        ll.register_encoding("dual", ll.DL2Encoding)
+    with pytest.raises(ValueError, match="encoding alias 'fuzzy' is already registered"):
+        ll.register_encoding("my-fuzzy", ll.DL2Encoding, aliases=("fuzzy",))
+    ll.ENCODINGS.unregister("my-fuzzy")
+    original = ll.ENCODINGS["dl2"]
+    try:
+        ll.register_encoding("dl2", ll.DualEncoding, overwrite=True)
+        assert isinstance(ll.get_encoding("dl2"), ll.DualEncoding)
+    finally:
+        ll.register_encoding("dl2", original, overwrite=True)
+    assert ll.ENCODINGS.names() == names
+
+
+class _DuckDL2:
+    """An encoding written from the protocol alone (no logiclearn.Encoding base class)."""
+
+    name, default_loss, needs_index = "duck", "linear", False
+
+    def cost(self, formula, index=None, detach=False):
+        return ll.get_encoding("dl2").cost(formula, index=index, detach=detach)
+
+    def before_step(self, formula, index, loss_fn):
+        pass
+
+    def penalty(self, formula, index, loss_fn):
+        cost = self.cost(formula, index=index)
+        return ll.Penalty(loss_fn(cost).mean(), cost)
+
+    def after_step(self, penalty):
+        pass
+
+
+def test_an_encoding_missing_protocol_members_is_refused_at_construction_naming_them():
+    """Issue 24 item 6: the four methods the docs once listed passed get_encoding and then
+    failed inside the trainer (default_loss, needs_index, penalty_from_outputs); now the
+    protocol is checked up front and the error names what is missing."""
+    class FourMethods:
+        cost = before_step = penalty = after_step = _DuckDL2.cost
+
+    msg = r"got FourMethods, which lacks the attributes name, default_loss, needs_index"
+    with pytest.raises(TypeError, match=msg):
+        ll.get_encoding(FourMethods())
+    with pytest.raises(TypeError, match=msg):
+        ll.LogicTrainer(torch.nn.Linear(2, 2), lambda o, b: o[:, 0] <= 0.0,
+                        encoding=FourMethods())
+    with pytest.raises(TypeError, match=r"got NoneType$"):
+        ll.get_encoding(None)
+
+
+def test_an_encoding_with_the_protocol_members_alone_trains_without_the_optional_hooks():
+    net = torch.nn.Linear(2, 2)
+    t = ll.LogicTrainer(net, lambda o, b: o[:, 0] <= -1.0, encoding=_DuckDL2(), lr=0.0)
+    x = torch.zeros(4, 2)
+    out = t.step(None, x)
+    assert out["constraint"] == pytest.approx(float(torch.relu(net(x)[:, 0] + 1.0).mean().detach()))

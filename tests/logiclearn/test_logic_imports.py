@@ -4,6 +4,7 @@ import ast
 import pathlib
 
 import logiclearn
+from tests._import_graph import import_circle, import_graph
 
 ROOT = pathlib.Path(logiclearn.__file__).parent
 
@@ -51,33 +52,17 @@ def _graph():
     return graph, private
 
 
-def test_intra_package_import_graph_is_acyclic_apart_from_package_inits():
-    graph, _ = _graph()
-    # edges into a package __init__ only re-export; follow module -> module edges
-    mods = set(graph)
-    edges = {m: {t for t in graph[m] if t in mods and t != m and not _is_pkg(t)} for m in mods}
-    state = {}
-
-    def visit(m, stack):
-        state[m] = 1
-        for t in edges[m]:
-            if state.get(t) == 1:
-                raise AssertionError(f"import cycle: {' -> '.join(stack + [m, t])}")
-            if t not in state:
-                visit(t, stack + [m])
-        state[m] = 2
-
-    for m in sorted(mods):
-        if m not in state:
-            visit(m, [])
-    assert "logiclearn.registry" in mods and "logiclearn.encodings" not in {
-        t for t in graph["logiclearn.formula"]}
-
-
-def _is_pkg(name):
-    return (ROOT.parent / pathlib.Path(*name.split(".")) / "__init__.py").exists()
-
-
 def test_no_module_imports_another_modules_private_names():
     _, private = _graph()
     assert private == []
+
+
+def test_logiclearn_modules_import_each_other_without_a_circle_lazy_and_typing_ones_included():
+    """Issue 24: formula, terms, registry and the encodings imported each other through a
+    global hook (``register_comparisons``) and ``TYPE_CHECKING`` imports; the language, its
+    encoding protocol and registry now live in ``logiclearn.formula``, which imports no other
+    logiclearn module but ``ops``. Every import counts here, lazy and typing-only ones too."""
+    graph = import_graph(ROOT)
+    assert graph["logiclearn.formula"] == {"logiclearn.ops"}
+    assert "logiclearn.formula" in graph["logiclearn.encodings.base"]
+    assert import_circle(graph) is None, f"import circle: {import_circle(graph)}"

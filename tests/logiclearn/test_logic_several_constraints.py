@@ -84,7 +84,7 @@ def test_several_constraints_refuse_mismatched_lists():
                                         r"weight\) pair, got 3"):
         ll.LogicTrainer(_net(), [first_ge_second, 3])
     with pytest.raises(ValueError, match="the weight of constraint 0 must be a finite number "
-                                         ">= 0, got -1.0"):
+                                         ">= 0; got -1.0"):
         ll.LogicTrainer(_net(), [(first_ge_second, -1.0)])
     with pytest.raises(ValueError, match="constraint is an empty list"):
         ll.LogicTrainer(_net(), [])

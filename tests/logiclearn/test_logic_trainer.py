@@ -231,7 +231,7 @@ def test_a_new_encoding_plugs_into_the_trainer_through_its_hooks():
         assert out["constraint"] == pytest.approx(0.5 * cost)
         assert t.encoding_.calls == ["before", "after"]
     finally:
-        ll.ENCODINGS.pop("half-dl2")
+        ll.ENCODINGS.unregister("half-dl2")
 
 
 class _Terminal(io.StringIO):
@@ -422,8 +422,27 @@ def test_an_encoding_can_take_the_step_from_the_outputs_and_the_formula_builder(
 
 
 def test_compile_constraint_is_a_bool_and_needs_an_encoding_with_a_compiled_step():
-    with pytest.raises(TypeError, match="compile_constraint must be a bool, got 'yes'"):
+    with pytest.raises(TypeError, match="compile_constraint must be a bool; got 'yes'"):
         ll.LogicTrainer(torch.nn.Linear(2, 2), _confident, compile_constraint="yes")
     with pytest.raises(ValueError, match="'dl2' encoding has no compiled step"):
         ll.LogicTrainer(torch.nn.Linear(2, 2), _confident, encoding="dl2",
                         compile_constraint=True)
+
+
+def test_a_constraint_without_unlabelled_data_warns_naming_it():
+    """Issue 24 item 12: a constraint given with no unlabelled data was silently ignored."""
+    def first_ge_second(out, batch):
+        return out[:, 0] >= out[:, 1]
+
+    X, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
+    labeled = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=4)
+    with pytest.warns(UserWarning, match=r"the constraint 'first_ge_second' is ignored: .* "
+                                         r"unlabeled is None"):
+        ll.LogicTrainer(torch.nn.Linear(2, 2), first_ge_second).fit(labeled, epochs=1)
+    with pytest.warns(UserWarning, match=r"the constraint 'first_ge_second' is not trained "
+                                         r"on: .* X_unlabeled is None"):
+        ll.ConstrainedClassifier(torch.nn.Linear(2, 2), first_ge_second, epochs=1,
+                                 random_state=0).fit(X.numpy(), y.numpy())
+    with pytest.warns(UserWarning, match=r"X_unlabeled is ignored: .* constraint is None"):
+        ll.ConstrainedClassifier(torch.nn.Linear(2, 2), epochs=1,
+                                 random_state=0).fit(X.numpy(), y.numpy(), X.numpy())

@@ -1,8 +1,8 @@
-"""One registry helper for infotheory: method name -> estimator.
+"""The one registry helper of the distribution: name -> entry.
 
-The entropy, MI and CMI front doors each keep one :class:`Registry`. One rule for a duplicate
-name (refused unless ``overwrite=True``) and one way to list what is registered
-(:meth:`Registry.names`).
+infotheory's entropy, MI and CMI front doors and logiclearn's encodings each keep one
+:class:`Registry` (nfbst's statistics and backends will). One rule for a duplicate name (refused
+unless ``overwrite=True``) and one way to list what is registered (:meth:`Registry.names`).
 """
 
 from __future__ import annotations
