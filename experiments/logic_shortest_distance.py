@@ -68,6 +68,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -431,7 +432,9 @@ def run(method: str, seed: int, data: dict, epochs: int, constraint_weight: floa
     t0 = time.perf_counter()
     warm_score, warm_state, warm_epoch = -np.inf, None, None
     if warm_start:  # supervised phase: the trainer skips the constraint without unlabelled data
-        trainer.fit(matched, None, epochs=warm_start, val_metric=neg_val_mse)
+        with warnings.catch_warnings():  # (and says so): here that is the intent
+            warnings.filterwarnings("ignore", message=".*unlabeled is None.*")
+            trainer.fit(matched, None, epochs=warm_start, val_metric=neg_val_mse)
         warm_score, warm_epoch = trainer.best_score_, trainer.best_epoch_
         warm_state = copy.deepcopy(model.state_dict())
     trainer.fit(labeled, None if supervised else unlabeled, epochs=epochs - warm_start,
