@@ -310,7 +310,8 @@ class BayesianMLP(BaseEstimator, metaclass=_TaskDispatch):
             s["noise"] = float(s["noise"]) / y_scale  # user's units -> standardised units
         seed = seed_sequence(s["random_state"])  # fresh entropy for None, fixed here
         self.posterior_seed_ = int(cast(int, seed.entropy))  # an int: from an int or None
-        for name in _BACKEND_ATTRIBUTES:
+        previous = self.__dict__.get("backend_")  # a refit: drop what the last backend set
+        for name in () if previous is None else previous.estimator_attributes():
             self.__dict__.pop(name, None)
         self.backend_ = get_backend(s["inference"])(self.layer_sizes_, s).fit(Z, t, seed)
         for name, value in self.backend_.estimator_attributes().items():
@@ -548,9 +549,6 @@ class BayesianMLPClassifier(ClassifierMixin, BayesianMLP):
         """Posterior-mean class probabilities ``(n, n_classes)``."""
         _, _, out = self._forward(X, n_samples)
         return torch.softmax(out.double(), -1).mean(0).numpy()
-
-
-_BACKEND_ATTRIBUTES = ("mean_field_", "loss_history_", "nuts_samples_", "diagnostics_")
 
 
 def _json_default(obj: object) -> object:

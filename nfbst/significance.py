@@ -170,7 +170,10 @@ class NFBST(BaseEstimator):
         Benjamini–Hochberg across features when deciding significance.
     preset : {None, "paper"}
         ``"paper"``: the paper's configuration (Q-GS, no calibration, the paper's VI
-        settings for the default model), for reproducing its tables.
+        settings for the default model), for reproducing its tables. It sets ``rule``,
+        ``calibration`` and ``holdout``: another non-default value of one of them is a
+        ``ValueError`` naming it, never silently overridden (``test(...)`` arguments still
+        override per call).
     random_state : None, int, RandomState or Generator
         Seeds the holdout split, the network (when its own ``random_state`` is None), the
         CRT and randomized statistics (LIME's perturbations) unless ``statistic_options``
@@ -273,7 +276,17 @@ class NFBST(BaseEstimator):
         if s["preset"] is not None:
             if s["preset"] not in PRESETS:
                 raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {s['preset']!r}")
-            s.update(PRESETS[s["preset"]])
+            preset = PRESETS[s["preset"]]
+            defaults = type(self)().get_params(deep=False)
+            conflicts = [f"{k}={s[k]!r}" for k, v in preset.items()
+                         if s[k] != defaults[k] and s[k] != v]
+            if conflicts:  # never silently overridden
+                sets = ", ".join(f"{k}={v!r}" for k, v in preset.items())
+                raise ValueError(
+                    f"preset={s['preset']!r} sets {sets} but {', '.join(conflicts)} was given: "
+                    "drop the preset or those arguments (or override per call, e.g. "
+                    "test(calibration='crt'))")
+            s.update(preset)
         s.update({k: v for k, v in overrides.items() if v is not None})
         if s["calibration"] is None:
             s["calibration"] = "none"

@@ -40,7 +40,7 @@ def rescale_multipliers(act: Callable[[torch.Tensor], torch.Tensor], name: str, 
 @batched_statistic(per_draw=captum_per_draw("deeplift"), rows=RowBatching(row_cost=mlp_cost(3)))
 def deeplift(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
              baselines: BaselinesLike = None, eps: float = 1e-10,
-             batch_size: int | None = None, verbose: int = 1) -> BlockRule:
+             batch_size: int | None = None, verbose: int = 0) -> BlockRule:
     """DeepLIFT attributions of the target output for all draws: ``(S, n, d)``.
 
     Parameters

@@ -79,7 +79,7 @@ def gradient(draws: PosteriorDraws, X: ArrayLike | torch.Tensor, target: TargetL
 @batched_statistic(per_draw=captum_per_draw("grad"), rows=GRADIENT_ROWS,
                    functional=gradient_rule)
 def input_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
-                   batch_size: int | None = None, verbose: int = 1) -> BlockRule:
+                   batch_size: int | None = None, verbose: int = 0) -> BlockRule:
     """Signed input gradient ``(S, n, d)``: batched for MLP draws, one ``vmap`` backward for
     other :class:`~nfbst.functional_draws.FunctionalDraws`, captum ``Saliency`` otherwise.
 

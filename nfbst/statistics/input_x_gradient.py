@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @batched_statistic(per_draw=captum_per_draw("input_x_gradient"), rows=GRADIENT_ROWS,
                    functional=input_x_gradient_rule)
 def input_x_gradient(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
-                     batch_size: int | None = None, verbose: int = 1) -> BlockRule:
+                     batch_size: int | None = None, verbose: int = 0) -> BlockRule:
     """Input times the input gradient of the target output, for all draws: ``(S, n, d)``.
 
     Equals captum's ``InputXGradient`` on each ``draws.module(i)``.

@@ -88,7 +88,7 @@ def _row_cost(draws: PosteriorDraws, options: Mapping[str, Any]) -> int:
 def integrated_gradients(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
                          baselines: BaselinesLike = None, n_steps: int = 50,
                          method: str = "gausslegendre", batch_size: int | None = None,
-                         verbose: int = 1) -> BlockRule:
+                         verbose: int = 0) -> BlockRule:
     """Integrated Gradients of the target output for all draws: ``(S, n, d)``.
 
     Equals captum's ``IntegratedGradients(...).attribute(X, baselines, target, n_steps,

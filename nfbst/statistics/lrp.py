@@ -79,7 +79,7 @@ def _relevance_down(r: torch.Tensor, a: torch.Tensor, W: torch.Tensor, b: torch.
 def lrp(draws: PosteriorDraws, X: torch.Tensor, target: TargetLike = None,
         rule: str | Sequence[str] = "epsilon", epsilon: float = 1e-9, gamma: float = 0.25,
         alpha: float = 1.0, beta: float = 0.0, batch_size: int | None = None,
-        verbose: int = 1) -> BlockRule:
+        verbose: int = 0) -> BlockRule:
     """LRP relevance of each input feature for the target output, all draws: ``(S, n, d)``.
 
     Parameters

@@ -180,3 +180,15 @@ def test_weight_sampling_estimator_also_matches_conjugate_posterior():
     eta = eta[:, 0].double().numpy()
     assert np.all(np.abs(eta.mean(0) - mean) < 0.25 * sd)
     assert np.all(np.abs(eta.std(0) / sd - 1) < 0.25)
+
+
+def test_a_refit_with_another_backend_drops_the_previous_backends_fitted_attributes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = X[:, 0] + 0.1 * rng.normal(size=60)
+    bnn = BayesianMLP(hidden=(4,), inference="laplace", random_state=0).fit(X, y)
+    assert hasattr(bnn, "laplace_")
+    bnn.set_params(inference="vi", n_steps=50).fit(X, y)
+    assert not hasattr(bnn, "laplace_") and hasattr(bnn, "mean_field_")
+    bnn.set_params(inference="anchored", n_ensemble=2).fit(X, y)
+    assert not hasattr(bnn, "mean_field_") and not hasattr(bnn, "loss_history_")

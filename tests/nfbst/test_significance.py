@@ -167,3 +167,14 @@ def test_plot_shows_zero_evidence_labels_regions_and_bounds_the_width():
                              region_names=["x3<0", "x3>=0"])
     labels = [t.get_text() for t in loc.plot().get_legend().get_texts()]
     assert labels[:2] == ["x3<0", "x3>=0"]
+
+
+def test_a_preset_never_silently_overrides_a_conflicting_argument():
+    from nfbst import NFBST
+
+    with pytest.raises(ValueError, match=r"preset='paper' sets .* but holdout=0\.5 was given"):
+        NFBST(preset="paper", rule="mean", calibration="crt", holdout=0.5)._settings()
+    with pytest.raises(ValueError, match=r"rule='aggregate'"):
+        NFBST(preset="paper", rule="aggregate")._settings()
+    s = NFBST(preset="paper", rule="quantile")._settings()  # agreeing with the preset is fine
+    assert (s["rule"], s["calibration"], s["holdout"]) == ("quantile", "none", None)
