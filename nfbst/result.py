@@ -35,9 +35,11 @@ class SignificanceResult:
         Name of the attribution statistic.
     statistic_mean, statistic_sd : ndarray
         Posterior summaries of the statistic, same shape as ``evidence``: per instance its
-        posterior mean and sd; per region (Q-GS rule) the mean over the region's rows of
-        |posterior mean| and of the posterior sd; for the aggregated rule the posterior mean
-        and sd of the mean squared statistic. ``statistic_labels`` names them.
+        posterior mean and sd; per region or globally, for the default rule ``"mean"`` the
+        posterior mean and sd of the statistic averaged over the rows, for the Q-GS rule
+        (``"quantile"``) the mean over the rows of |posterior mean| and of the posterior sd,
+        for the aggregated rule the posterior mean and sd of the mean squared statistic.
+        ``statistic_labels`` names them.
     correction : None or "bh"
         Benjamini–Hochberg across features (per row) when deciding significance.
     region_names : list of str, optional
