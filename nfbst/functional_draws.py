@@ -490,21 +490,26 @@ class FunctionalDraws:
                  x: torch.Tensor) -> torch.Tensor:
             return torch.func.functional_call(template, (p, b), (x,))
 
-        if self.vectorized is not False:
-            try:
-                out = torch.func.vmap(call, in_dims=(0, 0, 0 if rows_per_draw else None))(
-                    self.params, self.buffers, rows)
-                self._vectorized = True
-                return out
-            except RuntimeError:
-                if self.vectorized:  # vmap ran the module before: a real error
-                    raise
-                self._vectorized = False
-        return torch.stack([
-            call({k: v[s] for k, v in self.params.items()},
-                 {k: v[s] for k, v in self.buffers.items()},
-                 rows[s] if rows_per_draw else rows)
-            for s in range(len(self))])
+        def loop() -> torch.Tensor:
+            return torch.stack([
+                call({k: v[s] for k, v in self.params.items()},
+                     {k: v[s] for k, v in self.buffers.items()},
+                     rows[s] if rows_per_draw else rows)
+                for s in range(len(self))])
+
+        if self.vectorized is False:
+            return loop()
+        try:
+            out = torch.func.vmap(call, in_dims=(0, 0, 0 if rows_per_draw else None))(
+                self.params, self.buffers, rows)
+        except RuntimeError:
+            if self.vectorized:  # vmap ran the module before: a real error
+                raise
+            out = loop()  # a bad input fails here too, and decides nothing
+            self._vectorized = False
+            return out
+        self._vectorized = True
+        return out
 
     def forward(self, X: ArrayLike | torch.Tensor) -> torch.Tensor:
         """Outputs of every draw on ``X``: ``(S, n, k)`` (logits for classification)."""
