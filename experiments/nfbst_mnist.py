@@ -26,6 +26,7 @@ Outputs:
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,6 @@ import torch
 from torch import nn
 
 from experiments._common import parse_args, save_figure, write_command, write_table
-from experiments._nfbst import STATISTICS  # noqa: F401  (sets one torch/BLAS thread)
 
 NAME = "nfbst_mnist"
 SHAPE = (1, 28, 28)
@@ -89,6 +89,7 @@ def main(argv=None):
     from nfbst.network import BayesianNetwork
 
     args = parse_args(NAME, argv, __doc__.splitlines()[0], _args)
+    torch.set_num_threads(1)  # as every nfbst experiment: the timings are for one thread
     q = args.quick
     t0 = time.time()
     X, y = load_mnist_subset()
@@ -105,8 +106,6 @@ def main(argv=None):
     test = NFBST(model=net, n_posterior_samples=n_draws, target="predicted",
                  groups=patches, holdout=0.2, crt_max_draws=min(16, n_draws),
                  n_randomizations=4 if q else args.randomizations, random_state=args.seed)
-    import warnings
-
     with warnings.catch_warnings():  # the blank border pixels: reported, not an error
         warnings.filterwarnings("ignore", message=r".*constant in the training rows.*")
         test.fit(X, y)
