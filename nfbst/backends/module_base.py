@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -239,7 +240,7 @@ def _check_positive(name: str, value: Any, backend: str) -> None:
                          f"positive float, got {value!r}")
 
 
-class ModuleBackend:
+class ModuleBackend(ABC):
     """One posterior method for any torch module; settings in ``defaults``.
 
     Subclasses set ``name`` and ``defaults`` and implement :meth:`fit`, :meth:`draws`,
@@ -282,27 +283,31 @@ class ModuleBackend:
             _check_positive("noise", o["noise"], cls.name)
         return o
 
-    def check_problem(self, problem: ModuleProblem) -> None:
-        """Raise ``ValueError`` for a module or data this method cannot handle."""
+    def check_problem(self, problem: ModuleProblem) -> None:  # noqa: B027 (optional hook)
+        """Raise ``ValueError`` for a module or data this method cannot handle (default:
+        every module and data set is accepted)."""
 
+    @abstractmethod
     def fit(self, problem: ModuleProblem, seed: np.random.SeedSequence) -> ModuleBackend:
-        raise NotImplementedError
+        """Fit to ``problem``, drawing from ``seed``; returns ``self``."""
 
     def n_available(self) -> int | None:
         """How many distinct draws exist (None: unlimited)."""
         return None
 
+    @abstractmethod
     def draws(self, n: int, gen: torch.Generator) -> tuple[Params, torch.Tensor | None]:
         """``n`` parameter sets ``(n, ...)`` and the noise sd ``(n,)`` in standardised units
         (None for classification)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        raise NotImplementedError
+        """``(tensors, meta)``: a dict of tensors and a JSON-serialisable dict."""
 
+    @abstractmethod
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
                         ) -> ModuleBackend:
-        raise NotImplementedError
+        """Inverse of :meth:`state_dict`; returns ``self``."""
 
     def diagnostics(self) -> dict[str, Any]:
         """JSON-able facts of the fit (losses, tuned precisions, R̂, ...)."""

@@ -280,14 +280,14 @@ class _DuckDL2:
         return ll.get_encoding("dl2").cost(formula, index=index, detach=detach)
 
     def before_step(self, formula, index, loss_fn):
-        pass
+        """DL2 keeps no state between steps: nothing to do before one."""
 
     def penalty(self, formula, index, loss_fn):
         cost = self.cost(formula, index=index)
         return ll.Penalty(loss_fn(cost).mean(), cost)
 
     def after_step(self, penalty):
-        pass
+        """Nor after one."""
 
 
 def test_an_encoding_missing_protocol_members_is_refused_at_construction_naming_them():
