@@ -554,13 +554,7 @@ class FunctionalDraws:
 
     def subset(self, idx: slice | ArrayLike) -> FunctionalDraws:
         """The draws at the given indices (slice, index array or boolean mask)."""
-        sel: slice | torch.Tensor
-        if isinstance(idx, slice):
-            sel = idx
-        else:
-            sel = torch.as_tensor(np.asarray(idx))
-            if sel.dtype == torch.bool:
-                sel = sel.nonzero().squeeze(1)
+        sel = draw_index(idx)
         return self._replace({k: v[sel] for k, v in self.params.items()},
                              {k: v[sel] for k, v in self.buffers.items()},
                              None if self.noise_scale is None else self.noise_scale[sel])
@@ -610,6 +604,14 @@ class FunctionalDraws:
         module = _with_output_affine(module, meta.get("output_affine"))
         return cls(module, params, buffers, task=cfg["task"], input_shape=cfg["input_shape"],
                    noise_scale=t.get("noise_scale"), meta=meta)
+
+
+def draw_index(idx: slice | ArrayLike) -> slice | torch.Tensor:
+    """A slice, index array or boolean mask over the draws as an indexer of the draw axis."""
+    if isinstance(idx, slice):
+        return idx
+    sel = torch.as_tensor(np.asarray(idx))
+    return sel.nonzero().squeeze(1) if sel.dtype == torch.bool else sel
 
 
 def _stack_size(tensors: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor],

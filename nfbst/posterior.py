@@ -22,7 +22,7 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
-from .functional_draws import FunctionalDraws
+from .functional_draws import FunctionalDraws, draw_index
 
 #: name -> (function on tensors, module class) of each supported hidden activation
 ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], type[nn.Module]]] = {
@@ -225,13 +225,7 @@ class PosteriorDraws(FunctionalDraws):
 
     def subset(self, idx: slice | ArrayLike) -> PosteriorDraws:
         """The draws at the given indices (slice, index array or boolean mask)."""
-        sel: slice | torch.Tensor
-        if isinstance(idx, slice):
-            sel = idx
-        else:
-            sel = torch.as_tensor(np.asarray(idx))
-            if sel.dtype == torch.bool:
-                sel = sel.nonzero().squeeze(1)
+        sel = draw_index(idx)
         return PosteriorDraws(
             [W[sel] for W in self.weights],
             [b[sel] for b in self.biases],
