@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from probconstraints._validation import check_int
 
@@ -28,6 +28,26 @@ __all__ = ["COLUMN_KINDS", "TableEncoder"]
 COLUMN_KINDS = ("binary", "categorical", "discrete", "integer", "continuous")
 
 _BOOL_STRINGS = {"true": True, "false": False}
+
+
+def numeric_kind(values: ArrayLike, discrete_levels: int = 10) -> str:
+    """The kind of a numeric column: ``"binary"`` (2 values), ``"discrete"`` (at most
+    ``discrete_levels``), ``"integer"`` (integer-valued, more levels) or ``"continuous"``
+    (also a column of one value, which cannot be tested).
+
+    Examples
+    --------
+    >>> numeric_kind([0, 1, 1, 0]), numeric_kind([2, 3, 4, 5]), numeric_kind(range(40))
+    ('binary', 'discrete', 'integer')
+    """
+    unique = np.unique(np.asarray(values, dtype=np.float64))
+    if unique.size == 1:
+        return "continuous"
+    if unique.size == 2:
+        return "binary"
+    if unique.size <= discrete_levels:
+        return "discrete"
+    return "integer" if np.all(unique == np.round(unique)) else "continuous"
 
 
 @dataclass(frozen=True)
@@ -214,18 +234,11 @@ class TableEncoder:
                 name, sorted(pd.unique(values.to_numpy(dtype=object)).tolist(), key=str))
         if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
             v = self._numeric(values, name)
-            unique = np.unique(v)
-            if unique.size == 1:
-                return _Column(name, "continuous", "numeric", None, constant=True)
-            if unique.size == 2:
-                return _Column(name, "binary", "numeric", np.unique(values.to_numpy()).tolist())
-            if unique.size <= self.discrete_levels:
-                kind = "discrete"
-            elif np.all(unique == np.round(unique)):
-                kind = "integer"
-            else:
-                kind = "continuous"
-            return _Column(name, kind, "numeric", None)
+            kind = numeric_kind(v, self.discrete_levels)
+            if np.ptp(v) == 0:
+                return _Column(name, kind, "numeric", None, constant=True)
+            levels = np.unique(values.to_numpy()).tolist() if kind == "binary" else None
+            return _Column(name, kind, "numeric", levels)
         raise ValueError(f"column {name!r} has dtype {dtype}, which nFBST cannot encode; "
                          "convert it to numbers, bools or categories first")
 
