@@ -39,7 +39,7 @@ from ._validation import (
 from .bnn import BayesianMLP
 from .evidence import evidence_mc_sd, evidence_upper_bound, evidence_value, is_dask_array
 from .functional_draws import FunctionalDraws
-from .groups import check_groups
+from .groups import GroupsLike, check_groups
 from .posterior import DrawsLike, PosteriorDraws
 from .result import SignificanceResult
 from .scopes import Regions, aggregate_statistic, mean_statistic, quantile_rule, region_masks
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
     from .crt import ConditionalSampler
     from .statistics._base import TargetLike
+    from .tabular import TableEncoder
 
 #: ``fn(draws, X, target=None, **options) -> (S, n, d)``, or a registered statistic's name.
 StatisticLike: TypeAlias = "str | Callable[..., Any]"
@@ -339,10 +340,18 @@ class NFBST(BaseEstimator):
             model = _check_model(self.model)
             if getattr(model, "random_state", 0) is None:
                 model.set_params(random_state=self.random_state)
-        feature_names = _feature_names(X)
-        X, y = validate_estimator_data(self, X, y, reset=True)
+        encoder = _table_encoder(X)
+        if encoder is None or encoder.is_identity:
+            feature_names = _feature_names(X)
+            X, y = validate_estimator_data(self, X, y, reset=True)
+        else:  # text, category or object-bool columns: the network sees the encoded columns
+            feature_names = list(encoder.feature_names_out_)
+            X, y = validate_estimator_data(self, encoder.transform(X), y, reset=True)
+            self.n_features_in_ = len(encoder.feature_names_in_)
+            self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
         X, y = check_features_targets(X, y, task=getattr(model, "task", "regression"),
                                       columns=feature_names, constant_ok=True)
+        self.encoder_ = encoder
         n = X.shape[0]
         train = np.arange(n)
         if s["holdout"] is not None:
@@ -357,7 +366,7 @@ class NFBST(BaseEstimator):
             train = np.sort(perm[n_out:])
         names = feature_names or [f"x{j}" for j in range(X.shape[1])]
         if s["groups"] is not None:
-            check_groups(s["groups"], names)  # before the fit
+            _unit_groups(s["groups"], names, encoder)  # before the fit
         constant = np.flatnonzero(np.ptp(X[train], 0) == 0)
         if constant.size:
             warnings.warn(
@@ -493,10 +502,14 @@ class NFBST(BaseEstimator):
                       f"statistic {self.statistic!r} (statistic_options)")
 
     def _check_X(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Test-time ``X``: the fitted width, and the fitted column names and order."""
+        """Test-time ``X``: the fitted width, and the fitted column names and order; a table
+        with text or category columns is encoded as in :meth:`fit`."""
+        encoder = getattr(self, "encoder_", None)
+        if encoder is not None and not encoder.is_identity:
+            return check_features(encoder.transform(X), len(self.feature_names_))
         if hasattr(self, "feature_names_in_") or hasattr(X, "columns"):
             X = validate_estimator_data(self, X, reset=False)
-        return check_features(X, self.n_features_in_)
+        return check_features(X, len(self.feature_names_))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "draws_"):
@@ -759,14 +772,12 @@ class NFBST(BaseEstimator):
             ref = None
         else:
             ref = np.asarray(X)
-        d = self.n_features_in_
+        d = len(self.feature_names_)
         constant = (np.zeros(d, dtype=bool) if ref is None or len(ref) == 0
                     else np.ptp(ref, 0) == 0)
-        names, groups = list(self.feature_names_), None
-        units = constant
-        if s["groups"] is not None:
-            names, groups = check_groups(s["groups"], self.feature_names_)
-            units = np.array([constant[g].all() for g in groups])
+        names, groups = _unit_groups(s["groups"], self.feature_names_,
+                                     getattr(self, "encoder_", None))
+        units = constant if groups is None else np.array([constant[g].all() for g in groups])
         # constant in the training rows: nothing learnt, nothing to test; constant only in
         # the rows tested (draws from elsewhere): the evidence stands, the CRT cannot run
         evidence_too = fitted is not None
@@ -906,7 +917,9 @@ class NFBST(BaseEstimator):
             rows = {"y_fit": np.asarray(self.y_fit_).tolist()}
         with open(os.path.join(path, "nfbst.json"), "w") as fh:
             names_in = getattr(self, "feature_names_in_", None)
+            encoder = getattr(self, "encoder_", None)
             json.dump({"params": params, "feature_names": self.feature_names_,
+                       "encoder": None if encoder is None else encoder.get_state(),
                        "has_model": self.model_ is not None, "model_kind": model_kind,
                        "draws_kind": ("mlp" if isinstance(self.draws_, PosteriorDraws)
                                       else "functional"), "rows": rows,
@@ -971,6 +984,18 @@ class NFBST(BaseEstimator):
         self.model_ = model
         if meta.get("feature_names_in") is not None:
             self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        if meta.get("encoder") is not None:
+            from .tabular import TableEncoder
+
+            try:
+                self.encoder_ = TableEncoder.from_state(meta["encoder"])
+            except ValueError as exc:
+                raise LoadError(f"cannot load: {json_path} key 'encoder': {exc}") from None
+            if self.encoder_.feature_names_out_ != self.feature_names_:
+                raise LoadError(f"cannot load: {json_path} key 'encoder' encodes columns "
+                                f"{self.encoder_.feature_names_out_[:5]}..., not the draws' "
+                                f"{self.feature_names_[:5]}...")
+            self.n_features_in_ = len(self.encoder_.feature_names_in_)
         if meta.get("rows") is not None:
             rows_path = os.path.join(path, "rows.pt")
             tensors = load_tensors(rows_path)
@@ -1054,6 +1079,42 @@ def _check_model(model: object) -> Any:
     if hasattr(model, "get_params"):
         return clone(model)
     return copy.deepcopy(model)
+
+
+def _unit_groups(groups: GroupsLike | None, feature_names: list[str],
+                 encoder: TableEncoder | None
+                 ) -> tuple[list[str], list[NDArray[np.intp]] | None]:
+    """What is tested: names and columns per group (None: every column alone).
+
+    A table's text and category columns are one-hot blocks (:class:`~nfbst.tabular.
+    TableEncoder`): each is one unit named after its column, and a user's ``groups`` may name
+    such a column (for all its encoded columns) or its encoded columns.
+    """
+    blocks = ({} if encoder is None or encoder.is_identity
+              else {k: v.tolist() for k, v in encoder.groups_.items()})
+    if groups is None:
+        if not blocks:
+            return list(feature_names), None
+        groups = blocks
+    elif blocks:
+        expanded: dict[str, list[Any]] = {g: [c for m in cols for c in (
+            blocks[m] if isinstance(m, str) and m in blocks and m not in feature_names
+            else [m])] for g, cols in groups.items()}
+        groups = cast("GroupsLike", expanded)
+    return check_groups(groups, feature_names)
+
+
+def _table_encoder(X: object) -> TableEncoder | None:
+    """The :class:`~nfbst.tabular.TableEncoder` of a DataFrame given to :meth:`NFBST.fit`
+    (None for arrays; its warning about one-valued columns is left to fit's own, about the
+    training rows)."""
+    from .tabular import TableEncoder
+
+    if not hasattr(X, "columns"):
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*has one value", category=UserWarning)
+        return TableEncoder().fit(X)
 
 
 def _feature_names(X: object) -> list[str] | None:

@@ -201,9 +201,10 @@ class TableEncoder:
         counts = frame.isna().sum()
         bad = counts[counts > 0]
         if len(bad):
-            listed = ", ".join(f"{name!r} ({int(c)})" for name, c in bad.items())
-            raise ValueError(f"X has missing values in column(s) {listed}: nFBST needs "
-                             "complete rows; drop or impute them first")
+            raise ValueError(
+                f"X has missing values (NaN or pd.NA) in column(s) {[str(c) for c in bad.index]}"
+                f" ({', '.join(str(int(c)) for c in bad)} cells); nFBST needs complete rows: "
+                "fill or drop them")
 
     @staticmethod
     def _numeric(values: pd.Series, name: str) -> NDArray[np.float64]:
@@ -277,6 +278,45 @@ class TableEncoder:
             if c.constant:
                 warnings.warn(f"column {c.name!r} has one value: it cannot be tested",
                               UserWarning, stacklevel=2)
+        return self._set_columns(columns)
+
+    def get_state(self) -> dict[str, Any]:
+        """The fitted encoder as JSON-able data (:meth:`from_state` rebuilds it).
+
+        Examples
+        --------
+        >>> import json, pandas as pd
+        >>> enc = TableEncoder().fit(pd.DataFrame({"c": ["a", "b", "c"], "x": [1.0, 2.0, 4.5]}))
+        >>> again = TableEncoder.from_state(json.loads(json.dumps(enc.get_state())))
+        >>> again.feature_names_out_ == enc.feature_names_out_
+        True
+        """
+        self._check_fitted()
+        return {"max_levels": self.max_levels, "discrete_levels": self.discrete_levels,
+                "columns": [{"name": c.name, "kind": c.kind, "source": c.source,
+                             "levels": None if c.levels is None else [
+                                 v.item() if isinstance(v, np.generic) else v
+                                 for v in c.levels],
+                             "constant": c.constant} for c in self._columns]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TableEncoder:
+        """The encoder :meth:`get_state` described (a ValueError when it is not one)."""
+        try:
+            self = cls(max_levels=state["max_levels"], discrete_levels=state["discrete_levels"])
+            columns = [_Column(str(c["name"]), str(c["kind"]), c["source"], c["levels"],
+                               bool(c["constant"])) for c in state["columns"]]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a TableEncoder state: {exc!r}") from None
+        bad = [c.name for c in columns if c.kind not in COLUMN_KINDS or c.source not in (
+            "numeric", "bool", "bool-objects", "text")]
+        if bad or not columns:
+            raise ValueError(f"not a TableEncoder state: columns {bad} have an unknown kind "
+                             "or source" if bad else "not a TableEncoder state: no columns")
+        return self._set_columns(columns)
+
+    def _set_columns(self, columns: list[_Column]) -> TableEncoder:
+        """The fitted attributes from the fitted columns."""
         self._columns = columns
         self.feature_names_in_ = [c.name for c in columns]
         self.kinds_ = [c.kind for c in columns]

@@ -151,6 +151,11 @@ def _text_frame():
     return X.assign(city=pd.Series(["u", "v", "w"] * 10, dtype="str")), y
 
 
+def _id_frame():
+    X, y = _frame(60)
+    return X.assign(id=[f"row{i}" for i in range(60)]), y
+
+
 def _na_frame():
     X, y = _frame()
     a = pd.array([1, 2, None] * 10, dtype="Int64")
@@ -227,8 +232,12 @@ CASES = [
     Case("bnn y Int64 with pd.NA", lambda c: _bnn().fit(
         _frame()[0], pd.Series(pd.array([1, None] * 15, dtype="Int64"))), ValueError,
          r"y has missing values"),
-    Case("nfbst text column", lambda c: _nfbst().fit(*_text_frame()), TypeError,
-         r"non-numeric column\(s\) \['city'\]"),
+    # nFBST encodes text and category columns (nfbst.tabular); what it cannot encode is named
+    Case("nfbst id-like text column", lambda c: _nfbst().fit(*_id_frame()), ValueError,
+         r"column 'id' has 60 levels"),
+    Case("nfbst level unseen at fit", lambda c: _nfbst(calibration="none").fit(
+        *_text_frame()).test(_text_frame()[0].assign(city=["u", "v", "z"] * 10)), ValueError,
+         r"column 'city' has level\(s\) \['z'\] not seen in the rows given to fit"),
     Case("nfbst Int64 with pd.NA", lambda c: _nfbst().fit(*_na_frame()), ValueError,
          r"missing values.*\['a'\]"),
     Case("baseline text column", lambda c: _baseline("ols_t_test", *_text_frame()), TypeError,
