@@ -65,7 +65,7 @@ StatisticLike: TypeAlias = "str | Callable[..., Any]"
 
 SCOPES = ("instance", "local", "global")
 RULES = ("quantile", "aggregate", "mean")
-CALIBRATIONS = ("crt", "none")
+CALIBRATIONS = ("crt", "dcrt", "none")
 # the default network, chosen by the held-out CRT's power in the calibration experiment: the
 # paper's 3×20 ReLU under mean-field VI underfits at n = 200 (power ≈ 0 on a 0.25 linear
 # effect), a 1×20 tanh network fits it; HMC on it was no more powerful and 15× slower
@@ -101,6 +101,8 @@ class NFBST(BaseEstimator):
     * ``calibration="crt"`` is a test: model-X conditional randomization of x_j | x_{-j}
       with the fitted posterior held fixed; exactly valid on held-out rows
       (``holdout=...``) when the conditional model is right, whatever the posterior.
+    * ``calibration="dcrt"`` is the same kind of test on every row: the network of y that
+      the statistic uses is fitted without x_j (a distillation), so no row is held out.
 
     Parameters
     ----------
@@ -132,9 +134,13 @@ class NFBST(BaseEstimator):
     quantile_lambda : float in [0, 1], default 0.5
         λ of the Q-GS rule (``rule="quantile"``): the share of rows whose evidence may
         exceed the reported quantile.
-    calibration : {"crt", "none"}, default "crt"
+    calibration : {"crt", "dcrt", "none"}, default "crt"
         ``"crt"``: add conditional-randomization p-values (:mod:`nfbst.crt`) to local and
         global results (per instance only when ``test(..., calibration="crt")`` asks);
+        ``"dcrt"``: the distilled CRT (:mod:`nfbst.dcrt`) on every row instead of the
+        held-out ones — one extra network per feature (or group) fitted without it, so the
+        test stays exact with no row set aside (needs ``holdout=None``; global and local
+        scopes);
         :meth:`SignificanceResult.significant` then decides on them. ``"none"`` (or
         None): evidence only. The default is the configuration whose type-I error the calibration
         experiment found ≤ α in every setting (``results/nfbst_calibration``).
@@ -233,7 +239,7 @@ class NFBST(BaseEstimator):
         null: float = 0.0,
         rule: Literal["mean", "quantile", "aggregate"] = "mean",
         quantile_lambda: float = 0.5,
-        calibration: Literal["crt", "none"] | None = "crt",
+        calibration: Literal["crt", "dcrt", "none"] | None = "crt",
         crt_statistic: Literal["loss", "rule"] = "loss",
         n_randomizations: int = 100,
         sampler: str | ConditionalSampler = "gaussian",
@@ -354,6 +360,11 @@ class NFBST(BaseEstimator):
         self.encoder_ = encoder
         n = X.shape[0]
         train = np.arange(n)
+        if s["calibration"] == "dcrt" and s["holdout"] is not None:
+            raise ValueError(
+                f"calibration='dcrt' tests on every row (its networks of y leave the tested "
+                f"feature out), so it takes no holdout; got holdout={s['holdout']!r}: pass "
+                "holdout=None")
         if s["holdout"] is not None:
             n_out = int(round(s["holdout"] * n))
             if n_out < 2 or n - n_out < 2:
@@ -393,7 +404,35 @@ class NFBST(BaseEstimator):
         self.feature_names_ = feature_names or [f"x{j}" for j in range(X.shape[1])]
         self.X_fit_, self.y_fit_ = X, y
         self.train_index_ = train
+        self.__dict__.pop("distillers_", None)
+        if s["calibration"] == "dcrt":
+            self.distillers_ = self._fit_distillers(model, s)
         return self
+
+    def _fit_distillers(self, template: Any, s: dict[str, Any]) -> list[Distiller | None]:
+        """One network of y per tested unit with the unit's columns left out (the dCRT's
+        distillations, :mod:`nfbst.dcrt`), fitted on every row; None for an untestable unit.
+
+        A :class:`BayesianMLP` is fitted on the other varying columns; any other network
+        (fixed input width) on every column with the unit's set to their mean."""
+        X, y = self.X_fit_, self.y_fit_
+        _, groups = _unit_groups(s["groups"], self.feature_names_, self.encoder_)
+        units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
+        varying = np.ptp(X, 0) > 0
+        seeds = seed_sequence(self.random_state).spawn(len(units))
+        tasks = []
+        for g, cols in enumerate(units):
+            keep = np.flatnonzero(varying & ~np.isin(np.arange(X.shape[1]), cols))
+            model = clone(template) if hasattr(template, "get_params") else copy.deepcopy(
+                template)
+            if getattr(model, "random_state", 0) is None or self.random_state is not None:
+                model.set_params(random_state=int(seeds[g].generate_state(1)[0]))
+            tasks.append((model, X, y, cols, keep, bool(varying[cols].any())))
+        from ._parallel import parallel_map
+
+        return parallel_map(_fit_distiller, tasks, n_jobs=self.n_jobs,
+                            names=[f"dCRT network without unit {g}" for g in range(len(units))],
+                            desc="dCRT networks", verbose=self.verbose)
 
     @classmethod
     def from_draws(cls, draws: DrawsLike | Sequence[torch.nn.Module],
@@ -561,7 +600,8 @@ class NFBST(BaseEstimator):
         rule: Literal["mean", "quantile", "aggregate"] | None = None,
         quantile_lambda: float | None = None, target: TargetLike = None,
         correction: Literal["bh"] | None = None,
-        calibration: Literal["crt", "none"] | None = None, n_randomizations: int | None = None,
+        calibration: Literal["crt", "dcrt", "none"] | None = None,
+        n_randomizations: int | None = None,
         crt_statistic: Literal["loss", "rule"] | None = None,
     ) -> SignificanceResult:
         """Evidence values (and, calibrated, p-values) of H0: "feature j does not matter".
@@ -594,8 +634,9 @@ class NFBST(BaseEstimator):
         rule, lam = s["rule"], s["quantile_lambda"]
         target = self.target if target is None else target
         if is_dask_array(X):
-            if s["calibration"] == "crt":
-                raise ValueError("calibration='crt' needs the rows in memory; test a dask X "
+            if s["calibration"] != "none":
+                raise ValueError(f"calibration={s['calibration']!r} needs the rows in memory; "
+                                 "test a dask X "
                                  "with calibration='none' (evidence), the CRT on a sample")
             check_dask_features(X, self.n_features_in_)
             Xc: NDArray[np.float64] | da.Array = X
@@ -648,7 +689,13 @@ class NFBST(BaseEstimator):
                                 verbose=self.verbose, device=device)
             mean, sd = agg.mean(0), agg.std(0)
         p_value = None
-        if s["calibration"] == "crt":
+        if s["calibration"] == "dcrt":
+            p_value = self._dcrt(np.asarray(Xc), yc, masks, s, instance=scope == "instance",
+                                 groups=group_idx)
+            details.update(n_randomizations=int(s["n_randomizations"]), crt_statistic="dcrt",
+                           pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
+                           pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
+        elif s["calibration"] == "crt":
             rows = np.arange(Xc.shape[0]) if crt_rows is None else crt_rows
             p_value = self._crt(Xc[rows], None if yc is None else yc[rows], eta[:, rows],
                                 masks[:, rows], s, target, instance=scope == "instance",
@@ -792,6 +839,51 @@ class NFBST(BaseEstimator):
                 "NaN (details['not_testable'])", UserWarning, stacklevel=3)
         return names, groups, {"columns": constant, "units": units, "reason": reason,
                                "evidence": evidence_too}
+
+    def _dcrt(self, X: NDArray[np.float64], y: np.ndarray | None, masks: NDArray[np.bool_],
+              s: dict[str, Any], instance: bool,
+              groups: list[NDArray[np.intp]] | None) -> NDArray[np.float64]:
+        """Distilled-CRT p-values ``(r, units)`` on every row of X (:mod:`nfbst.dcrt`)."""
+        from .dcrt import GroupSampler, distilled_pvalues
+
+        distillers = getattr(self, "distillers_", None)
+        if distillers is None:
+            raise ValueError("calibration='dcrt' needs the networks that leave each feature "
+                             "out, fitted by fit(): use NFBST(calibration='dcrt', "
+                             "holdout=None).fit(X, y)")
+        if instance:
+            raise ValueError("calibration='dcrt' has no per-instance form; test per "
+                             "instance with calibration='crt'")
+        if y is None:
+            raise ValueError("calibration='dcrt' needs the targets: call test(X, y), or "
+                             "test() to use the rows given to fit")
+        units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
+        if len(units) != len(distillers):
+            raise ValueError(f"the {len(distillers)} dCRT networks were fitted for other "
+                             f"groups than the {len(units)} tested now; refit")
+        R = np.stack([_distilled_residuals(dist, X, y) if dist is not None else
+                      np.zeros((len(X), 1)) for dist in distillers], 1)  # (n, G, c)
+        ref = getattr(self, "X_fit_", X)
+        if callable(s["sampler"]):
+            if groups is not None:
+                raise TypeError("a callable sampler resamples one column; with groups use "
+                                "sampler='gaussian' or 'residual_permutation'")
+            user = s["sampler"]
+
+            def one_column(Xs: NDArray[np.float64], g: int, k: int, rng: np.random.Generator
+                           ) -> NDArray[np.float64]:
+                return crt.draw_column(user, Xs, g, k, rng)[..., None]
+
+            sampler: GroupSampler = one_column
+            columns = units
+        else:
+            residuals: Literal["gaussian", "permutation"] = (
+                "gaussian" if s["sampler"] == "gaussian" else "permutation")
+            cond = crt.GroupConditional(ref, units, residuals)
+            sampler, columns = cond, cond.columns
+        return distilled_pvalues(X, R, sampler, columns, masks=masks,
+                                 n_randomizations=s["n_randomizations"],
+                                 random_state=self.random_state, verbose=self.verbose)
 
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
@@ -1079,6 +1171,40 @@ def _check_model(model: object) -> Any:
     if hasattr(model, "get_params"):
         return clone(model)
     return copy.deepcopy(model)
+
+
+#: A dCRT network of y: (fitted model, the unit's columns, the columns it was fitted on).
+Distiller: TypeAlias = "tuple[Any, NDArray[np.intp], NDArray[np.intp]]"
+
+
+def _fit_distiller(model: Any, X: NDArray[np.float64], y: np.ndarray, cols: NDArray[np.intp],
+                   keep: NDArray[np.intp], testable: bool) -> Distiller | None:
+    """Fit ``model`` on X without the unit's columns (a task of
+    :meth:`NFBST._fit_distillers`)."""
+    if not testable:
+        return None
+    if isinstance(model, BayesianMLP):
+        return model.fit(X[:, keep], y), cols, keep
+    return model.fit(_blind(X, cols), y), cols, np.arange(X.shape[1])
+
+
+def _blind(X: NDArray[np.float64], cols: NDArray[np.intp]) -> NDArray[np.float64]:
+    """X with ``cols`` set to 0 (what a network of fixed input width sees without them)."""
+    out = X.copy()
+    out[:, cols] = 0.0
+    return out
+
+
+def _distilled_residuals(distiller: Distiller, X: NDArray[np.float64],
+                         y: np.ndarray) -> NDArray[np.float64]:
+    """``y − g(x_{-G})`` ``(n, 1)``, or one-hot y minus the class probabilities ``(n, c)``."""
+    model, cols, keep = distiller
+    Xg = X[:, keep] if isinstance(model, BayesianMLP) else _blind(X, cols)
+    if getattr(model, "task", "regression") == "classification":
+        P = model.predict_proba(Xg)
+        onehot = (np.asarray(y)[:, None] == np.asarray(model.classes_)[None]).astype(float)
+        return onehot - P
+    return (np.asarray(y, dtype=np.float64) - model.predict(Xg))[:, None]
 
 
 def _unit_groups(groups: GroupsLike | None, feature_names: list[str],
