@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .crt import ConditionalSampler
+    from .distill import Distillations
     from .statistics._base import TargetLike
     from .tabular import TableEncoder
 
@@ -409,30 +410,17 @@ class NFBST(BaseEstimator):
             self.distillers_ = self._fit_distillers(model, s)
         return self
 
-    def _fit_distillers(self, template: Any, s: dict[str, Any]) -> list[Distiller | None]:
-        """One network of y per tested unit with the unit's columns left out (the dCRT's
-        distillations, :mod:`nfbst.dcrt`), fitted on every row; None for an untestable unit.
+    def _fit_distillers(self, template: Any, s: dict[str, Any]) -> Distillations:
+        """The dCRT's networks of y, one per tested unit without its columns, fitted on
+        every row (:mod:`nfbst.distill`)."""
+        from .distill import fit_distillations
 
-        A :class:`BayesianMLP` is fitted on the other varying columns; any other network
-        (fixed input width) on every column with the unit's set to their mean."""
-        X, y = self.X_fit_, self.y_fit_
         _, groups = _unit_groups(s["groups"], self.feature_names_, self.encoder_)
-        units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
-        varying = np.ptp(X, 0) > 0
-        seeds = seed_sequence(self.random_state).spawn(len(units))
-        tasks = []
-        for g, cols in enumerate(units):
-            keep = np.flatnonzero(varying & ~np.isin(np.arange(X.shape[1]), cols))
-            model = clone(template) if hasattr(template, "get_params") else copy.deepcopy(
-                template)
-            if getattr(model, "random_state", 0) is None or self.random_state is not None:
-                model.set_params(random_state=int(seeds[g].generate_state(1)[0]))
-            tasks.append((model, X, y, cols, keep, bool(varying[cols].any())))
-        from ._parallel import parallel_map
-
-        return parallel_map(_fit_distiller, tasks, n_jobs=self.n_jobs,
-                            names=[f"dCRT network without unit {g}" for g in range(len(units))],
-                            desc="dCRT networks", verbose=self.verbose)
+        units = (groups if groups is not None
+                 else [np.array([j]) for j in range(self.X_fit_.shape[1])])
+        return fit_distillations(template, self.X_fit_, self.y_fit_, units,
+                                 random_state=self.random_state, n_jobs=self.n_jobs,
+                                 verbose=self.verbose)
 
     @classmethod
     def from_draws(cls, draws: DrawsLike | Sequence[torch.nn.Module],
@@ -858,11 +846,10 @@ class NFBST(BaseEstimator):
             raise ValueError("calibration='dcrt' needs the targets: call test(X, y), or "
                              "test() to use the rows given to fit")
         units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
-        if len(units) != len(distillers):
-            raise ValueError(f"the {len(distillers)} dCRT networks were fitted for other "
+        R = distillers.residuals(X, y)  # (n, G, c)
+        if R.shape[1] != len(units):
+            raise ValueError(f"the {R.shape[1]} dCRT networks were fitted for other "
                              f"groups than the {len(units)} tested now; refit")
-        R = np.stack([_distilled_residuals(dist, X, y) if dist is not None else
-                      np.zeros((len(X), 1)) for dist in distillers], 1)  # (n, G, c)
         ref = getattr(self, "X_fit_", X)
         if callable(s["sampler"]):
             if groups is not None:
@@ -1171,40 +1158,6 @@ def _check_model(model: object) -> Any:
     if hasattr(model, "get_params"):
         return clone(model)
     return copy.deepcopy(model)
-
-
-#: A dCRT network of y: (fitted model, the unit's columns, the columns it was fitted on).
-Distiller: TypeAlias = "tuple[Any, NDArray[np.intp], NDArray[np.intp]]"
-
-
-def _fit_distiller(model: Any, X: NDArray[np.float64], y: np.ndarray, cols: NDArray[np.intp],
-                   keep: NDArray[np.intp], testable: bool) -> Distiller | None:
-    """Fit ``model`` on X without the unit's columns (a task of
-    :meth:`NFBST._fit_distillers`)."""
-    if not testable:
-        return None
-    if isinstance(model, BayesianMLP):
-        return model.fit(X[:, keep], y), cols, keep
-    return model.fit(_blind(X, cols), y), cols, np.arange(X.shape[1])
-
-
-def _blind(X: NDArray[np.float64], cols: NDArray[np.intp]) -> NDArray[np.float64]:
-    """X with ``cols`` set to 0 (what a network of fixed input width sees without them)."""
-    out = X.copy()
-    out[:, cols] = 0.0
-    return out
-
-
-def _distilled_residuals(distiller: Distiller, X: NDArray[np.float64],
-                         y: np.ndarray) -> NDArray[np.float64]:
-    """``y − g(x_{-G})`` ``(n, 1)``, or one-hot y minus the class probabilities ``(n, c)``."""
-    model, cols, keep = distiller
-    Xg = X[:, keep] if isinstance(model, BayesianMLP) else _blind(X, cols)
-    if getattr(model, "task", "regression") == "classification":
-        P = model.predict_proba(Xg)
-        onehot = (np.asarray(y)[:, None] == np.asarray(model.classes_)[None]).astype(float)
-        return onehot - P
-    return (np.asarray(y, dtype=np.float64) - model.predict(Xg))[:, None]
 
 
 def _unit_groups(groups: GroupsLike | None, feature_names: list[str],
