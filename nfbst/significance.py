@@ -316,6 +316,13 @@ class NFBST(BaseEstimator):
         s["quantile_lambda"] = check_float(s["quantile_lambda"], "quantile_lambda", 0, 1,
                                            low_inclusive=True, high_inclusive=True)
         s["alpha"] = check_float(s["alpha"], "alpha", 0, 1)
+        if s["calibration"] != "none" and 1 / (s["n_randomizations"] + 1) >= s["alpha"]:
+            warnings.warn(  # significant() rejects at p < alpha
+                f"n_randomizations={s['n_randomizations']} gives p-values of at least "
+                f"1/(K+1) = {1 / (s['n_randomizations'] + 1):.3g} >= alpha={s['alpha']:g}: no "
+                f"feature can be significant; use n_randomizations >= "
+                f"{int(np.floor(1 / s['alpha']))} (more with correction='bh')",
+                UserWarning, stacklevel=3)
         s["null"] = check_float(s["null"], "null")
         if not (isinstance(s["bandwidth"], str) or callable(s["bandwidth"])):
             check_float(s["bandwidth"], "bandwidth", 0)

@@ -235,6 +235,9 @@ CASES = [
     # nFBST encodes text and category columns (nfbst.tabular); what it cannot encode is named
     Case("nfbst id-like text column", lambda c: _nfbst().fit(*_id_frame()), ValueError,
          r"column 'id' has 60 levels"),
+    Case("nfbst K too small for alpha", lambda c: _nfbst(n_randomizations=19)._settings(),
+         None, r"n_randomizations=19 gives p-values of at least 1/\(K\+1\) = 0.05 >= "
+         r"alpha=0.05: no feature can be significant; use n_randomizations >= 20"),
     Case("nfbst level unseen at fit", lambda c: _nfbst(calibration="none").fit(
         *_text_frame()).test(_text_frame()[0].assign(city=["u", "v", "z"] * 10)), ValueError,
          r"column 'city' has level\(s\) \['z'\] not seen in the rows given to fit"),
