@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 #: the default alpha, not even weak evidence against H0 by the other measure).
 DISAGREEMENT_LEVEL = 0.25
 
+#: At most this many names in the summary's list of features not significant, and
+#: disagreement lines; beyond, a count.
+_MAX_NAMED = 20
+
 _STATISTIC_WORDS = {"grad": "gradient", "gradient": "gradient",
                     "input_x_gradient": "input x gradient",
                     "integrated_gradients": "integrated-gradients", "deeplift": "DeepLIFT",
@@ -309,7 +313,8 @@ class SignificanceResult:
         evidence is then a posterior summary, not a p-value) or the FBST evidence
         (descriptive, not a calibrated test). Globally each significant feature is listed
         with its p-value, written ``p <= 1/(K+1)`` at the smallest value K randomizations
-        give and ``p = 0.023 (Monte Carlo sd 0.015)`` otherwise, and its evidence. Where
+        give and ``p = 0.0231 (Monte Carlo sd 0.015)`` otherwise (p-values with 3 significant
+        digits, so that none rounds across alpha), and its evidence. Where
         one of evidence and p-value is significant and the other is at least
         :data:`DISAGREEMENT_LEVEL`, one line says why the two can differ, for the evidence
         rule and CRT statistic used (``details["rule"]``, ``details["crt_statistic"]``).
@@ -396,7 +401,7 @@ class SignificanceResult:
             return (f"p <= {floor:.2g} (the smallest value {self.n_randomizations} "
                     "randomizations give)")
         sd = float(self._p_value_mc_sd()[j])
-        return f"p = {p:.2g}" + (f" (Monte Carlo sd {sd:.2g})" if np.isfinite(sd) else "")
+        return f"p = {p:.3g}" + (f" (Monte Carlo sd {sd:.2g})" if np.isfinite(sd) else "")
 
     def _global_lines(self, sig: NDArray[np.bool_]) -> list[str]:
         """Per significant feature its deciding value(s) and evidence; the others named."""
@@ -406,7 +411,7 @@ class SignificanceResult:
             if self.p_value is not None:
                 text = self._describe_p(int(j))
                 if adjusted is not None:
-                    text += f", BH-adjusted {adjusted[j]:.2g}"
+                    text += f", BH-adjusted {adjusted[j]:.3g}"
                 text += f"; evidence {self.evidence[j]:.2g}"
             else:
                 text = f"evidence {self.evidence[j]:.2g}"
@@ -414,11 +419,12 @@ class SignificanceResult:
                 if mc_sd is not None and np.isfinite(np.asarray(mc_sd)[j]):
                     text += f" (Monte Carlo sd {np.asarray(mc_sd)[j]:.2g})"
                 if adjusted is not None:
-                    text += f", BH-adjusted {adjusted[j]:.2g}"
+                    text += f", BH-adjusted {adjusted[j]:.3g}"
             lines.append(f"  {self.feature_names[j]}: {text}")
         others = [self.feature_names[j] for j in np.flatnonzero(~sig)]
         if others:
-            lines.append(f"not significant: {', '.join(others)}")
+            lines.append("not significant: " + (", ".join(others) if len(others) <= _MAX_NAMED
+                                                else f"{len(others)} features"))
         return lines
 
     def _rate_lines(self, sig: NDArray[np.bool_]) -> list[str]:
@@ -450,7 +456,8 @@ class SignificanceResult:
             missed = sig & (ev >= DISAGREEMENT_LEVEL)  # the CRT sees it, the evidence not
             unseen = ~sig & (ev < alpha) & (p >= DISAGREEMENT_LEVEL)
         lines = []
-        for index in zip(*np.nonzero(missed | unseen)):
+        where = list(zip(*np.nonzero(missed | unseen)))
+        for index in where[:_MAX_NAMED]:
             j = index[-1]
             name = self.feature_names[j]
             if self.scope == "local":
@@ -460,8 +467,10 @@ class SignificanceResult:
                 lines.append(f"  {name} (significant, evidence {ev[index]:.2g}): "
                              + self._why_evidence_misses(index))
             else:
-                lines.append(f"  {name} (evidence {ev[index]:.2g}, p = {p[index]:.2g}): "
+                lines.append(f"  {name} (evidence {ev[index]:.2g}, p = {p[index]:.3g}): "
                              + self._why_crt_misses())
+        if len(where) > _MAX_NAMED:
+            lines.append(f"  and {len(where) - _MAX_NAMED} more (see to_frame())")
         return lines
 
     def _statistic_words(self) -> str:

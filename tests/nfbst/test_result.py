@@ -109,7 +109,7 @@ def test_summary_writes_a_floor_p_value_as_a_bound_and_others_with_their_sd():
     text = _result([0.0, 0.01, 0.9], p).summary()
     assert "  x0: p <= 0.0099 (the smallest value 100 randomizations give); evidence 0" in text
     sd = np.sqrt(3 / 101 * (98 / 101) / 100)
-    assert f"  x1: p = 0.03 (Monte Carlo sd {sd:.2g}); evidence 0.01" in text
+    assert f"  x1: p = 0.0297 (Monte Carlo sd {sd:.2g}); evidence 0.01" in text
     assert "raise n_randomizations (K) for p-values finer than 0.0099" in text
     assert "not significant: x2" in text
     assert "±" not in text and "0.0099 (Monte Carlo" not in text
@@ -125,9 +125,9 @@ def test_summary_with_bh_gives_raw_and_adjusted_p_values():
     text = _result([0.0, 0.0, 0.9], p, correction="bh").summary()
     adjusted = stats.false_discovery_control(p)
     assert f"x0: p <= 0.0099 (the smallest value 100 randomizations give), BH-adjusted " \
-           f"{adjusted[0]:.2g}; evidence 0" in text
-    assert f"x1: p = 0.03 (Monte Carlo sd {_mc_sd(3 / 101):.2g}), BH-adjusted " \
-           f"{adjusted[1]:.2g}; evidence 0" in text
+           f"{adjusted[0]:.3g}; evidence 0" in text
+    assert f"x1: p = 0.0297 (Monte Carlo sd {_mc_sd(3 / 101):.2g}), BH-adjusted " \
+           f"{adjusted[1]:.3g}; evidence 0" in text
     assert adjusted[1] < 0.05 < adjusted[2]
 
 
@@ -238,3 +238,22 @@ def test_plot_says_what_decides_and_draws_the_floor():
     assert plain.get_ylabel() == "evidence Ev(H0) (decides; descriptive)"
     assert not [ln for ln in plain.get_lines() if ln.get_linestyle() == ":"]
     assert len(plain.collections) == 1  # no evidence diamonds beside the evidence itself
+
+
+def test_summary_counts_instead_of_naming_beyond_twenty():
+    d = 30
+    ev, p = np.full(d, 0.9), np.full(d, FLOOR)
+    p[:25] = 0.6  # 25 not significant; 5 significant with a large evidence
+    lines = _result(ev, p).summary().splitlines()
+    assert "not significant: 25 features" in lines
+    assert len(_disagreements(_result(ev, p))) == 5
+    ev[:25] = 0.001  # and 25 strong disagreements the other way: 20 named, 10 counted
+    disagree = _disagreements(_result(ev, p))
+    assert len(disagree) == 21 and disagree[-1] == "  and 10 more (see to_frame())"
+
+
+def test_summary_never_rounds_a_significant_p_value_up_to_alpha():
+    # BH on two floor p-values and eight large ones: 0.0099 * 10 / 2 = 0.0495 <= 0.05
+    p = np.array([FLOOR, FLOOR] + [0.7] * 8)
+    text = _result(np.full(10, 0.1), p, correction="bh").summary()
+    assert text.count("BH-adjusted 0.0495") == 2 and "BH-adjusted 0.05;" not in text
