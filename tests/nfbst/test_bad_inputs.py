@@ -80,7 +80,7 @@ def _cli(ctx, *argv):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         rc = main(["test", *argv, "--out", ctx["out"], "--quiet", "--steps", "5",
-                   "--samples", "10", "--randomizations", "5", "--hidden", "2"])
+                   "--samples", "10", "--randomizations", "20", "--hidden", "2"])
     if rc != 0:
         raise CLIError(f"exit {rc}: {err.getvalue().strip()}")
 
