@@ -342,7 +342,8 @@ class SignificanceResult:
         >>> print(res.summary())  # doctest: +NORMALIZE_WHITESPACE
         decisions on CRT p-values (calibrated test); evidence values are posterior summaries,
         not p-values
-        nFBST (grad statistic, mean rule, CRT on the loss, K = 100), scope=global, alpha=0.05
+        nFBST (grad statistic, mean rule, CRT on the prediction loss, K = 100),
+        scope=global, alpha=0.05
         significant features (2/3):
           x0: p <= 0.0099 (the smallest value 100 randomizations give); evidence 0.38
           x1: p = 0.03 (Monte Carlo sd 0.017); evidence 0
@@ -371,7 +372,8 @@ class SignificanceResult:
                              self.n_randomizations)
         settings = [f"{self.statistic} statistic"]
         settings += [f"{rule} rule"] if rule else []
-        settings += [f"CRT on the {crt_stat}"] if calibrated and crt_stat else []
+        settings += [_CRT_WORDS.get(crt_stat, f"CRT on the {crt_stat}")] if (
+            calibrated and crt_stat) else []
         settings += [f"K = {K}"] if K is not None else []
         lines.append(f"nFBST ({', '.join(settings)}), scope={self.scope}, alpha={alpha:g}")
         floor = self.p_value_floor
@@ -477,6 +479,9 @@ class SignificanceResult:
         return _STATISTIC_WORDS.get(self.statistic, f"{self.statistic} statistic")
 
     def _crt_sees(self) -> str:
+        if self.details.get("crt_statistic") == "dcrt":
+            return ("x_j explains part of what a network fitted without it leaves "
+                    "unexplained (the distilled CRT)")
         if self.details.get("crt_statistic") == "rule":
             return ("the CRT, comparing that summary with its values at x_j redrawn given "
                     "the other columns, finds it larger than chance")
@@ -513,6 +518,11 @@ class SignificanceResult:
                     "the real x_j than at x_j redrawn given the other columns (this CRT "
                     "statistic cannot see an effect whose attribution does not depend on "
                     "where x_j lies, such as a linear one)")
+        if self.details.get("crt_statistic") == "dcrt":
+            return (f"the posterior is confident the {stat} is not 0, but x_j explains no "
+                    "more of what a network fitted without it leaves unexplained than x_j "
+                    "redrawn given the other columns: other, correlated columns carry the "
+                    "same signal, or the attribution was learned from noise")
         return (f"the posterior is confident the {stat} is not 0, but redrawing x_j given "
                 "the other columns does not worsen prediction: other, correlated columns "
                 "carry the same signal, or the attribution was learned from noise")
@@ -634,6 +644,11 @@ def min_randomizations(alpha: float) -> int:
     while 1.0 / (K + 1) >= alpha:
         K += 1
     return K
+
+
+#: How the summary names each CRT (``details["crt_statistic"]``).
+_CRT_WORDS = {"loss": "CRT on the prediction loss", "rule": "CRT on the attribution rule",
+              "dcrt": "distilled CRT on every row"}
 
 
 def _bh_finite(values: NDArray[np.float64], alpha: float
