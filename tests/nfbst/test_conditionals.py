@@ -129,7 +129,7 @@ def test_hurdle_draws_the_minimum_with_the_fitted_probability_and_stay_in_range(
     x1 = np.where(zero, 0.0, np.exp(0.5 * x0 + rng.normal(size=n)))
     X = np.column_stack([x0, x1])
     cond = _quiet(X, _singles(2), random_state=0)
-    assert cond.models_ == ["residual_permutation", "hurdle"]
+    assert cond.models_ == ["quadratic", "hurdle"]
     K = 3000
     draws = cond(X[:15], 1, K, rng)[..., 0]
     p0 = cond.predict_proba(X[:15], 1)[:, 1]
@@ -225,7 +225,7 @@ def test_model_overrides_are_validated_naming_the_group_and_the_model():
         TypedConditional(X, _singles(3), kinds=["continuous", "boolean", "continuous"])
     cond = _quiet(X, _singles(3), models={1: "residual_permutation", 0: "hurdle"},
                   random_state=0)
-    assert cond.models_ == ["hurdle", "residual_permutation", "residual_permutation"]
+    assert cond.models_ == ["hurdle", "residual_permutation", "quadratic"]
 
 
 def test_a_group_mixing_kinds_falls_back_to_the_linear_model_with_a_warning():
@@ -244,4 +244,22 @@ def test_diagnostic_flags_a_gaussian_model_of_a_binary_column_by_name_and_measur
     good = _quiet(X, _singles(3), random_state=0)
     assert not bad.diagnostics_.loc[1, "ok"] and good.diagnostics_["ok"].all()
     assert list(good.diagnostics(X[:100]).columns) == ["group", "columns", "kind", "model",
-                                                       "ks", "threshold", "ok"]
+                                                       "ks", "ks_residual", "threshold", "ok",
+                                                       "r2"]
+
+
+def test_diagnostic_residual_distance_flags_a_linear_model_of_a_nonlinear_conditional():
+    """x2 = x0 x1 + small noise: the linear model's draws have the right marginal shape but
+    lie off the surface; the quadratic model's do not."""
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(600, 3))
+    X[:, 2] = X[:, 0] * X[:, 1] + 0.05 * rng.normal(size=600)
+    with pytest.warns(UserWarning, match=r"group 2 \(columns \[2\].*'residual_permutation'"), \
+            pytest.warns(UserWarning, match=r"group 2 \(columns \[2\]\) is nearly determined"):
+        lin = TypedConditional(X, _singles(3), continuous="residual_permutation",
+                               random_state=0)
+    assert lin.diagnostics_.loc[2, "ks_residual"] > 0.3
+    np.testing.assert_allclose(lin.diagnostics_.loc[2, "r2"], 1 - 0.05**2 / X[:, 2].var(),
+                               atol=2e-3)
+    quad = _quiet(X, _singles(3), continuous="quadratic", random_state=0)
+    assert quad.diagnostics_.loc[2, "ks_residual"] < quad.diagnostics_.loc[2, "threshold"]
