@@ -183,8 +183,10 @@ class TypedConditional:
         One of :data:`COLUMN_KINDS` per group (default: :func:`infer_kinds`).
     models : dict {group index: model name}, optional
         Per-group overrides of the model (:data:`KIND_MODELS` lists those that fit a kind).
-    continuous : {"auto", "gaussian", "residual_permutation", "hurdle"}
-        The model of single continuous columns (see the module docstring for ``"auto"``).
+    continuous : {"auto", "gaussian", "residual_permutation", "quadratic", "hurdle"}
+        The model of single continuous columns (see the module docstring for ``"auto"``);
+        groups of several continuous columns take it when it is ``"gaussian"`` or
+        ``"residual_permutation"``, else ``"gaussian"``.
     random_state : None, int, RandomState or Generator
         Seeds the draws of the construction-time diagnostic.
 
