@@ -231,7 +231,8 @@ def test_model_overrides_are_validated_naming_the_group_and_the_model():
 def test_a_group_mixing_kinds_falls_back_to_the_linear_model_with_a_warning():
     rng = np.random.default_rng(12)
     X = _binary_design(200, rng)
-    with pytest.warns(UserWarning, match=r"group 0 \(columns \[0, 1\]\) mixes kinds"):
+    with pytest.warns(UserWarning, match=r"group 0 \(columns \[0, 1\]\) mixes kinds"), \
+            pytest.warns(UserWarning, match=r"group 0 \(columns \[0, 1\].*fits badly"):
         cond = TypedConditional(X, [np.array([0, 1]), np.array([2])], random_state=0)
     assert cond.models_[0] == "gaussian"
 
@@ -255,7 +256,8 @@ def test_diagnostic_residual_distance_flags_a_linear_model_of_a_nonlinear_condit
     X = rng.normal(size=(600, 3))
     X[:, 2] = X[:, 0] * X[:, 1] + 0.05 * rng.normal(size=600)
     with pytest.warns(UserWarning, match=r"group 2 \(columns \[2\].*'residual_permutation'"), \
-            pytest.warns(UserWarning, match=r"group 2 \(columns \[2\]\) is nearly determined"):
+            pytest.warns(UserWarning, match=r"group 2 \(columns \[2\]\) is nearly determined"), \
+            pytest.warns(UserWarning, match=r"group 0 .*fits badly"):  # x0 | x1, x2 too
         lin = TypedConditional(X, _singles(3), continuous="residual_permutation",
                                random_state=0)
     assert lin.diagnostics_.loc[2, "ks_residual"] > 0.3
