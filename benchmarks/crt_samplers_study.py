@@ -98,6 +98,9 @@ def column_models(X: np.ndarray) -> tuple[list[str], dict[str, TypedConditional]
                                         random_state=0)
         for m in ("hurdle", "quadratic"):
             conds[m] = TypedConditional(X, groups, continuous=m, random_state=0)
+        conds["neighbours"] = TypedConditional(
+            X, groups, random_state=0,
+            models={g: "neighbours" for g in range(d) if kinds[g] in ("integer", "continuous")})
         conds["typed"] = TypedConditional(X, groups, continuous="gaussian", random_state=0)
         conditionals.LOGISTIC_C = 1.0  # the stronger ridge penalty, for comparison
         conds["typed_C1"] = TypedConditional(X, groups, continuous="gaussian", random_state=0)
@@ -141,6 +144,8 @@ def run_dataset(name: str, seeds: range, split: str, model: str = "hgb") -> list
         for j in nulls:
             # the model each family gives this column (typed: non-continuous columns only)
             family = {"gaussian": "gaussian", "residual_permutation": "residual_permutation"}
+            if kinds[j] in ("integer", "continuous"):
+                family["neighbours"] = "neighbours"
             if kinds[j] == "continuous":
                 family["hurdle"] = "hurdle"
                 family["quadratic"] = "quadratic"
@@ -148,7 +153,7 @@ def run_dataset(name: str, seeds: range, split: str, model: str = "hgb") -> list
                 family["typed"] = conds["typed"].models_[j]
                 if family["typed"] == "logistic":
                     family["typed_C1"] = "logistic"
-            for fam, model in family.items():
+            for fam, sampler in family.items():
                 draws = conds[fam](Xte, j, K, np.random.default_rng([seed, j]))[..., 0]
                 Xk = np.repeat(Xte[None], K, 0)
                 Xk[..., j] = draws
@@ -156,7 +161,7 @@ def run_dataset(name: str, seeds: range, split: str, model: str = "hgb") -> list
                                   axis=1)
                 p = (1 + np.sum(T_null >= T_obs - 1e-12 * abs(T_obs))) / (K + 1)
                 rows.append({"dataset": name, "split": split, "seed": seed, "column": j,
-                             "kind": kinds[j], "fracmin": fracmin[j], "model": model,
+                             "kind": kinds[j], "fracmin": fracmin[j], "model": sampler,
                              "family": fam, "p": p})
     return rows
 
@@ -230,7 +235,7 @@ def main() -> None:
         df = pd.DataFrame(rows)
         df.to_csv(args.out, index=False)
     base = ["gaussian", "typed+gaussian", "typed+residual_permutation", "typed+quadratic",
-            "typed+hurdle"]
+            "typed+hurdle", "typed+neighbours"]
     autos = [f"auto:{b}:{t}" for b in ("gaussian", "residual_permutation", "quadratic")
              for t in THRESHOLDS]
     print(f"\n## Tuning split (diabetes + concrete, seeds 0-{args.n_tune - 1}): type-I at "
@@ -249,7 +254,8 @@ def main() -> None:
     print(table(held, base + ["C1:typed+residual_permutation", f"auto:{AUTO}"], ["dataset"]))
     print("\n## Held-out, per null column\n")
     print(table(held, ["gaussian", "typed+residual_permutation", "typed+quadratic",
-                       "typed+hurdle", f"auto:{AUTO}"], ["dataset", "column", "kind"]))
+                       "typed+hurdle", "typed+neighbours", f"auto:{AUTO}"],
+                ["dataset", "column", "kind"]))
     print(f"\nCPU time: {time.process_time() - t0:.0f} s")
 
 

@@ -22,8 +22,12 @@ Models, one per group (``TypedConditional.models_``), chosen from the group's ki
   tables are often not ordered in their effect on the others (orientation, glazing
   distribution), and the multinomial fit costs milliseconds at these sizes.
 * ``"rounded_residuals"`` — integer columns with many values (counts, ages): the linear
-  conditional mean plus resampled residuals, rounded and clipped to the observed range, so
-  draws are integers inside that range.
+  conditional mean plus resampled residuals, moved to the nearest observed value, so draws
+  are integers inside the observed range, on its grid (concrete's ages 1, 3, 7, 14, 28, …).
+* ``"neighbours"`` (continuous or integer columns) — the column's value in one of the
+  :data:`NEIGHBOURS` reference rows nearest in the standardised other columns (the row
+  itself excluded): nonparametric, always on the observed support, but wider than the true
+  conditional by the spread of the neighbours' other columns.
 * continuous columns, one of :data:`CONTINUOUS_MODELS`: ``"gaussian"`` (today's linear
   Gaussian), ``"residual_permutation"`` (linear mean plus permuted/resampled residuals, the
   marginal shape kept), ``"quadratic"`` (the least-squares regression on the other columns,
@@ -83,16 +87,17 @@ if TYPE_CHECKING:
 
 COLUMN_KINDS = ("binary", "categorical", "discrete", "integer", "continuous")
 #: Models of a single continuous column (``continuous=`` and ``"auto"``'s candidates).
-CONTINUOUS_MODELS = ("gaussian", "residual_permutation", "quadratic", "hurdle")
+CONTINUOUS_MODELS = ("gaussian", "residual_permutation", "quadratic", "hurdle", "neighbours")
 MODELS = ("logistic", "rounded_residuals", "gaussian", "residual_permutation", "quadratic",
-          "hurdle")
+          "hurdle", "neighbours")
 #: Models that fit each kind of a one-column group (first: the default); a group of several
 #: columns takes ``"logistic"`` when categorical, else the two linear models.
 KIND_MODELS: dict[str, tuple[str, ...]] = {
     "binary": ("logistic", "gaussian", "residual_permutation"),
     "categorical": ("logistic", "gaussian", "residual_permutation"),
     "discrete": ("logistic", "gaussian", "residual_permutation"),
-    "integer": ("rounded_residuals", "logistic", "gaussian", "residual_permutation"),
+    "integer": ("rounded_residuals", "logistic", "neighbours", "gaussian",
+                "residual_permutation"),
     "continuous": CONTINUOUS_MODELS,
 }
 #: ``continuous="auto"``: the hurdle model when at least this share of the values is the minimum.
@@ -109,6 +114,8 @@ DETERMINED_R2 = 0.99
 LOGISTIC_C = 100.0
 #: The KS distance above which a group's conditional model is flagged (at least).
 KS_THRESHOLD = 0.1
+#: ``"neighbours"``: draws among the column's values in this many nearest reference rows.
+NEIGHBOURS = 10
 _DIAG_ROWS, _DIAG_DRAWS = 1000, 10
 
 
@@ -367,7 +374,13 @@ class TypedConditional:
             coef = np.linalg.lstsq(A, x, rcond=None)[0]
             # in-sample residuals inflated to the unbiased residual variance's scale
             resid = (x - A @ coef) * np.sqrt(len(x) / (len(x) - A.shape[1]))
-            return {"coef": coef, "resid": resid, "range": (x.min(), x.max())}
+            return {"coef": coef, "resid": resid, "range": (x.min(), x.max()),
+                    "values": np.unique(x)}
+        if model == "neighbours":
+            from sklearn.neighbors import NearestNeighbors
+
+            k = min(NEIGHBOURS, len(x) - 1)
+            return {"nn": NearestNeighbors(n_neighbors=k + 1).fit(Z), "x": x, "k": k}
         # hurdle: P(x = min | others), then the rows above the minimum
         A = self._design(Z, model)
         low = x == x.min()
@@ -408,11 +421,20 @@ class TypedConditional:
             idx = np.minimum((u[..., None] > cum[None]).sum(-1), len(levels) - 1)
             drawn: NDArray[np.float64] = levels[idx]
             return drawn
+        if model == "neighbours":
+            dist, idx = fit["nn"].kneighbors(self._predictors(X, g))  # (n, k + 1)
+            # the row itself (distance 0) is not its own neighbour
+            keep = np.where((dist[:, :1] == 0), idx[:, 1:], idx[:, :-1])  # (n, k)
+            pick = keep[np.arange(n), rng.integers(0, fit["k"], size=(n_draws, n))]
+            nb: NDArray[np.float64] = fit["x"][pick][..., None]
+            return nb
         A = self._design(self._predictors(X, g), model)
         lo, hi = fit["range"]
         x = A @ fit["coef"] + _resample(fit["resid"], n, n_draws, rng)  # (K, n)
-        if model == "rounded_residuals":
-            x = np.clip(np.rint(x), lo, hi)
+        if model == "rounded_residuals":  # the nearest observed value
+            v = fit["values"]
+            i = np.clip(np.searchsorted(v, x), 1, len(v) - 1)
+            x = np.where(x - v[i - 1] <= v[i] - x, v[i - 1], v[i])
         elif model == "quadratic":
             x = np.clip(x, lo, hi)
         else:  # hurdle

@@ -163,6 +163,19 @@ def test_integer_draws_are_integers_inside_the_observed_range():
     draws = cond(np.column_stack([x0, counts]), 1, 50, rng)
     assert np.all(draws == np.round(draws))
     assert draws.min() >= counts.min() and draws.max() <= counts.max()
+    assert np.isin(draws, np.unique(counts)).all()  # on the observed grid
+
+
+def test_neighbours_draw_values_of_the_nearest_other_rows():
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(3000, 2))
+    X[:, 1] = np.sin(2 * X[:, 0]) + 0.05 * rng.normal(size=3000)
+    cond = _quiet(X, _singles(2), models={1: "neighbours"}, random_state=0)
+    draws = cond(X[:300], 1, 50, rng)[..., 0]
+    assert np.isin(draws, X[:, 1]).all() and not (draws == X[:300, 1]).any()  # not itself
+    # draws follow sin(2 x0) + noise, widened by the spread of the neighbours' x0 (the
+    # model's bias: a conditional slightly wider than the truth's sd 0.05)
+    assert 0.05 < (draws - np.sin(2 * X[:300, 0])).std() < 0.08
 
 
 def test_crt_with_the_logistic_conditional_gives_uniform_pvalues():
