@@ -35,8 +35,9 @@ Models, one per group (``TypedConditional.models_``), chosen from the group's ki
   sqrt(n / (n − terms)), clipped to the observed range: for columns that others determine
   through a product or ratio, as diabetes' cholesterol fractions s1–s4), and ``"hurdle"`` for
   a point mass at the minimum (zero-inflated amounts): a logistic model of
-  P(x = min | others), then the rest by a linear model fitted on the rows above the minimum,
-  with resampled residuals, clipped to the observed range.
+  P(x = min | others), then the rest by the quadratic regression (linear when the rows above
+  the minimum are fewer than :data:`QUADRATIC_ROWS_PER_TERM` per term) fitted on the rows
+  above the minimum, with resampled residuals, clipped to the observed range.
   ``continuous="auto"`` takes ``"hurdle"`` when at least :data:`HURDLE_MIN_FRACTION` (10 %)
   of the reference values sit at the minimum, else ``"quadratic"`` when there are at least
   :data:`QUADRATIC_ROWS_PER_TERM` reference rows per regression term, else ``"gaussian"``.
@@ -381,12 +382,17 @@ class TypedConditional:
 
             k = min(NEIGHBOURS, len(x) - 1)
             return {"nn": NearestNeighbors(n_neighbors=k + 1).fit(Z), "x": x, "k": k}
-        # hurdle: P(x = min | others), then the rows above the minimum
-        A = self._design(Z, model)
+        # hurdle: P(x = min | others), then the rows above the minimum by the quadratic
+        # regression when they are at least QUADRATIC_ROWS_PER_TERM per term, else linear
         low = x == x.min()
+        design = ("quadratic" if (~low).sum() >= QUADRATIC_ROWS_PER_TERM * _n_quadratic(
+            Z.shape[1]) else "linear")
+        A = self._design(Z, design)
         clf = LogisticRegression(C=LOGISTIC_C, max_iter=2000).fit(Z, low.astype(int))
         coef = np.linalg.lstsq(A[~low], x[~low], rcond=None)[0]
-        return {"clf": clf, "coef": coef, "resid": x[~low] - A[~low] @ coef,
+        m = int((~low).sum())
+        resid = (x[~low] - A[~low] @ coef) * np.sqrt(m / max(m - A.shape[1], 1))
+        return {"clf": clf, "coef": coef, "resid": resid, "design": design,
                 "min": x.min(), "range": (x[~low].min(), x.max())}
 
     @property
@@ -428,7 +434,7 @@ class TypedConditional:
             pick = keep[np.arange(n), rng.integers(0, fit["k"], size=(n_draws, n))]
             nb: NDArray[np.float64] = fit["x"][pick][..., None]
             return nb
-        A = self._design(self._predictors(X, g), model)
+        A = self._design(self._predictors(X, g), fit.get("design", model))
         lo, hi = fit["range"]
         x = A @ fit["coef"] + _resample(fit["resid"], n, n_draws, rng)  # (K, n)
         if model == "rounded_residuals":  # the nearest observed value
