@@ -86,13 +86,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .crt import GroupConditional
+from .tabular import COLUMN_KINDS, numeric_kind
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from probconstraints._random import RandomStateLike
 
-COLUMN_KINDS = ("binary", "categorical", "discrete", "integer", "continuous")
 #: Models of a single continuous column (``continuous=`` and ``"auto"``'s candidates).
 CONTINUOUS_MODELS = ("gaussian", "residual_permutation", "quadratic", "hurdle", "neighbours")
 MODELS = ("logistic", "rounded_residuals", "gaussian", "residual_permutation", "quadratic",
@@ -130,15 +130,6 @@ def _is_one_hot(B: NDArray[np.float64]) -> bool:
     return bool(np.isin(B, (0.0, 1.0)).all() and np.all(B.sum(1) == 1))
 
 
-def _column_kind(x: NDArray[np.float64], discrete_levels: int) -> str:
-    n_levels = np.unique(x).size
-    if n_levels == 2:
-        return "binary"
-    if n_levels <= discrete_levels:
-        return "discrete"
-    return "integer" if np.all(x == np.round(x)) else "continuous"
-
-
 def infer_kinds(X_ref: ArrayLike, groups: list[NDArray[np.intp]],
                 discrete_levels: int = 10) -> list[str]:
     """One kind of :data:`COLUMN_KINDS` per group, from the values of plain arrays.
@@ -167,7 +158,7 @@ def infer_kinds(X_ref: ArrayLike, groups: list[NDArray[np.intp]],
         if B.shape[1] >= 2:
             kinds.append("categorical" if _is_one_hot(B) else "continuous")
         else:
-            kinds.append(_column_kind(B[:, 0], discrete_levels))
+            kinds.append(numeric_kind(B[:, 0], discrete_levels))
     return kinds
 
 
@@ -311,7 +302,7 @@ class TypedConditional:
         """The model of group g: the override (checked against the kind) or the default."""
         cols = self.columns[g]
         if G.size >= 2 and kind != "categorical":
-            per_column = {_column_kind(X[:, j], 10) for j in cols}
+            per_column = {numeric_kind(X[:, j]) for j in cols}
             numeric = {"discrete", "integer", "continuous"}
             if len(per_column) > 1 and not per_column <= numeric:
                 warnings.warn(
