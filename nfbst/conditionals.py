@@ -194,6 +194,8 @@ class TypedConditional:
         ``"residual_permutation"``, else ``"gaussian"``.
     random_state : None, int, RandomState or Generator
         Seeds the draws of the construction-time diagnostic.
+    names : list of str, optional
+        A name per group for messages (e.g. the column's; default ``"group g"``).
 
     Attributes
     ----------
@@ -223,7 +225,8 @@ class TypedConditional:
 
     def __init__(self, X_ref: ArrayLike, groups: list[NDArray[np.intp]],
                  kinds: list[str] | None = None, models: dict[int, str] | None = None,
-                 continuous: str = "auto", random_state: RandomStateLike = None) -> None:
+                 continuous: str = "auto", random_state: RandomStateLike = None,
+                 names: list[str] | None = None) -> None:
         from probconstraints._random import check_random_state_arg
         from probconstraints._validation import check_choice
 
@@ -236,6 +239,12 @@ class TypedConditional:
             raise ValueError("X_ref has NaN or infinite values")
         n, d = X.shape
         groups = [np.asarray(g, dtype=np.intp) for g in groups]
+        if names is not None and len(names) != len(groups):
+            raise ValueError(f"names must give one name per group ({len(groups)}); "
+                             f"got {len(names)}")
+        #: how messages name each group ("group 3", or the caller's name, e.g. a column)
+        self.labels = ([f"group {g}" for g in range(len(groups))] if names is None
+                       else [repr(str(name)) for name in names])
         if kinds is None:
             kinds = infer_kinds(X, groups)
         elif len(kinds) != len(groups):
@@ -250,7 +259,7 @@ class TypedConditional:
                 raise ValueError(f"models keys must be group indices 0..{len(groups) - 1}; "
                                  f"got {g!r}")
             if models[g] not in MODELS:
-                raise ValueError(f"models[{g}] (group {g}, columns {groups[g].tolist()}) "
+                raise ValueError(f"models[{g}] ({self.labels[g]}, columns {groups[g].tolist()}) "
                                  f"must be one of {MODELS}; got {models[g]!r}")
         self._ref_rows = X
         self.continuous = continuous
@@ -270,7 +279,7 @@ class TypedConditional:
             others = np.setdiff1d(varying, G)
             if cols.size and n < others.size + 2:
                 raise ValueError(
-                    f"the conditional model of group {g} given the other columns needs more "
+                    f"the conditional model of {self.labels[g]} given the other columns needs more "
                     f"rows than predictors + 1; got {n} rows for {others.size} predictors")
             self.columns.append(cols)
             self.others.append(others)
@@ -282,7 +291,8 @@ class TypedConditional:
         bad = self.diagnostics_[~self.diagnostics_["ok"]]
         for _, row in bad.iterrows():
             warnings.warn(
-                f"the conditional model of group {row['group']} (columns {row['columns']}, "
+                f"the conditional model of {self.labels[row['group']]} (columns "
+                f"{row['columns']}, "
                 f"kind {row['kind']!r}, model {row['model']!r}) fits badly: the KS distance "
                 f"between its real and redrawn values is {row['ks']:.3f} (of their "
                 f"residuals from a quadratic regression on the other columns "
@@ -292,7 +302,8 @@ class TypedConditional:
         near = self.diagnostics_[self.diagnostics_["r2"] > DETERMINED_R2]
         for _, row in near.iterrows():
             warnings.warn(
-                f"group {row['group']} (columns {row['columns']}) is nearly determined by the "
+                f"{self.labels[row['group']]} (columns {row['columns']}) is nearly determined "
+                "by the "
                 f"other columns (quadratic R² {row['r2']:.4f}): its CRT has little power, "
                 "and its validity hinges on the conditional model being exact",
                 UserWarning, stacklevel=2)
@@ -306,7 +317,7 @@ class TypedConditional:
             numeric = {"discrete", "integer", "continuous"}
             if len(per_column) > 1 and not per_column <= numeric:
                 warnings.warn(
-                    f"group {g} (columns {G.tolist()}) mixes kinds {sorted(per_column)}: it "
+                    f"{self.labels[g]} (columns {G.tolist()}) mixes kinds {sorted(per_column)}: it "
                     "is resampled by the linear model of GroupConditional, whose draws may "
                     "leave the columns' support", UserWarning, stacklevel=3)
             allowed: tuple[str, ...] = ("gaussian", "residual_permutation")
@@ -315,7 +326,7 @@ class TypedConditional:
         if override is not None:
             if override not in allowed:
                 raise ValueError(
-                    f"models[{g}] = {override!r} does not fit group {g} (columns "
+                    f"models[{g}] = {override!r} does not fit {self.labels[g]} (columns "
                     f"{G.tolist()}, kind {kind!r}): choose one of {allowed}")
             return override
         if G.size >= 2 and kind != "categorical":
@@ -367,7 +378,7 @@ class TypedConditional:
             A = self._design(Z, model)
             if len(x) < A.shape[1] + 2:
                 raise ValueError(
-                    f"model {model!r} of group {g} needs more rows than its {A.shape[1]} "
+                    f"model {model!r} of {self.labels[g]} needs more rows than its {A.shape[1]} "
                     f"regression terms + 1; got {len(x)} rows")
             coef = np.linalg.lstsq(A, x, rcond=None)[0]
             # in-sample residuals inflated to the unbiased residual variance's scale
@@ -401,7 +412,7 @@ class TypedConditional:
         """``(n, L)`` probabilities of group g's levels (``levels_[g]``) for the rows of X
         (``"logistic"`` groups), or ``(n, 2)`` of (above, at) the minimum (``"hurdle"``)."""
         if self.models_[g] not in ("logistic", "hurdle") or not self.columns[g].size:
-            raise ValueError(f"group {g} uses model {self.models_[g]!r}, which has no "
+            raise ValueError(f"{self.labels[g]} uses model {self.models_[g]!r}, which has no "
                              "class probabilities")
         Xa = np.asarray(X, dtype=np.float64)
         proba: NDArray[np.float64] = self._fits[g]["clf"].predict_proba(

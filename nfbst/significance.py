@@ -67,6 +67,8 @@ StatisticLike: TypeAlias = "str | Callable[..., Any]"
 SCOPES = ("instance", "local", "global")
 RULES = ("quantile", "aggregate", "mean")
 CALIBRATIONS = ("crt", "dcrt", "none")
+#: Conditional models by name: typed per column (nfbst.conditionals), or linear (nfbst.crt)
+SAMPLER_NAMES = ("auto", *crt.SAMPLERS)
 # the default network, chosen by the held-out CRT's power in the calibration experiment: the
 # paper's 3×20 ReLU under mean-field VI underfits at n = 200 (power ≈ 0 on a 0.25 linear
 # effect), a 1×20 tanh network fits it; HMC on it was no more powerful and 15× slower
@@ -150,9 +152,17 @@ class NFBST(BaseEstimator):
         effect) or the attribution ``rule`` recomputed at the resampled inputs (no y).
     n_randomizations : int, default 100
         K resampled copies of each column; the p-value resolution is 1 / (K + 1).
-    sampler : {"gaussian", "residual_permutation"} or callable
-        Model of x_j | x_{-j}, fitted on the rows given to :meth:`fit`, or
-        ``sampler(X, j, n_draws, rng) -> (n_draws, n)``.
+    sampler : {"auto", "gaussian", "residual_permutation"}, dict or callable, default "auto"
+        Model of x_j | x_{-j} (of a group given the others), fitted on the rows given to
+        :meth:`fit`. ``"auto"``: a model that respects each column's kind
+        (:class:`nfbst.conditionals.TypedConditional`: logistic for binary, categorical and
+        few-valued columns, rounded residuals for integers, a hurdle model for columns
+        with a point mass at their minimum, a quadratic regression with resampled residuals
+        otherwise; a warning names a column whose model fits badly). ``"gaussian"`` /
+        ``"residual_permutation"``: the linear model for every column
+        (:mod:`nfbst.crt`). A dict overrides ``"auto"`` per feature, e.g.
+        ``{"age": "gaussian"}`` (names of :data:`nfbst.conditionals.MODELS`). A callable
+        ``sampler(X, j, n_draws, rng) -> (n_draws, n)`` resamples single columns.
     holdout : float in (0, 1) or None, default 0.3
         Keep this fraction of the rows given to :meth:`fit` out of the network's fit; the
         CRT runs on them (``test()``, or ``test(X)`` with the X given to fit), which makes
@@ -243,7 +253,7 @@ class NFBST(BaseEstimator):
         calibration: Literal["crt", "dcrt", "none"] | None = "crt",
         crt_statistic: Literal["loss", "rule"] = "loss",
         n_randomizations: int = 100,
-        sampler: str | ConditionalSampler = "gaussian",
+        sampler: str | dict[str, str] | ConditionalSampler = "auto",
         holdout: float | None = 0.3,
         groups: dict[str, Sequence[int] | Sequence[str]] | None = None,
         crt_max_draws: int = 64,
@@ -301,11 +311,7 @@ class NFBST(BaseEstimator):
         check_choice(s["rule"], "rule", RULES)
         check_choice(s["calibration"], "calibration", CALIBRATIONS)
         check_choice(s["crt_statistic"], "crt_statistic", crt.CRT_STATISTICS)
-        if not (callable(s["sampler"]) or isinstance(s["sampler"], str)):
-            raise TypeError(f"sampler must be one of {crt.SAMPLERS} or a callable, got "
-                            f"{s['sampler']!r}")
-        if not callable(s["sampler"]):
-            check_choice(s["sampler"], "sampler", crt.SAMPLERS)
+        _check_sampler(s["sampler"])
         for name in ("n_randomizations", "crt_max_draws", "n_posterior_samples"):
             s[name] = check_int(s[name], name, 1)
         h = s["holdout"]
@@ -686,7 +692,7 @@ class NFBST(BaseEstimator):
         p_value = None
         if s["calibration"] == "dcrt":
             p_value = self._dcrt(np.asarray(Xc), yc, masks, s, instance=scope == "instance",
-                                 groups=group_idx)
+                                 groups=group_idx, names=list(unit_names))
             details.update(n_randomizations=int(s["n_randomizations"]), crt_statistic="dcrt",
                            pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
                            pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
@@ -694,7 +700,8 @@ class NFBST(BaseEstimator):
             rows = np.arange(Xc.shape[0]) if crt_rows is None else crt_rows
             p_value = self._crt(Xc[rows], None if yc is None else yc[rows], eta[:, rows],
                                 masks[:, rows], s, target, instance=scope == "instance",
-                                groups=group_idx, constant=untestable["columns"])
+                                groups=group_idx, constant=untestable["columns"],
+                                names=list(unit_names))
             if scope == "instance" and crt_rows is not None:
                 full = np.full(eta.shape[1:], np.nan)
                 full[rows] = p_value
@@ -835,9 +842,29 @@ class NFBST(BaseEstimator):
         return names, groups, {"columns": constant, "units": units, "reason": reason,
                                "evidence": evidence_too}
 
+    def _group_model(self, sampler: str | dict[str, str], ref: NDArray[np.float64],
+                     units: list[NDArray[np.intp]], names: list[str]) -> crt.GroupModel:
+        """The fitted model of each unit's columns given the others, from a sampler name:
+        the linear models of :class:`nfbst.crt.GroupConditional`, or (``"auto"``, a dict of
+        per-unit models) :class:`nfbst.conditionals.TypedConditional`."""
+        if isinstance(sampler, str) and sampler in crt.SAMPLERS:
+            return crt.GroupConditional(ref, units, "gaussian" if sampler == "gaussian"
+                                        else "permutation")
+        from .conditionals import TypedConditional
+
+        models: dict[int, str] = {}
+        if isinstance(sampler, dict):
+            unknown = [k for k in sampler if k not in names]
+            if unknown:
+                raise ValueError(f"sampler names {unknown}, which are not tested features "
+                                 f"(features: {names[:8]}{' ...' if len(names) > 8 else ''})")
+            models = {names.index(k): v for k, v in sampler.items()}
+        return TypedConditional(ref, units, models=models, random_state=self.random_state,
+                                names=names)
+
     def _dcrt(self, X: NDArray[np.float64], y: np.ndarray | None, masks: NDArray[np.bool_],
-              s: dict[str, Any], instance: bool,
-              groups: list[NDArray[np.intp]] | None) -> NDArray[np.float64]:
+              s: dict[str, Any], instance: bool, groups: list[NDArray[np.intp]] | None,
+              names: list[str]) -> NDArray[np.float64]:
         """Distilled-CRT p-values ``(r, units)`` on every row of X (:mod:`nfbst.dcrt`)."""
         from .dcrt import GroupSampler, distilled_pvalues
 
@@ -861,7 +888,7 @@ class NFBST(BaseEstimator):
         if callable(s["sampler"]):
             if groups is not None:
                 raise TypeError("a callable sampler resamples one column; with groups use "
-                                "sampler='gaussian' or 'residual_permutation'")
+                                f"sampler='auto' or one of {crt.SAMPLERS}")
             user = s["sampler"]
 
             def one_column(Xs: NDArray[np.float64], g: int, k: int, rng: np.random.Generator
@@ -871,9 +898,7 @@ class NFBST(BaseEstimator):
             sampler: GroupSampler = one_column
             columns = units
         else:
-            residuals: Literal["gaussian", "permutation"] = (
-                "gaussian" if s["sampler"] == "gaussian" else "permutation")
-            cond = crt.GroupConditional(ref, units, residuals)
+            cond = self._group_model(s["sampler"], ref, units, names)
             sampler, columns = cond, cond.columns
         return distilled_pvalues(X, R, sampler, columns, masks=masks,
                                  n_randomizations=s["n_randomizations"],
@@ -882,7 +907,8 @@ class NFBST(BaseEstimator):
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
              instance: bool, groups: list[NDArray[np.intp]] | None = None,
-             constant: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+             constant: NDArray[np.bool_] | None = None,
+             names: list[str] | None = None) -> NDArray[np.float64]:
         """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance; ``(r, G)`` for groups); see
         :mod:`nfbst.crt`. Groups, and columns constant in the training rows, go through
         :class:`nfbst.crt.GroupConditional`."""
@@ -920,20 +946,30 @@ class NFBST(BaseEstimator):
         if groups is not None and not use_loss:
             raise ValueError("groups are tested with crt_statistic='loss'; 'rule' resamples "
                              "one column at a time")
-        if use_loss and (groups is not None or (
-                constant is not None and constant.any() and not callable(s["sampler"]))):
+        linear = isinstance(s["sampler"], str) and s["sampler"] in crt.SAMPLERS
+        units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
+        names = names if names is not None else [f"x{j}" for j in range(len(units))]
+        if use_loss and not callable(s["sampler"]) and (
+                groups is not None or not linear or (constant is not None and constant.any())):
             assert y is not None  # refused above
             classes = (getattr(self.model_, "classes_", None) if self.model_ is not None
                        else None)
-            units = groups if groups is not None else [np.array([j]) for j in
-                                                       range(X.shape[1])]
             n_crt = min(len(self.draws_), int(s["crt_max_draws"]))
             return crt.loss_crt_pvalues(
-                self.draws_.subset(np.arange(n_crt)), X, y, masks, sampler=s["sampler"],
-                X_ref=X if ref is None else ref, n_randomizations=K,
-                random_state=self.random_state, classes=classes, n_jobs=self.n_jobs,
-                verbose=self.verbose, groups=units)
-        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
+                self.draws_.subset(np.arange(n_crt)), X, y, masks,
+                sampler=self._group_model(s["sampler"], X if ref is None else ref, units,
+                                          names),
+                n_randomizations=K, random_state=self.random_state, classes=classes,
+                n_jobs=self.n_jobs, verbose=self.verbose, groups=units)
+        if callable(s["sampler"]) or linear:
+            sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
+        else:  # one column at a time from the typed models
+            model = self._group_model(s["sampler"], X if ref is None else ref, units, names)
+
+            def sampler(Xs: NDArray[np.float64], j: int, k: int, rng: np.random.Generator
+                        ) -> NDArray[np.float64]:
+                return model(Xs, j, k, rng)[..., 0]
+
         S = len(self.draws_)
         draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
         classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
@@ -1165,6 +1201,25 @@ def _check_model(model: object) -> Any:
     if hasattr(model, "get_params"):
         return clone(model)
     return copy.deepcopy(model)
+
+
+def _check_sampler(sampler: object) -> None:
+    """``sampler`` is ``"auto"``, a linear model's name, a callable, or a dict of feature
+    name -> model name (:data:`nfbst.conditionals.MODELS`)."""
+    if callable(sampler):
+        return
+    if isinstance(sampler, dict):
+        from .conditionals import MODELS
+
+        for name, model in sampler.items():
+            if not isinstance(name, str):
+                raise TypeError(f"sampler keys must be feature names; got {name!r}")
+            check_choice(model, f"sampler[{name!r}]", MODELS)
+        return
+    if not isinstance(sampler, str):
+        raise TypeError(f"sampler must be one of {SAMPLER_NAMES}, a dict of feature name -> "
+                        f"model, or a callable; got {sampler!r}")
+    check_choice(sampler, "sampler", SAMPLER_NAMES)
 
 
 def _unit_groups(groups: GroupsLike | None, feature_names: list[str],
