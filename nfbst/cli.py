@@ -236,9 +236,9 @@ def _library_choices() -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
     return available_statistics(), tuple(RULES), tuple(available())
 
 
-def _holdout(text: str) -> float | None:
-    if text.strip().lower() == "none":
-        return None
+def _holdout(text: str) -> float | str | None:
+    if text.strip().lower() in ("none", "auto"):
+        return None if text.strip().lower() == "none" else "auto"
     return _probability(text)
 
 
@@ -276,9 +276,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--rule", choices=rules, default=NFBST().rule,
                    help="global/local evidence rule of NFBST")
     t.add_argument("--calibration", choices=CALIBRATIONS, default=NFBST().calibration,
-                   help="crt: conditional randomization p-values decide; none: evidence only")
+                   help="p-values that decide: dcrt (distilled CRT on every row), crt "
+                   "(held-out CRT), auto (dcrt for the default network); none: evidence only")
     t.add_argument("--holdout", type=_holdout, default=NFBST().holdout, metavar="FRACTION",
-                   help="rows kept out of the fit for the CRT ('none': fit on every row)")
+                   help="rows kept out of the fit for --calibration crt ('none': fit on "
+                   "every row; 'auto': 0.3 for crt, none otherwise)")
     t.add_argument("--randomizations", type=_int_at_least(1), default=NFBST().n_randomizations,
                    help="CRT randomizations K: the smallest p-value is 1/(K+1), so K must "
                    "exceed 1/alpha - 1")
@@ -321,7 +323,7 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.data is None and args.task == "classification":
         raise InputError("the toy example has a continuous target; use --task regression")
     floor = 1.0 / (args.randomizations + 1)
-    if args.calibration == "crt" and args.scope != "instance" and floor >= args.alpha:
+    if args.calibration != "none" and args.scope != "instance" and floor >= args.alpha:
         from .result import min_randomizations
 
         raise InputError(

@@ -22,7 +22,9 @@ Two ways, the same networks:
 from __future__ import annotations
 
 import copy
+import json
 import math
+import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -171,11 +173,63 @@ class StackedDistillations:
             t = torch.as_tensor(np.searchsorted(self.classes_, y))
             n_out, noise = len(self.classes_), s["noise"]
         seed = int(seed_sequence(random_state).generate_state(1)[0])
-        self.net = StackedMeanFieldMLP(torch.as_tensor(masks), (d, *s["hidden"], n_out),
-                                       s["activation"], self.task, s["prior_scale"], noise,
-                                       s["init_scale"], seed)
+        self.spec = dict(layer_sizes=[d, *s["hidden"], n_out], activation=s["activation"],
+                         task=self.task, prior_scale=float(s["prior_scale"]), noise=noise,
+                         init_scale=float(s["init_scale"]), seed=seed)
+        self.net = self._net(torch.as_tensor(masks))
         self.loss_history = fit_mean_field(self.net, Z, t, s)
         self.seed = seed
+
+    def _net(self, masks: torch.Tensor) -> StackedMeanFieldMLP:
+        sp = self.spec
+        return StackedMeanFieldMLP(masks, sp["layer_sizes"], sp["activation"], sp["task"],
+                                   sp["prior_scale"], sp["noise"], sp["init_scale"],
+                                   sp["seed"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted networks to the folder ``path`` (:meth:`load` reads them)."""
+        os.makedirs(path, exist_ok=True)
+        net = self.net
+        torch.save({"loc": net.loc.detach(), "rho": net.rho.detach(),
+                    "log_noise": net.log_noise.detach(), "masks": net.masks},
+                   os.path.join(path, "distillations.pt"))
+        meta = dict(spec=self.spec, n_draws=self.n_draws, x_mean=self.x_mean.tolist(),
+                    x_scale=self.x_scale.tolist())
+        if self.task == "classification":
+            meta["classes"] = self.classes_.tolist()
+        else:
+            meta.update(y_mean=self.y_mean, y_scale=self.y_scale)
+        with open(os.path.join(path, "distillations.json"), "w") as fh:
+            json.dump(meta, fh)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> StackedDistillations:
+        """The networks :meth:`save` wrote; a damaged folder is a LoadError naming the file."""
+        from ._validation import LoadError, load_tensors, read_json, require_keys
+
+        json_path = os.path.join(path, "distillations.json")
+        meta = read_json(json_path)
+        require_keys(meta, ("spec", "n_draws", "x_mean", "x_scale"), json_path)
+        tensors = load_tensors(os.path.join(path, "distillations.pt"))
+        require_keys(tensors, ("loc", "rho", "log_noise", "masks"),
+                     os.path.join(path, "distillations.pt"), "tensor")
+        self = cls.__new__(cls)
+        self.spec, self.n_draws = meta["spec"], int(meta["n_draws"])
+        self.task, self.seed = self.spec["task"], int(self.spec["seed"])
+        self.x_mean, self.x_scale = np.asarray(meta["x_mean"]), np.asarray(meta["x_scale"])
+        if self.task == "classification":
+            self.classes_ = np.asarray(meta["classes"])
+        else:
+            self.y_mean, self.y_scale = float(meta["y_mean"]), float(meta["y_scale"])
+        try:
+            self.net = self._net(tensors["masks"])
+            with torch.no_grad():
+                for name in ("loc", "rho", "log_noise"):
+                    getattr(self.net, name).copy_(tensors[name])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise LoadError(f"cannot load: the networks in {path} do not match "
+                            f"{json_path} ({' '.join(str(exc).split())})") from None
+        return self
 
     def residuals(self, X: NDArray[np.float64], y: np.ndarray) -> NDArray[np.float64]:
         Z = torch.as_tensor((X - self.x_mean) / self.x_scale, dtype=torch.float32)
@@ -253,10 +307,18 @@ def fit_distillations(template: Any, X: NDArray[np.float64], y: np.ndarray,
                       n_jobs: int | None = None, verbose: int = 0) -> Distillations:
     """The networks of y without each unit: stacked for the default mean-field VI
     :class:`~nfbst.BayesianMLP`, separate fits otherwise."""
+    if stacks(template):
+        return StackedDistillations(template, X, y, units, random_state)
+    return SeparateDistillations(template, X, y, units, random_state, n_jobs, verbose)
+
+
+def stacks(template: Any) -> bool:
+    """Whether the networks of ``template`` train side by side (:class:`StackedDistillations`):
+    a mean-field VI :class:`~nfbst.BayesianMLP` (local reparameterisation) on the CPU."""
     from .bnn import BayesianMLP
 
-    if isinstance(template, BayesianMLP):
-        s = template._settings()
-        if s["inference"] == "vi" and s["reparam"] == "local" and str(s["device"]) == "cpu":
-            return StackedDistillations(template, X, y, units, random_state)
-    return SeparateDistillations(template, X, y, units, random_state, n_jobs, verbose)
+    if not isinstance(template, BayesianMLP):
+        return False
+    s = template._settings()
+    return bool(s["inference"] == "vi" and s["reparam"] == "local"
+                and str(s["device"]) == "cpu")
