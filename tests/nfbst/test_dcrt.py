@@ -110,7 +110,7 @@ def test_nfbst_dcrt_on_a_table_with_a_category_and_a_classification():
 def test_nfbst_dcrt_errors_name_the_fix():
     X, y = _data(0, n=60, beta=1.0)
     with pytest.raises(ValueError, match="takes no holdout.*holdout=None"):
-        NFBST(calibration="dcrt").fit(X, y)
+        NFBST(calibration="dcrt", holdout=0.3).fit(X, y)
     test = NFBST(model=BayesianMLP(hidden=(5,), n_steps=50), n_posterior_samples=20,
                  calibration="none", holdout=None, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="fitted by fit\\(\\)"):
@@ -122,3 +122,32 @@ def test_nfbst_dcrt_errors_name_the_fix():
     with pytest.warns(UserWarning, match="posterior draws"):
         res = test.test(X, y, scope="local", regions=masks)
     assert res.p_value.shape == (2, 3)
+
+
+def test_auto_is_the_dcrt_for_stacking_networks_and_the_held_out_crt_otherwise():
+    X, y = _data(1, n=80, beta=1.0)
+    small = dict(model=BayesianMLP(hidden=(5,), n_steps=50), n_posterior_samples=20,
+                 n_randomizations=20, random_state=0)
+    auto = NFBST(**small)
+    assert auto._settings()["calibration"] == "dcrt" and auto._settings()["holdout"] is None
+    held = NFBST(holdout=0.3, **small)
+    assert held._settings()["calibration"] == "crt"
+    other = NFBST(**{**small, "model": BayesianMLP(hidden=(5,), inference="ensemble")})
+    assert other._settings()["calibration"] == "crt" and other._settings()["holdout"] == 0.3
+    fitted = auto.fit(X, y)
+    assert not hasattr(fitted, "holdout_index_") and hasattr(fitted, "distillers_")
+    with pytest.warns(UserWarning, match="posterior draws"):
+        assert fitted.test().details["crt_statistic"] == "dcrt"
+    drawn = NFBST.from_draws(fitted.draws_, n_randomizations=20)
+    assert drawn._settings()["calibration"] == "crt"
+
+
+def test_save_and_load_keep_the_dcrt_networks(tmp_path):
+    X, y = _data(2, n=120, beta=1.0)
+    test = _nfbst().fit(X, y)
+    test.save(tmp_path / "t")
+    again = NFBST.load(tmp_path / "t")
+    with pytest.warns(UserWarning):
+        a, b = test.test(), again.test()
+    np.testing.assert_array_equal(a.p_value, b.p_value)
+    np.testing.assert_array_equal(a.evidence, b.evidence)
