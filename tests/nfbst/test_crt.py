@@ -91,11 +91,11 @@ def held_out():
     X = _correlated(300, 4, 0.5, rng)
     y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + 0.3 * rng.standard_normal(300)
     test = NFBST(model=BayesianMLP(hidden=(16,), activation="tanh", n_steps=600),
-                 n_posterior_samples=60, random_state=0).fit(X, y)
+                 n_posterior_samples=60, holdout=0.3, random_state=0).fit(X, y)
     return test, X, y
 
 
-def test_default_holds_out_rows_and_detects_nonmonotone_effects(held_out):
+def test_holdout_keeps_rows_out_and_detects_nonmonotone_effects(held_out):
     test, X, y = held_out
     assert len(test.holdout_index_) == 90 and len(test.train_index_) == 210
     assert not set(test.holdout_index_) & set(test.train_index_)
@@ -224,7 +224,7 @@ def test_bad_sampler_output_is_refused(sampler, match):
         (dict(n_randomizations=2.7), "n_randomizations must be an int >= 1, got 2.7"),
         (dict(n_randomizations=0), "n_randomizations"),
         (dict(n_posterior_samples=2.7), "n_posterior_samples"),
-        (dict(holdout=1.5), "holdout must be None or a fraction"),
+        (dict(holdout=1.5), "holdout must be 'auto', None or a fraction"),
         (dict(calibration="bootstrap"), "calibration must be one of"),
         (dict(crt_statistic="r2"), "crt_statistic must be one of"),
         (dict(sampler="knockoff"), "sampler must be one of"),

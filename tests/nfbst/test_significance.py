@@ -172,7 +172,8 @@ def test_plot_shows_zero_evidence_labels_regions_and_bounds_the_width():
 def test_a_preset_never_silently_overrides_a_conflicting_argument():
     from nfbst import NFBST
 
-    with pytest.raises(ValueError, match=r"preset='paper' sets .* but holdout=0\.5 was given"):
+    with pytest.raises(ValueError, match=r"preset='paper' sets .* but calibration='crt', "
+                                         r"holdout=0\.5 was given"):
         NFBST(preset="paper", rule="mean", calibration="crt", holdout=0.5)._settings()
     with pytest.raises(ValueError, match=r"rule='aggregate'"):
         NFBST(preset="paper", rule="aggregate")._settings()
