@@ -147,9 +147,9 @@ class NFBST(BaseEstimator):
         network was not fitted on. ``"auto"``: ``"dcrt"`` when its networks train side by
         side at about the cost of one (the default network, any mean-field VI
         :class:`BayesianMLP` on the CPU), else ``"crt"`` (other networks, draws from
-        elsewhere, or a ``holdout`` fraction given). ``"none"`` (or None): evidence only. In the calibration experiment
-        (``results/nfbst_calibration``) both tests hold their type-I error and the dCRT
-        has about twice the power of the held-out CRT at n = 200.
+        elsewhere, or a ``holdout`` fraction given). ``"none"`` (or None): evidence only.
+        In the calibration experiment (``results/nfbst_calibration``) both tests hold their
+        type-I error and the dCRT has about twice the power of the held-out CRT at n = 200.
     crt_statistic : {"loss", "rule"}
         CRT statistic: predictive loss of the posterior mean (uses y; sees every kind of
         effect) or the attribution ``rule`` recomputed at the resampled inputs (no y).
