@@ -78,7 +78,9 @@ class SignificanceResult:
         ``evidence_mc_sd`` (the bootstrap sd of the evidence over the posterior
         draws: global and local scopes, rules "mean" and "aggregate"); ``evidence_upper``
         (the largest evidence the S draws cannot tell apart from the one reported, 95 %);
-        ``groups`` (name -> columns) when groups were tested; ``not_testable``
+        ``groups`` (name -> columns) when groups were tested; ``conditional_fit``
+        (name -> why) for features whose model of x_j | x_-j fits badly (their p-values may
+        be anti-conservative; the ``note`` column of :meth:`to_frame`); ``not_testable``
         (name -> reason) for features or groups with NaN values. Every key is optional
         here: a result built by hand reports what its details hold.
     p_value : ndarray, optional
@@ -250,9 +252,10 @@ class SignificanceResult:
             cols.update(evidence_cols)
         cols[self.statistic_labels[0]] = self.statistic_mean
         cols[self.statistic_labels[1]] = self.statistic_sd
-        untestable = self.details.get("not_testable")
-        if untestable:
-            note = np.array([untestable.get(f, "") for f in self.feature_names], dtype=object)
+        notes = {**self.details.get("conditional_fit", {}),
+                 **self.details.get("not_testable", {})}
+        if notes:
+            note = np.array([notes.get(f, "") for f in self.feature_names], dtype=object)
             cols["note"] = np.broadcast_to(note, shape)
         if self.evidence.ndim == 1:
             df = pd.DataFrame(cols, index=pd.Index(self.feature_names, name="feature"))

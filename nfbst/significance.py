@@ -714,6 +714,7 @@ class NFBST(BaseEstimator):
                                 verbose=self.verbose, device=device)
             mean, sd = agg.mean(0), agg.std(0)
         p_value = None
+        self._conditional_fit: dict[str, str] = {}  # set by _group_model
         if s["calibration"] == "dcrt":
             p_value = self._dcrt(np.asarray(Xc), yc, masks, s, instance=scope == "instance",
                                  groups=group_idx, names=list(unit_names))
@@ -735,6 +736,8 @@ class NFBST(BaseEstimator):
                            crt_statistic=s["crt_statistic"],
                            pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
                            pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
+        if self._conditional_fit:
+            details["conditional_fit"] = self.__dict__.pop("_conditional_fit")
         if scope != "instance":
             self._evidence_error(ev, None if rule == "quantile" else np.asarray(agg),
                                  self.null if rule == "quantile" else null,
@@ -883,8 +886,14 @@ class NFBST(BaseEstimator):
                 raise ValueError(f"sampler names {unknown}, which are not tested features "
                                  f"(features: {names[:8]}{' ...' if len(names) > 8 else ''})")
             models = {names.index(k): v for k, v in sampler.items()}
-        return TypedConditional(ref, units, models=models, random_state=self.random_state,
+        cond = TypedConditional(ref, units, models=models, random_state=self.random_state,
                                 names=names)
+        bad = cond.diagnostics_[~cond.diagnostics_["ok"]]
+        self._conditional_fit = {
+            names[int(r["group"])]: (f"model of x_j | x_-j fits badly (KS {r['ks']:.2f}, of "
+                                     f"residuals {r['ks_residual']:.2f}): p-value may be "
+                                     "anti-conservative") for _, r in bad.iterrows()}
+        return cond
 
     def _dcrt(self, X: NDArray[np.float64], y: np.ndarray | None, masks: NDArray[np.bool_],
               s: dict[str, Any], instance: bool, groups: list[NDArray[np.intp]] | None,
