@@ -215,13 +215,26 @@ def pvalues_ols(X: np.ndarray, y: np.ndarray, seed: int, quick: bool) -> np.ndar
     return np.asarray(sm.OLS(y, sm.add_constant(X, has_constant="add")).fit().pvalues[1:])
 
 
+def cfi_feature_types(X: np.ndarray) -> str:
+    """``"auto"`` (hidimstat's default) unless a column of at most 10 levels has non-integer
+    levels: its default logistic conditional model refuses those as classes ("Unknown label
+    type: continuous", energy's glazing area 0.1/0.25/0.4), so every column is then
+    modelled as continuous (RidgeCV)."""
+    for col in np.asarray(X, float).T:
+        levels = np.unique(col)
+        if len(levels) <= 10 and not np.array_equal(levels, np.round(levels)):
+            return "continuous"
+    return "auto"
+
+
 def pvalues_cfi(X: np.ndarray, y: np.ndarray, seed: int, quick: bool) -> np.ndarray:
     """hidimstat CFI: an MLP fitted on 70 % of the rows, importance and t-test on 30 %."""
     from hidimstat import CFI  # type: ignore[import-untyped]
 
     tr, te = _split(len(y), seed)
     model = _mlp(seed, quick).fit(X[tr], y[tr])
-    cfi = CFI(estimator=model, random_state=seed).fit(X[tr], y[tr])
+    cfi = CFI(estimator=model, feature_types=cfi_feature_types(X),
+              random_state=seed).fit(X[tr], y[tr])
     cfi.importance(X[te], y[te])
     return np.asarray(cfi.pvalues_, float)
 
@@ -355,10 +368,13 @@ def run_seed(design: str, seed: int, methods: list[str], variants: list[dict[str
             warnings.simplefilter("ignore")  # MLP convergence, lasso tolerance: on purpose
             value = PEERS[method](X, y, seed, quick)
         seconds = time.perf_counter() - t0
+        label = PEER_LABELS[method]
+        if method == "cfi" and cfi_feature_types(X) != "auto":
+            label += " [feature_types='continuous']"
         if method == "knockoffs":
-            add(PEER_LABELS[method], np.full(len(value), np.nan), value > 0, seconds)
+            add(label, np.full(len(value), np.nan), value > 0, seconds)
         else:
-            add(PEER_LABELS[method], value, bh_select(value), seconds)
+            add(label, value, bh_select(value), seconds)
     return rows
 
 
