@@ -384,12 +384,15 @@ def summarize(long: pd.DataFrame) -> pd.DataFrame:
 
     ``type1_mc_sd`` is the Monte Carlo sd of a type-I rate of exactly α over that many null
     tests; ``fdp`` is the mean over seeds of false / max(1, selected) (an estimate of the
-    FDR). Knockoffs give selections, not p-values: their per-feature columns are empty.
+    FDR). ``worst_null`` is the null column rejected most often at α and ``type1_worst`` its
+    rate (over the seeds only: Monte Carlo sd √(α(1 − α)/seeds)). Knockoffs give
+    selections, not p-values: their per-feature columns are empty.
     """
     out = []
     for (design, method), g in long.groupby(["design", "method"], sort=False):
         null, alt = g[~g.non_null], g[g.non_null]
         tested = null.p.notna().any()
+        by_column = (null.p < ALPHA).groupby(null.feature, sort=False).mean()
         per_seed = g.groupby("seed")
         fdp = per_seed.apply(lambda s: (s.bh & ~s.non_null).sum() / max(1, s.bh.sum()))
         power_bh = per_seed.apply(lambda s: (s.bh & s.non_null).sum() / s.non_null.sum())
@@ -397,6 +400,8 @@ def summarize(long: pd.DataFrame) -> pd.DataFrame:
             design=design, method=method, seeds=g.seed.nunique(), null_tests=len(null),
             type1_05=(null.p < ALPHA).mean() if tested else np.nan,
             type1_mc_sd=np.sqrt(ALPHA * (1 - ALPHA) / len(null)) if tested else np.nan,
+            worst_null=by_column.idxmax() if tested else "",
+            type1_worst=by_column.max() if tested else np.nan,
             power_05=(alt.p < ALPHA).mean() if tested else np.nan,
             power_fdr10=power_bh.mean(), fdp_fdr10=fdp.mean(),
             seconds_median=per_seed.seconds.first().median()))
@@ -450,6 +455,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     write_table(summary, args.out, "real_tables",
                 title="Type-I error, power, FDP at FDR 0.1 and time, per design and method",
                 notes=notes, floatfmt=".3f")
+    for value, what in (("type1_05", "Type-I error at α = 0.05"),
+                        ("power_05", "Power at α = 0.05")):
+        wide = summary.pivot_table(index="method", columns="design", values=value, sort=False)
+        write_table(wide.reset_index(), args.out, f"{value.split('_')[0]}_by_design",
+                    title=f"{what} (rows: method; columns: design)", notes=notes,
+                    floatfmt=".3f")
     _figure(summary, args.out)
     write_command(args)
     return summary

@@ -16,21 +16,22 @@ def test_real_tables_quick_reports_rates_and_finds_the_strong_linear_effect(tmp_
     from experiments.nfbst_real_tables import QUICK_DESIGNS, main
 
     summary = main(["--quick", "--out", str(tmp_path)])
-    for stem in ("real_tables", "real_tables_long"):
+    for stem in ("real_tables", "real_tables_long", "type1_by_design", "power_by_design"):
         assert (tmp_path / f"{stem}.csv").is_file() and (tmp_path / f"{stem}.md").is_file()
     assert (tmp_path / "real_tables.png").stat().st_size > 1000
     assert (tmp_path / "COMMAND").read_text().startswith(
         "python -m experiments run nfbst_real_tables")
     assert list(summary.columns) == [
-        "design", "method", "seeds", "null_tests", "type1_05", "type1_mc_sd", "power_05",
-        "power_fdr10", "fdp_fdr10", "seconds_median"]
+        "design", "method", "seeds", "null_tests", "type1_05", "type1_mc_sd", "worst_null",
+        "type1_worst", "power_05", "power_fdr10", "fdp_fdr10", "seconds_median"]
     assert set(summary.design) == set(QUICK_DESIGNS)
     assert {"nFBST()", "OLS t-test (statsmodels)", "CFI, MLP, t-test (hidimstat)",
             "LOCO, MLP, t-test (hidimstat)", "D0CRT, lasso (hidimstat)",
             "model-X knockoffs, lasso (knockpy)"} <= set(summary.method)
-    rates = summary[["type1_05", "power_05", "power_fdr10", "fdp_fdr10"]]
+    rates = summary[["type1_05", "type1_worst", "power_05", "power_fdr10", "fdp_fdr10"]]
     values = rates.to_numpy(float)
-    assert np.isnan(values).sum() == 2 * len(QUICK_DESIGNS)  # knockoffs: no p-values
+    assert np.isnan(values).sum() == 3 * len(QUICK_DESIGNS)  # knockoffs: no p-values
+    assert (summary.type1_worst.dropna() >= summary.type1_05.dropna()).all()
     assert ((values[~np.isnan(values)] >= 0) & (values[~np.isnan(values)] <= 1)).all()
     knock = summary[summary.method.str.startswith("model-X")]
     assert knock.type1_05.isna().all() and knock.power_fdr10.notna().all()
