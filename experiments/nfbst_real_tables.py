@@ -47,7 +47,8 @@ UCI_DIR = REPO_ROOT.parent / "shared" / "data" / "uci"
 
 #: keyword arguments of ``NFBST`` compared side by side (one result row each); ``{}`` is
 #: today's default. Arguments the installed NFBST refuses are skipped with a note.
-NFBST_VARIANTS: list[dict[str, Any]] = [{}, {"sampler": "auto"}, {"crossfit": 2}]
+NFBST_VARIANTS: list[dict[str, Any]] = [{}, {"sampler": "auto"}, {"crossfit": 2},
+                                       {"calibration": "dcrt", "holdout": None}]
 
 METHODS = ("nfbst", "ols", "cfi", "loco", "d0crt", "knockoffs")
 QUICK_DESIGNS = ("gauss_linear_corr", "diabetes")
