@@ -50,6 +50,8 @@ def _args(parser):
     parser.add_argument("--held-out-only", action="store_true",
                         help="run only the library default (CRT, loss, held-out rows) per "
                              "backend: a cheaper study of one more backend's validity")
+    parser.add_argument("--sizes", default="small,large",
+                        help="which sample sizes to run: small (n = 200), large (n = 1000)")
     parser.add_argument("--n-jobs", type=int, default=1,
                         help="joblib workers over the seeds (processes; -1: all cores)")
 
@@ -142,6 +144,12 @@ def run_seed(kind, rho, n, seed, backends, K, quick, S, full=True, library_defau
         held = NFBST(model=_model(backend, quick, seed), holdout=0.3, **common).fit(X, y)
         add("CRT, loss, 30% held-out rows", backend,
             held.test(calibration="crt").p_value, time.perf_counter() - t0)
+        if backend == "vi":  # one network per feature: shown for the default backend
+            t0 = time.perf_counter()
+            dist = NFBST(model=_model(backend, quick, seed), holdout=None, calibration="dcrt",
+                         **common).fit(X, y)
+            add("distilled CRT, every row", backend, dist.test().p_value,
+                time.perf_counter() - t0)
         if not full:
             continue
         t0 = time.perf_counter()
@@ -216,13 +224,15 @@ def main(argv=None):
         for rho in (0.0, 0.6):
             for s in range(2 if q else args.seeds):
                 full = not args.held_out_only
-                jobs.append((kind, rho, n_small, s, backends[:1], full,
-                             not q and s < args.seeds_default))
+                if "small" in args.sizes.split(","):
+                    jobs.append((kind, rho, n_small, s, backends[:1], full,
+                                 not q and s < args.seeds_default))
                 others = [b for b in backends[1:] if s < (1 if q else seeds_of.get(b, 0))]
-                if others:
+                if others and "small" in args.sizes.split(","):
                     jobs.append((kind, rho, n_small, s, others, full, False))
-                jobs.append((kind, rho, n_large, s, backends[:1],
-                             full and s < args.seeds_large_full, False))
+                if "large" in args.sizes.split(","):
+                    jobs.append((kind, rho, n_large, s, backends[:1],
+                                 full and s < args.seeds_large_full, False))
     t0 = time.time()
     parts = run_jobs(jobs, K, q, S, n_jobs=args.n_jobs)
     long = pd.DataFrame([r for part in parts for r in part])

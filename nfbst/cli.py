@@ -280,7 +280,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--holdout", type=_holdout, default=NFBST().holdout, metavar="FRACTION",
                    help="rows kept out of the fit for the CRT ('none': fit on every row)")
     t.add_argument("--randomizations", type=_int_at_least(1), default=NFBST().n_randomizations,
-                   help="CRT randomizations K (p-value resolution 1/(K+1))")
+                   help="CRT randomizations K: the smallest p-value is 1/(K+1), so K must "
+                   "exceed 1/alpha - 1")
     t.add_argument("--alpha", type=_probability, default=0.05, help="significance level")
     t.add_argument("--correction", choices=("none", "bh"), default="none",
                    help="Benjamini-Hochberg across features, or none")
@@ -319,6 +320,15 @@ def _check_options(args: argparse.Namespace) -> None:
         )
     if args.data is None and args.task == "classification":
         raise InputError("the toy example has a continuous target; use --task regression")
+    floor = 1.0 / (args.randomizations + 1)
+    if args.calibration == "crt" and args.scope != "instance" and floor >= args.alpha:
+        from .result import min_randomizations
+
+        raise InputError(
+            f"--randomizations {args.randomizations} gives p-values no smaller than 1/(K+1) = "
+            f"{floor:.3g}, so none can be below --alpha {args.alpha:g}; use --randomizations "
+            f">= {min_randomizations(args.alpha)} (or --calibration none)"
+        )
 
 
 def _read_csv(path: str, target: str | None, sep: str = ","
@@ -429,8 +439,6 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray, str, str]
 
 # --------------------------------------------------------------------------- main
 def _run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from . import NFBST, BayesianMLPClassifier, BayesianMLPRegressor
 
     _check_options(args)
@@ -462,8 +470,7 @@ def _run(args: argparse.Namespace) -> int:
     res = test.test(X, scope=args.scope, regions=regions)  # the names are checked as at fit
     elapsed = time.perf_counter() - t0
     frame = res.to_frame()
-    with pd.option_context("display.max_rows", 200, "display.width", 120):
-        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(res.to_string())  # the deciding columns first; p <= 1/(K+1) written as such
     print(res.summary())
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"nfbst_{os.path.splitext(label)[0]}_{args.scope}")

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, cast
 
 import numpy as np
 import torch
@@ -52,6 +52,17 @@ if TYPE_CHECKING:
 
 SAMPLERS = ("gaussian", "residual_permutation")
 CRT_STATISTICS = ("loss", "rule")
+
+class GroupModel(Protocol):
+    """A fitted model of groups of columns given the others (:class:`GroupConditional`,
+    :class:`nfbst.conditionals.TypedConditional`): ``columns[g]`` are the columns group g
+    resamples (empty: not testable) and ``model(X, g, K, rng)`` draws them ``(K, n, |G|)``."""
+
+    columns: list[NDArray[np.intp]]
+
+    def __call__(self, X: NDArray[np.float64], g: int, n_draws: int,
+                 rng: np.random.Generator) -> NDArray[np.float64]: ...
+
 
 #: A conditional sampler ``f(X, j, n_draws, rng) -> (n_draws, n)`` of column j given the others.
 ConditionalSampler: TypeAlias = Callable[
@@ -328,7 +339,7 @@ def _loss_feature_pvalue(
 
 def _loss_group_pvalue(
     draws: FunctionalDraws, X: NDArray[np.float64], y: ArrayLike, masks: NDArray[np.bool_],
-    cond: GroupConditional, g: int, K: int, seed: np.random.SeedSequence,
+    cond: GroupModel, g: int, K: int, seed: np.random.SeedSequence,
     classes: ArrayLike | None, device: torch.device,
 ) -> NDArray[np.float64]:
     """One group's CRT p-values ``(r,)`` (NaN when it is not testable)."""
@@ -356,7 +367,8 @@ def _region_weights(masks: NDArray[np.bool_], device: torch.device) -> torch.Ten
 
 def loss_crt_pvalues(
     draws: FunctionalDraws, X: ArrayLike, y: ArrayLike, masks: ArrayLike | None = None, *,
-    sampler: str | ConditionalSampler = "gaussian", X_ref: ArrayLike | None = None,
+    sampler: str | ConditionalSampler | GroupModel = "gaussian",
+    X_ref: ArrayLike | None = None,
     n_randomizations: int = 100, random_state: RandomStateLike = None,
     classes: ArrayLike | None = None, n_jobs: int | None = None, device: Device = None,
     verbose: int = 0, groups: list[NDArray[np.intp]] | None = None,
@@ -379,7 +391,9 @@ def loss_crt_pvalues(
     y : ndarray (n,)
     masks : bool ndarray (r, n), optional
         Regions (default: one region, every row: the global test).
-    sampler : {"gaussian", "residual_permutation"} or callable
+    sampler : {"gaussian", "residual_permutation"}, callable, or a fitted group model
+        A name or a one-column callable; with ``groups`` also a fitted model of the groups
+        (:class:`GroupConditional`, :class:`nfbst.conditionals.TypedConditional`).
     X_ref : ndarray, optional
         Rows the conditional model is fitted on (default ``X``).
     n_randomizations : int
@@ -433,13 +447,18 @@ def loss_crt_pvalues(
     draws = draws.to(device=dev)
     n_jobs = n_jobs if dev.type == "cpu" else 1
     if groups is not None:
-        if callable(sampler):
-            raise TypeError("a callable sampler resamples one column; with groups use "
-                            f"sampler='gaussian' or 'residual_permutation', got {sampler!r}")
-        check_choice(sampler, "sampler", SAMPLERS)
-        residuals: Literal["gaussian", "permutation"] = (
-            "gaussian" if sampler == "gaussian" else "permutation")
-        gcond = GroupConditional(X if X_ref is None else X_ref, groups, residuals)
+        gcond: GroupModel
+        if hasattr(sampler, "columns"):  # a fitted model of the groups
+            gcond = cast("GroupModel", sampler)
+        else:
+            if callable(sampler):
+                raise TypeError("a callable sampler resamples one column; with groups use "
+                                f"sampler='gaussian' or 'residual_permutation', got "
+                                f"{sampler!r}")
+            check_choice(sampler, "sampler", SAMPLERS)
+            residuals: Literal["gaussian", "permutation"] = (
+                "gaussian" if sampler == "gaussian" else "permutation")
+            gcond = GroupConditional(X if X_ref is None else X_ref, groups, residuals)
         gseeds = seed_sequence(random_state).spawn(len(groups))
         gparts = parallel_map(
             _loss_group_pvalue,

@@ -39,7 +39,7 @@ from ._validation import (
 from .bnn import BayesianMLP
 from .evidence import evidence_mc_sd, evidence_upper_bound, evidence_value, is_dask_array
 from .functional_draws import FunctionalDraws
-from .groups import check_groups
+from .groups import GroupsLike, check_groups
 from .posterior import DrawsLike, PosteriorDraws
 from .result import SignificanceResult
 from .scopes import Regions, aggregate_statistic, mean_statistic, quantile_rule, region_masks
@@ -57,14 +57,18 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .crt import ConditionalSampler
+    from .distill import Distillations
     from .statistics._base import TargetLike
+    from .tabular import TableEncoder
 
 #: ``fn(draws, X, target=None, **options) -> (S, n, d)``, or a registered statistic's name.
 StatisticLike: TypeAlias = "str | Callable[..., Any]"
 
 SCOPES = ("instance", "local", "global")
 RULES = ("quantile", "aggregate", "mean")
-CALIBRATIONS = ("crt", "none")
+CALIBRATIONS = ("crt", "dcrt", "none")
+#: Conditional models by name: typed per column (nfbst.conditionals), or linear (nfbst.crt)
+SAMPLER_NAMES = ("auto", *crt.SAMPLERS)
 # the default network, chosen by the held-out CRT's power in the calibration experiment: the
 # paper's 3×20 ReLU under mean-field VI underfits at n = 200 (power ≈ 0 on a 0.25 linear
 # effect), a 1×20 tanh network fits it; HMC on it was no more powerful and 15× slower
@@ -100,6 +104,8 @@ class NFBST(BaseEstimator):
     * ``calibration="crt"`` is a test: model-X conditional randomization of x_j | x_{-j}
       with the fitted posterior held fixed; exactly valid on held-out rows
       (``holdout=...``) when the conditional model is right, whatever the posterior.
+    * ``calibration="dcrt"`` is the same kind of test on every row: the network of y that
+      the statistic uses is fitted without x_j (a distillation), so no row is held out.
 
     Parameters
     ----------
@@ -131,9 +137,13 @@ class NFBST(BaseEstimator):
     quantile_lambda : float in [0, 1], default 0.5
         λ of the Q-GS rule (``rule="quantile"``): the share of rows whose evidence may
         exceed the reported quantile.
-    calibration : {"crt", "none"}, default "crt"
+    calibration : {"crt", "dcrt", "none"}, default "crt"
         ``"crt"``: add conditional-randomization p-values (:mod:`nfbst.crt`) to local and
         global results (per instance only when ``test(..., calibration="crt")`` asks);
+        ``"dcrt"``: the distilled CRT (:mod:`nfbst.dcrt`) on every row instead of the
+        held-out ones — one extra network per feature (or group) fitted without it, so the
+        test stays exact with no row set aside (needs ``holdout=None``; global and local
+        scopes);
         :meth:`SignificanceResult.significant` then decides on them. ``"none"`` (or
         None): evidence only. The default is the configuration whose type-I error the calibration
         experiment found ≤ α in every setting (``results/nfbst_calibration``).
@@ -142,9 +152,17 @@ class NFBST(BaseEstimator):
         effect) or the attribution ``rule`` recomputed at the resampled inputs (no y).
     n_randomizations : int, default 100
         K resampled copies of each column; the p-value resolution is 1 / (K + 1).
-    sampler : {"gaussian", "residual_permutation"} or callable
-        Model of x_j | x_{-j}, fitted on the rows given to :meth:`fit`, or
-        ``sampler(X, j, n_draws, rng) -> (n_draws, n)``.
+    sampler : {"auto", "gaussian", "residual_permutation"}, dict or callable, default "auto"
+        Model of x_j | x_{-j} (of a group given the others), fitted on the rows given to
+        :meth:`fit`. ``"auto"``: a model that respects each column's kind
+        (:class:`nfbst.conditionals.TypedConditional`: logistic for binary, categorical and
+        few-valued columns, rounded residuals for integers, a hurdle model for columns
+        with a point mass at their minimum, a quadratic regression with resampled residuals
+        otherwise; a warning names a column whose model fits badly). ``"gaussian"`` /
+        ``"residual_permutation"``: the linear model for every column
+        (:mod:`nfbst.crt`). A dict overrides ``"auto"`` per feature, e.g.
+        ``{"age": "gaussian"}`` (names of :data:`nfbst.conditionals.MODELS`). A callable
+        ``sampler(X, j, n_draws, rng) -> (n_draws, n)`` resamples single columns.
     holdout : float in (0, 1) or None, default 0.3
         Keep this fraction of the rows given to :meth:`fit` out of the network's fit; the
         CRT runs on them (``test()``, or ``test(X)`` with the X given to fit), which makes
@@ -232,10 +250,10 @@ class NFBST(BaseEstimator):
         null: float = 0.0,
         rule: Literal["mean", "quantile", "aggregate"] = "mean",
         quantile_lambda: float = 0.5,
-        calibration: Literal["crt", "none"] | None = "crt",
+        calibration: Literal["crt", "dcrt", "none"] | None = "crt",
         crt_statistic: Literal["loss", "rule"] = "loss",
         n_randomizations: int = 100,
-        sampler: str | ConditionalSampler = "gaussian",
+        sampler: str | dict[str, str] | ConditionalSampler = "auto",
         holdout: float | None = 0.3,
         groups: dict[str, Sequence[int] | Sequence[str]] | None = None,
         crt_max_draws: int = 64,
@@ -293,11 +311,7 @@ class NFBST(BaseEstimator):
         check_choice(s["rule"], "rule", RULES)
         check_choice(s["calibration"], "calibration", CALIBRATIONS)
         check_choice(s["crt_statistic"], "crt_statistic", crt.CRT_STATISTICS)
-        if not (callable(s["sampler"]) or isinstance(s["sampler"], str)):
-            raise TypeError(f"sampler must be one of {crt.SAMPLERS} or a callable, got "
-                            f"{s['sampler']!r}")
-        if not callable(s["sampler"]):
-            check_choice(s["sampler"], "sampler", crt.SAMPLERS)
+        _check_sampler(s["sampler"])
         for name in ("n_randomizations", "crt_max_draws", "n_posterior_samples"):
             s[name] = check_int(s[name], name, 1)
         h = s["holdout"]
@@ -308,6 +322,13 @@ class NFBST(BaseEstimator):
         s["quantile_lambda"] = check_float(s["quantile_lambda"], "quantile_lambda", 0, 1,
                                            low_inclusive=True, high_inclusive=True)
         s["alpha"] = check_float(s["alpha"], "alpha", 0, 1)
+        if s["calibration"] != "none" and 1 / (s["n_randomizations"] + 1) >= s["alpha"]:
+            warnings.warn(  # significant() rejects at p < alpha
+                f"n_randomizations={s['n_randomizations']} gives p-values of at least "
+                f"1/(K+1) = {1 / (s['n_randomizations'] + 1):.3g} >= alpha={s['alpha']:g}: no "
+                f"feature can be significant; use n_randomizations >= "
+                f"{int(np.floor(1 / s['alpha']))} (more with correction='bh')",
+                UserWarning, stacklevel=3)
         s["null"] = check_float(s["null"], "null")
         if not (isinstance(s["bandwidth"], str) or callable(s["bandwidth"])):
             check_float(s["bandwidth"], "bandwidth", 0)
@@ -339,12 +360,25 @@ class NFBST(BaseEstimator):
             model = _check_model(self.model)
             if getattr(model, "random_state", 0) is None:
                 model.set_params(random_state=self.random_state)
-        feature_names = _feature_names(X)
-        X, y = validate_estimator_data(self, X, y, reset=True)
+        encoder = _table_encoder(X)
+        if encoder is None or encoder.is_identity:
+            feature_names = _feature_names(X)
+            X, y = validate_estimator_data(self, X, y, reset=True)
+        else:  # text, category or object-bool columns: the network sees the encoded columns
+            feature_names = list(encoder.feature_names_out_)
+            X, y = validate_estimator_data(self, encoder.transform(X), y, reset=True)
+            self.n_features_in_ = len(encoder.feature_names_in_)
+            self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
         X, y = check_features_targets(X, y, task=getattr(model, "task", "regression"),
                                       columns=feature_names, constant_ok=True)
+        self.encoder_ = encoder
         n = X.shape[0]
         train = np.arange(n)
+        if s["calibration"] == "dcrt" and s["holdout"] is not None:
+            raise ValueError(
+                f"calibration='dcrt' tests on every row (its networks of y leave the tested "
+                f"feature out), so it takes no holdout; got holdout={s['holdout']!r}: pass "
+                "holdout=None")
         if s["holdout"] is not None:
             n_out = int(round(s["holdout"] * n))
             if n_out < 2 or n - n_out < 2:
@@ -357,7 +391,7 @@ class NFBST(BaseEstimator):
             train = np.sort(perm[n_out:])
         names = feature_names or [f"x{j}" for j in range(X.shape[1])]
         if s["groups"] is not None:
-            check_groups(s["groups"], names)  # before the fit
+            _unit_groups(s["groups"], names, encoder)  # before the fit
         constant = np.flatnonzero(np.ptp(X[train], 0) == 0)
         if constant.size:
             warnings.warn(
@@ -384,7 +418,22 @@ class NFBST(BaseEstimator):
         self.feature_names_ = feature_names or [f"x{j}" for j in range(X.shape[1])]
         self.X_fit_, self.y_fit_ = X, y
         self.train_index_ = train
+        self.__dict__.pop("distillers_", None)
+        if s["calibration"] == "dcrt":
+            self.distillers_ = self._fit_distillers(model, s)
         return self
+
+    def _fit_distillers(self, template: Any, s: dict[str, Any]) -> Distillations:
+        """The dCRT's networks of y, one per tested unit without its columns, fitted on
+        every row (:mod:`nfbst.distill`)."""
+        from .distill import fit_distillations
+
+        _, groups = _unit_groups(s["groups"], self.feature_names_, self.encoder_)
+        units = (groups if groups is not None
+                 else [np.array([j]) for j in range(self.X_fit_.shape[1])])
+        return fit_distillations(template, self.X_fit_, self.y_fit_, units,
+                                 random_state=self.random_state, n_jobs=self.n_jobs,
+                                 verbose=self.verbose)
 
     @classmethod
     def from_draws(cls, draws: DrawsLike | Sequence[torch.nn.Module],
@@ -493,10 +542,14 @@ class NFBST(BaseEstimator):
                       f"statistic {self.statistic!r} (statistic_options)")
 
     def _check_X(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Test-time ``X``: the fitted width, and the fitted column names and order."""
+        """Test-time ``X``: the fitted width, and the fitted column names and order; a table
+        with text or category columns is encoded as in :meth:`fit`."""
+        encoder = getattr(self, "encoder_", None)
+        if encoder is not None and not encoder.is_identity:
+            return check_features(encoder.transform(X), len(self.feature_names_))
         if hasattr(self, "feature_names_in_") or hasattr(X, "columns"):
             X = validate_estimator_data(self, X, reset=False)
-        return check_features(X, self.n_features_in_)
+        return check_features(X, len(self.feature_names_))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "draws_"):
@@ -548,7 +601,8 @@ class NFBST(BaseEstimator):
         rule: Literal["mean", "quantile", "aggregate"] | None = None,
         quantile_lambda: float | None = None, target: TargetLike = None,
         correction: Literal["bh"] | None = None,
-        calibration: Literal["crt", "none"] | None = None, n_randomizations: int | None = None,
+        calibration: Literal["crt", "dcrt", "none"] | None = None,
+        n_randomizations: int | None = None,
         crt_statistic: Literal["loss", "rule"] | None = None,
     ) -> SignificanceResult:
         """Evidence values (and, calibrated, p-values) of H0: "feature j does not matter".
@@ -581,8 +635,9 @@ class NFBST(BaseEstimator):
         rule, lam = s["rule"], s["quantile_lambda"]
         target = self.target if target is None else target
         if is_dask_array(X):
-            if s["calibration"] == "crt":
-                raise ValueError("calibration='crt' needs the rows in memory; test a dask X "
+            if s["calibration"] != "none":
+                raise ValueError(f"calibration={s['calibration']!r} needs the rows in memory; "
+                                 "test a dask X "
                                  "with calibration='none' (evidence), the CRT on a sample")
             check_dask_features(X, self.n_features_in_)
             Xc: NDArray[np.float64] | da.Array = X
@@ -635,11 +690,18 @@ class NFBST(BaseEstimator):
                                 verbose=self.verbose, device=device)
             mean, sd = agg.mean(0), agg.std(0)
         p_value = None
-        if s["calibration"] == "crt":
+        if s["calibration"] == "dcrt":
+            p_value = self._dcrt(np.asarray(Xc), yc, masks, s, instance=scope == "instance",
+                                 groups=group_idx, names=list(unit_names))
+            details.update(n_randomizations=int(s["n_randomizations"]), crt_statistic="dcrt",
+                           pvalue_resolution=1.0 / (s["n_randomizations"] + 1),
+                           pvalue_mc_sd=crt.pvalue_mc_sd(p_value, s["n_randomizations"]))
+        elif s["calibration"] == "crt":
             rows = np.arange(Xc.shape[0]) if crt_rows is None else crt_rows
             p_value = self._crt(Xc[rows], None if yc is None else yc[rows], eta[:, rows],
                                 masks[:, rows], s, target, instance=scope == "instance",
-                                groups=group_idx, constant=untestable["columns"])
+                                groups=group_idx, constant=untestable["columns"],
+                                names=list(unit_names))
             if scope == "instance" and crt_rows is not None:
                 full = np.full(eta.shape[1:], np.nan)
                 full[rows] = p_value
@@ -759,14 +821,12 @@ class NFBST(BaseEstimator):
             ref = None
         else:
             ref = np.asarray(X)
-        d = self.n_features_in_
+        d = len(self.feature_names_)
         constant = (np.zeros(d, dtype=bool) if ref is None or len(ref) == 0
                     else np.ptp(ref, 0) == 0)
-        names, groups = list(self.feature_names_), None
-        units = constant
-        if s["groups"] is not None:
-            names, groups = check_groups(s["groups"], self.feature_names_)
-            units = np.array([constant[g].all() for g in groups])
+        names, groups = _unit_groups(s["groups"], self.feature_names_,
+                                     getattr(self, "encoder_", None))
+        units = constant if groups is None else np.array([constant[g].all() for g in groups])
         # constant in the training rows: nothing learnt, nothing to test; constant only in
         # the rows tested (draws from elsewhere): the evidence stands, the CRT cannot run
         evidence_too = fitted is not None
@@ -782,10 +842,73 @@ class NFBST(BaseEstimator):
         return names, groups, {"columns": constant, "units": units, "reason": reason,
                                "evidence": evidence_too}
 
+    def _group_model(self, sampler: str | dict[str, str], ref: NDArray[np.float64],
+                     units: list[NDArray[np.intp]], names: list[str]) -> crt.GroupModel:
+        """The fitted model of each unit's columns given the others, from a sampler name:
+        the linear models of :class:`nfbst.crt.GroupConditional`, or (``"auto"``, a dict of
+        per-unit models) :class:`nfbst.conditionals.TypedConditional`."""
+        if isinstance(sampler, str) and sampler in crt.SAMPLERS:
+            return crt.GroupConditional(ref, units, "gaussian" if sampler == "gaussian"
+                                        else "permutation")
+        from .conditionals import TypedConditional
+
+        models: dict[int, str] = {}
+        if isinstance(sampler, dict):
+            unknown = [k for k in sampler if k not in names]
+            if unknown:
+                raise ValueError(f"sampler names {unknown}, which are not tested features "
+                                 f"(features: {names[:8]}{' ...' if len(names) > 8 else ''})")
+            models = {names.index(k): v for k, v in sampler.items()}
+        return TypedConditional(ref, units, models=models, random_state=self.random_state,
+                                names=names)
+
+    def _dcrt(self, X: NDArray[np.float64], y: np.ndarray | None, masks: NDArray[np.bool_],
+              s: dict[str, Any], instance: bool, groups: list[NDArray[np.intp]] | None,
+              names: list[str]) -> NDArray[np.float64]:
+        """Distilled-CRT p-values ``(r, units)`` on every row of X (:mod:`nfbst.dcrt`)."""
+        from .dcrt import GroupSampler, distilled_pvalues
+
+        distillers = getattr(self, "distillers_", None)
+        if distillers is None:
+            raise ValueError("calibration='dcrt' needs the networks that leave each feature "
+                             "out, fitted by fit(): use NFBST(calibration='dcrt', "
+                             "holdout=None).fit(X, y)")
+        if instance:
+            raise ValueError("calibration='dcrt' has no per-instance form; test per "
+                             "instance with calibration='crt'")
+        if y is None:
+            raise ValueError("calibration='dcrt' needs the targets: call test(X, y), or "
+                             "test() to use the rows given to fit")
+        units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
+        R = distillers.residuals(X, y)  # (n, G, c)
+        if R.shape[1] != len(units):
+            raise ValueError(f"the {R.shape[1]} dCRT networks were fitted for other "
+                             f"groups than the {len(units)} tested now; refit")
+        ref = getattr(self, "X_fit_", X)
+        if callable(s["sampler"]):
+            if groups is not None:
+                raise TypeError("a callable sampler resamples one column; with groups use "
+                                f"sampler='auto' or one of {crt.SAMPLERS}")
+            user = s["sampler"]
+
+            def one_column(Xs: NDArray[np.float64], g: int, k: int, rng: np.random.Generator
+                           ) -> NDArray[np.float64]:
+                return crt.draw_column(user, Xs, g, k, rng)[..., None]
+
+            sampler: GroupSampler = one_column
+            columns = units
+        else:
+            cond = self._group_model(s["sampler"], ref, units, names)
+            sampler, columns = cond, cond.columns
+        return distilled_pvalues(X, R, sampler, columns, masks=masks,
+                                 n_randomizations=s["n_randomizations"],
+                                 random_state=self.random_state, verbose=self.verbose)
+
     def _crt(self, X: NDArray[np.float64], y: np.ndarray | None, eta: NDArray[np.float32],
              masks: NDArray[np.bool_], s: dict[str, Any], target: TargetLike,
              instance: bool, groups: list[NDArray[np.intp]] | None = None,
-             constant: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+             constant: NDArray[np.bool_] | None = None,
+             names: list[str] | None = None) -> NDArray[np.float64]:
         """CRT p-values ``(r, d)`` (or ``(n, d)`` per instance; ``(r, G)`` for groups); see
         :mod:`nfbst.crt`. Groups, and columns constant in the training rows, go through
         :class:`nfbst.crt.GroupConditional`."""
@@ -823,20 +946,30 @@ class NFBST(BaseEstimator):
         if groups is not None and not use_loss:
             raise ValueError("groups are tested with crt_statistic='loss'; 'rule' resamples "
                              "one column at a time")
-        if use_loss and (groups is not None or (
-                constant is not None and constant.any() and not callable(s["sampler"]))):
+        linear = isinstance(s["sampler"], str) and s["sampler"] in crt.SAMPLERS
+        units = groups if groups is not None else [np.array([j]) for j in range(X.shape[1])]
+        names = names if names is not None else [f"x{j}" for j in range(len(units))]
+        if use_loss and not callable(s["sampler"]) and (
+                groups is not None or not linear or (constant is not None and constant.any())):
             assert y is not None  # refused above
             classes = (getattr(self.model_, "classes_", None) if self.model_ is not None
                        else None)
-            units = groups if groups is not None else [np.array([j]) for j in
-                                                       range(X.shape[1])]
             n_crt = min(len(self.draws_), int(s["crt_max_draws"]))
             return crt.loss_crt_pvalues(
-                self.draws_.subset(np.arange(n_crt)), X, y, masks, sampler=s["sampler"],
-                X_ref=X if ref is None else ref, n_randomizations=K,
-                random_state=self.random_state, classes=classes, n_jobs=self.n_jobs,
-                verbose=self.verbose, groups=units)
-        sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
+                self.draws_.subset(np.arange(n_crt)), X, y, masks,
+                sampler=self._group_model(s["sampler"], X if ref is None else ref, units,
+                                          names),
+                n_randomizations=K, random_state=self.random_state, classes=classes,
+                n_jobs=self.n_jobs, verbose=self.verbose, groups=units)
+        if callable(s["sampler"]) or linear:
+            sampler = crt.make_sampler(s["sampler"], X if ref is None else ref)
+        else:  # one column at a time from the typed models
+            model = self._group_model(s["sampler"], X if ref is None else ref, units, names)
+
+            def sampler(Xs: NDArray[np.float64], j: int, k: int, rng: np.random.Generator
+                        ) -> NDArray[np.float64]:
+                return model(Xs, j, k, rng)[..., 0]
+
         S = len(self.draws_)
         draws = self.draws_.subset(np.arange(min(S, int(s["crt_max_draws"]))))
         classes = getattr(self.model_, "classes_", None) if self.model_ is not None else None
@@ -906,7 +1039,9 @@ class NFBST(BaseEstimator):
             rows = {"y_fit": np.asarray(self.y_fit_).tolist()}
         with open(os.path.join(path, "nfbst.json"), "w") as fh:
             names_in = getattr(self, "feature_names_in_", None)
+            encoder = getattr(self, "encoder_", None)
             json.dump({"params": params, "feature_names": self.feature_names_,
+                       "encoder": None if encoder is None else encoder.get_state(),
                        "has_model": self.model_ is not None, "model_kind": model_kind,
                        "draws_kind": ("mlp" if isinstance(self.draws_, PosteriorDraws)
                                       else "functional"), "rows": rows,
@@ -971,6 +1106,18 @@ class NFBST(BaseEstimator):
         self.model_ = model
         if meta.get("feature_names_in") is not None:
             self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        if meta.get("encoder") is not None:
+            from .tabular import TableEncoder
+
+            try:
+                self.encoder_ = TableEncoder.from_state(meta["encoder"])
+            except ValueError as exc:
+                raise LoadError(f"cannot load: {json_path} key 'encoder': {exc}") from None
+            if self.encoder_.feature_names_out_ != self.feature_names_:
+                raise LoadError(f"cannot load: {json_path} key 'encoder' encodes columns "
+                                f"{self.encoder_.feature_names_out_[:5]}..., not the draws' "
+                                f"{self.feature_names_[:5]}...")
+            self.n_features_in_ = len(self.encoder_.feature_names_in_)
         if meta.get("rows") is not None:
             rows_path = os.path.join(path, "rows.pt")
             tensors = load_tensors(rows_path)
@@ -1054,6 +1201,61 @@ def _check_model(model: object) -> Any:
     if hasattr(model, "get_params"):
         return clone(model)
     return copy.deepcopy(model)
+
+
+def _check_sampler(sampler: object) -> None:
+    """``sampler`` is ``"auto"``, a linear model's name, a callable, or a dict of feature
+    name -> model name (:data:`nfbst.conditionals.MODELS`)."""
+    if callable(sampler):
+        return
+    if isinstance(sampler, dict):
+        from .conditionals import MODELS
+
+        for name, model in sampler.items():
+            if not isinstance(name, str):
+                raise TypeError(f"sampler keys must be feature names; got {name!r}")
+            check_choice(model, f"sampler[{name!r}]", MODELS)
+        return
+    if not isinstance(sampler, str):
+        raise TypeError(f"sampler must be one of {SAMPLER_NAMES}, a dict of feature name -> "
+                        f"model, or a callable; got {sampler!r}")
+    check_choice(sampler, "sampler", SAMPLER_NAMES)
+
+
+def _unit_groups(groups: GroupsLike | None, feature_names: list[str],
+                 encoder: TableEncoder | None
+                 ) -> tuple[list[str], list[NDArray[np.intp]] | None]:
+    """What is tested: names and columns per group (None: every column alone).
+
+    A table's text and category columns are one-hot blocks (:class:`~nfbst.tabular.
+    TableEncoder`): each is one unit named after its column, and a user's ``groups`` may name
+    such a column (for all its encoded columns) or its encoded columns.
+    """
+    blocks = ({} if encoder is None or encoder.is_identity
+              else {k: v.tolist() for k, v in encoder.groups_.items()})
+    if groups is None:
+        if not blocks:
+            return list(feature_names), None
+        groups = blocks
+    elif blocks:
+        expanded: dict[str, list[Any]] = {g: [c for m in cols for c in (
+            blocks[m] if isinstance(m, str) and m in blocks and m not in feature_names
+            else [m])] for g, cols in groups.items()}
+        groups = cast("GroupsLike", expanded)
+    return check_groups(groups, feature_names)
+
+
+def _table_encoder(X: object) -> TableEncoder | None:
+    """The :class:`~nfbst.tabular.TableEncoder` of a DataFrame given to :meth:`NFBST.fit`
+    (None for arrays; its warning about one-valued columns is left to fit's own, about the
+    training rows)."""
+    from .tabular import TableEncoder
+
+    if not hasattr(X, "columns"):
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*has one value", category=UserWarning)
+        return TableEncoder().fit(X)
 
 
 def _feature_names(X: object) -> list[str] | None:

@@ -80,7 +80,7 @@ def _cli(ctx, *argv):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         rc = main(["test", *argv, "--out", ctx["out"], "--quiet", "--steps", "5",
-                   "--samples", "10", "--randomizations", "5", "--hidden", "2"])
+                   "--samples", "10", "--randomizations", "20", "--hidden", "2"])
     if rc != 0:
         raise CLIError(f"exit {rc}: {err.getvalue().strip()}")
 
@@ -149,6 +149,11 @@ def make_context(directory) -> dict:
 def _text_frame():
     X, y = _frame()
     return X.assign(city=pd.Series(["u", "v", "w"] * 10, dtype="str")), y
+
+
+def _id_frame():
+    X, y = _frame(60)
+    return X.assign(id=[f"row{i}" for i in range(60)]), y
 
 
 def _na_frame():
@@ -227,8 +232,15 @@ CASES = [
     Case("bnn y Int64 with pd.NA", lambda c: _bnn().fit(
         _frame()[0], pd.Series(pd.array([1, None] * 15, dtype="Int64"))), ValueError,
          r"y has missing values"),
-    Case("nfbst text column", lambda c: _nfbst().fit(*_text_frame()), TypeError,
-         r"non-numeric column\(s\) \['city'\]"),
+    # nFBST encodes text and category columns (nfbst.tabular); what it cannot encode is named
+    Case("nfbst id-like text column", lambda c: _nfbst().fit(*_id_frame()), ValueError,
+         r"column 'id' has 60 levels"),
+    Case("nfbst K too small for alpha", lambda c: _nfbst(n_randomizations=19)._settings(),
+         None, r"n_randomizations=19 gives p-values of at least 1/\(K\+1\) = 0.05 >= "
+         r"alpha=0.05: no feature can be significant; use n_randomizations >= 20"),
+    Case("nfbst level unseen at fit", lambda c: _nfbst(calibration="none").fit(
+        *_text_frame()).test(_text_frame()[0].assign(city=["u", "v", "z"] * 10)), ValueError,
+         r"column 'city' has level\(s\) \['z'\] not seen in the rows given to fit"),
     Case("nfbst Int64 with pd.NA", lambda c: _nfbst().fit(*_na_frame()), ValueError,
          r"missing values.*\['a'\]"),
     Case("baseline text column", lambda c: _baseline("ols_t_test", *_text_frame()), TypeError,

@@ -39,6 +39,41 @@ def test_cli_reads_csv_with_target_column(tmp_path, capsys):
     assert table["evidence"].iloc[0] < 0.05
 
 
+def test_cli_table_and_summary_name_the_deciding_value_and_write_the_floor_as_a_bound(
+        tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    df["y"] = 3 * df["a"] + 0.1 * rng.normal(size=200)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    argv = ["test", str(tmp_path / "d.csv"), "--target", "y", "--randomizations", "20",
+            "--out", str(tmp_path), *FAST]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "nfbst_d_global.csv")
+    floor = 1 / 21
+    assert table["p_value"][0] == pytest.approx(floor)  # y = 3a: no randomized copy does as well
+    np.testing.assert_array_equal(table["p_value_at_floor"], np.isclose(table["p_value"], floor))
+    assert np.isnan(table["p_value_mc_sd"][0]) and (table["decided_by"] == "p_value").all()
+    lines = out.splitlines()
+    header = next(line.split() for line in lines if line.split()[:1] == ["feature"])
+    row_a = next(line.split() for line in lines if line.split()[:1] == ["a"])
+    assert header[1:3] == ["p_value", "p_value_mc_sd"] and "decided_by" in header
+    assert row_a[1:3] == ["<=0.048", "-"]
+    assert ("decisions on CRT p-values (calibrated test); evidence values are posterior "
+            "summaries, not p-values") in lines
+    assert "  a: p <= 0.048 (the smallest value 20 randomizations give); evidence" in out
+    assert "±" not in out
+
+
+def test_cli_without_calibration_says_the_evidence_decides(tmp_path, capsys):
+    argv = ["test", "--n-toy", "300", "--calibration", "none", "--out", str(tmp_path), *FAST]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "decisions on FBST evidence (descriptive; not a calibrated test)" in out
+    table = pd.read_csv(tmp_path / "nfbst_toy_global.csv")
+    assert (table["decided_by"] == "evidence").all() and "p_value" not in table
+
+
 def test_cli_local_scope_reports_one_evidence_per_named_region_and_feature(tmp_path, capsys):
     argv = ["test", "--n-toy", "300", "--out", str(tmp_path), *FAST, "--scope", "local",
             "--region", "neg=x3<0", "--region", "mid=x3>=0 & x3<1", "--region", "y>10"]
@@ -112,6 +147,10 @@ BAD = [
     ("unknown correction", ["--correction", "holm"], ["--correction", "'holm'"]),
     ("unknown inference", ["--inference", "nope"], ["inference", "'nope'"]),
     ("unknown option", ["--samplez", "3"], ["--samplez"]),
+    ("randomizations too few for alpha", ["--randomizations", "19"],
+     ["--randomizations 19", "1/(K+1) = 0.05", "--alpha 0.05", ">= 20"]),
+    ("randomizations too few for a small alpha", ["--alpha", "0.01", "--randomizations", "99"],
+     ["--randomizations 99", "--alpha 0.01", ">= 100"]),
     ("out is a file", ["--out", "{d}/ok.csv"], ["--out", "ok.csv", "not a folder"]),
     ("out below a file", ["--out", "{d}/ok.csv/sub"], ["--out", "ok.csv", "is a file"]),
     ("out empty", ["--out", ""], ["--out", "empty"]),

@@ -190,13 +190,17 @@ def test_constant_column_is_reported_not_testable_by_the_crt():
     assert frame["note"].tolist()[2].startswith("constant") and not frame["note"][0]
 
 
-def test_column_determined_by_the_others_gets_p_value_one_with_a_warning():
+@pytest.mark.parametrize("sampler, match", [
+    ("gaussian", r"\[0, 1, 2\] are determined by the other"),
+    ("auto", r"'x2' \(columns \[2\]\) is nearly determined by the other columns"),
+])
+def test_column_determined_by_the_others_gets_p_value_one_with_a_warning(sampler, match):
     rng = np.random.default_rng(6)
     X = rng.normal(size=(60, 2))
     X = np.column_stack([X, X[:, 0] + 2 * X[:, 1]])  # like surface = wall + 2 × roof
     y = X[:, 2] + 0.1 * rng.standard_normal(60)
-    with pytest.warns(UserWarning, match=r"\[0, 1, 2\] are determined by the other"):
-        res = NFBST.from_draws(_linear_draws([0.0, 0.0, 1.0])).test(X, y)
+    with pytest.warns(UserWarning, match=match):
+        res = NFBST.from_draws(_linear_draws([0.0, 0.0, 1.0]), sampler=sampler).test(X, y)
     np.testing.assert_array_equal(res.p_value, 1.0)
 
 

@@ -155,7 +155,8 @@ def test_crt_per_feature_tasks_equal_a_written_out_crt_for_any_n_jobs():
         p2 = loss_crt_pvalues(draws, X, y, n_randomizations=19, random_state=4, n_jobs=2)
     np.testing.assert_array_equal(p1[0], ref)
     np.testing.assert_array_equal(p2, p1)
-    nfbst_p = NFBST.from_draws(draws, n_randomizations=19, random_state=4, n_jobs=2).test(
+    nfbst_p = NFBST.from_draws(draws, n_randomizations=19, random_state=4, n_jobs=2,
+                               sampler="gaussian").test(
         X, y, scope="global", calibration="crt").p_value
     np.testing.assert_array_equal(nfbst_p, ref)
     assert p1[0, 0] == pytest.approx(1 / 20) and p1[0, 2] > 0.05

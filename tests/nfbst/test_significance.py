@@ -75,7 +75,7 @@ def test_result_table_summary_plot_and_bh(toy_test):
     assert {"evidence", "adjusted_evidence", "significant@0.05"} <= set(frame.columns)
     assert np.all(frame["adjusted_evidence"] >= frame["evidence"] - 1e-12)
     assert "significant features" in res.summary()
-    assert res.plot().get_ylabel() == "adjusted evidence"
+    assert res.plot().get_ylabel() == "BH-adjusted evidence Ev(H0) (decides; descriptive)"
     inst = test.test(X[:20], scope="instance")
     assert len(inst.to_frame()) == 20 * 8
     inst.plot()
