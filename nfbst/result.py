@@ -79,7 +79,7 @@ class SignificanceResult:
         draws: global and local scopes, rules "mean" and "aggregate"); ``evidence_upper``
         (the largest evidence the S draws cannot tell apart from the one reported, 95 %);
         ``groups`` (name -> columns) when groups were tested; ``conditional_fit``
-        (name -> why) for features whose model of x_j | x_-j fits badly (their p-values may
+        (name -> why) for features whose model of ``x_j | x_-j`` fits badly (their p-values may
         be anti-conservative; the ``note`` column of :meth:`to_frame`); ``not_testable``
         (name -> reason) for features or groups with NaN values. Every key is optional
         here: a result built by hand reports what its details hold.
